@@ -1,0 +1,10 @@
+"""Import step: the data is in the store; remove it from staging."""
+
+from image_import.adapters.ports import default_ports
+from image_import.flow import steps
+from image_import.observability import step_handler
+
+
+@step_handler
+def handler(job):
+    return steps.delete_staging(job, default_ports())

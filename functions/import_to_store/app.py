@@ -1,0 +1,11 @@
+"""Import step: stream staging -> store once, computing size, MD5 and the multihash."""
+
+from image_import.adapters.ports import default_ports
+from image_import.config import get_settings
+from image_import.flow import steps
+from image_import.observability import step_handler
+
+
+@step_handler
+def handler(job):
+    return steps.import_to_store(job, get_settings(), default_ports())

@@ -1,0 +1,12 @@
+"""Revert path: every failure ends here; nothing half-written, image never left 'importing'."""
+
+from image_import.adapters.ports import default_ports
+from image_import.config import get_settings
+from image_import.flow import steps
+from image_import.observability import step_handler
+
+
+@step_handler
+def handler(job):
+    settings = get_settings()
+    return steps.revert(job, settings.image_import_plugins, settings, default_ports())

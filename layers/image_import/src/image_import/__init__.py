@@ -1,0 +1,1 @@
+"""Glance-compatible interoperable image import: the domain package shared by every Lambda."""

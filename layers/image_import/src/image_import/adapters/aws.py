@@ -1,0 +1,37 @@
+"""Shared, lazily created boto3 clients (one per service per process)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # boto3.client is not thread-safe to create concurrently; clients themselves are.
+    with _lock:
+        return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+
+def client(service: str) -> Any:
+    return _client(service)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that switch between moto instances)."""
+    _client.cache_clear()
+
+
+def is_conditional_failure(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def error_code(exc: Exception) -> str | None:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code")

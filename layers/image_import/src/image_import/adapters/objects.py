@@ -1,0 +1,121 @@
+"""S3 buckets for staged data and the image store, streamed in bounded pieces.
+
+Nothing here holds a whole image in memory: reads yield fixed-size chunks and writes go
+out as multipart uploads with a bounded number of parts in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from image_import.adapters.aws import client, error_code
+
+CHUNK_SIZE = 8 * 1024 * 1024  # also the multipart part size (S3's minimum is 5 MiB)
+PARTS_IN_FLIGHT = 2
+
+
+class Bucket:
+    def __init__(self, name: str):
+        self.name = name
+
+    def size(self, key: str) -> int | None:
+        """Size of the object, or None if there is none."""
+        try:
+            return client("s3").head_object(Bucket=self.name, Key=key)["ContentLength"]
+        except Exception as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        body = client("s3").get_object(Bucket=self.name, Key=key)["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
+
+    def delete(self, key: str) -> None:
+        client("s3").delete_object(Bucket=self.name, Key=key)
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""
+        with MultipartWriter(self.name, key) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+            writer.commit()
+        return writer.size
+
+
+class MultipartWriter:
+    """Buffer up to one part, upload parts in the background, at most PARTS_IN_FLIGHT at once."""
+
+    def __init__(self, bucket: str, key: str, part_size: int = CHUNK_SIZE):
+        self.bucket, self.key, self.part_size = bucket, key, part_size
+        self.size = 0
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[Future] = []
+        self._slots = threading.BoundedSemaphore(PARTS_IN_FLIGHT)
+        self._pool: ThreadPoolExecutor | None = None
+        self._done = False
+
+    def __enter__(self) -> MultipartWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self._done:
+            self.abort()
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        self._buffer += data
+        while len(self._buffer) >= self.part_size:
+            part = bytes(self._buffer[: self.part_size])
+            del self._buffer[: self.part_size]
+            self._send(part)
+
+    def _send(self, part: bytes) -> None:
+        s3 = client("s3")
+        if self._upload_id is None:
+            self._upload_id = s3.create_multipart_upload(Bucket=self.bucket, Key=self.key)["UploadId"]
+            self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="s3-part")
+        number = len(self._parts) + 1
+        self._slots.acquire()  # back-pressure: memory stays at a few parts whatever the image size
+        future = self._pool.submit(self._upload_part, number, part)
+        future.add_done_callback(lambda _: self._slots.release())
+        self._parts.append(future)
+
+    def _upload_part(self, number: int, part: bytes) -> dict:
+        response = client("s3").upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=part
+        )
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def commit(self) -> None:
+        s3 = client("s3")
+        if self._upload_id is None:
+            # small object: one plain PUT
+            s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer))
+        else:
+            if self._buffer:
+                self._send(bytes(self._buffer))
+            parts = [f.result() for f in self._parts]
+            s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": parts}
+            )
+            self._pool.shutdown()
+        self._buffer = bytearray()
+        self._done = True
+
+    def abort(self) -> None:
+        self._done = True
+        if self._upload_id is not None:
+            for future in self._parts:
+                future.cancel()
+            self._pool.shutdown(wait=True)
+            try:
+                client("s3").abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+            except Exception:  # the original error matters more; lifecycle rules catch leftovers
+                pass

@@ -1,0 +1,144 @@
+"""DynamoDB repositories for image and task records, with optimistic concurrency.
+
+Every save is conditional on the ``version`` the caller read, so two writers can never
+silently overwrite each other; the loser gets :class:`ConcurrentUpdate` and re-reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from image_import.adapters.aws import client, is_conditional_failure
+from image_import.errors import ConcurrentUpdate, Conflict
+from image_import.models import Image, Task
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _serializer():
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def _to_item(model: BaseModel) -> dict[str, Any]:
+    serializer, _ = _serializer()
+    data = model.model_dump(mode="json")
+    return {k: serializer.serialize(v) for k, v in data.items() if v is not None}
+
+
+def _from_item(cls: type[M], item: dict[str, Any]) -> M:
+    _, deserializer = _serializer()
+    return cls.model_validate({k: _plain(deserializer.deserialize(v)) for k, v in item.items()})
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Repository:
+    model: type[BaseModel]
+
+    def __init__(self, table: str):
+        self.table = table
+
+    def _get(self, key: str):
+        item = (
+            client("dynamodb").get_item(TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
+        )
+        return _from_item(self.model, item) if item else None
+
+    def _create(self, record: BaseModel, duplicate_message: str) -> None:
+        try:
+            client("dynamodb").put_item(
+                TableName=self.table, Item=_to_item(record), ConditionExpression="attribute_not_exists(id)"
+            )
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(duplicate_message) from None
+            raise
+
+    def _save(self, record: Any) -> None:
+        """Write ``record`` if nobody changed it since it was read; bumps its version."""
+        expected = record.version
+        record.version = expected + 1
+        try:
+            client("dynamodb").put_item(
+                TableName=self.table,
+                Item=_to_item(record),
+                ConditionExpression="attribute_exists(id) AND #v = :v",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":v": {"N": str(expected)}},
+            )
+        except Exception as exc:
+            record.version = expected
+            if is_conditional_failure(exc):
+                raise ConcurrentUpdate(
+                    f"{self.model.__name__} {record.id} was changed or deleted concurrently"
+                ) from None
+            raise
+
+    def _scan(self) -> Iterator[Any]:
+        paginator = client("dynamodb").get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
+            for item in page.get("Items", []):
+                yield _from_item(self.model, item)
+
+
+class ImageRepository(_Repository):
+    model = Image
+
+    def get(self, image_id: str) -> Image | None:
+        return self._get(image_id)
+
+    def create(self, image: Image) -> None:
+        self._create(image, f"Image with identifier {image.id} already exists!")
+
+    def save(self, image: Image) -> None:
+        self._save(image)
+
+    def delete(self, image_id: str) -> None:
+        client("dynamodb").delete_item(TableName=self.table, Key={"id": {"S": image_id}})
+
+    def scan(self) -> Iterator[Image]:
+        # A full scan: fine at the scale of one cloud's image list for now; see README (limits).
+        return self._scan()
+
+
+class TaskRepository(_Repository):
+    model = Task
+    BY_IMAGE_INDEX = "by-image"
+
+    def get(self, task_id: str) -> Task | None:
+        return self._get(task_id)
+
+    def create(self, task: Task) -> None:
+        self._create(task, f"Task {task.id} already exists")
+
+    def save(self, task: Task) -> None:
+        self._save(task)
+
+    def for_image(self, image_id: str) -> list[Task]:
+        """Tasks of one image, oldest first (as Glance lists them)."""
+        paginator = client("dynamodb").get_paginator("query")
+        tasks: list[Task] = []
+        for page in paginator.paginate(
+            TableName=self.table,
+            IndexName=self.BY_IMAGE_INDEX,
+            KeyConditionExpression="image_id = :i",
+            ExpressionAttributeValues={":i": {"S": image_id}},
+            ScanIndexForward=True,
+        ):
+            tasks.extend(_from_item(Task, item) for item in page.get("Items", []))
+        return tasks

@@ -1,0 +1,242 @@
+"""Routes of the Images API v2: parse the request, make one domain call, shape Glance's response."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from image_import.api.errors import render_error
+from image_import.api.versions import versions_document
+from image_import.config import get_settings
+from image_import.errors import BadRequest, GlanceError, NotFound, Unauthorized, UnsupportedMediaType
+from image_import.models import RequestContext
+from image_import.observability import logger
+
+app = APIGatewayRestResolver()
+
+JSON = "application/json"
+IMAGE_ID = "<image_id>"
+
+
+# ---------------------------------------------------------------- request helpers
+def _header(name: str) -> str | None:
+    return app.current_event.get_header_value(name, default_value=None, case_sensitive=False)
+
+
+def request_id() -> str:
+    """Glance's request id: the client's X-Openstack-Request-Id if sane, else one of ours."""
+    given = _header("x-openstack-request-id")
+    if given and len(given) <= 64:
+        return given if given.startswith("req-") else f"req-{given}"
+    return f"req-{app.current_event.request_context.request_id or uuid.uuid4()}"
+
+
+def caller() -> RequestContext:
+    """Identity set by the API Gateway authorizer (never taken from client headers)."""
+    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    if not authorizer.get("project_id") and not authorizer.get("user_id"):
+        raise Unauthorized("This server could not verify that you are authorized to access the document you requested.")
+    return RequestContext(
+        user_id=authorizer.get("user_id"),
+        project_id=authorizer.get("project_id"),
+        roles=authorizer.get("roles", ""),
+        request_id=request_id(),
+    )
+
+
+def base_url() -> str:
+    settings = get_settings()
+    if settings.public_endpoint:
+        return settings.public_endpoint
+    host = _header("host") or "localhost"
+    scheme = _header("x-forwarded-proto") or "http"
+    stage = app.current_event.request_context.stage
+    # the execute-api host serves the API under /<stage>; a custom domain or the local stack does not
+    prefix = f"/{stage}" if ".execute-api." in host and stage else ""
+    return f"{scheme}://{host}{prefix}"
+
+
+def raw_body() -> bytes:
+    body = app.current_event.body
+    if body is None:
+        return b""
+    if app.current_event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def json_body(required: bool = True) -> Any:
+    content_type = (_header("content-type") or "").split(";")[0].strip().lower()
+    data = raw_body()
+    if not data:
+        if required:
+            raise BadRequest("Body expected in request.")
+        return None
+    if content_type and content_type != JSON:
+        raise UnsupportedMediaType(f"Unsupported Content-Type: {content_type}")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Malformed JSON in request body.") from None
+
+
+def query() -> dict[str, list[str]]:
+    return dict(app.current_event.multi_value_query_string_parameters or {})
+
+
+def ports():
+    from image_import.adapters.ports import default_ports
+
+    return default_ports()
+
+
+def respond(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    all_headers = {"x-openstack-request-id": request_id(), **(headers or {})}
+    if body is None:
+        return Response(status_code=status, headers=all_headers, body="")
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=all_headers)
+
+
+# ---------------------------------------------------------------- errors
+@app.exception_handler(GlanceError)
+def glance_error(error: GlanceError) -> Response:
+    content_type, body = render_error(error, _header("accept"))
+    log = logger.warning if error.status >= 500 else logger.info
+    log("request refused", extra={"status": error.status, "explanation": error.explanation})
+    return Response(
+        status_code=error.status,
+        content_type=content_type,
+        body=body,
+        headers={"x-openstack-request-id": request_id(), **error.headers},
+    )
+
+
+@app.not_found
+def not_found(_: NotFoundError) -> Response:
+    return glance_error(NotFound("The resource could not be found."))
+
+
+# ---------------------------------------------------------------- versions, schemas, discovery
+@app.get("/")
+def root() -> Response:
+    return respond(300, versions_document(base_url()))
+
+
+@app.get("/versions")
+def versions() -> Response:
+    return respond(200, versions_document(base_url()))
+
+
+@app.get("/v2/schemas/image")
+def schema_image() -> Response:
+    from image_import.models.schema import image_schema
+
+    settings = get_settings()
+    return respond(200, image_schema(settings.disk_formats, settings.container_formats))
+
+
+@app.get("/v2/schemas/images")
+def schema_images() -> Response:
+    from image_import.models.schema import image_schema, images_schema
+
+    settings = get_settings()
+    return respond(200, images_schema(image_schema(settings.disk_formats, settings.container_formats)))
+
+
+@app.get("/v2/info/import")
+def info_import() -> Response:
+    caller()
+    methods = list(get_settings().enabled_import_methods)
+    return respond(
+        200, {"import-methods": {"description": "Import methods available.", "type": "array", "value": methods}}
+    )
+
+
+@app.get("/v2/info/stores")
+def info_stores() -> Response:
+    caller()
+    raise NotFound("Multi backend is not supported at this site.")
+
+
+# ---------------------------------------------------------------- images
+@app.post("/v2/images")
+def create_image() -> Response:
+    from image_import.flow.images import create_image as create
+
+    settings = get_settings()
+    image = create(caller(), json_body(), settings, ports())
+    headers = {"Location": f"{base_url()}/v2/images/{image.id}"}
+    if settings.enabled_import_methods:
+        headers["OpenStack-image-import-methods"] = ",".join(settings.enabled_import_methods)
+    return respond(201, image.to_api(), headers)
+
+
+@app.get("/v2/images")
+def list_images() -> Response:
+    from urllib.parse import urlencode
+
+    from image_import.flow.images import list_images as list_
+
+    params = query()
+    page = list_(caller(), params, get_settings(), ports())
+    pairs = [(k, v) for k, values in params.items() if k != "marker" for v in values]
+    first = "/v2/images" + (f"?{urlencode(pairs)}" if pairs else "")
+    body: dict[str, Any] = {"images": [i.to_api() for i in page.images], "first": first, "schema": "/v2/schemas/images"}
+    if page.next_marker:
+        body["next"] = "/v2/images?" + urlencode([*pairs, ("marker", page.next_marker)])
+    return respond(200, body)
+
+
+@app.get(f"/v2/images/{IMAGE_ID}")
+def show_image(image_id: str) -> Response:
+    from image_import.flow.images import get_image
+
+    return respond(200, get_image(caller(), image_id, ports()).to_api())
+
+
+@app.delete(f"/v2/images/{IMAGE_ID}")
+def delete_image(image_id: str) -> Response:
+    from image_import.flow.images import delete_image as delete
+
+    delete(caller(), image_id, ports())
+    return respond(204)
+
+
+@app.put(f"/v2/images/{IMAGE_ID}/stage")
+def stage_image(image_id: str) -> Response:
+    from image_import.flow.images import stage_image as stage
+
+    context = caller()
+    settings = get_settings()
+    if "glance-direct" not in settings.enabled_import_methods:
+        raise NotFound("'glance-direct' method is not available at this site.")
+    content_type = (_header("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/octet-stream":
+        raise UnsupportedMediaType(f"Unsupported Content-Type: {content_type or 'none'}")
+    stage(context, image_id, [raw_body()], _header("x-openstack-image-size"), settings, ports())
+    return respond(204)
+
+
+@app.post(f"/v2/images/{IMAGE_ID}/import")
+def import_image(image_id: str) -> Response:
+    from image_import.flow.imports import start_import
+
+    context = caller()
+    task = start_import(context, image_id, json_body(), get_settings(), ports())
+    logger.info("import started", extra={"image_id": image_id, "task_id": task.id})
+    return respond(202)
+
+
+@app.get(f"/v2/images/{IMAGE_ID}/tasks")
+def image_tasks(image_id: str) -> Response:
+    from image_import.flow.images import get_image
+
+    context = caller()
+    get_image(context, image_id, ports())
+    tasks = [t for t in ports().tasks.for_image(image_id) if context.is_admin or t.owner == context.project_id]
+    return respond(200, {"tasks": [t.as_image_task() for t in tasks]})

@@ -1,0 +1,29 @@
+"""Version documents: GET / (300) and GET /versions (200)."""
+
+from __future__ import annotations
+
+# v2.12 is listed although there is one store, because python-glanceclient and tempest only use
+# GET /v2/images/{id}/tasks when they see it. 2.14/2.16/2.18 are image-cache versions: not served.
+SUPPORTED = [
+    "v2.15",
+    "v2.12",
+    "v2.11",
+    "v2.10",
+    "v2.9",
+    "v2.8",
+    "v2.7",
+    "v2.6",
+    "v2.5",
+    "v2.4",
+    "v2.3",
+    "v2.2",
+    "v2.1",
+    "v2.0",
+]
+CURRENT = "v2.17"
+
+
+def versions_document(base_url: str) -> dict:
+    href = f"{base_url.rstrip('/')}/v2/"
+    entries = [{"id": CURRENT, "status": "CURRENT"}] + [{"id": v, "status": "SUPPORTED"} for v in SUPPORTED]
+    return {"versions": [{**e, "links": [{"rel": "self", "href": href}]} for e in entries]}

@@ -1,0 +1,1 @@
+"""Image lifecycle and import orchestration. Import steps change images only through ImageActions."""

@@ -1,0 +1,88 @@
+"""Image records and their Glance v2 JSON shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ImageStatus = Literal[
+    "queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"
+]
+Visibility = Literal["public", "community", "shared", "private"]
+
+# Server-side bookkeeping keys in the reserved os_glance namespace that users may read.
+IMPORT_LOCK_KEY = "os_glance_import_task"
+IMPORTING_TO_STORES_KEY = "os_glance_importing_to_stores"
+FAILED_IMPORT_KEY = "os_glance_failed_import"
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ImportLock(BaseModel):
+    """The one-import-at-a-time lock (Glance's ``os_glance_import_task`` property)."""
+
+    task_id: str
+    taken_at: str
+
+
+class Image(BaseModel):
+    id: str
+    name: str | None = None
+    status: ImageStatus = "queued"
+    visibility: Visibility = "shared"
+    protected: bool = False
+    os_hidden: bool = False
+    checksum: str | None = None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+    owner: str | None = None
+    size: int | None = None
+    virtual_size: int | None = None
+    container_format: str | None = None
+    disk_format: str | None = None
+    min_ram: int = 0
+    min_disk: int = 0
+    tags: list[str] = Field(default_factory=list)
+    created_at: str = Field(default_factory=utcnow)
+    updated_at: str = Field(default_factory=utcnow)
+    # extra ("custom") properties, all strings; includes service-written os_glance_* keys
+    properties: dict[str, str] = Field(default_factory=dict)
+    import_lock: ImportLock | None = None
+    # optimistic concurrency: every write is conditional on the version it read
+    version: int = 0
+
+    def to_api(self) -> dict[str, Any]:
+        """The image as Glance's v2 API shows it (base properties, then extra properties)."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "visibility": self.visibility,
+            "protected": self.protected,
+            "os_hidden": self.os_hidden,
+            "checksum": self.checksum,
+            "os_hash_algo": self.os_hash_algo,
+            "os_hash_value": self.os_hash_value,
+            "owner": self.owner,
+            "size": self.size,
+            "virtual_size": self.virtual_size,
+            "container_format": self.container_format,
+            "disk_format": self.disk_format,
+            "min_ram": self.min_ram,
+            "min_disk": self.min_disk,
+            "tags": sorted(self.tags),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        for key, value in self.properties.items():
+            body[key] = "" if value is None else value
+        if self.import_lock is not None:
+            body[IMPORT_LOCK_KEY] = self.import_lock.task_id
+        body["self"] = f"/v2/images/{self.id}"
+        body["file"] = f"/v2/images/{self.id}/file"
+        body["schema"] = "/v2/schemas/image"
+        return body

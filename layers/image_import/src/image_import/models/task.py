@@ -1,0 +1,53 @@
+"""Task records (Glance's ``api_image_import`` tasks)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+TaskStatus = Literal["pending", "processing", "success", "failure"]
+
+
+class Task(BaseModel):
+    id: str
+    type: str = "api_image_import"
+    status: TaskStatus = "pending"
+    owner: str | None = None
+    image_id: str
+    request_id: str | None = None
+    user_id: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    message: str = ""
+    created_at: str
+    updated_at: str
+    expires_at: str | None = None
+    version: int = 0
+
+    def as_image_task(self) -> dict[str, Any]:
+        """The raw record shape of ``GET /v2/images/{id}/tasks`` (Glance emits DB rows there)."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "status": self.status,
+            "owner": self.owner,
+            "expires_at": _db_time(self.expires_at),
+            "created_at": _db_time(self.created_at),
+            "updated_at": _db_time(self.updated_at),
+            "deleted_at": None,
+            "deleted": False,
+            "image_id": self.image_id,
+            "request_id": self.request_id,
+            "user_id": self.user_id,
+            "input": self.input,
+            "result": self.result,
+            "message": self.message,
+        }
+
+
+def _db_time(stamp: str | None) -> str | None:
+    # records keep ISO 8601 with 'Z'; Glance's raw task rows have microseconds and no zone
+    if stamp is None:
+        return None
+    return stamp.rstrip("Z") + ("" if "." in stamp else ".000000")

@@ -1,0 +1,1 @@
+"""Import plugins: the contract, the registry (entry points, configured order) and the built-ins."""

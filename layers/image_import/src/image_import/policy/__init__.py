@@ -1,0 +1,1 @@
+"""Who may do what to an image: visibility, ownership, and import preconditions."""
