@@ -1,0 +1,54 @@
+"""Shared fixtures: the project root, a private copy of the shipped configuration, its settings."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A copy of config/ that a test may edit freely."""
+    target = tmp_path / "config"
+    shutil.copytree(ROOT / "config", target)
+    return target
+
+
+@pytest.fixture
+def settings(config_dir: Path):
+    from image_import.config import load_settings
+
+    return load_settings(config_dir)
+
+
+def set_option(config_dir: Path, filename: str, section: str, key: str, value: str) -> None:
+    """Set ``key = value`` in ``[section]`` of a config file (appending the section if needed)."""
+    path = config_dir / filename
+    lines = path.read_text().splitlines()
+    out, in_section, done = [], False, False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if in_section and not done:
+                out.append(f"{key} = {value}")
+                done = True
+            in_section = stripped == f"[{section}]"
+        elif in_section and not done and stripped.split("=")[0].strip() == key:
+            out.append(f"{key} = {value}")
+            done = True
+            continue
+        out.append(line)
+    if not done:
+        if not in_section:
+            out.append(f"[{section}]")
+        out.append(f"{key} = {value}")
+    path.write_text("\n".join(out) + "\n")

@@ -1,0 +1,138 @@
+"""Operator configuration: Glance's formats, and a clear stop on a malformed file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from image_import.config import ConfigError, ConfValue, load_settings, parse_dict, parse_list
+from tests.conftest import set_option
+
+
+def value(text: str) -> ConfValue:
+    return ConfValue(text, Path("glance-image-import.conf"), 7)
+
+
+def test_shipped_configuration_loads_with_both_plugins_in_order(settings):
+    assert settings.image_import_plugins == ("no_op", "inject_image_metadata")
+    assert settings.enabled_import_methods == ("glance-direct",)
+    assert settings.tokens["member-token"].roles == ("member", "reader")
+    assert settings.tokens["admin-token"].project_id == "admin"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[no_op, inject_image_metadata]", ["no_op", "inject_image_metadata"]),
+        ("no_op,inject_image_metadata", ["no_op", "inject_image_metadata"]),
+        ("['no_op', \"x\"]", ["no_op", "x"]),
+        ("[]", []),
+    ],
+)
+def test_lists_are_read_with_or_without_brackets_and_quotes(text, expected):
+    assert parse_list(value(text)) == expected
+
+
+def test_an_unclosed_list_is_an_error_naming_file_and_line():
+    with pytest.raises(ConfigError, match=r"glance-image-import.conf:7"):
+        parse_list(value("[no_op, x"))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Glance's documented form: the quotes must not end up in the property names or values
+        ('"property1":"value1","property2":"value2"', {"property1": "value1", "property2": "value2"}),
+        ("property1:value1,property2:value2", {"property1": "value1", "property2": "value2"}),
+        ("url:http://example.com:8080", {"url": "http://example.com:8080"}),
+        (" a : 1 , b : 2 ", {"a": "1", "b": "2"}),
+        # as oslo.config: a piece without ':' is glued to the next piece
+        ("a:1,2,b:3", {"a": "1", "2,b": "3"}),
+    ],
+)
+def test_inject_dictionary_accepts_glance_quoted_and_plain_forms(text, expected):
+    assert parse_dict(value(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["a:1,a:2", ":1", "a:1,b"])
+def test_a_bad_dictionary_is_an_error_naming_file_and_line(text):
+    with pytest.raises(ConfigError, match=r"glance-image-import.conf:7"):
+        parse_dict(value(text))
+
+
+def test_an_option_outside_any_section_stops_startup_naming_the_line(config_dir):
+    path = config_dir / "glance-api.conf"
+    path.write_text("# comment\nenabled_import_methods = [glance-direct]\n")
+    with pytest.raises(ConfigError, match=rf"{path}:2"):
+        load_settings(config_dir)
+
+
+def test_a_line_that_is_not_an_option_stops_startup_naming_the_line(config_dir):
+    path = config_dir / "glance-image-import.conf"
+    path.write_text("[image_import_opts]\nimage_import_plugins = [no_op]\nthis is not an option\n")
+    with pytest.raises(ConfigError, match=rf"{path}:3"):
+        load_settings(config_dir)
+
+
+def test_a_bad_integer_is_reported_with_file_and_line(config_dir):
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "image_size_cap", "lots")
+    with pytest.raises(ConfigError, match=r"glance-api.conf:\d+: expected an integer"):
+        load_settings(config_dir)
+
+
+def test_an_unsupported_import_method_is_refused_at_startup(config_dir):
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "enabled_import_methods", "[glance-direct, copy-image]")
+    with pytest.raises(ConfigError, match="copy-image"):
+        load_settings(config_dir)
+
+
+def test_api_conf_overrides_import_conf(config_dir):
+    set_option(config_dir, "glance-api.conf", "image_import_opts", "image_import_plugins", "[no_op]")
+    assert load_settings(config_dir).image_import_plugins == ("no_op",)
+
+
+def test_malformed_token_yaml_names_file_and_line(config_dir):
+    path = config_dir / "local-tokens.yaml"
+    path.write_text("admin-token:\n  user_id: admin\n  roles: [admin\n")
+    with pytest.raises(ConfigError, match=rf"{path}:\d+: invalid YAML"):
+        load_settings(config_dir)
+
+
+def test_a_token_without_a_project_names_its_line(config_dir):
+    path = config_dir / "local-tokens.yaml"
+    path.write_text("a-token:\n  user_id: a\n  project_id: p\n  roles: [member]\nbad-token:\n  user_id: b\n  roles: []\n")
+    with pytest.raises(ConfigError, match=rf"{path}:5: token 'bad-token' lacks project_id"):
+        load_settings(config_dir)
+
+
+def test_a_policy_rule_that_is_not_a_string_names_its_line(config_dir):
+    path = config_dir / "policy.yaml"
+    path.write_text('"get_image": ""\n"add_image": [1, 2]\n')
+    with pytest.raises(ConfigError, match=rf"{path}:2"):
+        load_settings(config_dir)
+
+
+def test_a_protections_file_missing_an_operation_stops_startup(config_dir):
+    (config_dir / "protections.conf").write_text("[^x_.*]\ncreate = admin\nread = admin\nupdate = admin\n")
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "property_protection_file", "protections.conf")
+    with pytest.raises(ConfigError, match="lacks the 'delete' option"):
+        load_settings(config_dir)
+
+
+def test_a_protections_section_mixing_anyone_and_no_one_stops_startup(config_dir):
+    (config_dir / "protections.conf").write_text("[.*]\ncreate = @,!\nread = @\nupdate = @\ndelete = @\n")
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "property_protection_file", "protections.conf")
+    with pytest.raises(ConfigError, match=r"protections.conf:2"):
+        load_settings(config_dir)
+
+
+def test_the_shipped_protections_file_is_valid(config_dir):
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "property_protection_file", "property-protections.conf")
+    assert load_settings(config_dir).property_protection_file == config_dir / "property-protections.conf"
+
+
+def test_a_missing_api_conf_stops_startup(config_dir):
+    (config_dir / "glance-api.conf").unlink()
+    with pytest.raises(ConfigError, match="glance-api.conf: missing"):
+        load_settings(config_dir)

@@ -1,0 +1,31 @@
+"""Errors come back in Glance's (WebOb's) format, chosen by the Accept header."""
+
+from __future__ import annotations
+
+import json
+
+from image_import.api.errors import render_error
+from image_import.errors import Conflict
+
+
+def test_json_clients_get_flat_json_with_message_code_and_title():
+    content_type, body = render_error(Conflict("Image has active task"), "application/json")
+    assert content_type == "application/json"
+    assert json.loads(body) == {"message": "Image has active task", "code": "409 Conflict", "title": "Conflict"}
+
+
+def test_glanceclient_style_accept_any_gets_an_html_page_with_the_explanation():
+    content_type, body = render_error(Conflict("Image has <active> task"), "*/*")
+    assert content_type.startswith("text/html")
+    assert "<title>409 Conflict</title>" in body
+    assert "Image has &lt;active&gt; task" in body
+
+
+def test_no_accept_header_gets_html_like_webob():
+    assert render_error(Conflict("x"), None)[0].startswith("text/html")
+
+
+def test_other_media_types_get_plain_text():
+    content_type, body = render_error(Conflict("busy"), "text/plain")
+    assert content_type.startswith("text/plain")
+    assert body.startswith("409 Conflict\n\nbusy")

@@ -1,0 +1,107 @@
+"""The state machine and plugin functions are rendered from the configured plugin list."""
+
+from __future__ import annotations
+
+import json
+
+from image_import.config import load_settings
+from image_import.render import (
+    LAMBDA_SERVICE_ERRORS,
+    apply_plugins,
+    definition,
+    main,
+    plugin_function_id,
+    rendered_files,
+)
+from tests.conftest import set_option
+
+
+def chain_of(asl: dict) -> list[str]:
+    states, name, order = asl["States"], asl["StartAt"], []
+    while name:
+        order.append(name)
+        name = states[name].get("Next") if not states[name].get("End") else None
+    return order
+
+
+def test_states_run_in_glances_order_with_one_state_per_plugin_in_list_order():
+    asl = definition(["inject_image_metadata", "no_op"])
+    assert chain_of(asl) == [
+        "VerifyStaging",
+        "Plugin-inject_image_metadata",
+        "Plugin-no_op",
+        "ImportToStore",
+        "DeleteStaging",
+        "CompleteImport",
+    ]
+
+
+def test_every_lambda_task_retries_service_errors_and_catches_everything_into_revert():
+    asl = definition(["no_op"])
+    for name, state in asl["States"].items():
+        if state["Type"] != "Task":
+            continue
+        assert state["Retry"][0]["ErrorEquals"] == LAMBDA_SERVICE_ERRORS, name
+        assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
+        if name != "RevertImport":
+            assert state["Catch"][0]["Next"] == "RevertImport", name
+    assert asl["States"]["RevertImport"]["Next"] == "ImportFailed"
+
+
+def test_plugin_states_name_their_plugin_in_the_payload():
+    state = definition(["no_op"])["States"]["Plugin-no_op"]
+    assert state["Parameters"]["Payload"] == {"plugin": "no_op", "job.$": "$"}
+    assert state["Parameters"]["FunctionName"] == "${NoOpPluginFunctionArn}"
+
+
+def test_plugin_function_ids_are_derived_from_plugin_names():
+    assert plugin_function_id("inject_image_metadata") == "InjectImageMetadataPluginFunction"
+    assert plugin_function_id("no_op") == "NoOpPluginFunction"
+
+
+def test_the_committed_definition_and_template_match_the_shipped_configuration(root):
+    assert main(["--root", str(root), "--check"]) == 0
+
+
+def test_adding_the_sample_plugin_renders_a_state_and_a_function_for_it_in_order(root, config_dir):
+    set_option(
+        config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[no_op, stamp_import_method, inject_image_metadata]"
+    )
+    files = rendered_files(root, load_settings(config_dir))
+    asl = json.loads(files[root / "statemachine/import.asl.json"])
+    assert chain_of(asl)[1:4] == ["Plugin-no_op", "Plugin-stamp_import_method", "Plugin-inject_image_metadata"]
+    template = files[root / "template.yaml"]
+    assert "StampImportMethodPluginFunction:" in template
+    assert "StampImportMethodPluginFunctionArn: !GetAtt StampImportMethodPluginFunction.Arn" in template
+    assert "FunctionName: !Ref StampImportMethodPluginFunction" in template
+
+
+def test_apply_plugins_replaces_the_committed_chain_in_a_template_dict(root):
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse((root / "template.yaml").read_text())
+    wired = apply_plugins(sam, ["stamp_import_method"])
+    resources = wired["Resources"]
+    assert "StampImportMethodPluginFunction" in resources
+    assert "NoOpPluginFunction" not in resources
+    machine = resources["ImportStateMachine"]["Properties"]
+    assert "StampImportMethodPluginFunctionArn" in machine["DefinitionSubstitutions"]
+    assert "NoOpPluginFunctionArn" not in machine["DefinitionSubstitutions"]
+    assert chain_of(machine["Definition"])[1] == "Plugin-stamp_import_method"
+
+
+def test_render_check_reports_a_stale_definition(root, tmp_path, config_dir):
+    import shutil
+
+    shutil.copy(root / "template.yaml", tmp_path / "template.yaml")
+    (tmp_path / "statemachine").mkdir()
+    (tmp_path / "statemachine/import.asl.json").write_text("{}")
+    assert main(["--root", str(tmp_path), "--config-dir", str(config_dir), "--check"]) == 1
+    assert main(["--root", str(tmp_path), "--config-dir", str(config_dir)]) == 0
+    assert main(["--root", str(tmp_path), "--config-dir", str(config_dir), "--check"]) == 0
+
+
+def test_render_refuses_an_unknown_plugin(root, config_dir, capsys):
+    set_option(config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[nope]")
+    assert main(["--root", str(root), "--config-dir", str(config_dir), "--check"]) == 2
+    assert "unknown import plugin 'nope'" in capsys.readouterr().err
