@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from image_import.config import ConfigError, ConfValue, load_settings, parse_dict, parse_list
+
 from tests.conftest import set_option
 
 
@@ -101,7 +101,9 @@ def test_malformed_token_yaml_names_file_and_line(config_dir):
 
 def test_a_token_without_a_project_names_its_line(config_dir):
     path = config_dir / "local-tokens.yaml"
-    path.write_text("a-token:\n  user_id: a\n  project_id: p\n  roles: [member]\nbad-token:\n  user_id: b\n  roles: []\n")
+    path.write_text(
+        "a-token:\n  user_id: a\n  project_id: p\n  roles: [member]\nbad-token:\n  user_id: b\n  roles: []\n"
+    )
     with pytest.raises(ConfigError, match=rf"{path}:5: token 'bad-token' lacks project_id"):
         load_settings(config_dir)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
 from image_import.config import ConfigError, load_settings
 from image_import.models import Image, RequestContext
 from image_import.plugins.base import PluginJob
 from image_import.plugins.inject_metadata import InjectImageMetadataPlugin
 from image_import.plugins.registry import GROUP, available, load_chain
+
 from tests.conftest import set_option
 
 
@@ -39,19 +39,29 @@ def test_builtin_plugins_are_published_under_glances_entry_point_group():
 
 
 def test_the_chain_follows_the_configured_order(config_dir):
-    set_option(config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[inject_image_metadata, no_op]")
+    set_option(
+        config_dir,
+        "glance-image-import.conf",
+        "image_import_opts",
+        "image_import_plugins",
+        "[inject_image_metadata, no_op]",
+    )
     chain = load_chain(load_settings(config_dir))
     assert [p.name for p in chain] == ["inject_image_metadata", "no_op"]
 
 
 def test_a_third_party_plugin_package_is_found_by_its_entry_point(config_dir):
-    set_option(config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[stamp_import_method]")
+    set_option(
+        config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[stamp_import_method]"
+    )
     chain = load_chain(load_settings(config_dir))
     assert type(chain[0]).__module__ == "sample_plugin"
 
 
 def test_an_unknown_plugin_name_is_a_config_error_naming_the_file_and_line(config_dir):
-    set_option(config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[no_op, image_conversion]")
+    set_option(
+        config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[no_op, image_conversion]"
+    )
     with pytest.raises(ConfigError, match=r"glance-image-import.conf:\d+: unknown import plugin 'image_conversion'"):
         load_chain(load_settings(config_dir))
 
@@ -69,7 +79,9 @@ def test_inject_sets_nothing_when_the_importer_has_an_ignored_role(settings):
 
 
 def test_inject_ignored_roles_are_configurable_and_case_insensitive(config_dir):
-    set_option(config_dir, "glance-image-import.conf", "inject_metadata_properties", "ignore_user_roles", "Service,admin")
+    set_option(
+        config_dir, "glance-image-import.conf", "inject_metadata_properties", "ignore_user_roles", "Service,admin"
+    )
     plugin = InjectImageMetadataPlugin(load_settings(config_dir))
     actions = FakeActions()
     plugin.execute(job_for(["service"], actions))

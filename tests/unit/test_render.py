@@ -13,6 +13,7 @@ from image_import.render import (
     plugin_function_id,
     rendered_files,
 )
+
 from tests.conftest import set_option
 
 
@@ -65,7 +66,11 @@ def test_the_committed_definition_and_template_match_the_shipped_configuration(r
 
 def test_adding_the_sample_plugin_renders_a_state_and_a_function_for_it_in_order(root, config_dir):
     set_option(
-        config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[no_op, stamp_import_method, inject_image_metadata]"
+        config_dir,
+        "glance-image-import.conf",
+        "image_import_opts",
+        "image_import_plugins",
+        "[no_op, stamp_import_method, inject_image_metadata]",
     )
     files = rendered_files(root, load_settings(config_dir))
     asl = json.loads(files[root / "statemachine/import.asl.json"])

@@ -1,0 +1,171 @@
+"""The whole stack from template.yaml in moto (decorator mode), handlers run in-process.
+
+Tests drive it through the API Gateway emulation (authorizer included), as a client would,
+and inspect S3/DynamoDB/Step Functions directly to check what was (not) written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+MEMBER = "member-token"
+ADMIN = "admin-token"
+
+
+def reset_process_caches() -> None:
+    """Settings, resource names, ports, boto3 clients and plugins are cached per process."""
+    from image_import.adapters import aws, ports
+    from image_import.config import _cached_settings, get_resources
+    from image_import.plugins import registry
+
+    _cached_settings.cache_clear()
+    get_resources.cache_clear()
+    ports.default_ports.cache_clear()
+    aws.reset_clients()
+    registry._cached.cache_clear()
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+
+
+@pytest.fixture
+def stack_config(config_dir: Path) -> Path:
+    """The configuration the stack starts with; tests edit it (via config_dir) before `stack` starts."""
+    return config_dir
+
+
+@pytest.fixture
+def stack(aws_env, stack_config: Path):
+    from image_import.local.stack import LocalStack
+    from image_import.render import local_sam_hook
+    from moto import mock_aws
+
+    saved_env = dict(os.environ)
+    reset_process_caches()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        local = LocalStack(
+            ROOT / "template.yaml",
+            name="t",
+            sam_hook=local_sam_hook(stack_config),
+            env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
+        )
+        local.up()
+        try:
+            yield local
+            wait_for_executions(local)  # never leave moto while an execution still runs
+        finally:
+            local.down()
+            os.environ.clear()
+            os.environ.update(saved_env)
+            reset_process_caches()
+
+
+def wait_for_executions(stack, timeout: float = 60.0) -> list[dict]:
+    import boto3
+
+    sfn = boto3.client("stepfunctions")
+    arn = stack.outputs["ImportStateMachineArn"]
+    results = []
+    for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
+        results.append(stack.wait(execution["executionArn"], timeout))
+    return results
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class Api:
+    """A tiny client of the emulated API Gateway, acting as one user."""
+
+    def __init__(self, stack, token: str | None):
+        self.stack, self.token = stack, token
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, query=None
+    ) -> Reply:
+        all_headers = {"Host": "127.0.0.1:9292", "Accept": "application/json"}
+        if self.token:
+            all_headers["X-Auth-Token"] = self.token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        elif isinstance(body, str):
+            body = body.encode()
+        all_headers.update(headers or {})
+        result = self.stack.invoke_api(method, path, headers=all_headers, query=query, body=body)
+        text = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            import base64
+
+            text = base64.b64decode(text).decode()
+        response_headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            response_headers.setdefault(key.lower(), values[-1])
+        return Reply(result["statusCode"], response_headers, text)
+
+    def create(self, **fields) -> dict:
+        body = {"disk_format": "raw", "container_format": "bare", "name": "test", **fields}
+        reply = self.call("POST", "/v2/images", body)
+        assert reply.status == 201, reply.text
+        return reply.json
+
+    def stage(self, image_id: str, data: bytes) -> Reply:
+        return self.call("PUT", f"/v2/images/{image_id}/stage", data, {"Content-Type": "application/octet-stream"})
+
+    def import_(self, image_id: str, method: str = "glance-direct") -> Reply:
+        return self.call("POST", f"/v2/images/{image_id}/import", {"method": {"name": method}})
+
+    def show(self, image_id: str) -> dict:
+        reply = self.call("GET", f"/v2/images/{image_id}")
+        assert reply.status == 200, reply.text
+        return reply.json
+
+
+@pytest.fixture
+def member(stack) -> Api:
+    return Api(stack, MEMBER)
+
+
+@pytest.fixture
+def admin(stack) -> Api:
+    return Api(stack, ADMIN)
+
+
+@pytest.fixture
+def anonymous(stack) -> Api:
+    return Api(stack, None)
+
+
+def bucket_keys(stack, logical_id: str) -> list[str]:
+    import boto3
+
+    name = stack.physical_name(logical_id)
+    return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=name).get("Contents", [])]
