@@ -1,0 +1,79 @@
+"""In-memory stand-ins for the adapters (same contracts, including conditional writes)."""
+
+from __future__ import annotations
+
+from image_import.adapters.ports import Ports
+from image_import.errors import ConcurrentUpdate, Conflict
+
+
+class FakeRecords:
+    def __init__(self):
+        self.items: dict = {}
+
+    def get(self, key):
+        item = self.items.get(key)
+        return item.model_copy(deep=True) if item else None
+
+    def create(self, record):
+        if record.id in self.items:
+            raise Conflict(f"{record.id} already exists")
+        self.items[record.id] = record.model_copy(deep=True)
+
+    def save(self, record):
+        current = self.items.get(record.id)
+        if current is None or current.version != record.version:
+            raise ConcurrentUpdate(record.id)
+        record.version += 1
+        self.items[record.id] = record.model_copy(deep=True)
+
+    def delete(self, key):
+        self.items.pop(key, None)
+
+    def scan(self):
+        return [i.model_copy(deep=True) for i in self.items.values()]
+
+    def for_image(self, image_id):
+        return [t for t in self.scan() if t.image_id == image_id]
+
+
+class FakeBucket:
+    def __init__(self):
+        self.objects: dict[str, bytes] = {}
+
+    def size(self, key):
+        return len(self.objects[key]) if key in self.objects else None
+
+    def chunks(self, key, chunk_size=4):
+        data = self.objects[key]
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]
+
+    def write(self, key, chunks):
+        data = b"".join(chunks)
+        self.objects[key] = data
+        return len(data)
+
+    def delete(self, key):
+        self.objects.pop(key, None)
+
+
+class FakeWorkflow:
+    def __init__(self, fail: Exception | None = None):
+        self.started: list[tuple[str, dict]] = []
+        self.fail = fail
+
+    def start(self, name, document):
+        if self.fail:
+            raise self.fail
+        self.started.append((name, document))
+        return f"arn:execution:{name}"
+
+
+def fake_ports(workflow: FakeWorkflow | None = None) -> Ports:
+    return Ports(
+        images=FakeRecords(),
+        tasks=FakeRecords(),
+        staging=FakeBucket(),
+        store=FakeBucket(),
+        workflow=workflow or FakeWorkflow(),
+    )

@@ -1,0 +1,165 @@
+"""Starting an import and running its steps against in-memory adapters."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from image_import.errors import Conflict, ImportFailed, ServiceUnavailable, TaskAborted
+from image_import.flow import steps
+from image_import.flow.images import create_image, stage_image
+from image_import.flow.imports import execution_name, start_import
+from image_import.models import ImportJob, RequestContext
+from image_import.models.image import ImportLock
+from image_import.models.workflow import StepError
+
+from tests.unit.fakes import FakeWorkflow, fake_ports
+
+MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-1")
+GLANCE_DIRECT = {"method": {"name": "glance-direct"}}
+
+
+def staged_image(ports, settings, data=b"abcdef"):
+    image = create_image(MEMBER, {"disk_format": "raw", "container_format": "bare"}, settings, ports)
+    stage_image(MEMBER, image.id, [data], None, settings, ports)
+    return image.id
+
+
+def test_starting_an_import_locks_the_image_records_the_task_and_starts_one_named_execution(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
+    image = ports.images.get(image_id)
+    assert image.status == "importing"
+    assert image.import_lock.task_id == task.id
+    assert ports.tasks.get(task.id).input == {"image_id": image_id, "import_req": GLANCE_DIRECT, "backend": [None]}
+    [(name, document)] = ports.workflow.started
+    assert name == execution_name(image_id, task.id) == f"{image_id}-{task.id}"
+    assert document["context"]["roles"] == ["member", "reader"]
+    assert document["staging_key"] == f"staging/{image_id}"
+
+
+def test_of_two_concurrent_imports_only_one_wins_the_lock(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    before = ports.images.get(image_id)  # both requests read the image before either writes
+    start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
+    original_get = ports.images.get
+    ports.images.get = lambda key: before.model_copy(deep=True) if key == image_id else original_get(key)
+    with pytest.raises(Conflict, match="prior operation is still in progress"):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
+    assert len(ports.workflow.started) == 1
+
+
+def test_an_image_whose_lock_is_held_refuses_another_import(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    image = ports.images.get(image_id)
+    image.import_lock = ImportLock(task_id="other", taken_at="2026-01-01T00:00:00Z")
+    ports.images.save(image)
+    with pytest.raises(Conflict, match="Image has active task"):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
+
+
+def test_a_workflow_that_cannot_start_leaves_the_image_staged_and_unlocked(settings):
+    ports = fake_ports(FakeWorkflow(fail=RuntimeError("throttled")))
+    image_id = staged_image(ports, settings)
+    with pytest.raises(ServiceUnavailable):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
+    image = ports.images.get(image_id)
+    assert image.status == "uploading" and image.import_lock is None
+    [task] = ports.tasks.scan()
+    assert task.status == "failure" and "could not be started" in task.message
+
+
+def run_job(ports, settings, image_id) -> ImportJob:
+    task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
+    [(_, document)] = ports.workflow.started
+    assert document["task_id"] == task.id
+    return ImportJob.model_validate(document)
+
+
+def test_the_steps_take_an_image_from_staged_to_active(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings, b"hello world")
+    job = run_job(ports, settings, image_id)
+    job = steps.verify_staging(job, ports)
+    for name in settings.image_import_plugins:
+        job = steps.run_plugin(name, job, settings, ports)
+    job = steps.import_to_store(job, settings, ports)
+    job = steps.delete_staging(job, ports)
+    steps.complete(job, ports)
+    image = ports.images.get(image_id)
+    assert image.status == "active" and image.import_lock is None
+    assert image.checksum == hashlib.md5(b"hello world").hexdigest()
+    assert image.os_hash_value == hashlib.sha512(b"hello world").hexdigest()
+    assert image.properties["property1"] == "value1"
+    assert ports.store.objects == {f"images/{image_id}": b"hello world"}
+    assert ports.staging.objects == {}
+    assert job.plugins_done == ["no_op", "inject_image_metadata"]
+
+
+def test_a_preset_checksum_that_differs_fails_the_store_step_and_keeps_nothing(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    image = ports.images.get(image_id)
+    image.checksum = "0" * 32
+    ports.images.save(image)
+    with pytest.raises(ImportFailed, match="checksum of uploaded data is different"):
+        steps.import_to_store(job, settings, ports)
+    assert ports.store.objects == {}
+
+
+def test_a_step_aborts_when_the_image_was_deleted_meanwhile(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    job = run_job(ports, settings, image_id)
+    ports.images.delete(image_id)
+    with pytest.raises(TaskAborted, match="deleted"):
+        steps.import_to_store(job, settings, ports)
+
+
+def test_revert_after_a_store_failure_removes_the_stored_object_and_unlocks(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    job = steps.import_to_store(steps.verify_staging(run_job(ports, settings, image_id), ports), settings, ports)
+    failed = job.model_copy(
+        update={
+            "error": StepError(
+                Error="ImportFailed", Cause='{"errorMessage": "store went away", "errorType": "ImportFailed"}'
+            )
+        }
+    )
+    steps.revert(failed, settings.image_import_plugins, settings, ports)
+    image = ports.images.get(image_id)
+    assert image.status == "uploading" and image.import_lock is None and image.checksum is None
+    assert ports.store.objects == {}
+    assert f"staging/{image_id}" in ports.staging.objects
+    [task] = ports.tasks.scan()
+    assert task.status == "failure"
+    assert task.message.startswith("Import failed: store went away.")
+
+
+def test_revert_of_a_deleted_image_only_cleans_up(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    job = steps.import_to_store(steps.verify_staging(run_job(ports, settings, image_id), ports), settings, ports)
+    ports.images.delete(image_id)
+    steps.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), (), settings, ports)
+    assert ports.store.objects == {}
+    assert ports.images.get(image_id) is None
+    assert "deleted during the import" in ports.tasks.scan()[0].message
+
+
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (StepError(Error="States.Timeout"), "a step timed out"),
+        (StepError(Error="KeyError", Cause='{"errorMessage": "\'x\'"}'), "internal error (KeyError"),
+        (StepError(Error="ImportFailed", Cause="not json"), "Import failed: not json"),
+    ],
+)
+def test_failure_reasons_are_sentences_a_person_can_act_on(error, expected):
+    job = ImportJob(image_id="i", task_id="t", context=MEMBER, staging_key="k", error=error)
+    assert expected in steps.failure_reason(job)
