@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -14,8 +14,10 @@ from image_import.api.errors import render_error
 from image_import.api.versions import versions_document
 from image_import.config import get_settings
 from image_import.errors import BadRequest, GlanceError, NotFound, Unauthorized, UnsupportedMediaType
-from image_import.models import RequestContext
 from image_import.observability import logger
+
+if TYPE_CHECKING:  # pydantic models cost ~100 ms to import: only routes that need them pay
+    from image_import.models import RequestContext
 
 app = APIGatewayRestResolver()
 
@@ -38,6 +40,8 @@ def request_id() -> str:
 
 def caller() -> RequestContext:
     """Identity set by the API Gateway authorizer (never taken from client headers)."""
+    from image_import.models import RequestContext
+
     authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
     if not authorizer.get("project_id") and not authorizer.get("user_id"):
         raise Unauthorized("This server could not verify that you are authorized to access the document you requested.")
