@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format render check-render benchmark clean
+.PHONY: install run test lint format render check-render benchmark build deploy clean
 
 $(STAMP): pyproject.toml layers/image_import/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,23 @@ check-render: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# aws-sam-cli lives in its own venv (it pins its own boto3). The Lambda runtime is python3.12:
+# sam build (no Docker) needs a python3.12 interpreter on PATH; we look for one.
+SAM_VENV := .venv-sam
+PY312_DIR := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	$$p -c 'import os, sys; print(os.path.dirname(sys.executable))' 2>/dev/null && break; done)
+
+$(SAM_VENV)/bin/sam:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+
+## sam build without Docker (checks the rendered files are fresh first)
+build: $(SAM_VENV)/bin/sam check-render
+	@test -n "$(PY312_DIR)" || { echo "error: sam build needs a python3.12 interpreter (the Lambda runtime) on PATH"; exit 1; }
+	PATH="$(PY312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache
