@@ -56,9 +56,10 @@ def stack_config(config_dir: Path) -> Path:
 
 @pytest.fixture
 def stack(aws_env, stack_config: Path):
+    from moto import mock_aws
+
     from image_import.local.stack import LocalStack
     from image_import.render import local_sam_hook
-    from moto import mock_aws
 
     saved_env = dict(os.environ)
     reset_process_caches()

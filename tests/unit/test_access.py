@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from image_import.errors import Forbidden, NotFound
 from image_import.models import Image, RequestContext
 from image_import.policy import access

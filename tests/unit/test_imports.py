@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from image_import.errors import Conflict, ImportFailed, ServiceUnavailable, TaskAborted
 from image_import.flow import steps
 from image_import.flow.images import create_image, stage_image
@@ -12,7 +13,6 @@ from image_import.flow.imports import execution_name, start_import
 from image_import.models import ImportJob, RequestContext
 from image_import.models.image import ImportLock
 from image_import.models.workflow import StepError
-
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-1")

@@ -13,7 +13,6 @@ from image_import.render import (
     plugin_function_id,
     rendered_files,
 )
-
 from tests.conftest import set_option
 
 

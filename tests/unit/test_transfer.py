@@ -6,6 +6,7 @@ import hashlib
 import os
 
 import pytest
+
 from image_import.errors import ImportFailed
 from image_import.flow.transfer import ParallelHasher, hashed
 

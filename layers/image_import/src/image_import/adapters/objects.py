@@ -70,19 +70,30 @@ class MultipartWriter:
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
+        if not self._buffer and len(data) == self.part_size:
+            # the common case (reads come in part-sized chunks): send the chunk itself, no copy
+            self._send(bytes(data))
+            return
         self._buffer += data
         while len(self._buffer) >= self.part_size:
+            self._slots.acquire()  # wait for a free slot before building the next part
             part = bytes(self._buffer[: self.part_size])
             del self._buffer[: self.part_size]
-            self._send(part)
+            self._send(part, slot_taken=True)
 
-    def _send(self, part: bytes) -> None:
+    def _send(self, part: bytes, slot_taken: bool = False) -> None:
         s3 = client("s3")
         if self._upload_id is None:
             self._upload_id = s3.create_multipart_upload(Bucket=self.bucket, Key=self.key)["UploadId"]
             self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="s3-part")
+        failed = next((f for f in self._parts if f.done() and f.exception()), None)
+        if failed is not None:
+            if slot_taken:
+                self._slots.release()
+            raise failed.exception()  # stop reading as soon as a part upload failed
         number = len(self._parts) + 1
-        self._slots.acquire()  # back-pressure: memory stays at a few parts whatever the image size
+        if not slot_taken:
+            self._slots.acquire()  # back-pressure: memory stays at a few parts whatever the image size
         future = self._pool.submit(self._upload_part, number, part)
         future.add_done_callback(lambda _: self._slots.release())
         self._parts.append(future)

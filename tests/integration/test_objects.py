@@ -1,0 +1,54 @@
+"""S3 adapter under moto: multipart writes assemble correctly and leave nothing behind on failure."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from image_import.adapters import aws
+from image_import.adapters.objects import CHUNK_SIZE, Bucket
+
+
+@pytest.fixture
+def bucket(aws_env):
+    with mock_aws():
+        aws.reset_clients()
+        boto3.client("s3").create_bucket(Bucket="bucket-under-test")
+        yield Bucket("bucket-under-test")
+        aws.reset_clients()
+
+
+def uploads_in_progress() -> list:
+    return boto3.client("s3").list_multipart_uploads(Bucket="bucket-under-test").get("Uploads", [])
+
+
+def test_a_multipart_write_of_odd_sized_chunks_reassembles_the_bytes(bucket):
+    chunks = [os.urandom(CHUNK_SIZE), os.urandom(3 * 1024 * 1024 + 5), os.urandom(CHUNK_SIZE + 7), os.urandom(11)]
+    size = bucket.write("k", iter(chunks))
+    assert size == sum(map(len, chunks))
+    assert b"".join(bucket.chunks("k")) == b"".join(chunks)
+    assert uploads_in_progress() == []
+
+
+def test_a_small_object_is_one_put(bucket):
+    assert bucket.write("k", [b"ab", b"c"]) == 3
+    assert bucket.size("k") == 3
+
+
+def test_a_failing_source_aborts_the_upload_and_leaves_no_object(bucket):
+    def source():
+        yield os.urandom(CHUNK_SIZE)
+        yield os.urandom(CHUNK_SIZE)
+        raise OSError("source went away")
+
+    with pytest.raises(OSError, match="source went away"):
+        bucket.write("k", source())
+    assert bucket.size("k") is None
+    assert uploads_in_progress() == []
+
+
+def test_size_of_a_missing_object_is_none(bucket):
+    assert bucket.size("nothing") is None
