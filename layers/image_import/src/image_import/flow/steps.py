@@ -15,6 +15,7 @@ from image_import.adapters.ports import Ports, store_key
 from image_import.config import Settings
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
 from image_import.flow.actions import ImageActions
+from image_import.flow.progress import Progress
 from image_import.flow.transfer import ParallelHasher, hashed
 from image_import.models import Image, ImportJob, Task
 from image_import.models.image import utcnow
@@ -51,7 +52,9 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJ
     job = job.model_copy(update={"store_key": key})  # revert removes it whatever happens below
     hasher = ParallelHasher(settings.hashing_algorithm)
     try:
-        ports.store.write(key, hashed(ports.staging.chunks(job.staging_key), hasher, settings.image_size_cap))
+        progress = Progress(ports, job.task_id)
+        chunks = progress.track(ports.staging.chunks(job.staging_key))
+        ports.store.write(key, hashed(chunks, hasher, settings.image_size_cap))
         digests = hasher.finish()
     except BaseException:
         hasher.close()

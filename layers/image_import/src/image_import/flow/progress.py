@@ -1,0 +1,56 @@
+"""Transfer progress on the task: ``Copied N MiB``, as Glance reports it.
+
+Writing the message also refreshes the task's ``updated_at``, which is what keeps the image's
+import lock from being considered stale (Glance: 60 minutes without progress). If the task is no
+longer ``processing`` (its lock was taken over, or it was failed by the sweeper), the transfer
+stops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+from image_import.adapters.ports import Ports
+from image_import.errors import ConcurrentUpdate, TaskAborted
+from image_import.models.image import utcnow
+
+MIB = 1024 * 1024
+REPORT_EVERY_SECONDS = 60.0
+
+
+class Progress:
+    def __init__(
+        self,
+        ports: Ports,
+        task_id: str,
+        interval: float = REPORT_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.ports, self.task_id, self.interval, self.clock = ports, task_id, interval, clock
+        self.copied = 0
+        self._last_report: float | None = None
+
+    def track(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Pass chunks through, reporting at the start and then at least every ``interval`` seconds."""
+        self.report()
+        for chunk in chunks:
+            self.copied += len(chunk)
+            if self.clock() - self._last_report >= self.interval:
+                self.report()
+            yield chunk
+        self.report()
+
+    def report(self) -> None:
+        self._last_report = self.clock()
+        message = f"Copied {self.copied // MIB} MiB"
+        for _ in range(5):
+            task = self.ports.tasks.get(self.task_id)
+            if task is None or task.status not in ("pending", "processing"):
+                raise TaskAborted(f"Task {self.task_id} is no longer processing; stopping the transfer.")
+            task.message, task.updated_at = message, utcnow()
+            try:
+                self.ports.tasks.save(task)
+                return
+            except ConcurrentUpdate:
+                continue
