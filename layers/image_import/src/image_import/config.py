@@ -154,6 +154,9 @@ class DevIdentity:
     user_id: str
     project_id: str
     roles: tuple[str, ...]
+    # a service presenting this token too (Glance: X-Service-Roles and the service user)
+    service_roles: tuple[str, ...] = ()
+    service_user_id: str | None = None
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one Settings per process
@@ -172,6 +175,7 @@ class Settings:
     container_formats: tuple[str, ...] = tuple(DEFAULT_CONTAINER_FORMATS)
     property_protection_file: Path | None = None
     property_protection_rule_format: str = "roles"
+    enable_image_import: bool = True
     tokens: dict[str, DevIdentity] = field(default_factory=dict)
     policy_rules: dict[str, str] = field(default_factory=dict)
     sections: Sections = field(default_factory=dict)
@@ -233,10 +237,14 @@ def load_settings(config_dir: Path) -> Settings:
         path = config_dir / item.value
         if not path.exists():
             raise ConfigError(f"{item.where()}: property protection file {path} does not exist")
-        validate_protections(path)
+        validate_protections(path, values.get("property_protection_rule_format", "roles"))
         values["property_protection_file"] = path
 
-    values["policy_rules"] = load_policy_file(config_dir / POLICY_FILE)
+    if "enable_image_import" in default:
+        values["enable_image_import"] = parse_bool(default["enable_image_import"])
+    policy_file = sections.get("oslo_policy", {}).get("policy_file")
+    # policy.yaml or policy.json: YAML reads both, as oslo.policy does
+    values["policy_rules"] = load_policy_file(config_dir / (policy_file.value if policy_file else POLICY_FILE))
     values["tokens"] = load_tokens(config_dir / TOKENS_FILE)
     return Settings(**values)
 
@@ -250,7 +258,7 @@ def _hash_algorithm(item: ConfValue) -> str:
     return name
 
 
-def validate_protections(path: Path) -> Sections:
+def validate_protections(path: Path, rule_format: str = "roles") -> Sections:
     """Check a property-protections file the way Glance does at start-up (it refuses to start otherwise)."""
     sections = parse_ini(path)
     for name, options in sections.items():
@@ -269,6 +277,8 @@ def validate_protections(path: Path) -> Sections:
             roles = [r.strip() for r in options[operation].value.split(",")]
             if "@" in roles and "!" in roles:
                 raise ConfigError(f"{options[operation].where()}: '@' and '!' cannot be used together")
+            if rule_format == "policies" and len(roles) > 1:
+                raise ConfigError(f"{options[operation].where()}: the policies format takes one rule name, not a list")
     return sections
 
 
@@ -323,15 +333,25 @@ def load_tokens(path: Path) -> dict[str, DevIdentity]:
         missing = {"user_id", "project_id", "roles"} - entry.keys()
         if missing:
             raise ConfigError(f"{where}: token {token!r} lacks {', '.join(sorted(missing))}")
-        roles = entry["roles"]
-        if isinstance(roles, str):
-            roles = [r.strip() for r in roles.split(",") if r.strip()]
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ConfigError(f"{where}: roles of token {token!r} must be a list of names")
+        roles = _role_list(entry["roles"], where, token)
+        service_roles = _role_list(entry.get("service_roles", []), where, token)
+        service_user = entry.get("service_user_id")
         tokens[str(token)] = DevIdentity(
-            str(entry["user_id"]), str(entry["project_id"]), tuple(r.lower() for r in roles)
+            str(entry["user_id"]),
+            str(entry["project_id"]),
+            roles,
+            service_roles,
+            str(service_user) if service_user is not None else None,
         )
     return tokens
+
+
+def _role_list(roles, where: str, token: str) -> tuple[str, ...]:
+    if isinstance(roles, str):
+        roles = [r.strip() for r in roles.split(",") if r.strip()]
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise ConfigError(f"{where}: roles of token {token!r} must be a list of names")
+    return tuple(r.lower() for r in roles)
 
 
 @functools.cache

@@ -22,7 +22,13 @@ def authenticate(token: str | None, settings: Settings) -> RequestContext:
     identity = settings.tokens.get(token or "")
     if identity is None:
         raise NotAuthenticated()
-    return RequestContext(user_id=identity.user_id, project_id=identity.project_id, roles=list(identity.roles))
+    return RequestContext(
+        user_id=identity.user_id,
+        project_id=identity.project_id,
+        roles=list(identity.roles),
+        service_roles=list(identity.service_roles),
+        service_user_id=identity.service_user_id,
+    )
 
 
 def authorizer_response(context: RequestContext, method_arn: str) -> dict[str, Any]:
@@ -40,6 +46,8 @@ def authorizer_response(context: RequestContext, method_arn: str) -> dict[str, A
             "user_id": context.user_id or "",
             "project_id": context.project_id or "",
             "roles": ",".join(context.roles),
+            "service_roles": ",".join(context.service_roles),
+            "service_user_id": context.service_user_id or "",
         },
     }
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from image_import.api.errors import render_error
 from image_import.api.versions import versions_document
 from image_import.config import get_settings
-from image_import.errors import BadRequest, GlanceError, NotFound, Unauthorized, UnsupportedMediaType
+from image_import.errors import BadRequest, GlanceError, MethodNotAllowed, NotFound, Unauthorized, UnsupportedMediaType
 from image_import.observability import logger
 
 if TYPE_CHECKING:  # pydantic models cost ~100 ms to import: only routes that need them pay
@@ -49,6 +49,8 @@ def caller() -> RequestContext:
         user_id=authorizer.get("user_id"),
         project_id=authorizer.get("project_id"),
         roles=authorizer.get("roles", ""),
+        service_roles=authorizer.get("service_roles", ""),
+        service_user_id=authorizer.get("service_user_id") or None,
         request_id=request_id(),
     )
 
@@ -74,14 +76,15 @@ def raw_body() -> bytes:
     return body.encode("utf-8")
 
 
-def json_body(required: bool = True) -> Any:
+def json_body(required: bool = True, media_types: tuple[str, ...] | None = (JSON,)) -> Any:
+    """The JSON request body; ``media_types=None`` when the caller has checked the content type."""
     content_type = (_header("content-type") or "").split(";")[0].strip().lower()
     data = raw_body()
     if not data:
         if required:
             raise BadRequest("Body expected in request.")
         return None
-    if content_type and content_type != JSON:
+    if media_types is not None and content_type and content_type not in media_types:
         raise UnsupportedMediaType(f"Unsupported Content-Type: {content_type}")
     try:
         return json.loads(data)
@@ -97,6 +100,23 @@ def ports():
     from image_import.adapters.ports import default_ports
 
     return default_ports()
+
+
+IMPORT_OFF = "Image import is not supported at this site."
+
+
+def require_import_enabled() -> None:
+    """The import gate: with enable_image_import = false these routes answer as an API without import."""
+    if not get_settings().enable_image_import:
+        raise NotFound(IMPORT_OFF)
+
+
+def present(image, context) -> dict:
+    """The image as this caller may see it (unreadable protected properties left out)."""
+    from image_import.flow.images import BASE_FIELDS
+    from image_import.policy.protections import shown
+
+    return shown(image.to_api(), BASE_FIELDS | {"self", "file", "schema"}, context, get_settings())
 
 
 def respond(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
@@ -128,12 +148,12 @@ def not_found(_: NotFoundError) -> Response:
 # ---------------------------------------------------------------- versions, schemas, discovery
 @app.get("/")
 def root() -> Response:
-    return respond(300, versions_document(base_url()))
+    return respond(300, versions_document(base_url(), get_settings().enable_image_import))
 
 
 @app.get("/versions")
 def versions() -> Response:
-    return respond(200, versions_document(base_url()))
+    return respond(200, versions_document(base_url(), get_settings().enable_image_import))
 
 
 @app.get("/v2/schemas/image")
@@ -155,6 +175,7 @@ def schema_images() -> Response:
 @app.get("/v2/info/import")
 def info_import() -> Response:
     caller()
+    require_import_enabled()
     methods = list(get_settings().enabled_import_methods)
     return respond(
         200, {"import-methods": {"description": "Import methods available.", "type": "array", "value": methods}}
@@ -173,11 +194,12 @@ def create_image() -> Response:
     from image_import.flow.images import create_image as create
 
     settings = get_settings()
-    image = create(caller(), json_body(), settings, ports())
+    context = caller()
+    image = create(context, json_body(), settings, ports())
     headers = {"Location": f"{base_url()}/v2/images/{image.id}"}
-    if settings.enabled_import_methods:
+    if settings.enabled_import_methods and settings.enable_image_import:
         headers["OpenStack-image-import-methods"] = ",".join(settings.enabled_import_methods)
-    return respond(201, image.to_api(), headers)
+    return respond(201, present(image, context), headers)
 
 
 @app.get("/v2/images")
@@ -187,10 +209,15 @@ def list_images() -> Response:
     from image_import.flow.images import list_images as list_
 
     params = query()
-    page = list_(caller(), params, get_settings(), ports())
+    context = caller()
+    page = list_(context, params, get_settings(), ports())
     pairs = [(k, v) for k, values in params.items() if k != "marker" for v in values]
     first = "/v2/images" + (f"?{urlencode(pairs)}" if pairs else "")
-    body: dict[str, Any] = {"images": [i.to_api() for i in page.images], "first": first, "schema": "/v2/schemas/images"}
+    body: dict[str, Any] = {
+        "images": [present(i, context) for i in page.images],
+        "first": first,
+        "schema": "/v2/schemas/images",
+    }
     if page.next_marker:
         body["next"] = "/v2/images?" + urlencode([*pairs, ("marker", page.next_marker)])
     return respond(200, body)
@@ -200,7 +227,8 @@ def list_images() -> Response:
 def show_image(image_id: str) -> Response:
     from image_import.flow.images import get_image
 
-    return respond(200, get_image(caller(), image_id, ports()).to_api())
+    context = caller()
+    return respond(200, present(get_image(context, image_id, ports()), context))
 
 
 @app.delete(f"/v2/images/{IMAGE_ID}")
@@ -217,6 +245,7 @@ def stage_image(image_id: str) -> Response:
 
     context = caller()
     settings = get_settings()
+    require_import_enabled()
     if "glance-direct" not in settings.enabled_import_methods:
         raise NotFound("'glance-direct' method is not available at this site.")
     content_type = (_header("content-type") or "").split(";")[0].strip().lower()
@@ -231,6 +260,7 @@ def import_image(image_id: str) -> Response:
     from image_import.flow.imports import start_import
 
     context = caller()
+    require_import_enabled()
     task = start_import(context, image_id, json_body(), get_settings(), ports())
     logger.info("import started", extra={"image_id": image_id, "task_id": task.id})
     return respond(202)
@@ -244,3 +274,61 @@ def image_tasks(image_id: str) -> Response:
     get_image(context, image_id, ports())
     tasks = [t for t in ports().tasks.for_image(image_id) if context.is_admin or t.owner == context.project_id]
     return respond(200, {"tasks": [t.as_image_task() for t in tasks]})
+
+
+@app.patch(f"/v2/images/{IMAGE_ID}")
+def update_image(image_id: str) -> Response:
+    from image_import.flow.update import update_image as update
+
+    context = caller()
+    media_type = (_header("content-type") or "").split(";")[0].strip().lower()
+    body = json_body(media_types=None) if media_type.endswith("json-patch") else None
+    image = update(context, image_id, media_type, body, get_settings(), ports())
+    return respond(200, present(image, context))
+
+
+@app.put(f"/v2/images/{IMAGE_ID}/file")
+def upload_image(image_id: str) -> Response:
+    from image_import.flow.upload import upload_image as upload
+
+    context = caller()
+    content_type = (_header("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/octet-stream":
+        raise UnsupportedMediaType(f"Unsupported Content-Type: {content_type or 'none'}")
+    upload(context, image_id, [raw_body()], _header("x-openstack-image-size"), get_settings(), ports())
+    return respond(204)
+
+
+@app.get("/v2/tasks")
+def list_tasks() -> Response:
+    from urllib.parse import urlencode
+
+    from image_import.flow.tasks import list_tasks as list_
+    from image_import.flow.tasks import task_stub
+
+    params = query()
+    page = list_(caller(), params, get_settings(), ports())
+    pairs = [(k, v) for k, values in params.items() if k != "marker" for v in values]
+    body: dict[str, Any] = {
+        "tasks": [task_stub(t) for t in page.tasks],
+        "first": "/v2/tasks" + (f"?{urlencode(pairs)}" if pairs else ""),
+        "schema": "/v2/schemas/tasks",
+    }
+    if page.next_marker:
+        body["next"] = "/v2/tasks?" + urlencode([*pairs, ("marker", page.next_marker)])
+    return respond(200, body)
+
+
+@app.get("/v2/tasks/<task_id>")
+def show_task(task_id: str) -> Response:
+    from image_import.flow.tasks import get_task, task_detail
+
+    return respond(200, task_detail(get_task(caller(), task_id, get_settings(), ports())))
+
+
+@app.delete("/v2/tasks/<task_id>")
+def delete_task(task_id: str) -> Response:
+    caller()
+    raise MethodNotAllowed(
+        "This operation is currently not permitted on Glance Tasks. It is restricted to GET.", headers={"Allow": "GET"}
+    )

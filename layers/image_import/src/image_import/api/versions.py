@@ -23,7 +23,12 @@ SUPPORTED = [
 CURRENT = "v2.17"
 
 
-def versions_document(base_url: str) -> dict:
+# Import arrived in v2.6: with enable_image_import = false the API is the one before it.
+WITHOUT_IMPORT = ["v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"]
+
+
+def versions_document(base_url: str, import_enabled: bool = True) -> dict:
     href = f"{base_url.rstrip('/')}/v2/"
-    entries = [{"id": CURRENT, "status": "CURRENT"}] + [{"id": v, "status": "SUPPORTED"} for v in SUPPORTED]
+    listed = [CURRENT, *SUPPORTED] if import_enabled else WITHOUT_IMPORT
+    entries = [{"id": v, "status": "CURRENT" if n == 0 else "SUPPORTED"} for n, v in enumerate(listed)]
     return {"versions": [{**e, "links": [{"rel": "self", "href": href}]} for e in entries]}

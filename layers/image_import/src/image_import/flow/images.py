@@ -21,6 +21,7 @@ from image_import.models import Image, RequestContext
 from image_import.models.image import utcnow
 from image_import.models.schema import image_schema
 from image_import.policy import access
+from image_import.policy.protections import may
 
 # Keys a client may never send (Glance: "Attribute '%s' is read-only.")
 DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
@@ -46,7 +47,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     for key in body:
         if key in DISALLOWED or key in READ_ONLY_ON_CREATE:
             raise Forbidden(f"Attribute '{key}' is read-only.")
-    _validate_against_schema(body, settings)
+    validate_against_schema(body, settings)
     for key in body:
         if key not in BASE_FIELDS and len(key) > 255:
             raise BadRequest("Custom property should not be greater than 255 characters.")
@@ -54,7 +55,10 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
             raise Forbidden(f"Attribute '{key}' is reserved.")
     owner = body.get("owner") or context.project_id
     visibility = body.get("visibility") or "shared"
-    access.require_may_create(context, owner, visibility)
+    access.require_may_create(context, owner, visibility, settings)
+    for key in body:
+        if key not in BASE_FIELDS and not may(context, settings, key, "create"):
+            raise Forbidden(f"Attribute '{key}' is reserved.")
 
     base = {k: v for k, v in body.items() if k in BASE_FIELDS}
     extra = {k: v for k, v in body.items() if k not in BASE_FIELDS}
@@ -71,7 +75,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     return image
 
 
-def _validate_against_schema(body: dict, settings: Settings) -> None:
+def validate_against_schema(body: dict, settings: Settings) -> None:
     import jsonschema  # only creating and updating images pays for it
 
     schema = image_schema(settings.disk_formats, settings.container_formats)
@@ -84,8 +88,8 @@ def _validate_against_schema(body: dict, settings: Settings) -> None:
         ) from None
 
 
-def get_image(context: RequestContext, image_id: str, ports: Ports) -> Image:
-    return access.require_visible(context, ports.images.get(image_id), image_id)
+def get_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> Image:
+    return access.require_visible(context, ports.images.get(image_id), image_id, settings)
 
 
 @dataclass
@@ -95,6 +99,7 @@ class ImagePage:
 
 
 def list_images(context: RequestContext, query: dict[str, list[str]], settings: Settings, ports: Ports) -> ImagePage:
+    access.require_allowed(context, "get_images", settings)
     limit = _limit(query, settings)
     marker = _single(query, "marker")
     sort_key, sort_dir = _sort(query)
@@ -109,7 +114,7 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
         raise BadRequest(f"Invalid value for os_hidden: {hidden}")
 
     def listed(image: Image) -> bool:
-        if image.status in ("deleted", "killed") or not access.can_see(context, image):
+        if image.status in ("deleted", "killed") or not access.can_see(context, image, settings):
             return False
         if visibility is None:
             # as Glance: community images are listed only when asked for, or to their owner
@@ -199,7 +204,7 @@ def _matches(image: Image, key: str, value: str) -> bool:
 
 def delete_image(context: RequestContext, image_id: str, ports: Ports) -> None:
     image = get_image(context, image_id, ports)
-    access.require_modifiable(context, image, "delete")
+    access.authorize(context, "delete_image", image)
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
     # The record goes first: a running import notices it is gone and reverts its own writes.
@@ -229,8 +234,8 @@ def stage_image(
             raise RequestEntityTooLarge(
                 f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
             )
-    image = get_image(context, image_id, ports)
-    access.require_modifiable(context, image, "stage data for")
+    image = get_image(context, image_id, ports, settings)
+    access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
     if image.status != "queued":
         raise Conflict(f"Image {image_id} is in status '{image.status}'; data can only be staged for a 'queued' image.")
     key = staging_key(image_id)

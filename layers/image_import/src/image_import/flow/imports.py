@@ -17,7 +17,7 @@ from image_import.policy import access
 def start_import(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> Task:
     """Validate, take the image's import lock, record the task and start the workflow."""
     method = _validate_request(body, settings)
-    image = get_image(context, image_id, ports)
+    image = get_image(context, image_id, ports, settings)
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
     if method == "glance-direct" and image.status != "uploading":
@@ -26,7 +26,7 @@ def start_import(context: RequestContext, image_id: str, body: Any, settings: Se
         raise Conflict("'container_format' needs to be set before import")
     if not image.disk_format:
         raise Conflict("'disk_format' needs to be set before import")
-    access.require_modifiable(context, image, "import")
+    access.authorize(context, "modify_image", image, settings)
     if image.import_lock is not None:
         raise Conflict("Image has active task")
 

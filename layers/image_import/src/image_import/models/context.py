@@ -9,9 +9,12 @@ class RequestContext(BaseModel):
     user_id: str | None = None
     project_id: str | None = None
     roles: list[str] = Field(default_factory=list)
+    # set when the caller presents a service token too (Glance: X-Service-Roles, service user)
+    service_roles: list[str] = Field(default_factory=list)
+    service_user_id: str | None = None
     request_id: str = ""
 
-    @field_validator("roles", mode="before")
+    @field_validator("roles", "service_roles", mode="before")
     @classmethod
     def _lower_roles(cls, roles):
         # Glance lower-cases roles; the authorizer context carries them comma-joined

@@ -1,40 +1,75 @@
-"""Access rules: owner-or-admin, with Glance's 404-versus-403 distinction.
+"""Who may do what to an image: data-layer visibility, then Glance's policy rules.
 
-A caller who may not see an image gets 404 (its existence stays hidden); one who may see it but
-not change it gets 403.
+As Glance: a caller who may not see an image gets 404 (its existence stays hidden); one who may
+see it but not perform the action gets 403.
 """
 
 from __future__ import annotations
 
+from image_import.config import Settings, get_settings
 from image_import.errors import Forbidden, ImageNotFound
 from image_import.models import Image, RequestContext
+from image_import.policy.rules import engine, image_target
 
 
-def can_see(context: RequestContext, image: Image) -> bool:
-    return (
-        context.is_admin
-        or (image.owner is not None and image.owner == context.project_id)
-        or image.visibility in ("public", "community")
+def _stored_visibility(context: RequestContext, image: Image) -> bool:
+    """What Glance's database layer returns at all (before any policy)."""
+    if context.is_admin or image.visibility in ("public", "community"):
+        return True
+    # private and shared images: their project (image sharing/members are not implemented)
+    return image.owner is not None and image.owner == context.project_id
+
+
+def can_see(context: RequestContext, image: Image, settings: Settings | None = None) -> bool:
+    settings = settings or get_settings()
+    return _stored_visibility(context, image) and engine(settings).allows(
+        "get_image", image_target(image, context), context
     )
 
 
-def can_modify(context: RequestContext, image: Image) -> bool:
-    return context.is_admin or (image.owner is not None and image.owner == context.project_id)
-
-
-def require_visible(context: RequestContext, image: Image | None, image_id: str) -> Image:
-    if image is None or not can_see(context, image):
+def require_visible(
+    context: RequestContext, image: Image | None, image_id: str, settings: Settings | None = None
+) -> Image:
+    if image is None or not can_see(context, image, settings):
         raise ImageNotFound(image_id)
     return image
 
 
-def require_modifiable(context: RequestContext, image: Image, action: str) -> None:
-    if not can_modify(context, image):
-        raise Forbidden(f"You are not permitted to {action} this image.")
+def authorize(context: RequestContext, action: str, image: Image, settings: Settings | None = None) -> None:
+    """``action`` on a visible image: 403 if refused, 404 if the caller fails get_image too."""
+    settings = settings or get_settings()
+    rules = engine(settings)
+    target = image_target(image, context)
+    if rules.allows(action, target, context):
+        return
+    if not rules.allows("get_image", target, context):
+        raise ImageNotFound(image.id)
+    raise Forbidden(f"You are not authorized to complete {action} action.")
 
 
-def require_may_create(context: RequestContext, owner: str | None, visibility: str) -> None:
-    if not context.is_admin and owner != context.project_id:
-        raise Forbidden(f"You are not permitted to create images owned by '{owner}'.")
-    if visibility == "public" and not context.is_admin:
-        raise Forbidden("You are not authorized to complete publicize_image action.")
+def require_may_create(
+    context: RequestContext, owner: str | None, visibility: str, settings: Settings | None = None
+) -> None:
+    rules = engine(settings or get_settings())
+    target = {"project_id": owner, "owner": owner, "visibility": visibility}
+    if not rules.allows("add_image", target, context):
+        if owner != context.project_id:
+            raise Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+        raise Forbidden("You are not authorized to complete add_image action.")
+    require_visibility_change(context, target, visibility, settings)
+
+
+def require_visibility_change(
+    context: RequestContext, target: dict, visibility: str, settings: Settings | None = None
+) -> None:
+    action = {"public": "publicize_image", "community": "communitize_image"}.get(visibility)
+    if action and not engine(settings or get_settings()).allows(action, target, context):
+        raise Forbidden(f"You are not authorized to complete {action} action.")
+
+
+def require_allowed(
+    context: RequestContext, action: str, settings: Settings | None = None, target: dict | None = None
+) -> None:
+    """A rule without an image (get_images, tasks_api_access, get_tasks ...): 403 when refused."""
+    if not engine(settings or get_settings()).allows(action, target or {"project_id": context.project_id}, context):
+        raise Forbidden(f"You are not authorized to complete {action} action.")
