@@ -257,6 +257,10 @@ def test_admins_list_and_show_tasks_in_glances_shapes(member, admin, stack):
     detail = admin.call("GET", f"/v2/tasks/{stub['id']}").json
     assert detail["image_id"] == image["id"] and detail["result"] == {"image_id": image["id"]}
     assert detail["self"] == f"/v2/tasks/{stub['id']}"
+    import jsonschema
+
+    jsonschema.validate(detail, admin.call("GET", "/v2/schemas/task").json)
+    jsonschema.validate(body, admin.call("GET", "/v2/schemas/tasks").json)
 
 
 @pytest.mark.parametrize(

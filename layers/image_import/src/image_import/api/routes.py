@@ -172,6 +172,20 @@ def schema_images() -> Response:
     return respond(200, images_schema(image_schema(settings.disk_formats, settings.container_formats)))
 
 
+@app.get("/v2/schemas/task")
+def schema_task() -> Response:
+    from image_import.models.schema import task_schema
+
+    return respond(200, task_schema())
+
+
+@app.get("/v2/schemas/tasks")
+def schema_tasks() -> Response:
+    from image_import.models.schema import task_schema, tasks_schema
+
+    return respond(200, tasks_schema(task_schema()))
+
+
 @app.get("/v2/info/import")
 def info_import() -> Response:
     caller()

@@ -104,3 +104,50 @@ def images_schema(image: dict) -> dict:
             {"rel": "describedby", "href": "{schema}"},
         ],
     }
+
+
+def task_schema() -> dict:
+    text = {"type": "string"}
+    properties = {
+        "id": {"type": "string", "description": "An identifier for the task", "pattern": UUID_PATTERN},
+        "type": {
+            "type": "string",
+            "description": "The type of task represented by this content",
+            "enum": ["import", "api_image_import", "location_import"],
+        },
+        "status": {
+            "type": "string",
+            "description": "The current status of this task",
+            "enum": ["pending", "processing", "success", "failure"],
+        },
+        "input": {"type": ["null", "object"], "description": "The parameters required by task"},
+        "result": {"type": ["null", "object"], "description": "The result of current task"},
+        "owner": {"type": ["null", "string"], "description": "An identifier for the owner of this task"},
+        "message": {"type": "string", "description": "Human-readable informative message"},
+        "image_id": {"type": "string", "description": "Image associated with the task"},
+        "request_id": {"type": "string", "description": "Request ID of the operation that created the task"},
+        "user_id": {"type": "string", "description": "User associated with the task"},
+        "expires_at": {"type": ["null", "string"], "description": "When the task expires"},
+        "created_at": {**text, "description": "Date and time of task creation"},
+        "updated_at": {**text, "description": "Date and time of the last task modification"},
+        "self": text,
+        "schema": text,
+    }
+    return {"name": "task", "properties": properties}
+
+
+def tasks_schema(task: dict) -> dict:
+    return {
+        "name": "tasks",
+        "properties": {
+            "tasks": {"type": "array", "items": {"type": "object", "properties": task["properties"]}},
+            "schema": {"type": "string"},
+            "first": {"type": "string"},
+            "next": {"type": "string"},
+        },
+        "links": [
+            {"rel": "first", "href": "{first}"},
+            {"rel": "next", "href": "{next}"},
+            {"rel": "describedby", "href": "{schema}"},
+        ],
+    }
