@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format render check-render benchmark build deploy clean
+.PHONY: install run test lint format render check-render benchmark build deploy lint-template print-python312 clean
 
 $(STAMP): pyproject.toml layers/image_import/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ $(SAM_VENV)/bin/sam:
 build: $(SAM_VENV)/bin/sam check-render
 	@test -n "$(PY312_DIR)" || { echo "error: sam build needs a python3.12 interpreter (the Lambda runtime) on PATH"; exit 1; }
 	PATH="$(PY312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+print-python312:
+	@echo $(PY312_DIR)
+
+## lint the template (cfn-lint; also run by the tests) and `sam validate --lint`
+lint-template: $(STAMP) $(SAM_VENV)/bin/sam
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint
 
 deploy: build
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided

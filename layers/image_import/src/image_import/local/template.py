@@ -175,6 +175,7 @@ class Resolver:
             ("AWS::StepFunctions::StateMachine", "Arn"): f"arn:{p}:states:{r}:{a}:stateMachine:{name}",
             ("AWS::StepFunctions::StateMachine", "Name"): name,
             ("AWS::IAM::Role", "Arn"): f"arn:{p}:iam::{a}:role/{name}",
+            ("AWS::Logs::LogGroup", "Arn"): f"arn:{p}:logs:{r}:{a}:log-group:{name}:*",
             ("AWS::ApiGateway::RestApi", "RestApiId"): name,
             ("AWS::ApiGateway::RestApi", "RootResourceId"): hashlib.sha1(name.encode()).hexdigest()[:10],
         }

@@ -1,0 +1,57 @@
+"""The template as CloudFormation sees it: translated offline with samtranslator (no AWS account)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT
+
+# What SAM attaches to every function and traced state machine; both are AWS-managed policies.
+MANAGED_POLICIES = {
+    "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+
+
+class _ManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return MANAGED_POLICIES
+
+
+def translate(plugins: list[str] | tuple[str, ...] | None = None) -> dict:
+    """template.yaml with the shipped plugin chain (or ``plugins``), as plain CloudFormation."""
+    import copy
+    import os
+
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    from image_import.config import load_settings
+    from image_import.render import apply_plugins
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    sam = yaml_parse((ROOT / "template.yaml").read_text())
+    if plugins is not None:
+        sam = apply_plugins(sam, plugins)
+    else:
+        sam = apply_plugins(sam, load_settings(ROOT / "config").image_import_plugins)
+    sam = copy.deepcopy(sam)
+    for logical_id, resource in sam["Resources"].items():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = f"s3://artifacts/{logical_id}.zip"
+    return transform(sam, {}, _ManagedPolicies())
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict:
+    return translate()
+
+
+def resources_of(cfn: dict, kind: str) -> dict[str, dict]:
+    return {lid: r for lid, r in cfn["Resources"].items() if r["Type"] == kind}
+
+
+# the whole-stack fixtures (moto, local stack) of the integration tests
+from tests.integration.conftest import aws_env, stack, stack_config  # noqa: E402,F401

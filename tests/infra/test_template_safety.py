@@ -1,0 +1,148 @@
+"""What an operator deploys: least privilege, safe data, logs and alarms, checked offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.infra.conftest import MANAGED_POLICIES, resources_of
+
+# Actions that only exist with Resource "*" (no resource-level permissions), and why we need them.
+WILDCARD_ALLOWED = {
+    # state machine execution logs (Logging in template.yaml)
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+def statements(role: dict) -> list[tuple[str, dict]]:
+    return [
+        (policy["PolicyName"], statement)
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_cfn_lint_passes_with_no_warnings():
+    lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(lint), str(ROOT / "template.yaml")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_role_grants_a_wildcard_resource_it_was_not_told_about(cfn):
+    offenders = []
+    for role_id, role in resources_of(cfn, "AWS::IAM::Role").items():
+        for name, statement in statements(role):
+            if statement.get("Effect") != "Allow":
+                continue
+            if "*" in as_list(statement.get("Resource")):
+                unexpected = set(as_list(statement["Action"])) - WILDCARD_ALLOWED
+                if unexpected:
+                    offenders.append((role_id, name, sorted(unexpected)))
+            offenders += [(role_id, name, a) for a in as_list(statement.get("Action")) if a.endswith(":*") or a == "*"]
+    assert offenders == []
+
+
+def test_roles_carry_only_the_basic_managed_policies(cfn):
+    allowed = set(MANAGED_POLICIES.values())
+    for role_id, role in resources_of(cfn, "AWS::IAM::Role").items():
+        assert set(role["Properties"].get("ManagedPolicyArns", [])) <= allowed, role_id
+
+
+def test_the_import_step_cannot_touch_the_tasks_of_no_one_else_nor_unrelated_buckets(cfn):
+    role = cfn["Resources"]["ImportToStoreFunctionRole"]
+    buckets = {
+        str(resource)
+        for _, statement in statements(role)
+        for resource in as_list(statement.get("Resource"))
+        if "s3" in str(resource)
+    }
+    assert buckets and all("StagingBucket" in b or "StoreBucket" in b for b in buckets)
+
+
+def test_delete_staging_may_only_touch_the_staging_bucket(cfn):
+    role = cfn["Resources"]["DeleteStagingFunctionRole"]
+    actions = {a for _, statement in statements(role) for a in as_list(statement["Action"])}
+    assert not any(a.startswith("dynamodb:") for a in actions)
+
+
+@pytest.mark.parametrize("bucket", ["StagingBucket", "StoreBucket"])
+def test_buckets_block_public_access_and_encrypt(cfn, bucket):
+    properties = cfn["Resources"][bucket]["Properties"]
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert properties["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
+
+
+@pytest.mark.parametrize("bucket", ["StagingBucket", "StoreBucket"])
+def test_buckets_refuse_requests_without_tls(cfn, bucket):
+    policies = [
+        p for p in resources_of(cfn, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    assert len(policies) == 1
+    [statement] = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_store_is_versioned_and_retained(cfn):
+    store = cfn["Resources"]["StoreBucket"]
+    assert store["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert store["DeletionPolicy"] == "Retain"
+
+
+def test_staging_expires_abandoned_uploads_and_old_staged_data(cfn):
+    rules = cfn["Resources"]["StagingBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert any("AbortIncompleteMultipartUpload" in r for r in rules)
+    assert any(r.get("ExpirationInDays") == {"Ref": "StagingExpiryDays"} for r in rules)
+
+
+@pytest.mark.parametrize("table", ["ImagesTable", "TasksTable"])
+def test_tables_have_point_in_time_recovery_encryption_and_are_retained(cfn, table):
+    resource = cfn["Resources"][table]
+    assert resource["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert resource["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+    assert resource["DeletionPolicy"] == "Retain"
+
+
+def test_the_state_machine_logs_and_traces(cfn):
+    [machine] = resources_of(cfn, "AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ERROR"
+
+
+def test_functions_log_json_to_a_retained_log_group_and_trace(cfn):
+    for function_id, function in resources_of(cfn, "AWS::Lambda::Function").items():
+        properties = function["Properties"]
+        assert properties["LoggingConfig"]["LogFormat"] == "JSON", function_id
+        assert properties["TracingConfig"] == {"Mode": "Active"}, function_id
+    assert cfn["Resources"]["FunctionLogs"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_alarms_watch_failed_executions_and_function_errors(cfn):
+    alarms = resources_of(cfn, "AWS::CloudWatch::Alarm").values()
+    metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
+    assert {
+        ("AWS/States", "ExecutionsFailed"),
+        ("AWS/States", "ExecutionsTimedOut"),
+        ("AWS/Lambda", "Errors"),
+    } <= metrics
+
+
+def test_operator_parameters_have_safe_defaults(cfn):
+    parameters = cfn["Parameters"]
+    for name in ("StageName", "StagingExpiryDays", "LogRetentionDays", "AlarmTopicArn"):
+        assert "Default" in parameters[name], name
