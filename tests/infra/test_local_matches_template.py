@@ -11,7 +11,7 @@ from tests.infra.conftest import resources_of, translate
 
 def test_local_resources_are_the_templates(stack):
     cfn = translate()
-    s3, dynamodb, sfn = boto3.client("s3"), boto3.client("dynamodb"), boto3.client("stepfunctions")
+    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert buckets == {stack.physical_name(lid) for lid in resources_of(cfn, "AWS::S3::Bucket")}
     tables = set(dynamodb.list_tables()["TableNames"])
