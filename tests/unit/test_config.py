@@ -16,7 +16,7 @@ def value(text: str) -> ConfValue:
 
 def test_shipped_configuration_loads_with_both_plugins_in_order(settings):
     assert settings.image_import_plugins == ("no_op", "inject_image_metadata")
-    assert settings.enabled_import_methods == ("glance-direct",)
+    assert settings.enabled_import_methods == ("glance-direct", "web-download")
     assert settings.tokens["member-token"].roles == ("member", "reader")
     assert settings.tokens["admin-token"].project_id == "admin"
 
