@@ -239,7 +239,7 @@ def test_import_without_disk_or_container_format_is_409(member):
         ({}, "requires a 'method' field"),
         ({"method": {}}, "requires a 'method' field"),
         ({"method": {"uri": "x"}}, "requires a 'name' field"),
-        ({"method": {"name": "web-download"}}, "Unknown import method name 'web-download'"),
+        ({"method": {"name": "copy-image"}}, "Unknown import method name 'copy-image'"),
         ({"method": {"name": "glance-direct"}, "all_stores": "yes"}, "all_stores"),
     ],
 )
