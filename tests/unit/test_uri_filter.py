@@ -94,6 +94,8 @@ def test_given_an_allow_list_when_a_uri_matches_it_then_the_deny_list_is_ignored
         ("http://127.0.0.1/", "loopback"),
         ("http://[::1]/", "loopback"),
         ("http://[::ffff:127.0.0.1]/", "loopback"),  # IPv4-mapped IPv6
+        ("http://[64:ff9b::a9fe:a9fe]/", "link-local"),  # NAT64 to 169.254.169.254
+        ("http://[2002:a00:1::]/", "private"),  # 6to4 of 10.0.0.1
         ("http://169.254.169.254/latest/meta-data/", "link-local"),  # the metadata service
         ("http://[fd00:ec2::254]/", "private"),  # the metadata service over IPv6
         ("http://10.1.2.3/", "private"),

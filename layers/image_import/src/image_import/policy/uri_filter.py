@@ -28,6 +28,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str], Sequence[str]]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # a NAT64 gateway (AWS NAT gateways are) reaches the IPv4 inside
 # what inet_aton would read as an IPv4 address: 1-4 parts, each decimal, octal or hex
 _NUMERIC_HOST = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)(?:\.(?:0[xX][0-9a-fA-F]*|[0-9]+)){0,3}\.?$")
 _DOTTED_QUAD = re.compile(
@@ -131,7 +132,9 @@ def special_address(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> st
         return None
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is not None:  # ::ffff:127.0.0.1 and 2002:7f00:1:: reach IPv4 addresses
+        if embedded is None and address in NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:  # ::ffff:127.0.0.1, 2002:7f00:1:: and 64:ff9b::7f00:1 reach IPv4 addresses
             return special_address(embedded, allowed) or None
     for kind, test in (
         ("unspecified", address.is_unspecified),
