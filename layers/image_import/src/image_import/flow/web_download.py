@@ -9,6 +9,8 @@ streams the body into the staging bucket with bounded memory, enforcing ``image_
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
@@ -42,7 +44,9 @@ def download_key(image_id: str) -> str:
     return f"web-download/{image_id}"
 
 
-def prepare(body: dict, image_id: str, settings: Settings, resolve: Resolver | None = None) -> tuple[str, Any, str]:
+def prepare(
+    body: dict, image_id: str, settings: Settings, resolve: Resolver | None = None
+) -> tuple[str, tuple[str, str] | None, str]:
     """At the import call: the checked URI, the expected digest (or None) and the staging key."""
     uri = checked_uri(body["method"], settings, resolve or system_resolver)
     return uri, validation_data(body, settings), download_key(image_id)
@@ -73,8 +77,6 @@ def validation_data(body: dict, settings: Settings) -> tuple[str, str] | None:
     if algo != settings.hashing_algorithm:
         raise BadRequest(f"os_hash_algo must be {settings.hashing_algorithm}, not {algo}.")
     value = str(data["os_hash_value"]).lower()
-    import hashlib
-
     expected_length = hashlib.new(algo).digest_size * 2
     if len(value) != expected_length or any(c not in "0123456789abcdef" for c in value):
         raise BadRequest(f"os_hash_value must be {expected_length} hexadecimal digits for {algo}.")
@@ -126,8 +128,8 @@ def _open(uri: str | None, settings: Settings, fetcher: Fetcher, resolve: Resolv
             raise ImportFailed(f"URI for web-download does not pass filtering ({exc.reason}): {uri}") from None
         try:
             response = fetcher.get(target)
-        except OSError as exc:
-            raise ImportFailed(f"Could not download {uri}: {exc}") from None
+        except (OSError, http.client.HTTPException) as exc:  # refused, TLS, timeout, garbled answer
+            raise ImportFailed(f"Could not download {uri}: {exc!r}") from None
         if response.status in REDIRECTS and response.header("Location"):
             uri = urljoin(uri, response.header("Location"))
             response.close()
@@ -148,8 +150,6 @@ def _content_length(response: Response) -> int | None:
 
 def _read(response: Response, uri: str):
     """The body; a broken connection is the user's problem to know about, not an internal error."""
-    import http.client
-
     try:
         yield from response.chunks()
     except (OSError, http.client.HTTPException) as exc:
