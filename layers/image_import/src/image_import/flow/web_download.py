@@ -19,6 +19,7 @@ from image_import.config import Settings
 from image_import.errors import BadRequest, ImportFailed
 from image_import.flow.actions import ImageActions
 from image_import.flow.progress import Progress
+from image_import.flow.steps import set_processing
 from image_import.models import ImportJob
 from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_uri, system_resolver
 
@@ -91,8 +92,6 @@ def download(
     resolve: Resolver = system_resolver,
 ) -> ImportJob:
     """Workflow step: the URI's bytes into ``job.staging_key``; the partial object is removed on failure."""
-    from image_import.flow.steps import set_processing
-
     if fetcher is None:
         from image_import.adapters.web import WebFetcher
 
