@@ -35,7 +35,7 @@ def test_image_routes_need_a_known_token(stack, token):
 def test_info_import_lists_the_enabled_methods(member):
     reply = member.call("GET", "/v2/info/import")
     assert reply.status == 200
-    assert reply.json["import-methods"]["value"] == ["glance-direct"]
+    assert reply.json["import-methods"]["value"] == ["glance-direct", "web-download"]
 
 
 def test_info_stores_is_404_as_in_a_single_store_glance(member):
@@ -54,7 +54,7 @@ def test_create_answers_201_with_location_import_methods_and_a_queued_image(memb
     assert reply.status == 201
     image = reply.json
     assert reply.headers["location"] == f"http://127.0.0.1:9292/v2/images/{image['id']}"
-    assert reply.headers["openstack-image-import-methods"] == "glance-direct"
+    assert reply.headers["openstack-image-import-methods"] == "glance-direct,web-download"
     assert reply.headers["x-openstack-request-id"].startswith("req-")
     assert image["status"] == "queued"
     assert image["visibility"] == "shared"
@@ -239,7 +239,7 @@ def test_import_without_disk_or_container_format_is_409(member):
         ({}, "requires a 'method' field"),
         ({"method": {}}, "requires a 'method' field"),
         ({"method": {"uri": "x"}}, "requires a 'name' field"),
-        ({"method": {"name": "web-download"}}, "Unknown import method name 'web-download'"),
+        ({"method": {"name": "copy-image"}}, "Unknown import method name 'copy-image'"),
         ({"method": {"name": "glance-direct"}, "all_stores": "yes"}, "all_stores"),
     ],
 )

@@ -16,7 +16,7 @@ def value(text: str) -> ConfValue:
 
 def test_shipped_configuration_loads_with_both_plugins_in_order(settings):
     assert settings.image_import_plugins == ("no_op", "inject_image_metadata")
-    assert settings.enabled_import_methods == ("glance-direct",)
+    assert settings.enabled_import_methods == ("glance-direct", "web-download")
     assert settings.tokens["member-token"].roles == ("member", "reader")
     assert settings.tokens["admin-token"].project_id == "admin"
 
@@ -138,3 +138,32 @@ def test_a_missing_api_conf_stops_startup(config_dir):
     (config_dir / "glance-api.conf").unlink()
     with pytest.raises(ConfigError, match="glance-api.conf: missing"):
         load_settings(config_dir)
+
+
+def test_given_import_filtering_opts_when_loaded_then_glances_lists_and_allowed_networks_are_read(config_dir):
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", "[443, 8443]")
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "disallowed_hosts", "[internal.example.com]")
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[10.20.0.0/16, fd12::/48]")
+    uri_filter = load_settings(config_dir).uri_filter
+    assert uri_filter.allowed_ports == (443, 8443)
+    assert uri_filter.disallowed_hosts == ("internal.example.com",)
+    assert [str(n) for n in uri_filter.allowed_networks] == ["10.20.0.0/16", "fd12::/48"]
+    assert uri_filter.allowed_schemes == ("http", "https")
+
+
+@pytest.mark.parametrize(
+    "option, text, complaint",
+    [("allowed_ports", "[80, http]", "ports 1-65535"), ("disallowed_ports", "[0]", "ports 1-65535"),
+     ("allowed_networks", "[10.0.0.0/33]", "CIDR")],
+)  # fmt: skip
+def test_given_a_bad_filtering_option_when_loaded_then_the_error_names_file_and_value(
+    config_dir, option, text, complaint
+):
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", option, text)
+    with pytest.raises(ConfigError, match=rf"glance-api.conf:\d+: .*{complaint}"):
+        load_settings(config_dir)
+
+
+def test_given_max_api_download_size_when_loaded_then_it_is_read(config_dir):
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "max_api_download_size", "1000")
+    assert load_settings(config_dir).max_api_download_size == 1000

@@ -16,11 +16,17 @@ from image_import.render import (
 from tests.conftest import set_option
 
 
-def chain_of(asl: dict) -> list[str]:
+def chain_of(asl: dict, method: str = "glance-direct") -> list[str]:
+    """The task states an import by ``method`` runs, in order (choices resolved, not listed)."""
     states, name, order = asl["States"], asl["StartAt"], []
     while name:
+        state = states[name]
+        if state["Type"] == "Choice":
+            chosen = [c["Next"] for c in state["Choices"] if c["StringEquals"] == method]
+            name = chosen[0] if chosen else state["Default"]
+            continue
         order.append(name)
-        name = states[name].get("Next") if not states[name].get("End") else None
+        name = state.get("Next") if not state.get("End") else None
     return order
 
 
@@ -34,6 +40,20 @@ def test_states_run_in_glances_order_with_one_state_per_plugin_in_list_order():
         "DeleteStaging",
         "CompleteImport",
     ]
+
+
+def test_given_a_web_download_import_when_the_workflow_starts_then_it_downloads_before_the_common_chain():
+    asl = definition(["no_op"])
+    assert asl["States"][asl["StartAt"]]["Choices"][0]["Variable"] == "$.method"
+    assert chain_of(asl, "web-download") == [
+        "WebDownload",
+        "VerifyStaging",
+        "Plugin-no_op",
+        "ImportToStore",
+        "DeleteStaging",
+        "CompleteImport",
+    ]
+    assert asl["States"]["WebDownload"]["Parameters"]["FunctionName"] == "${WebDownloadFunctionArn}"
 
 
 def test_every_lambda_task_retries_service_errors_and_catches_everything_into_revert():

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from image_import.policy.uri_filter import FilterOptions, parse_networks
+
 API_CONF = "glance-api.conf"
 IMPORT_CONF = "glance-image-import.conf"
 POLICY_FILE = "policy.yaml"
@@ -28,7 +30,8 @@ TOKENS_FILE = "local-tokens.yaml"
 GIB = 1024**3
 DEFAULT_DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]
 DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
-SUPPORTED_IMPORT_METHODS = ["glance-direct"]
+SUPPORTED_IMPORT_METHODS = ["glance-direct", "web-download"]
+DEFAULT_MAX_API_DOWNLOAD_SIZE = 4 * 1024 * 1024  # base64 of it stays under Lambda's 6 MB response
 
 
 class ConfigError(Exception):
@@ -176,6 +179,8 @@ class Settings:
     property_protection_file: Path | None = None
     property_protection_rule_format: str = "roles"
     enable_image_import: bool = True
+    uri_filter: FilterOptions = field(default_factory=FilterOptions)
+    max_api_download_size: int = DEFAULT_MAX_API_DOWNLOAD_SIZE
     tokens: dict[str, DevIdentity] = field(default_factory=dict)
     policy_rules: dict[str, str] = field(default_factory=dict)
     sections: Sections = field(default_factory=dict)
@@ -240,6 +245,9 @@ def load_settings(config_dir: Path) -> Settings:
         validate_protections(path, values.get("property_protection_rule_format", "roles"))
         values["property_protection_file"] = path
 
+    if "max_api_download_size" in default:
+        values["max_api_download_size"] = parse_int(default["max_api_download_size"], minimum=0)
+    values["uri_filter"] = load_uri_filter(sections.get("import_filtering_opts", {}))
     if "enable_image_import" in default:
         values["enable_image_import"] = parse_bool(default["enable_image_import"])
     policy_file = sections.get("oslo_policy", {}).get("policy_file")
@@ -247,6 +255,28 @@ def load_settings(config_dir: Path) -> Settings:
     values["policy_rules"] = load_policy_file(config_dir / (policy_file.value if policy_file else POLICY_FILE))
     values["tokens"] = load_tokens(config_dir / TOKENS_FILE)
     return Settings(**values)
+
+
+def load_uri_filter(options: dict[str, ConfValue]) -> FilterOptions:
+    """``[import_filtering_opts]``: Glance's six lists and our ``allowed_networks``."""
+    values: dict = {}
+    for name in ("allowed_schemes", "disallowed_schemes", "allowed_hosts", "disallowed_hosts"):
+        if name in options:
+            values[name] = tuple(parse_list(options[name]))
+    for name in ("allowed_ports", "disallowed_ports"):
+        if name in options:
+            ports = []
+            for text in parse_list(options[name]):
+                if not text.isdigit() or not 1 <= int(text) <= 65535:
+                    raise ConfigError(f"{options[name].where()}: {name} must hold ports 1-65535, got {text!r}")
+                ports.append(int(text))
+            values[name] = tuple(ports)
+    if "allowed_networks" in options:
+        try:
+            values["allowed_networks"] = parse_networks(parse_list(options["allowed_networks"]))
+        except ValueError as exc:
+            raise ConfigError(f"{options['allowed_networks'].where()}: allowed_networks: {exc}") from None
+    return FilterOptions(**values)
 
 
 def _hash_algorithm(item: ConfValue) -> str:

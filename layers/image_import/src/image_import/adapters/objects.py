@@ -39,6 +39,19 @@ class Bucket:
     def delete(self, key: str) -> None:
         client("s3").delete_object(Bucket=self.name, Key=key)
 
+    def read(self, key: str, first: int, last: int) -> bytes:
+        """Bytes first..last (inclusive) of the object; for answers small enough to hold."""
+        response = client("s3").get_object(Bucket=self.name, Key=key, Range=f"bytes={first}-{last}")
+        return response["Body"].read()
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A URL that lets its holder GET the object (Range included) for ``expires_in`` seconds."""
+        return client("s3").generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.name, "Key": key, "ResponseContentType": "application/octet-stream"},
+            ExpiresIn=expires_in,
+        )
+
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""
         with MultipartWriter(self.name, key) as writer:

@@ -280,6 +280,17 @@ def import_image(image_id: str) -> Response:
     return respond(202)
 
 
+@app.get(f"/v2/images/{IMAGE_ID}/file")
+def download_image(image_id: str) -> Response:
+    from image_import.flow.downloads import download_image as download
+
+    answer = download(caller(), image_id, _header("range"), _header("content-range"), get_settings(), ports())
+    headers = {"x-openstack-request-id": request_id(), **answer.headers}
+    if answer.status in (204, 303):
+        return Response(status_code=answer.status, headers=headers, body="")
+    return Response(status_code=answer.status, headers=headers, body=answer.body)  # bytes: sent base64
+
+
 @app.get(f"/v2/images/{IMAGE_ID}/tasks")
 def image_tasks(image_id: str) -> Response:
     from image_import.flow.images import get_image

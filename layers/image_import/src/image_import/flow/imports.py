@@ -8,6 +8,7 @@ from typing import Any
 from image_import.adapters.ports import Ports, staging_key
 from image_import.config import Settings
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
+from image_import.flow import web_download
 from image_import.flow.images import get_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
@@ -20,6 +21,8 @@ def start_import(context: RequestContext, image_id: str, body: Any, settings: Se
     image = get_image(context, image_id, ports, settings)
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
+    if method == "web-download" and image.status != "queued":
+        raise Conflict("Image needs to be in 'queued' state to use 'web-download' method")
     if method == "glance-direct" and image.status != "uploading":
         raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
     if not image.container_format:
@@ -29,6 +32,9 @@ def start_import(context: RequestContext, image_id: str, body: Any, settings: Se
     access.authorize(context, "modify_image", image, settings)
     if image.import_lock is not None:
         raise Conflict("Image has active task")
+    source_uri, expected_hash, key = None, None, staging_key(image_id)
+    if method == "web-download":
+        source_uri, expected_hash, key = web_download.prepare(body, image_id, settings)
 
     now = utcnow()
     task = Task(
@@ -46,6 +52,8 @@ def start_import(context: RequestContext, image_id: str, body: Any, settings: Se
     image.status = "importing"
     image.properties[IMPORTING_TO_STORES_KEY] = ""
     image.properties[FAILED_IMPORT_KEY] = ""
+    if expected_hash is not None:  # the store step fails the import if the data's digest differs
+        image.os_hash_algo, image.os_hash_value = expected_hash
     image.updated_at = now
     try:
         ports.images.save(image)  # conditional on the version read: only one import wins
@@ -55,7 +63,7 @@ def start_import(context: RequestContext, image_id: str, body: Any, settings: Se
         ) from None
 
     job = ImportJob(
-        image_id=image_id, task_id=task.id, method=method, context=context, staging_key=staging_key(image_id)
+        image_id=image_id, task_id=task.id, method=method, context=context, staging_key=key, source_uri=source_uri
     )
     try:
         ports.tasks.create(task)

@@ -39,6 +39,11 @@ def verify_staging(job: ImportJob, ports: Ports) -> ImportJob:
     return job
 
 
+def set_processing(job: ImportJob, ports: Ports) -> None:
+    """The first step of an import marks its task 'processing'."""
+    _update_task(ports, job.task_id, lambda t: setattr(t, "status", "processing"))
+
+
 def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports) -> ImportJob:
     plugin = plugin_for(name, settings)
     plugin.execute(_plugin_job(job, ports))
@@ -121,6 +126,8 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
                 logger.exception("plugin revert failed", extra={"plugin": name, "task_id": job.task_id})
     if job.store_key:
         ports.store.delete(job.store_key)
+    if job.method == "web-download":
+        ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
 
     staged = ports.staging.size(job.staging_key) is not None
     outcome = _restore_image(job, staged, ports)
@@ -149,6 +156,9 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
                 "The image was returned to 'uploading' with its staged data kept, "
                 "so the import can be retried without uploading the data again."
             )
+        elif job.method == "web-download":
+            image.status, image.size = "queued", None
+            outcome = "The image was returned to 'queued' with nothing kept; import it again to retry."
         else:
             image.status, image.size = "queued", None
             outcome = "No staged data was left, so the image was returned to 'queued'; stage the data again to retry."

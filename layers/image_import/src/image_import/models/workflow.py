@@ -23,6 +23,8 @@ class ImportJob(BaseModel):
     context: RequestContext
     # current location of the data in the staging bucket; a plugin that rewrites data updates it
     staging_key: str
+    # web-download: the URI the user asked for (checked again before every connection)
+    source_uri: str | None = None
     # set by the store step once the store object exists, so revert knows what to remove
     store_key: str | None = None
     # plugins whose execute() finished, so that revert undoes exactly those (in reverse order)
