@@ -1,13 +1,20 @@
 """Identity: bearer tokens -> request context, and the API Gateway authorizer's answer.
 
-The token-file backend reads ``local-tokens.yaml`` from the configuration directory.
+Three backends, chosen by ``[identity] backend`` in ``glance-api.conf``:
+
+* ``token_file`` (default): ``local-tokens.yaml`` in the configuration directory;
+* ``dynamodb``: the tokens table (``image_import.tokens``; SHA-256 of each token, with expiry);
+* ``keystone``: Keystone's ``GET /v3/auth/tokens`` (``image_import.keystone``).
+
+Each is imported only when configured, so the authorizer's cold start pays for one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Protocol
 
-from image_import.config import Settings
+from image_import.config import DevIdentity, Settings
 from image_import.models import RequestContext
 
 
@@ -18,16 +25,61 @@ class NotAuthenticated(Exception):
         super().__init__("Unauthorized")
 
 
-def authenticate(token: str | None, settings: Settings) -> RequestContext:
-    identity = settings.tokens.get(token or "")
-    if identity is None:
+class TokenValidator(Protocol):
+    def validate(self, token: str) -> DevIdentity:
+        """Who the token belongs to; NotAuthenticated for unknown, expired or revoked tokens."""
+        ...
+
+
+class TokenFile:
+    def __init__(self, tokens: dict[str, DevIdentity]):
+        self.tokens = tokens
+
+    def validate(self, token: str) -> DevIdentity:
+        identity = self.tokens.get(token)
+        if identity is None:
+            raise NotAuthenticated()
+        return identity
+
+
+@functools.cache
+def validator_for(settings: Settings) -> TokenValidator:
+    """One validator per settings, kept for the container's life (Keystone's cache lives in it)."""
+    if settings.identity_backend == "keystone":
+        from image_import.keystone import KeystoneValidator
+
+        assert settings.keystone is not None
+        return KeystoneValidator(settings.keystone)
+    if settings.identity_backend == "dynamodb":
+        from image_import.tokens import TokenTable
+
+        return TokenTable()
+    return TokenFile(settings.tokens)
+
+
+def authenticate(
+    token: str | None,
+    settings: Settings,
+    service_token: str | None = None,
+    *,
+    validator: TokenValidator | None = None,
+) -> RequestContext:
+    """The caller's context; a service token (X-Service-Token) adds service roles and the service user."""
+    if not token:
         raise NotAuthenticated()
+    validator = validator or validator_for(settings)
+    identity = validator.validate(token)
+    service_roles, service_user_id = list(identity.service_roles), identity.service_user_id
+    if service_token:
+        # as keystonemiddleware: an invalid service token fails the request
+        service = validator.validate(service_token)
+        service_roles, service_user_id = list(service.roles), service.user_id
     return RequestContext(
         user_id=identity.user_id,
         project_id=identity.project_id,
         roles=list(identity.roles),
-        service_roles=list(identity.service_roles),
-        service_user_id=identity.service_user_id,
+        service_roles=service_roles,
+        service_user_id=service_user_id,
     )
 
 
@@ -52,8 +104,17 @@ def authorizer_response(context: RequestContext, method_arn: str) -> dict[str, A
     }
 
 
-def token_from(headers: dict[str, str] | None) -> str | None:
-    for name, value in (headers or {}).items():
-        if name.lower() == "x-auth-token":
+def header(headers: dict[str, str] | None, name: str) -> str | None:
+    """A request header, case-insensitively (API Gateway passes them as the client sent them)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
             return value
     return None
+
+
+def token_from(headers: dict[str, str] | None) -> str | None:
+    return header(headers, "x-auth-token")
+
+
+def service_token_from(headers: dict[str, str] | None) -> str | None:
+    return header(headers, "x-service-token")
