@@ -111,6 +111,23 @@ class Keystone:
             raise KeystoneUnusable(f"token for {user.name}: {status} {answer}")
         return headers["X-Subject-Token"]
 
+    def short_lived_token(self, user: User, seconds: int) -> str:
+        """A token that expires in ``seconds``: Keystone caps it at its application credential's expiry."""
+        from datetime import UTC, datetime, timedelta
+
+        expires = (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+        body = {"application_credential": {"name": f"short-{time.monotonic_ns()}", "expires_at": expires}}
+        status, _, answer = self.call("POST", f"/users/{user.id}/application_credentials", self.token(user), body)
+        if status != 201:
+            raise KeystoneUnusable(f"application credential: {status} {answer}")
+        credential = answer["application_credential"]
+        auth = {"id": credential["id"], "secret": credential["secret"]}
+        body = {"auth": {"identity": {"methods": ["application_credential"], "application_credential": auth}}}
+        status, headers, answer = self.call("POST", "/auth/tokens", body=body)
+        if status != 201:
+            raise KeystoneUnusable(f"token from application credential: {status} {answer}")
+        return headers["X-Subject-Token"]
+
     def revoke(self, token: str) -> None:
         status, _, answer = self.call(
             "DELETE", "/auth/tokens", self.token(self.admin), headers={"X-Subject-Token": token}

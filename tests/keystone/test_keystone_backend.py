@@ -56,6 +56,18 @@ def test_given_a_revoked_token_when_validating_then_unauthorized(keystone, valid
         validator.validate(token)
 
 
+def test_given_an_expired_token_when_validating_then_unauthorized(keystone, keystone_settings):
+    import time
+
+    lifetime = 15  # seconds: long enough to see it valid first on a busy machine
+    deadline = time.monotonic() + lifetime
+    token = keystone.short_lived_token(keystone.member, seconds=lifetime)
+    assert KeystoneValidator(keystone_settings.keystone).validate(token).user_id == keystone.member.id
+    time.sleep(max(0.0, deadline - time.monotonic()) + 1.5)
+    with pytest.raises(NotAuthenticated):
+        KeystoneValidator(keystone_settings.keystone).validate(token)  # a fresh cache: Keystone itself says expired
+
+
 @pytest.mark.parametrize("token", ["not-a-token", "gAAAAABtampered", "x" * 300])
 def test_given_a_malformed_token_when_validating_then_unauthorized(validator, token):
     with pytest.raises(NotAuthenticated):
