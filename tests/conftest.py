@@ -52,3 +52,17 @@ def set_option(config_dir: Path, filename: str, section: str, key: str, value: s
             out.append(f"[{section}]")
         out.append(f"{key} = {value}")
     path.write_text("\n".join(out) + "\n")
+
+
+@pytest.fixture(scope="session")
+def keystone():
+    """A real Keystone on loopback for the whole session (tests/keystone_server.py)."""
+    pytest.importorskip("keystone", reason="keystone (PyPI) is not installed: pip install keystone gunicorn")
+    pytest.importorskip("gunicorn", reason="gunicorn is not installed: pip install gunicorn")
+    from tests.keystone_server import start_keystone
+
+    server = start_keystone()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,9 +1,10 @@
-"""API Gateway REQUEST authorizer: X-Auth-Token -> caller identity (user, project, roles)."""
+"""API Gateway REQUEST authorizer: X-Auth-Token (+ X-Service-Token) -> caller identity (user, project, roles)."""
 
 from image_import.config import get_settings
-from image_import.identity import authenticate, authorizer_response, token_from
+from image_import.identity import authenticate, authorizer_response, service_token_from, token_from
 
 
 def handler(event, context):
-    caller = authenticate(token_from(event.get("headers")), get_settings())
+    headers = event.get("headers")
+    caller = authenticate(token_from(headers), get_settings(), service_token_from(headers))
     return authorizer_response(caller, event["methodArn"])

@@ -6,7 +6,8 @@ Files (all in ``IMAGE_IMPORT_CONFIG_DIR``; on AWS the config layer unpacks them 
   the first, as Glance loads them);
 * ``policy.yaml`` (oslo.policy rules);
 * the property-protections file named by ``property_protection_file``;
-* ``local-tokens.yaml`` (development bearer tokens for the token-file authorizer).
+* ``local-tokens.yaml`` (development bearer tokens for the token-file authorizer);
+* ``[identity] backend`` and ``[keystone_authtoken]`` in ``glance-api.conf`` choose how tokens are checked.
 
 Every problem is a :class:`ConfigError` whose message names the file and line, so a malformed
 file stops start-up instead of failing open or failing an import later.
@@ -32,6 +33,7 @@ DEFAULT_DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow
 DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
 SUPPORTED_IMPORT_METHODS = ["glance-direct", "web-download"]
 DEFAULT_MAX_API_DOWNLOAD_SIZE = 4 * 1024 * 1024  # base64 of it stays under Lambda's 6 MB response
+IDENTITY_BACKENDS = ("token_file", "dynamodb", "keystone")
 
 
 class ConfigError(Exception):
@@ -162,6 +164,22 @@ class DevIdentity:
     service_user_id: str | None = None
 
 
+@dataclass(frozen=True)
+class KeystoneSettings:
+    """``[keystone_authtoken]``: where Keystone is and the service user that validates tokens."""
+
+    auth_url: str  # ends in /v3
+    username: str
+    password: str
+    project_name: str | None = None
+    user_domain_name: str | None = None
+    user_domain_id: str | None = None
+    project_domain_name: str | None = None
+    project_domain_id: str | None = None
+    token_cache_time: int = 300  # seconds a validation is reused at most (keystonemiddleware's option)
+    http_connect_timeout: float = 5.0
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: one Settings per process
 class Settings:
     """What the operator configured; plugins read their own sections from ``sections``."""
@@ -182,6 +200,8 @@ class Settings:
     uri_filter: FilterOptions = field(default_factory=FilterOptions)
     max_api_download_size: int = DEFAULT_MAX_API_DOWNLOAD_SIZE
     tokens: dict[str, DevIdentity] = field(default_factory=dict)
+    identity_backend: str = "token_file"
+    keystone: KeystoneSettings | None = None
     policy_rules: dict[str, str] = field(default_factory=dict)
     sections: Sections = field(default_factory=dict)
 
@@ -254,6 +274,15 @@ def load_settings(config_dir: Path) -> Settings:
     # policy.yaml or policy.json: YAML reads both, as oslo.policy does
     values["policy_rules"] = load_policy_file(config_dir / (policy_file.value if policy_file else POLICY_FILE))
     values["tokens"] = load_tokens(config_dir / TOKENS_FILE)
+    if "backend" in sections.get("identity", {}):
+        item = sections["identity"]["backend"]
+        if item.value not in IDENTITY_BACKENDS:
+            raise ConfigError(
+                f"{item.where()}: [identity] backend must be one of {', '.join(IDENTITY_BACKENDS)}, got {item.value!r}"
+            )
+        values["identity_backend"] = item.value
+        if item.value == "keystone":
+            values["keystone"] = _keystone_settings(sections.get("keystone_authtoken", {}), item)
     return Settings(**values)
 
 
@@ -277,6 +306,33 @@ def load_uri_filter(options: dict[str, ConfValue]) -> FilterOptions:
         except ValueError as exc:
             raise ConfigError(f"{options['allowed_networks'].where()}: allowed_networks: {exc}") from None
     return FilterOptions(**values)
+
+
+def _keystone_settings(options: dict[str, ConfValue], backend: ConfValue) -> KeystoneSettings:
+    """Glance's ``[keystone_authtoken]`` options (keystonemiddleware's names), checked up front."""
+    url = options.get("auth_url") or options.get("www_authenticate_uri")
+    missing = [name for name in ("username", "password") if not (options.get(name) and options[name].value)]
+    if url is None or not url.value:
+        missing.insert(0, "auth_url (or www_authenticate_uri)")
+    if missing:
+        raise ConfigError(f"{backend.where()}: backend = keystone needs [keystone_authtoken] {', '.join(missing)}")
+    assert url is not None
+    base = url.value.rstrip("/")
+    if not base.endswith("/v3"):
+        base += "/v3"  # Glance operators usually write the unversioned endpoint
+    optional = {
+        name: options[name].value or None
+        for name in ("project_name", "user_domain_name", "user_domain_id", "project_domain_name", "project_domain_id")
+        if name in options
+    }
+    extra: dict = {}
+    if "token_cache_time" in options:
+        extra["token_cache_time"] = parse_int(options["token_cache_time"], minimum=0)
+    if "http_connect_timeout" in options:
+        extra["http_connect_timeout"] = float(parse_int(options["http_connect_timeout"], minimum=1))
+    return KeystoneSettings(
+        auth_url=base, username=options["username"].value, password=options["password"].value, **optional, **extra
+    )
 
 
 def _hash_algorithm(item: ConfValue) -> str:
@@ -403,6 +459,7 @@ class Resources:
     staging_bucket: str
     store_bucket: str
     state_machine_arn: str | None = None
+    tokens_table: str | None = None  # the dynamodb identity backend's table
 
 
 @functools.cache
@@ -415,6 +472,7 @@ def get_resources() -> Resources:
             staging_bucket=env["STAGING_BUCKET"],
             store_bucket=env["STORE_BUCKET"],
             state_machine_arn=env.get("STATE_MACHINE_ARN"),
+            tokens_table=env.get("TOKENS_TABLE"),
         )
     except KeyError as exc:
         raise ConfigError(f"environment variable {exc.args[0]} is not set") from None

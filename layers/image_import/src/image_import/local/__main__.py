@@ -69,8 +69,18 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as cleanly on `kill` as on Ctrl-C
     print(f"configuration: {config_dir}")
     print(f"Image API ready at {server.url}")
-    print(f"  try: glance --os-image-url {server.url} --os-auth-token member-token --os-image-api-version 2 image-list")
-    print("  (tokens admin-token and member-token are in local-tokens.yaml; Ctrl-C stops)", flush=True)
+    from image_import.config import ConfigError, load_settings
+
+    try:
+        backend = load_settings(config_dir).identity_backend
+    except ConfigError:  # a template of its own (--no-render) may come without our configuration
+        backend = "token_file"
+    token = "member-token" if backend == "token_file" else "<token>"
+    print(f"  try: glance --os-image-url {server.url} --os-auth-token {token} --os-image-api-version 2 image-list")
+    if backend == "token_file":
+        print("  (tokens admin-token and member-token are in local-tokens.yaml; Ctrl-C stops)", flush=True)
+    else:
+        print(f"  (identity backend: {backend}, from glance-api.conf [identity]; Ctrl-C stops)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
