@@ -119,7 +119,9 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
                 plugin_for(name, settings).revert(_plugin_job(job, ports))
             except Exception:  # one plugin's failed revert must not stop the others
                 logger.exception("plugin revert failed", extra={"plugin": name, "task_id": job.task_id})
-    if job.store_key:
+    current = ports.images.get(job.image_id)
+    if job.store_key and (current is None or _holds_lock(current, job.task_id)):
+        # a lock taken over by a newer import means the store key may already hold that import's data
         ports.store.delete(job.store_key)
 
     staged = ports.staging.size(job.staging_key) is not None
@@ -159,6 +161,10 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
         except ConcurrentUpdate:
             continue
     raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.")
+
+
+def _holds_lock(image: Image, task_id: str) -> bool:
+    return image.import_lock is not None and image.import_lock.task_id == task_id
 
 
 def failure_reason(job: ImportJob) -> str:
