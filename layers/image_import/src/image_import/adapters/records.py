@@ -129,6 +129,9 @@ class TaskRepository(_Repository):
     def save(self, task: Task) -> None:
         self._save(task)
 
+    def scan(self) -> Iterator[Task]:
+        return self._scan()
+
     def for_image(self, image_id: str) -> list[Task]:
         """Tasks of one image, oldest first (as Glance lists them)."""
         paginator = client("dynamodb").get_paginator("query")
