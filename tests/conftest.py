@@ -52,3 +52,9 @@ def set_option(config_dir: Path, filename: str, section: str, key: str, value: s
             out.append(f"[{section}]")
         out.append(f"{key} = {value}")
     path.write_text("\n".join(out) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def _private_local_stack_file(tmp_path: Path, monkeypatch) -> None:
+    # a local stack started by a test (and its children) records itself here, never in the developer's tree
+    monkeypatch.setenv("IMAGE_IMPORT_LOCAL_STATE", str(tmp_path / "local-stack.json"))

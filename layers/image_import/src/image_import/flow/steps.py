@@ -120,9 +120,11 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
             except Exception:  # one plugin's failed revert must not stop the others
                 logger.exception("plugin revert failed", extra={"plugin": name, "task_id": job.task_id})
     current = ports.images.get(job.image_id)
-    if job.store_key and (current is None or _holds_lock(current, job.task_id)):
-        # a lock taken over by a newer import means the store key may already hold that import's data
-        ports.store.delete(job.store_key)
+    if current is None or _holds_lock(current, job.task_id):
+        # The key is deterministic, so revert clears it even when the failing step never reported it
+        # (a store step that crashed or timed out after writing). Once a newer import holds the lock
+        # the key may be that import's data: left alone.
+        ports.store.delete(job.store_key or store_key(job.image_id))
 
     staged = ports.staging.size(job.staging_key) is not None
     outcome = _restore_image(job, staged, ports)
@@ -172,7 +174,7 @@ def failure_reason(job: ImportJob) -> str:
     error = job.error
     if error is None:
         return "Import failed"
-    if error.Error == "States.Timeout":
+    if error.Error in ("States.Timeout", "Sandbox.Timedout"):  # a state's TimeoutSeconds, a function's Timeout
         return "Import failed: a step timed out"
     try:
         cause = json.loads(error.Cause or "{}")

@@ -17,6 +17,8 @@ starting its execution, a stage between writing its object and recording it.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +45,18 @@ USES_STORED_DATA = ("active", "deactivated", "pending_delete", "importing")
 class SweepLimits:
     grace: timedelta = timedelta(minutes=15)
     upload_age: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> SweepLimits:
+        """SWEEPER_GRACE_MINUTES and SWEEPER_UPLOAD_AGE_HOURS (template parameters), else the defaults."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        grace = env.get("SWEEPER_GRACE_MINUTES")
+        age = env.get("SWEEPER_UPLOAD_AGE_HOURS")
+        return cls(
+            grace=timedelta(minutes=float(grace)) if grace else defaults.grace,
+            upload_age=timedelta(hours=float(age)) if age else defaults.upload_age,
+        )
 
 
 @dataclass

@@ -46,6 +46,7 @@ NOTHING_TO_DO = {
     "AWS::ApiGateway::Account",
     "AWS::Logs::LogGroup",
     "AWS::CloudWatch::Alarm",
+    "AWS::Events::Rule",  # schedules: run the function by hand locally (make sweep)
 }
 
 
