@@ -46,7 +46,7 @@ sweep: $(STAMP)
 
 ## 50 concurrent imports over HTTP against a local stack subprocess (not part of make test)
 load: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -s tests/load
+	$(BIN)/python benchmarks/load.py
 
 # aws-sam-cli lives in its own venv (it pins its own boto3). The Lambda runtime is python3.12:
 # sam build (no Docker) needs a python3.12 interpreter on PATH; we look for one.

@@ -166,3 +166,14 @@ def test_revert_of_a_deleted_image_only_cleans_up(settings):
 def test_failure_reasons_are_sentences_a_person_can_act_on(error, expected):
     job = ImportJob(image_id="i", task_id="t", context=MEMBER, staging_key="k", error=error)
     assert expected in steps.failure_reason(job)
+
+
+def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_it(settings):
+    # a store step that timed out after writing: its output (with store_key) never reached revert
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    ports.store.put(f"images/{image_id}", b"abc")
+    steps.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
+    assert ports.store.objects == {}
+    assert "a step timed out" in ports.tasks.scan()[0].message

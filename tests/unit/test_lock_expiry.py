@@ -126,3 +126,23 @@ def test_losing_the_takeover_race_is_409_and_starts_nothing(settings):
         start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
     assert ports.images.get(image_id).import_lock.task_id == "rival"
     assert ports.workflow.started == []
+
+
+def test_the_preempted_imports_late_revert_leaves_the_new_imports_store_data_alone(settings):
+    from image_import.flow import steps
+    from image_import.models import ImportJob, RequestContext
+    from image_import.models.workflow import StepError
+
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    new_task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
+    ports.store.put(f"images/{image_id}", b"the new import's copy")
+    old_job = ImportJob(
+        image_id=image_id, task_id="old", context=RequestContext(), staging_key=f"staging/{image_id}",
+        error=StepError(Error="TaskAborted"),
+    )  # fmt: skip
+
+    steps.revert(old_job, settings.image_import_plugins, settings, ports)
+
+    assert ports.store.objects == {f"images/{image_id}": b"the new import's copy"}
+    assert ports.images.get(image_id).import_lock.task_id == new_task.id

@@ -168,3 +168,11 @@ def test_a_recent_multipart_upload_is_left_to_finish(settings):
     ports.staging.multipart["u1"] = ("staging/x", datetime.now(UTC))
     sweep(ports, settings, clock=at(LATER))
     assert list(ports.staging.multipart) == ["u1"]
+
+
+def test_the_limits_come_from_the_functions_environment():
+    from image_import.flow.sweeper import SweepLimits
+
+    limits = SweepLimits.from_environment({"SWEEPER_GRACE_MINUTES": "5", "SWEEPER_UPLOAD_AGE_HOURS": "2"})
+    assert limits == SweepLimits(grace=timedelta(minutes=5), upload_age=timedelta(hours=2))
+    assert SweepLimits.from_environment({}) == SweepLimits()
