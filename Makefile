@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format render check-render benchmark build deploy lint-template print-python312 clean
+.PHONY: install run test lint format render check-render benchmark sweep load build deploy lint-template print-python312 clean
 
 $(STAMP): pyproject.toml layers/image_import/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ check-render: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+## one sweep of the running local stack (make run, in another terminal); on AWS it runs on a schedule
+sweep: $(STAMP)
+	$(BIN)/python -m image_import.sweeper
+
+## 50 concurrent imports over HTTP against a local stack subprocess (not part of make test)
+load: $(STAMP)
+	$(BIN)/python benchmarks/load.py
 
 # aws-sam-cli lives in its own venv (it pins its own boto3). The Lambda runtime is python3.12:
 # sam build (no Docker) needs a python3.12 interpreter on PATH; we look for one.

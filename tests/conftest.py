@@ -66,3 +66,9 @@ def keystone():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _private_local_stack_file(tmp_path: Path, monkeypatch) -> None:
+    # a local stack started by a test (and its children) records itself here, never in the developer's tree
+    monkeypatch.setenv("IMAGE_IMPORT_LOCAL_STATE", str(tmp_path / "local-stack.json"))

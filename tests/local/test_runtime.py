@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -197,3 +198,22 @@ def test_given_a_local_lambda_context_when_powertools_injects_it_then_the_logger
     remaining = handler({}, LambdaContext("fn", invoked_function_arn="arn:x", timeout_seconds=10))
 
     assert 0 < remaining <= 10_000
+
+
+def test_given_a_handler_that_outruns_its_timeout_when_invoked_then_the_invoke_fails_as_lambdas_does(runtime, tmp_path):
+    add(runtime, tmp_path, "slow", "import time\ndef handler(e, c):\n    time.sleep(1)\n    return 'late'\n")
+    runtime.functions["slow"] = dataclasses.replace(runtime.functions["slow"], timeout=0.2)
+
+    result = runtime.invoke("slow", {})
+
+    assert result.function_error == "Unhandled"
+    assert result.error_type == "Sandbox.Timedout"
+    assert "timed out after 0.20 seconds" in result.error_message
+    runtime.timed_out[0].join(5)  # the abandoned handler still finishes on its own
+
+
+def test_given_a_handler_within_its_timeout_when_invoked_then_its_result_comes_back(runtime, tmp_path):
+    add(runtime, tmp_path, "quick", "def handler(e, c):\n    return 'on time'\n")
+
+    assert runtime.invoke("quick", {}).json() == "on time"
+    assert runtime.timed_out == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, Conflict
 
@@ -37,8 +39,24 @@ class FakeRecords:
 
 
 class FakeBucket:
-    def __init__(self):
+    def __init__(self, name="bucket"):
+        self.name = name
         self.objects: dict[str, bytes] = {}
+        self.modified: dict[str, datetime] = {}
+        self.multipart: dict[str, tuple[str, datetime]] = {}  # upload id -> (key, initiated)
+
+    def put(self, key, data, modified=None):
+        self.objects[key] = data
+        self.modified[key] = modified or datetime.now(UTC)
+
+    def listing(self, prefix=""):
+        return [(k, self.modified.get(k, datetime.now(UTC))) for k in sorted(self.objects) if k.startswith(prefix)]
+
+    def uploads(self):
+        return [(key, upload_id, initiated) for upload_id, (key, initiated) in sorted(self.multipart.items())]
+
+    def abort_upload(self, key, upload_id):
+        self.multipart.pop(upload_id, None)
 
     def size(self, key):
         return len(self.objects[key]) if key in self.objects else None
@@ -50,7 +68,7 @@ class FakeBucket:
 
     def write(self, key, chunks):
         data = b"".join(chunks)
-        self.objects[key] = data
+        self.put(key, data)
         return len(data)
 
     def delete(self, key):
@@ -61,6 +79,12 @@ class FakeWorkflow:
     def __init__(self, fail: Exception | None = None):
         self.started: list[tuple[str, dict]] = []
         self.fail = fail
+        self.statuses: dict[str, str] = {}  # execution name -> status; started ones are RUNNING
+
+    def status(self, name):
+        if name in self.statuses:
+            return self.statuses[name]
+        return "RUNNING" if any(n == name for n, _ in self.started) else None
 
     def start(self, name, document):
         if self.fail:
@@ -73,7 +97,7 @@ def fake_ports(workflow: FakeWorkflow | None = None) -> Ports:
     return Ports(
         images=FakeRecords(),
         tasks=FakeRecords(),
-        staging=FakeBucket(),
-        store=FakeBucket(),
+        staging=FakeBucket("staging"),
+        store=FakeBucket("store"),
         workflow=workflow or FakeWorkflow(),
     )

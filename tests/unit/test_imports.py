@@ -10,8 +10,8 @@ from image_import.errors import Conflict, ImportFailed, ServiceUnavailable, Task
 from image_import.flow import steps
 from image_import.flow.images import create_image, stage_image
 from image_import.flow.imports import execution_name, start_import
-from image_import.models import ImportJob, RequestContext
-from image_import.models.image import ImportLock
+from image_import.models import ImportJob, RequestContext, Task
+from image_import.models.image import ImportLock, utcnow
 from image_import.models.workflow import StepError
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
@@ -54,8 +54,11 @@ def test_of_two_concurrent_imports_only_one_wins_the_lock(settings):
 def test_an_image_whose_lock_is_held_refuses_another_import(settings):
     ports = fake_ports()
     image_id = staged_image(ports, settings)
+    now = utcnow()
+    # a live task: the lock is not stale (a lock without its task would be taken over at once)
+    ports.tasks.create(Task(id="other", image_id=image_id, status="processing", created_at=now, updated_at=now))
     image = ports.images.get(image_id)
-    image.import_lock = ImportLock(task_id="other", taken_at="2026-01-01T00:00:00Z")
+    image.import_lock = ImportLock(task_id="other", taken_at=now)
     ports.images.save(image)
     with pytest.raises(Conflict, match="Image has active task"):
         start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
@@ -163,3 +166,14 @@ def test_revert_of_a_deleted_image_only_cleans_up(settings):
 def test_failure_reasons_are_sentences_a_person_can_act_on(error, expected):
     job = ImportJob(image_id="i", task_id="t", context=MEMBER, staging_key="k", error=error)
     assert expected in steps.failure_reason(job)
+
+
+def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_it(settings):
+    # a store step that timed out after writing: its output (with store_key) never reached revert
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    ports.store.put(f"images/{image_id}", b"abc")
+    steps.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
+    assert ports.store.objects == {}
+    assert "a step timed out" in ports.tasks.scan()[0].message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 
 from image_import.adapters.aws import client, error_code
 
@@ -51,6 +52,23 @@ class Bucket:
             Params={"Bucket": self.name, "Key": key, "ResponseContentType": "application/octet-stream"},
             ExpiresIn=expires_in,
         )
+
+    def listing(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        """Every object under ``prefix``: (key, last modified)."""
+        paginator = client("s3").get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"], item["LastModified"]
+
+    def uploads(self) -> Iterator[tuple[str, str, datetime]]:
+        """Multipart uploads still in progress: (key, upload id, initiated)."""
+        paginator = client("s3").get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.name):
+            for upload in page.get("Uploads", []):
+                yield upload["Key"], upload["UploadId"], upload["Initiated"]
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
 
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""

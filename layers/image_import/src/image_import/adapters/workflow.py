@@ -27,3 +27,14 @@ class ImportWorkflow:
                 raise ExecutionAlreadyStarted(name) from None
             raise
         return response["executionArn"]
+
+    def status(self, name: str) -> str | None:
+        """Status of the named execution (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None if it never started."""
+        # execution ARNs are the state machine's with ':execution:' and the name appended
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        try:
+            return client("stepfunctions").describe_execution(executionArn=arn)["status"]
+        except Exception as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise

@@ -8,17 +8,28 @@ from typing import Any
 from image_import.adapters.ports import Ports, staging_key
 from image_import.config import Settings
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
-from image_import.flow import web_download
+from image_import.flow import locks, web_download
 from image_import.flow.images import get_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
 from image_import.policy import access
 
 
-def start_import(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> Task:
-    """Validate, take the image's import lock, record the task and start the workflow."""
+def start_import(
+    context: RequestContext,
+    image_id: str,
+    body: Any,
+    settings: Settings,
+    ports: Ports,
+    clock: locks.Clock = locks.system_clock,
+) -> Task:
+    """Validate, take the image's import lock (or an expired one over), record the task, start the workflow."""
     method = _validate_request(body, settings)
     image = get_image(context, image_id, ports, settings)
+    expired = locks.lock_is_stale(image, ports, clock())
+    if expired and image.status == "importing":
+        # the dead import's image counts as what it was before: 'uploading' while staged data exists
+        image.status = locks.status_before_import(image, ports, staging_key(image_id))
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
     if method == "web-download" and image.status != "queued":
@@ -30,11 +41,15 @@ def start_import(context: RequestContext, image_id: str, body: Any, settings: Se
     if not image.disk_format:
         raise Conflict("'disk_format' needs to be set before import")
     access.authorize(context, "modify_image", image, settings)
-    if image.import_lock is not None:
+    if image.import_lock is not None and not expired:
         raise Conflict("Image has active task")
     source_uri, expected_hash, key = None, None, staging_key(image_id)
     if method == "web-download":
         source_uri, expected_hash, key = web_download.prepare(body, image_id, settings)
+    if expired:
+        # Glance: the old task fails first; the conditional write below then takes the lock over
+        old_task = image.import_lock.task_id
+        locks.fail_task(ports, old_task, locks.PREEMPTED_MESSAGE, clock())
 
     now = utcnow()
     task = Task(

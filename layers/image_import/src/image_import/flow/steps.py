@@ -124,10 +124,14 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
                 plugin_for(name, settings).revert(_plugin_job(job, ports))
             except Exception:  # one plugin's failed revert must not stop the others
                 logger.exception("plugin revert failed", extra={"plugin": name, "task_id": job.task_id})
-    if job.store_key:
-        ports.store.delete(job.store_key)
-    if job.method == "web-download":
-        ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
+    current = ports.images.get(job.image_id)
+    if current is None or _holds_lock(current, job.task_id):
+        # The key is deterministic, so revert clears it even when the failing step never reported it
+        # (a store step that crashed or timed out after writing). Once a newer import holds the lock
+        # the key may be that import's data: left alone.
+        ports.store.delete(job.store_key or store_key(job.image_id))
+        if job.method == "web-download":
+            ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
 
     staged = ports.staging.size(job.staging_key) is not None
     outcome = _restore_image(job, staged, ports)
@@ -171,12 +175,16 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
     raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.")
 
 
+def _holds_lock(image: Image, task_id: str) -> bool:
+    return image.import_lock is not None and image.import_lock.task_id == task_id
+
+
 def failure_reason(job: ImportJob) -> str:
     """A sentence a person can act on, from the error Step Functions caught."""
     error = job.error
     if error is None:
         return "Import failed"
-    if error.Error == "States.Timeout":
+    if error.Error in ("States.Timeout", "Sandbox.Timedout"):  # a state's TimeoutSeconds, a function's Timeout
         return "Import failed: a step timed out"
     try:
         cause = json.loads(error.Cause or "{}")

@@ -67,6 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
         moto.stop()
         raise
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as cleanly on `kill` as on Ctrl-C
+    state_file = _write_state_file(stack)  # for `python -m image_import.sweeper` (make sweep)
     print(f"configuration: {config_dir}")
     print(f"Image API ready at {server.url}")
     from image_import.config import ConfigError, load_settings
@@ -86,10 +87,28 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        state_file.unlink(missing_ok=True)
         server.stop()
         stack.down()
         moto.stop()
     return 0
+
+
+STATE_KEYS = ("IMAGES_TABLE", "TASKS_TABLE", "STAGING_BUCKET", "STORE_BUCKET", "STATE_MACHINE_ARN")
+STATE_KEYS += ("IMAGE_IMPORT_CONFIG_DIR", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+STATE_KEYS += ("AWS_DEFAULT_REGION",)
+
+
+def _write_state_file(stack) -> Path:
+    """Where this stack's AWS lives, so tools in other processes (the sweeper) can reach it."""
+    import json
+
+    from image_import.sweeper import local_stack_file
+
+    values = {k: os.environ[k] for k in STATE_KEYS if k in os.environ}
+    path = local_stack_file()
+    path.write_text(json.dumps(values, indent=1) + "\n")
+    return path
 
 
 if __name__ == "__main__":

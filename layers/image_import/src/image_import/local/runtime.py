@@ -57,7 +57,6 @@ class LambdaContext:
     _started: float = field(default_factory=time.monotonic, repr=False)
 
     def get_remaining_time_in_millis(self) -> int:
-        # informative only: a thread cannot be stopped, so the timeout is not enforced locally
         return max(0, int((self._started + self.timeout_seconds - time.monotonic()) * 1000))
 
 
@@ -68,7 +67,7 @@ class LocalFunction:
     name: str
     code_dir: Path
     handler: str = "app.handler"  # SAM's Handler: "<module path>.<function>"
-    timeout: int = 3
+    timeout: float = 3
     memory_size: int = 128
 
 
@@ -121,6 +120,8 @@ class LambdaRuntime:
         self._modules: list[str] = []
         self._sessions: list[Any] = []
         self._installed = False
+        # handlers that outran their Timeout: they cannot be stopped, only waited for (tests join them)
+        self.timed_out: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ registry
     def add(self, function: LocalFunction) -> None:
@@ -145,13 +146,34 @@ class LambdaRuntime:
             timeout_seconds=function.timeout,
         )
         try:
-            result = self._handler(function)(event, context)
+            result = self._run_with_timeout(function, self._handler(function), event, context)
         except Exception as exc:
             return self._failure(function, context, exc)
         try:
             return InvokeResult(json.dumps(result).encode())
         except (TypeError, ValueError) as exc:  # Lambda cannot serialize the result either
             return self._failure(function, context, LambdaRuntimeError("Runtime.MarshalError", str(exc)))
+
+    def _run_with_timeout(self, function: LocalFunction, handler: Handler, event: Any, context: LambdaContext) -> Any:
+        """Lambda's Timeout: past it the invoke fails with Sandbox.Timedout (a thread cannot be killed, so
+        the handler runs on until it returns, its result discarded, as a frozen Lambda sandbox's would be)."""
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = handler(event, context)
+            except BaseException as exc:  # handed to the caller below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name=f"lambda-{function.name}", daemon=True)
+        thread.start()
+        thread.join(function.timeout)
+        if thread.is_alive():
+            self.timed_out.append(thread)
+            raise LambdaRuntimeError("Sandbox.Timedout", f"Task timed out after {function.timeout:.2f} seconds")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
 
     def _failure(self, function: LocalFunction, context: LambdaContext, exc: Exception) -> InvokeResult:
         # errorType is what a Step Functions Catch matches on: the exception's class name

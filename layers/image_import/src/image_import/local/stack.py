@@ -47,6 +47,7 @@ NOTHING_TO_DO = {
     "AWS::Logs::LogGroup",
     "AWS::CloudWatch::Alarm",
     "AWS::S3::BucketPolicy",
+    "AWS::Events::Rule",  # schedules: run the function by hand locally (make sweep)
 }
 
 

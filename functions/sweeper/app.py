@@ -1,0 +1,11 @@
+"""Scheduled sweeper (EventBridge): repairs what crashed imports left behind; returns what it did."""
+
+from image_import.adapters.ports import default_ports
+from image_import.config import get_settings
+from image_import.flow.sweeper import SweepLimits, sweep
+from image_import.observability import logger
+
+
+@logger.inject_lambda_context
+def handler(event, context):
+    return sweep(default_ports(), get_settings(), limits=SweepLimits.from_environment()).as_dict()

@@ -1,0 +1,69 @@
+"""When an image's import lock has expired, and how a new import takes it over (Glance's rules).
+
+A lock is stale when its task shows no progress for 60 minutes (120 while the task is still
+``pending``), judged by the task's ``updated_at`` (refreshed by the ``Copied N MiB`` heartbeat);
+a lock whose task record is missing is stale at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from image_import.adapters.ports import Ports
+from image_import.errors import ConcurrentUpdate
+from image_import.models import Image, Task
+
+LOCK_EXPIRY = timedelta(minutes=60)
+PENDING_LOCK_EXPIRY = timedelta(minutes=120)
+PREEMPTED_MESSAGE = "Expired lock preempted"
+TERMINAL = ("success", "failure")
+TASK_TIME_TO_LIVE = timedelta(hours=48)  # Glance's [task] task_time_to_live (as in flow/steps.py, kept light here)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def task_is_stale(task: Task | None, now: datetime) -> bool:
+    """Glance's test: no task, or no progress for 60 minutes (120 while pending)."""
+    if task is None:
+        return True
+    limit = PENDING_LOCK_EXPIRY if task.status == "pending" else LOCK_EXPIRY
+    return now - parse_time(task.updated_at) >= limit
+
+
+def lock_is_stale(image: Image, ports: Ports, now: datetime) -> bool:
+    if image.import_lock is None:
+        return False
+    return task_is_stale(ports.tasks.get(image.import_lock.task_id), now)
+
+
+def fail_task(
+    ports: Ports, task_id: str, message: str, now: datetime, expires_in: timedelta = TASK_TIME_TO_LIVE
+) -> bool:
+    """Mark a task failed with ``message`` unless it is already terminal (or gone); True if it was changed."""
+    for _ in range(5):
+        task = ports.tasks.get(task_id)
+        if task is None or task.status in TERMINAL:
+            return False
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        task.status, task.message, task.updated_at = "failure", message, stamp
+        task.expires_at = (now + expires_in).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            ports.tasks.save(task)
+            return True
+        except ConcurrentUpdate:
+            continue
+    return False
+
+
+def status_before_import(image: Image, ports: Ports, staging_key: str) -> str:
+    """What an 'importing' image was before its (dead) import: 'uploading' if staged data exists."""
+    return "uploading" if ports.staging.size(staging_key) is not None else "queued"

@@ -1,0 +1,103 @@
+"""The sweeper Lambda in the moto stack: broken states written straight into DynamoDB/S3, then swept."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.models import Task
+from image_import.models.image import ImportLock, utcnow
+from tests.integration.consistency import assert_consistent, keys, uploads_in_progress
+
+DELETED_IMAGE = "6f1e0c7a-1111-4222-8333-444455556666"
+
+
+@pytest.fixture
+def sweep(stack, monkeypatch):
+    # everything these tests make is seconds old: no grace period, no minimum upload age
+    monkeypatch.setenv("SWEEPER_GRACE_MINUTES", "0")
+    monkeypatch.setenv("SWEEPER_UPLOAD_AGE_HOURS", "0")
+
+    def run() -> dict:
+        reply = boto3.client("lambda").invoke(FunctionName=stack.physical_name("SweeperFunction"), Payload=b"{}")
+        assert "FunctionError" not in reply, reply["Payload"].read()
+        return json.loads(reply["Payload"].read())
+
+    return run
+
+
+def crashed_import(stack, member) -> tuple[str, str]:
+    """Given an image whose import took the lock and recorded its task, then died before its execution started."""
+    image = member.create()
+    member.stage(image["id"], b"staged bytes")
+    images = ImageRepository(stack.physical_name("ImagesTable"))
+    now = utcnow()
+    task = Task(
+        id="crashed-task", image_id=image["id"], owner="demo", status="processing", created_at=now, updated_at=now
+    )
+    TaskRepository(stack.physical_name("TasksTable")).create(task)
+    record = images.get(image["id"])
+    record.status, record.import_lock = "importing", ImportLock(task_id=task.id, taken_at=now)
+    images.save(record)
+    s3 = boto3.client("s3")
+    store = stack.physical_name("StoreBucket")
+    s3.put_object(Bucket=store, Key=f"images/{image['id']}", Body=b"half")  # a partial copy
+    s3.create_multipart_upload(Bucket=store, Key=f"images/{image['id']}")  # and the upload it abandoned
+    return image["id"], task.id
+
+
+def test_a_crashed_import_is_reverted_to_uploading_with_its_data_kept(stack, member, sweep):
+    image_id, _ = crashed_import(stack, member)
+    report = sweep()
+    image = member.show(image_id)
+    assert image["status"] == "uploading" and "os_glance_import_task" not in image
+    assert keys(stack, "StagingBucket") == {f"staging/{image_id}"}
+    assert report["imports_reverted"] == 1
+
+
+def test_the_crashed_imports_task_fails_saying_its_execution_never_started(stack, member, sweep):
+    image_id, _ = crashed_import(stack, member)
+    sweep()
+    [task] = member.call("GET", f"/v2/images/{image_id}/tasks").json["tasks"]
+    assert task["status"] == "failure" and "never started" in task["message"]
+
+
+def test_after_a_sweep_the_stack_is_consistent(stack, member, sweep):
+    crashed_import(stack, member)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.physical_name("StagingBucket"), Key=f"staging/{DELETED_IMAGE}", Body=b"x")
+    s3.put_object(Bucket=stack.physical_name("StoreBucket"), Key=f"images/{DELETED_IMAGE}", Body=b"x")
+    report = sweep()
+    assert_consistent(stack)
+    assert report == {
+        "imports_reverted": 1,
+        "tasks_failed": 0,  # the reverted import's task was failed by the revert itself
+        "staged_objects_deleted": 1,
+        "stored_objects_deleted": 1,  # the deleted image's (the crashed import's went with its revert)
+        "uploads_aborted": 1,
+    }
+
+
+def test_the_reverted_image_can_be_imported_to_active(stack, member, sweep):
+    image_id, _ = crashed_import(stack, member)
+    sweep()
+    assert member.import_(image_id).status == 202
+    from tests.integration.conftest import wait_for_executions
+
+    wait_for_executions(stack)
+    assert member.show(image_id)["status"] == "active"
+    assert_consistent(stack)
+
+
+def test_a_sweep_leaves_a_finished_import_untouched(stack, member, sweep):
+    from tests.integration.test_workflow import import_and_wait
+
+    image = import_and_wait(member, stack, b"abc")
+    report = sweep()
+    assert member.show(image["id"])["status"] == "active"
+    assert keys(stack, "StoreBucket") == {f"images/{image['id']}"}
+    assert set(report.values()) == {0}
+    assert uploads_in_progress(stack, "StoreBucket") == []

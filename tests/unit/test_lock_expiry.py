@@ -1,0 +1,148 @@
+"""Lock expiry: an import whose task shows no progress for an hour no longer blocks the image."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from image_import.errors import Conflict
+from image_import.flow.imports import start_import
+from image_import.models import Task
+from image_import.models.image import ImportLock
+from tests.unit.fakes import fake_ports
+from tests.unit.test_imports import GLANCE_DIRECT, MEMBER, staged_image
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def locked_image(ports, settings, *, task_status="processing", updated=T0, with_task=True, data=b"abc"):
+    """Given an image left 'importing' by an import whose task was last updated at ``updated``."""
+    image_id = staged_image(ports, settings, data)
+    if with_task:
+        ports.tasks.create(
+            Task(id="old", image_id=image_id, status=task_status, created_at=stamp(T0), updated_at=stamp(updated))
+        )
+    image = ports.images.get(image_id)
+    image.status, image.import_lock = "importing", ImportLock(task_id="old", taken_at=stamp(T0))
+    ports.images.save(image)
+    return image_id
+
+
+def at(moment: datetime):
+    return lambda: moment
+
+
+def test_a_lock_whose_task_progressed_within_the_hour_still_blocks_a_new_import(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    with pytest.raises(Conflict):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(minutes=59)))
+    assert ports.workflow.started == []
+
+
+def test_a_processing_task_silent_for_sixty_minutes_is_preempted_by_a_new_import(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(minutes=60)))
+    image = ports.images.get(image_id)
+    assert image.import_lock.task_id == task.id and image.status == "importing"
+    assert len(ports.workflow.started) == 1
+
+
+def test_the_preempted_task_fails_with_glances_message(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
+    old = ports.tasks.get("old")
+    assert old.status == "failure" and old.message == "Expired lock preempted"
+    assert old.expires_at is not None
+
+
+def test_a_pending_task_keeps_its_lock_for_two_hours(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings, task_status="pending")
+    with pytest.raises(Conflict):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(minutes=119)))
+
+
+def test_a_pending_task_silent_for_two_hours_is_preempted(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings, task_status="pending")
+    start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(minutes=120)))
+    assert ports.tasks.get("old").message == "Expired lock preempted"
+
+
+def test_a_lock_whose_task_record_is_missing_is_stale_at_once(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings, with_task=False)
+    task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0))
+    assert ports.images.get(image_id).import_lock.task_id == task.id
+
+
+def test_a_terminal_old_task_keeps_its_own_outcome(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings, task_status="success")
+    start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=1)))
+    old = ports.tasks.get("old")
+    assert old.status == "success" and old.message == ""
+
+
+def test_the_heartbeat_keeps_a_long_import_alive(settings):
+    # 'Copied N MiB' refreshed updated_at 10 minutes ago: the lock is not stale whatever its age
+    ports = fake_ports()
+    image_id = locked_image(ports, settings, updated=T0 + timedelta(hours=5))
+    with pytest.raises(Conflict):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=5, minutes=10)))
+
+
+def test_an_expired_import_without_staged_data_is_refused_as_not_staged(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    ports.staging.objects.clear()
+    with pytest.raises(Conflict, match="needs to be staged"):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
+
+
+def test_losing_the_takeover_race_is_409_and_starts_nothing(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    original_save = ports.images.save
+
+    def someone_else_first(image):
+        # another import took the expired lock between our read and our conditional write
+        ports.images.save = original_save
+        other = ports.images.get(image_id)
+        other.import_lock = ImportLock(task_id="rival", taken_at=stamp(T0))
+        original_save(other)
+        original_save(image)
+
+    ports.images.save = someone_else_first
+    with pytest.raises(Conflict, match="prior operation is still in progress"):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
+    assert ports.images.get(image_id).import_lock.task_id == "rival"
+    assert ports.workflow.started == []
+
+
+def test_the_preempted_imports_late_revert_leaves_the_new_imports_store_data_alone(settings):
+    from image_import.flow import steps
+    from image_import.models import ImportJob, RequestContext
+    from image_import.models.workflow import StepError
+
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    new_task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
+    ports.store.put(f"images/{image_id}", b"the new import's copy")
+    old_job = ImportJob(
+        image_id=image_id, task_id="old", context=RequestContext(), staging_key=f"staging/{image_id}",
+        error=StepError(Error="TaskAborted"),
+    )  # fmt: skip
+
+    steps.revert(old_job, settings.image_import_plugins, settings, ports)
+
+    assert ports.store.objects == {f"images/{image_id}": b"the new import's copy"}
+    assert ports.images.get(image_id).import_lock.task_id == new_task.id
