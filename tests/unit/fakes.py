@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, Conflict
 
@@ -39,6 +41,7 @@ class FakeRecords:
 class FakeBucket:
     def __init__(self):
         self.objects: dict[str, bytes] = {}
+        self.multipart: dict[str, tuple[str, dict[int, bytes]]] = {}  # upload id -> (key, parts)
 
     def size(self, key):
         return len(self.objects[key]) if key in self.objects else None
@@ -55,6 +58,31 @@ class FakeBucket:
 
     def delete(self, key):
         self.objects.pop(key, None)
+
+    # direct uploads: URLs name what they would write; parts are put with put_part
+    def presigned_put(self, key, expires_in):
+        return f"https://fake-s3/{key}?expires={expires_in}"
+
+    def start_multipart(self, key):
+        upload_id = f"upload-{uuid.uuid4().hex[:8]}"
+        self.multipart[upload_id] = (key, {})
+        return upload_id
+
+    def presigned_part(self, key, upload_id, part_number, expires_in):
+        return f"https://fake-s3/{key}?uploadId={upload_id}&partNumber={part_number}"
+
+    def put_part(self, upload_id, part_number, data):
+        self.multipart[upload_id][1][part_number] = data
+
+    def complete_multipart(self, key, upload_id):
+        upload = self.multipart.pop(upload_id, None)
+        if upload is None or not upload[1]:
+            return False
+        self.objects[key] = b"".join(data for _, data in sorted(upload[1].items()))
+        return True
+
+    def abort_multipart(self, key, upload_id):
+        self.multipart.pop(upload_id, None)
 
 
 class FakeWorkflow:

@@ -39,6 +39,42 @@ class Bucket:
     def delete(self, key: str) -> None:
         client("s3").delete_object(Bucket=self.name, Key=key)
 
+    # ---- direct uploads: presigned URLs the owner PUTs to (the bytes never pass through Lambda)
+    def presigned_put(self, key: str, expires_in: int) -> str:
+        return client("s3").generate_presigned_url(
+            "put_object", Params={"Bucket": self.name, "Key": key}, ExpiresIn=expires_in
+        )
+
+    def start_multipart(self, key: str) -> str:
+        return client("s3").create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
+
+    def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        params = {"Bucket": self.name, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
+        return client("s3").generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
+
+    def complete_multipart(self, key: str, upload_id: str) -> bool:
+        """Complete with every part S3 holds (the client need not list ETags); False if there is no such upload."""
+        s3 = client("s3")
+        parts = []
+        try:
+            for page in s3.get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id):
+                parts += [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in page.get("Parts", [])]
+        except Exception as exc:
+            if error_code(exc) in ("NoSuchUpload", "404", "NotFound"):
+                return False
+            raise
+        if not parts:
+            return False
+        s3.complete_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        return True
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+        except Exception as exc:  # already completed or aborted: nothing left to free
+            if error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
+                raise
+
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""
         with MultipartWriter(self.name, key) as writer:

@@ -13,6 +13,8 @@ from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
 from image_import.policy import access
 
+NOT_STARTED = "The import could not be started"
+
 
 def start_import(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> Task:
     """Validate, take the image's import lock, record the task and start the workflow."""
@@ -54,16 +56,16 @@ def start_import(context: RequestContext, image_id: str, body: Any, settings: Se
             f"New operation on image '{image_id}' is not permitted as prior operation is still in progress"
         ) from None
 
-    job = ImportJob(
-        image_id=image_id, task_id=task.id, method=method, context=context, staging_key=staging_key(image_id)
-    )
+    # the data is where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
+    key = image.staged_key or staging_key(image_id)
+    job = ImportJob(image_id=image_id, task_id=task.id, method=method, context=context, staging_key=key)
     try:
         ports.tasks.create(task)
         if ports.workflow is None:
             raise ServiceUnavailable("The import workflow is not configured (STATE_MACHINE_ARN is unset).")
         ports.workflow.start(execution_name(image_id, task.id), job.to_state())
     except Exception as exc:
-        _release(image_id, task, previous_status, ports, f"The import could not be started: {exc}")
+        _release(image_id, task, previous_status, ports, f"{NOT_STARTED}: {exc}")
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
