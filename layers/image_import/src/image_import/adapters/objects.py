@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from image_import.adapters.aws import client, error_code
+from image_import.adapters.aws import client, error_code, presigner
 
 CHUNK_SIZE = 8 * 1024 * 1024  # also the multipart part size (S3's minimum is 5 MiB)
 PARTS_IN_FLIGHT = 2
@@ -41,7 +41,7 @@ class Bucket:
 
     # ---- direct uploads: presigned URLs the owner PUTs to (the bytes never pass through Lambda)
     def presigned_put(self, key: str, expires_in: int) -> str:
-        return client("s3").generate_presigned_url(
+        return presigner().generate_presigned_url(
             "put_object", Params={"Bucket": self.name, "Key": key}, ExpiresIn=expires_in
         )
 
@@ -50,7 +50,7 @@ class Bucket:
 
     def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
         params = {"Bucket": self.name, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
-        return client("s3").generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
+        return presigner().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
 
     def complete_multipart(self, key: str, upload_id: str) -> bool:
         """Complete with every part S3 holds (the client need not list ETags); False if there is no such upload."""

@@ -242,3 +242,22 @@ def _import_if_asked(image: Image, settings: Settings, ports: Ports, *, replayed
         return DUPLICATE if isinstance(exc, Conflict) else STAGED
     log.info("started the import", extra={"image_id": image.id, "user_id": intent.context.user_id})
     return IMPORTING
+
+
+def receive_batch(event: dict[str, Any], settings: Settings, ports: Ports) -> dict[str, Any]:
+    """Handle a batch of upload events; SQS messages that failed come back later (ReportBatchItemFailures)."""
+    failed: list[str] = []
+    direct_failure: Exception | None = None
+    for message_id, key in upload_keys(event):
+        try:
+            outcome = receive_upload(key, settings, ports)
+            log.info("upload event handled", extra={"key": key, "outcome": outcome})
+        except Exception as exc:  # one bad object must not hold back the others
+            log.exception("upload event failed; it will be retried", extra={"key": key})
+            if message_id is None:
+                direct_failure = exc
+            elif message_id not in failed:
+                failed.append(message_id)
+    if direct_failure is not None:
+        raise direct_failure  # an S3 event invoked directly: Lambda's own retry is the only one
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
