@@ -84,3 +84,32 @@ def test_given_the_stack_is_down_then_its_queue_consumers_are_stopped(inbox):
     [consumer] = inbox.consumers
     inbox.down()
     assert inbox.consumers == [] and consumer._thread is None
+
+
+def with_s3_event_source(sam: dict) -> dict:
+    """The fixture app plus a function with an S3 event source (a bucket -> Lambda notification)."""
+    sam["Resources"]["DropBucket"] = {"Type": "AWS::S3::Bucket"}
+    event = {
+        "Type": "S3",
+        "Properties": {
+            "Bucket": {"Ref": "DropBucket"},
+            "Events": "s3:ObjectCreated:*",
+            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "in/"}]}},
+        },
+    }
+    sam["Resources"]["DropFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {"CodeUri": "functions/recorder/", "Handler": "app.handler", "Events": {"Drop": event}},
+    }
+    return sam
+
+
+def test_given_an_s3_event_source_when_an_object_is_put_under_its_prefix_then_the_function_gets_the_s3_event(
+    make_stack,
+):
+    stack = make_stack(sam_hook=with_s3_event_source)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.physical_name("DropBucket"), Key="in/x y", Body=b"x")
+    s3.put_object(Bucket=stack.physical_name("DropBucket"), Key="elsewhere", Body=b"x")
+    stack.settle()
+    assert recorded(stack) == {"in/x y"}

@@ -70,7 +70,9 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"configuration: {config_dir}")
     print(f"Image API ready at {server.url}")
     print(f"  try: glance --os-image-url {server.url} --os-auth-token member-token --os-image-api-version 2 image-list")
-    print("  (tokens admin-token and member-token are in local-tokens.yaml; Ctrl-C stops)", flush=True)
+    print("  (tokens admin-token and member-token are in local-tokens.yaml; Ctrl-C stops)")
+    # presigned URLs from POST /v2/images/<id>/upload-urls point here: curl -T disk.img '<url>' works
+    print(f"S3 (moto) for direct uploads at {moto.endpoint_url}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -1,5 +1,8 @@
 """Event sources that AWS runs for you: an SQS event source mapping becomes a poller thread here.
 
+An S3 -> Lambda bucket notification, which moto cannot deliver to an in-process function, becomes
+a queue notification plus a poller that hands each S3 event to the function.
+
 Lambda's SQS poller receives a batch, invokes the function with it, and deletes what succeeded
 (with ``ReportBatchItemFailures``, everything but the listed failures); failed messages come back
 after the visibility timeout. ``QueueConsumer`` does the same, invoking the handler in-process.
@@ -8,6 +11,7 @@ Bucket notifications to the queue are moto's own (synchronous, inside PutObject)
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -30,12 +34,15 @@ class QueueConsumer:
         region: str,
         batch_size: int = 10,
         report_batch_item_failures: bool = False,
+        s3_events: bool = False,
     ):
         import boto3
 
         self.runtime, self.function_name, self.queue_arn = runtime, function_name, queue_arn
         self.region, self.batch_size = region, max(1, min(int(batch_size), 10))
         self.report_failures = report_batch_item_failures
+        # True: the queue stands in for an S3 -> Lambda notification; the function gets each S3 event itself
+        self.s3_events = s3_events
         self.sqs = boto3.client("sqs", region_name=region)  # made here: creating clients in threads is not safe
         self.queue_url = self.sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
         self._stop = threading.Event()
@@ -80,6 +87,10 @@ class QueueConsumer:
         ).get("Messages", [])
         if not messages:
             return False
+        if self.s3_events:
+            for message in messages:
+                self._invoke_with_s3_event(message)
+            return True
         result = self.runtime.invoke(self.function_name, {"Records": [self._record(m) for m in messages]})
         if result.function_error:
             log.warning("%s failed on a batch from %s: %s", self.function_name, self.queue_arn, result.error_message)
@@ -93,6 +104,15 @@ class QueueConsumer:
             if message["MessageId"] not in failed:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return True
+
+    def _invoke_with_s3_event(self, message: dict[str, Any]) -> None:
+        event = json.loads(message["Body"])
+        if "Records" in event:  # not s3:TestEvent, which S3 sends to queues but never to functions
+            result = self.runtime.invoke(self.function_name, event)
+            if result.function_error:  # S3 invokes asynchronously: Lambda would retry, then drop
+                log.warning("%s failed on an S3 event: %s", self.function_name, result.error_message)
+                return  # the message comes back after its visibility timeout
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -79,6 +79,7 @@ class LocalStack:
         self.apis: dict[str, RestApi] = {}
         self.outputs: dict[str, Any] = {}
         self.consumers: list[QueueConsumer] = []  # SQS event source mappings, polled in threads
+        self._s3_invocations: list[tuple[str, str]] = []  # (function, queue ARN) of S3 -> Lambda notifications
         self._saved_environment: dict[str, str | None] | None = None
 
     # ------------------------------------------------------------------ names
@@ -118,7 +119,7 @@ class LocalStack:
             ):
                 self._create_queue(clients["sqs"], logical_id)
             for logical_id in self._resources("AWS::S3::Bucket"):
-                self._create_bucket(clients["s3"], logical_id)
+                self._create_bucket(clients["s3"], logical_id, clients["sqs"])
             for logical_id in self._resources("AWS::DynamoDB::Table"):
                 self._create_table(clients["dynamodb"], logical_id)
             for logical_id in self._resources("AWS::StepFunctions::StateMachine"):
@@ -203,22 +204,29 @@ class LocalStack:
         self.environment = environment
 
     # ------------------------------------------------------------------ resources
-    def _create_bucket(self, s3: Any, logical_id: str) -> None:
+    def _create_bucket(self, s3: Any, logical_id: str, sqs: Any) -> None:
         props, name = self._properties(logical_id), self.physical_name(logical_id)
         location = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
         s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": location} if location else {}))
         if status := props.get("VersioningConfiguration", {}).get("Status"):
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status})
         notifications = props.get("NotificationConfiguration", {})
-        if queues := notifications.get("QueueConfigurations"):
+        queues = [_queue_notification(q) for q in notifications.get("QueueConfigurations") or []]
+        if lambdas := notifications.get("LambdaConfigurations"):
+            # moto cannot invoke our functions itself: it notifies a queue made for the purpose, and a
+            # poller hands each S3 event to the function, as S3 would (asynchronously)
+            for number, config in enumerate(lambdas, start=1):
+                url = sqs.create_queue(QueueName=f"{name}-to-lambda-{number}"[:80])["QueueUrl"]
+                arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                queues.append(_queue_notification({**config, "Queue": arn}))
+                self._s3_invocations.append((str(config["Function"]), arn))
+        if queues:
             # moto delivers these itself, synchronously inside PutObject (keys quote_plus-encoded)
-            configuration = {"QueueConfigurations": [_queue_notification(q) for q in queues]}
-            s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=configuration)
-        for kind in ("LambdaConfigurations", "TopicConfigurations"):
-            if notifications.get(kind):
-                log.warning(
-                    "bucket %s: %s are not delivered locally (route them through an SQS queue)", logical_id, kind
-                )
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"QueueConfigurations": queues}
+            )
+        if notifications.get("TopicConfigurations"):
+            log.warning("bucket %s: TopicConfigurations are not delivered locally", logical_id)
 
     def _create_queue(self, sqs: Any, logical_id: str) -> None:
         props = self._properties(logical_id)
@@ -230,6 +238,13 @@ class LocalStack:
         sqs.create_queue(QueueName=self.physical_name(logical_id), Attributes=attributes)
 
     def _start_event_sources(self) -> None:
+        for function, queue_arn in self._s3_invocations:
+            if not self.runtime.knows(function):
+                log.warning("bucket notification to %s: no such local function", function)
+                continue
+            consumer = QueueConsumer(self.runtime, function, queue_arn, region=self.region, s3_events=True)
+            consumer.start()
+            self.consumers.append(consumer)
         for logical_id in self._resources("AWS::Lambda::EventSourceMapping"):
             props = self._properties(logical_id)
             source, function = str(props.get("EventSourceArn", "")), str(props.get("FunctionName", ""))
