@@ -297,3 +297,40 @@ def test_given_internal_fields_in_a_create_body_then_they_are_not_taken_as_base_
     ports = fake_ports()
     image = create_image(MEMBER, {"staged_key": "uploads/x"}, settings, ports)
     assert image.staged_key is None and image.properties == {"staged_key": "uploads/x"}
+
+
+def test_given_two_concurrent_deliveries_of_one_event_then_one_stages_and_one_import_starts(settings):
+    ports = fake_ports()
+    image_id = uploaded(ports, settings, start_import=True)
+    stale = ports.images.get(image_id)  # both deliveries read the queued image before either writes
+    original_get, reads = ports.images.get, []
+
+    def get(key):
+        reads.append(key)
+        return stale.model_copy(deep=True) if len(reads) == 1 else original_get(key)
+
+    uploads.receive_upload(upload_key(image_id), settings, ports)
+    ports.images.get = get
+    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.DUPLICATE
+    assert len(ports.workflow.started) == 1
+
+
+def test_given_a_batch_with_one_failing_message_then_only_that_message_is_reported(settings):
+    ports = fake_ports()
+    good, bad = uploaded(ports, settings), uploaded(ports, settings)
+    original_get = ports.images.get
+
+    def get(key):
+        if key == bad:
+            raise RuntimeError("throttled")
+        return original_get(key)
+
+    ports.images.get = get
+
+    def message(message_id, image_id):
+        record = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": f"uploads%2F{image_id}"}}}
+        return {"messageId": message_id, "body": json.dumps({"Records": [record]})}
+
+    result = uploads.receive_batch({"Records": [message("m-good", good), message("m-bad", bad)]}, settings, ports)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+    assert original_get(good).status == "uploading"
