@@ -334,3 +334,11 @@ def test_given_a_batch_with_one_failing_message_then_only_that_message_is_report
     result = uploads.receive_batch({"Records": [message("m-good", good), message("m-bad", bad)]}, settings, ports)
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
     assert original_get(good).status == "uploading"
+
+
+def test_given_an_event_for_the_services_own_staging_key_then_nothing_is_touched(settings):
+    ports = fake_ports()
+    image_id = new_image(ports, settings)
+    stage_image(MEMBER, image_id, [b"abc"], None, settings, ports)
+    assert uploads.receive_upload(f"staging/{image_id}", settings, ports) == uploads.IGNORED
+    assert ports.staging.objects == {f"staging/{image_id}": b"abc"}

@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from image_import.adapters.ports import Ports, image_id_of_upload, upload_key
+from image_import.adapters.ports import UPLOAD_PREFIX, Ports, image_id_of_upload, upload_key
 from image_import.config import Settings
 from image_import.errors import (
     BadRequest,
@@ -155,6 +155,7 @@ def complete_upload(context: RequestContext, image_id: str, body: Any, settings:
 
 # ---------------------------------------------------------------- the S3 event
 STAGED, IMPORTING, DUPLICATE, GONE, REMOVED = "staged", "import started", "duplicate", "gone", "removed"
+IGNORED = "ignored"
 
 
 def upload_keys(event: dict[str, Any]) -> Iterable[tuple[str | None, str]]:
@@ -186,6 +187,9 @@ def receive_upload(key: str, settings: Settings, ports: Ports) -> str:
     Anything that is not the data of a known ``queued`` image is removed, never imported. Replayed
     or duplicate events find the image already staged from this key and start nothing again.
     """
+    if not key.startswith(UPLOAD_PREFIX):  # a misrouted event: outside uploads/ is the service's own data
+        log.warning("ignored an event for an object outside the upload prefix", extra={"key": key})
+        return IGNORED
     size = ports.staging.size(key)
     if size is None:
         return GONE  # a stale or replayed event: the object was already imported or removed
