@@ -52,3 +52,28 @@ def test_a_failing_source_aborts_the_upload_and_leaves_no_object(bucket):
 
 def test_size_of_a_missing_object_is_none(bucket):
     assert bucket.size("nothing") is None
+
+
+def test_a_multipart_upload_completes_with_the_parts_s3_holds_in_order(bucket):
+    import requests
+
+    upload_id = bucket.start_multipart("uploads/k")
+    parts = [os.urandom(5 * 1024 * 1024), b"tail"]
+    for number in (2, 1):  # parts may arrive in any order
+        url = bucket.presigned_part("uploads/k", upload_id, number, 60)
+        assert requests.put(url, data=parts[number - 1], timeout=30).status_code == 200
+    assert bucket.complete_multipart("uploads/k", upload_id) is True
+    assert b"".join(bucket.chunks("uploads/k")) == b"".join(parts)
+
+
+def test_completing_an_unknown_or_empty_upload_reports_false_and_aborting_twice_is_harmless(bucket):
+    assert bucket.complete_multipart("uploads/k", "no-such-upload") is False
+    upload_id = bucket.start_multipart("uploads/k")
+    assert bucket.complete_multipart("uploads/k", upload_id) is False  # no parts yet
+    bucket.abort_multipart("uploads/k", upload_id)
+    bucket.abort_multipart("uploads/k", upload_id)
+    assert uploads_in_progress() == []
+
+
+def test_presigned_urls_are_sigv4(bucket):
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in bucket.presigned_put("uploads/k", 60)

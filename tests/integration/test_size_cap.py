@@ -38,3 +38,19 @@ def test_a_declared_size_beyond_the_cap_is_413_before_reading(member, stack):
 def test_data_within_the_cap_stages(member):
     image = member.create()
     assert member.stage(image["id"], b"12345678").status == 204
+
+
+def test_a_direct_upload_over_the_cap_is_removed_and_the_image_stays_queued(member, stack):
+    import requests
+
+    image = member.create()
+    reply = member.call("POST", f"/v2/images/{image['id']}/upload-urls", {"size": 8})
+    assert requests.put(reply.json["url"], data=b"123456789", timeout=30).status_code == 200
+    stack.settle()
+    assert member.show(image["id"])["status"] == "queued"
+    assert bucket_keys(stack, "StagingBucket") == []
+
+
+def test_asking_upload_urls_for_more_than_the_cap_is_413(member):
+    image = member.create()
+    assert member.call("POST", f"/v2/images/{image['id']}/upload-urls", {"size": 9}).status == 413

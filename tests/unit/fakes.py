@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from image_import.adapters.ports import Ports
@@ -44,6 +45,7 @@ class FakeBucket:
         self.objects: dict[str, bytes] = {}
         self.modified: dict[str, datetime] = {}
         self.multipart: dict[str, tuple[str, datetime]] = {}  # upload id -> (key, initiated)
+        self.parts: dict[str, dict[int, bytes]] = {}  # direct uploads: upload id -> parts
 
     def put(self, key, data, modified=None):
         self.objects[key] = data
@@ -57,6 +59,7 @@ class FakeBucket:
 
     def abort_upload(self, key, upload_id):
         self.multipart.pop(upload_id, None)
+        self.parts.pop(upload_id, None)
 
     def size(self, key):
         return len(self.objects[key]) if key in self.objects else None
@@ -73,6 +76,33 @@ class FakeBucket:
 
     def delete(self, key):
         self.objects.pop(key, None)
+
+    # direct uploads: URLs name what they would write; parts are put with put_part
+    def presigned_put(self, key, expires_in):
+        return f"https://fake-s3/{key}?expires={expires_in}"
+
+    def start_multipart(self, key):
+        upload_id = f"upload-{uuid.uuid4().hex[:8]}"
+        self.multipart[upload_id] = (key, datetime.now(UTC))
+        self.parts[upload_id] = {}
+        return upload_id
+
+    def presigned_part(self, key, upload_id, part_number, expires_in):
+        return f"https://fake-s3/{key}?uploadId={upload_id}&partNumber={part_number}"
+
+    def put_part(self, upload_id, part_number, data):
+        self.parts[upload_id][part_number] = data
+
+    def complete_multipart(self, key, upload_id):
+        self.multipart.pop(upload_id, None)
+        parts = self.parts.pop(upload_id, None)
+        if not parts:
+            return False
+        self.put(key, b"".join(data for _, data in sorted(parts.items())))
+        return True
+
+    def abort_multipart(self, key, upload_id):
+        self.abort_upload(key, upload_id)
 
 
 class FakeWorkflow:

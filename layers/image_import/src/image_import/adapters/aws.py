@@ -23,9 +23,20 @@ def client(service: str) -> Any:
     return _client(service)
 
 
+@functools.cache
+def presigner() -> Any:
+    """An S3 client for presigned URLs: SigV4 (S3 refuses SigV2 on buckets made since 2020)."""
+    import boto3
+    from botocore.config import Config
+
+    with _lock:
+        return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch between moto instances)."""
     _client.cache_clear()
+    presigner.cache_clear()
 
 
 def is_conditional_failure(exc: Exception) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
-from image_import.adapters.aws import client, error_code
+from image_import.adapters.aws import client, error_code, presigner
 
 CHUNK_SIZE = 8 * 1024 * 1024  # also the multipart part size (S3's minimum is 5 MiB)
 PARTS_IN_FLIGHT = 2
@@ -69,6 +69,42 @@ class Bucket:
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+
+    # ---- direct uploads: presigned URLs the owner PUTs to (the bytes never pass through Lambda)
+    def presigned_put(self, key: str, expires_in: int) -> str:
+        return presigner().generate_presigned_url(
+            "put_object", Params={"Bucket": self.name, "Key": key}, ExpiresIn=expires_in
+        )
+
+    def start_multipart(self, key: str) -> str:
+        return client("s3").create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
+
+    def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        params = {"Bucket": self.name, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
+        return presigner().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
+
+    def complete_multipart(self, key: str, upload_id: str) -> bool:
+        """Complete with every part S3 holds (the client need not list ETags); False if there is no such upload."""
+        s3 = client("s3")
+        parts = []
+        try:
+            for page in s3.get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id):
+                parts += [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in page.get("Parts", [])]
+        except Exception as exc:
+            if error_code(exc) in ("NoSuchUpload", "404", "NotFound"):
+                return False
+            raise
+        if not parts:
+            return False
+        s3.complete_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        return True
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+        except Exception as exc:  # already completed or aborted: nothing left to free
+            if error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
+                raise
 
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""

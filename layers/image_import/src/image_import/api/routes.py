@@ -357,3 +357,37 @@ def delete_task(task_id: str) -> Response:
     raise MethodNotAllowed(
         "This operation is currently not permitted on Glance Tasks. It is restricted to GET.", headers={"Allow": "GET"}
     )
+
+
+# ---------------------------------------------------------------- direct uploads (an extension: not in Glance)
+@app.post(f"/v2/images/{IMAGE_ID}/upload-urls")
+def upload_urls(image_id: str) -> Response:
+    """Presigned URLs to put the image's data straight into S3 (no size limit from API Gateway/Lambda)."""
+    from image_import.flow.uploads import request_upload
+
+    offer = request_upload(caller(), image_id, json_body(), get_settings(), ports())
+    body: dict[str, Any] = {
+        "image_id": offer.image_id,
+        "size": offer.size,
+        "import": offer.start_import,
+        "expires_in": offer.expires_in,
+    }
+    if offer.upload_id is None:
+        body["url"] = offer.url
+    else:
+        body["multipart"] = {
+            "upload_id": offer.upload_id,
+            "part_size": offer.part_size,
+            "parts": [{"part_number": n, "url": url} for n, url in enumerate(offer.part_urls, start=1)],
+            "complete_url": f"{base_url()}/v2/images/{image_id}/upload-complete",
+        }
+    return respond(200, body)
+
+
+@app.post(f"/v2/images/{IMAGE_ID}/upload-complete")
+def upload_complete(image_id: str) -> Response:
+    """Complete a multipart upload server-side (S3 lists the parts); the S3 event then stages the image."""
+    from image_import.flow.uploads import complete_upload
+
+    complete_upload(caller(), image_id, json_body(), get_settings(), ports())
+    return respond(202)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from image_import.adapters.ports import Ports, staging_key, store_key
+from image_import.adapters.ports import Ports, staging_key, store_key, upload_key
 from image_import.config import Settings
 from image_import.errors import (
     BadRequest,
@@ -37,7 +37,7 @@ READ_ONLY_ON_CREATE = (
 )
 RESERVED = ("location", "deleted", "deleted_at", "locations")
 RESERVED_PREFIX = "os_glance"
-BASE_FIELDS = frozenset(Image.model_fields) - {"properties", "import_lock", "version"}
+BASE_FIELDS = frozenset(Image.model_fields) - {"properties", "import_lock", "version", "staged_key", "upload"}
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at")
 
 
@@ -202,14 +202,18 @@ def _matches(image: Image, key: str, value: str) -> bool:
     return image.properties.get(key) == value
 
 
-def delete_image(context: RequestContext, image_id: str, ports: Ports) -> None:
-    image = get_image(context, image_id, ports)
-    access.authorize(context, "delete_image", image)
+def delete_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> None:
+    image = get_image(context, image_id, ports, settings)
+    access.authorize(context, "delete_image", image, settings)
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
     # The record goes first: a running import notices it is gone and reverts its own writes.
     ports.images.delete(image_id)
-    ports.staging.delete(staging_key(image_id))
+    # staged data wherever it is: PUT /stage's key, the direct-upload key, and any unfinished multipart upload
+    for key in {staging_key(image_id), upload_key(image_id), image.staged_key or staging_key(image_id)}:
+        ports.staging.delete(key)
+    if image.upload is not None and image.upload.upload_id:
+        ports.staging.abort_multipart(upload_key(image_id), image.upload.upload_id)
     ports.store.delete(store_key(image_id))
 
 
@@ -254,7 +258,7 @@ def stage_image(
             raise BadRequest(
                 f"Size of the staged data ({size} bytes) does not match x-openstack-image-size ({expected_size})."
             )
-        image.size = size
+        image.size, image.staged_key = size, key
         image.updated_at = utcnow()
         ports.images.save(image)
     except BaseException:
@@ -279,7 +283,7 @@ def _unstage(image_id: str, ports: Ports) -> None:
         image = ports.images.get(image_id)
         if image is None or image.status != "uploading":
             return
-        image.status, image.size, image.updated_at = "queued", None, utcnow()
+        image.status, image.size, image.staged_key, image.updated_at = "queued", None, None, utcnow()
         try:
             ports.images.save(image)
             return

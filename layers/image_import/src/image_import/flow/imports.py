@@ -14,6 +14,8 @@ from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
 from image_import.policy import access
 
+NOT_STARTED = "The import could not be started"
+
 
 def start_import(
     context: RequestContext,
@@ -29,7 +31,7 @@ def start_import(
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
         # the dead import's image counts as what it was before: 'uploading' while staged data exists
-        image.status = locks.status_before_import(image, ports, staging_key(image_id))
+        image.status = locks.status_before_import(image, ports, image.staged_key or staging_key(image_id))
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
     if method == "web-download" and image.status != "queued":
@@ -77,6 +79,9 @@ def start_import(
             f"New operation on image '{image_id}' is not permitted as prior operation is still in progress"
         ) from None
 
+    if method != "web-download":
+        # the data is where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
+        key = image.staged_key or staging_key(image_id)
     job = ImportJob(
         image_id=image_id, task_id=task.id, method=method, context=context, staging_key=key, source_uri=source_uri
     )
@@ -86,7 +91,7 @@ def start_import(
             raise ServiceUnavailable("The import workflow is not configured (STATE_MACHINE_ARN is unset).")
         ports.workflow.start(execution_name(image_id, task.id), job.to_state())
     except Exception as exc:
-        _release(image_id, task, previous_status, ports, f"The import could not be started: {exc}")
+        _release(image_id, task, previous_status, ports, f"{NOT_STARTED}: {exc}")
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc

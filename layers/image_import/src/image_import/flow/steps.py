@@ -164,7 +164,7 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
             image.status, image.size = "queued", None
             outcome = "The image was returned to 'queued' with nothing kept; import it again to retry."
         else:
-            image.status, image.size = "queued", None
+            image.status, image.size, image.staged_key = "queued", None, None
             outcome = "No staged data was left, so the image was returned to 'queued'; stage the data again to retry."
         image.updated_at = utcnow()
         try:

@@ -82,6 +82,8 @@ def _serve(args: argparse.Namespace) -> int:
         print("  (tokens admin-token and member-token are in local-tokens.yaml; Ctrl-C stops)", flush=True)
     else:
         print(f"  (identity backend: {backend}, from glance-api.conf [identity]; Ctrl-C stops)", flush=True)
+    # presigned URLs from POST /v2/images/<id>/upload-urls point here: curl -T disk.img '<url>' works
+    print(f"S3 (moto) for direct uploads at {moto.endpoint_url}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -26,6 +26,7 @@ from typing import Any
 
 from image_import.local import LocalStackError
 from image_import.local.apigateway import RestApi, make_request
+from image_import.local.events import QueueConsumer, wait_until_idle
 from image_import.local.runtime import DEFAULT_ACCOUNT_ID, LambdaRuntime, LocalFunction
 from image_import.local.template import Resolver, SamHook, load_sam, translate
 
@@ -45,6 +46,7 @@ NOTHING_TO_DO = {
     "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::Account",
     "AWS::Logs::LogGroup",
+    "AWS::SQS::QueuePolicy",
     "AWS::CloudWatch::Alarm",
     "AWS::S3::BucketPolicy",
     "AWS::Events::Rule",  # schedules: run the function by hand locally (make sweep)
@@ -78,6 +80,8 @@ class LocalStack:
         self.environment: dict[str, str] = {}  # the one process environment every function shares
         self.apis: dict[str, RestApi] = {}
         self.outputs: dict[str, Any] = {}
+        self.consumers: list[QueueConsumer] = []  # SQS event source mappings, polled in threads
+        self._s3_invocations: list[tuple[str, str]] = []  # (function, queue ARN) of S3 -> Lambda notifications
         self._saved_environment: dict[str, str | None] | None = None
 
     # ------------------------------------------------------------------ names
@@ -108,11 +112,16 @@ class LocalStack:
 
         functions = self._functions()
         environment = self._environment()  # a conflict fails here, before anything exists
-        clients = {s: boto3.client(s, region_name=self.region) for s in ("s3", "dynamodb", "stepfunctions")}
+        clients = {s: boto3.client(s, region_name=self.region) for s in ("s3", "dynamodb", "stepfunctions", "sqs")}
         self._warn_unsupported()
         try:
+            # queues before buckets (notifications name them), dead-letter queues before the queues using them
+            for logical_id in sorted(
+                self._resources("AWS::SQS::Queue"), key=lambda q: "RedrivePolicy" in self._properties(q)
+            ):
+                self._create_queue(clients["sqs"], logical_id)
             for logical_id in self._resources("AWS::S3::Bucket"):
-                self._create_bucket(clients["s3"], logical_id)
+                self._create_bucket(clients["s3"], logical_id, clients["sqs"])
             for logical_id in self._resources("AWS::DynamoDB::Table"):
                 self._create_table(clients["dynamodb"], logical_id)
             for logical_id in self._resources("AWS::StepFunctions::StateMachine"):
@@ -127,6 +136,7 @@ class LocalStack:
                 self.runtime.add(function)
             self._apply_environment(environment)
             self.runtime.install()
+            self._start_event_sources()
         except BaseException:
             self.down()
             raise
@@ -134,6 +144,9 @@ class LocalStack:
 
     def down(self) -> None:
         """Stop answering Lambda invokes and put the process environment back. Idempotent."""
+        for consumer in self.consumers:
+            consumer.stop()  # first: a poller must not invoke into a runtime that is going away
+        self.consumers = []
         self.runtime.uninstall()
         if self._saved_environment is not None:
             for key, value in self._saved_environment.items():
@@ -193,12 +206,63 @@ class LocalStack:
         self.environment = environment
 
     # ------------------------------------------------------------------ resources
-    def _create_bucket(self, s3: Any, logical_id: str) -> None:
+    def _create_bucket(self, s3: Any, logical_id: str, sqs: Any) -> None:
         props, name = self._properties(logical_id), self.physical_name(logical_id)
         location = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
         s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": location} if location else {}))
         if status := props.get("VersioningConfiguration", {}).get("Status"):
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status})
+        notifications = props.get("NotificationConfiguration", {})
+        queues = [_queue_notification(q) for q in notifications.get("QueueConfigurations") or []]
+        if lambdas := notifications.get("LambdaConfigurations"):
+            # moto cannot invoke our functions itself: it notifies a queue made for the purpose, and a
+            # poller hands each S3 event to the function, as S3 would (asynchronously)
+            for number, config in enumerate(lambdas, start=1):
+                url = sqs.create_queue(QueueName=f"{name}-to-lambda-{number}"[:80])["QueueUrl"]
+                arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                queues.append(_queue_notification({**config, "Queue": arn}))
+                self._s3_invocations.append((str(config["Function"]), arn))
+        if queues:
+            # moto delivers these itself, synchronously inside PutObject (keys quote_plus-encoded)
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"QueueConfigurations": queues}
+            )
+        if notifications.get("TopicConfigurations"):
+            log.warning("bucket %s: TopicConfigurations are not delivered locally", logical_id)
+
+    def _create_queue(self, sqs: Any, logical_id: str) -> None:
+        props = self._properties(logical_id)
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else _env_string(value)
+            for key, value in props.items()
+            if key in ("DelaySeconds", "MessageRetentionPeriod", "VisibilityTimeout", "RedrivePolicy", "FifoQueue")
+        }
+        sqs.create_queue(QueueName=self.physical_name(logical_id), Attributes=attributes)
+
+    def _start_event_sources(self) -> None:
+        for function, queue_arn in self._s3_invocations:
+            if not self.runtime.knows(function):
+                log.warning("bucket notification to %s: no such local function", function)
+                continue
+            consumer = QueueConsumer(self.runtime, function, queue_arn, region=self.region, s3_events=True)
+            consumer.start()
+            self.consumers.append(consumer)
+        for logical_id in self._resources("AWS::Lambda::EventSourceMapping"):
+            props = self._properties(logical_id)
+            source, function = str(props.get("EventSourceArn", "")), str(props.get("FunctionName", ""))
+            if ":sqs:" not in source or not self.runtime.knows(function):
+                log.warning("event source %s (%s) is not run locally", logical_id, source)
+                continue
+            consumer = QueueConsumer(
+                self.runtime,
+                function,
+                source,
+                region=self.region,
+                batch_size=int(props.get("BatchSize", 10)),
+                report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+            )
+            consumer.start()
+            self.consumers.append(consumer)
 
     def _create_table(self, dynamodb: Any, logical_id: str) -> None:
         props, name = self._properties(logical_id), self.physical_name(logical_id)
@@ -266,12 +330,18 @@ class LocalStack:
             "AWS::Lambda::Function",
             "AWS::StepFunctions::StateMachine",
             "AWS::ApiGateway::RestApi",
+            "AWS::SQS::Queue",
+            "AWS::Lambda::EventSourceMapping",
         }
         for logical_id, resource in self.cfn.get("Resources", {}).items():
             if resource["Type"] not in handled | NOTHING_TO_DO and self.resolver.exists(logical_id):
                 log.warning("%s (%s) is not created by the local stack", logical_id, resource["Type"])
 
     # ------------------------------------------------------------------ using it
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every queue-fed function has handled what is waiting (say, the events of an upload)."""
+        wait_until_idle(self.consumers, timeout)
+
     def wait(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll a Step Functions execution until it is no longer RUNNING; its description."""
         import boto3
@@ -307,6 +377,15 @@ def _env_string(value: Any) -> str:
     if isinstance(value, bool):  # CloudFormation writes YAML booleans as "true"/"false"
         return "true" if value else "false"
     return str(value)
+
+
+def _queue_notification(config: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation QueueConfiguration as S3's API takes it."""
+    api: dict[str, Any] = {"QueueArn": config["Queue"], "Events": [config["Event"]]}
+    rules = config.get("Filter", {}).get("S3Key", {}).get("Rules")
+    if rules:
+        api["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
+    return api
 
 
 def _throughput(value: dict[str, Any]) -> dict[str, int]:

@@ -27,6 +27,7 @@ NAME_LIMITS = {
     "AWS::StepFunctions::StateMachine": 80,
     "AWS::IAM::Role": 64,
     "AWS::DynamoDB::Table": 255,
+    "AWS::SQS::Queue": 80,
 }
 EXPLICIT_NAMES = {
     "AWS::S3::Bucket": "BucketName",
@@ -34,6 +35,7 @@ EXPLICIT_NAMES = {
     "AWS::Lambda::Function": "FunctionName",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
     "AWS::IAM::Role": "RoleName",
+    "AWS::SQS::Queue": "QueueName",
 }
 
 
@@ -159,6 +161,8 @@ class Resolver:
             return self.get_att(name, "Arn")
         if kind == "AWS::Lambda::LayerVersion":
             return f"arn:{self.partition}:lambda:{self.region}:{self.account_id}:layer:{self.physical_name(name)}:1"
+        if kind == "AWS::SQS::Queue":
+            return self.get_att(name, "QueueUrl")
         if kind == "AWS::ApiGateway::Stage":
             return self.resolve(self._resource(name).get("Properties", {}).get("StageName", name))
         return self.physical_name(name)
@@ -176,6 +180,9 @@ class Resolver:
             ("AWS::StepFunctions::StateMachine", "Name"): name,
             ("AWS::IAM::Role", "Arn"): f"arn:{p}:iam::{a}:role/{name}",
             ("AWS::Logs::LogGroup", "Arn"): f"arn:{p}:logs:{r}:{a}:log-group:{name}:*",
+            ("AWS::SQS::Queue", "Arn"): f"arn:{p}:sqs:{r}:{a}:{name}",
+            ("AWS::SQS::Queue", "QueueName"): name,
+            ("AWS::SQS::Queue", "QueueUrl"): f"https://sqs.{r}.amazonaws.com/{a}/{name}",
             ("AWS::ApiGateway::RestApi", "RestApiId"): name,
             ("AWS::ApiGateway::RestApi", "RootResourceId"): hashlib.sha1(name.encode()).hexdigest()[:10],
         }

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from image_import.models.context import RequestContext
+
 ImageStatus = Literal[
     "queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"
 ]
@@ -27,6 +29,19 @@ class ImportLock(BaseModel):
 
     task_id: str
     taken_at: str
+
+
+class UploadRequest(BaseModel):
+    """A direct-to-S3 upload the owner asked for (POST /v2/images/{id}/upload-urls).
+
+    Kept on the image so the S3 event, which carries no identity, knows whether to import and as whom.
+    """
+
+    start_import: bool = False
+    context: RequestContext  # the uploader's request context: the import runs as them
+    size: int  # the declared size: an object of any other size is not staged
+    requested_at: str
+    upload_id: str | None = None  # the S3 multipart upload, when one was started
 
 
 class Image(BaseModel):
@@ -52,6 +67,9 @@ class Image(BaseModel):
     # extra ("custom") properties, all strings; includes service-written os_glance_* keys
     properties: dict[str, str] = Field(default_factory=dict)
     import_lock: ImportLock | None = None
+    # where the staged data is in the staging bucket (staging/<id> from PUT /stage, uploads/<id> direct)
+    staged_key: str | None = None
+    upload: UploadRequest | None = None
     # optimistic concurrency: every write is conditional on the version it read
     version: int = 0
 
