@@ -176,3 +176,18 @@ def test_the_limits_come_from_the_functions_environment():
     limits = SweepLimits.from_environment({"SWEEPER_GRACE_MINUTES": "5", "SWEEPER_UPLOAD_AGE_HOURS": "2"})
     assert limits == SweepLimits(grace=timedelta(minutes=5), upload_age=timedelta(hours=2))
     assert SweepLimits.from_environment({}) == SweepLimits()
+
+
+def test_directly_uploaded_data_of_an_uploading_image_is_kept(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    ports.staging.put(f"uploads/{image_id}", b"abc")  # a direct upload the user will import later
+    sweep(ports, settings, clock=at(LATER))
+    assert f"uploads/{image_id}" in ports.staging.objects
+
+
+def test_a_direct_upload_of_a_deleted_image_is_removed(settings):
+    ports = fake_ports()
+    ports.staging.put("uploads/0a3c5f0e-0000-4000-8000-000000000000", b"abc")
+    sweep(ports, settings, clock=at(LATER))
+    assert ports.staging.objects == {}

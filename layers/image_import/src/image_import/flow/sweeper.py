@@ -145,8 +145,10 @@ def _delete_unreferenced(
     for key, modified in bucket.listing():
         if now - modified < limits.grace:
             continue
-        # Glance's housekeeping rule: the image id is the name up to the first '.' (conversion residue too)
-        image_id = key[len(prefix) :].split(".", 1)[0] if key.startswith(prefix) else None
+        # Glance's housekeeping rule: the image id is the name up to the first '.' (conversion residue too),
+        # under whichever prefix holds it (staging/ for PUT /stage, uploads/ for direct uploads,
+        # web-download/ for downloads, images/ in the store)
+        image_id = key.rsplit("/", 1)[-1].split(".", 1)[0] if "/" in key else None
         image = images.get(image_id) if image_id else None
         if image is not None and image.status in uses:
             continue
