@@ -10,9 +10,6 @@ from tests.conftest import ROOT
 MANAGED_POLICIES = {
     "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-    # SAM attaches this to SQS event sources (the upload queue). It grants sqs:ReceiveMessage/DeleteMessage
-    # on "*": a known gap (an explicit role with a statement on UploadQueue would close it)
-    "AWSLambdaSQSQueueExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
 }
 
 
@@ -57,4 +54,4 @@ def resources_of(cfn: dict, kind: str) -> dict[str, dict]:
 
 
 # the whole-stack fixtures (moto, local stack) of the integration tests
-from tests.integration.conftest import aws_env, stack, stack_config  # noqa: E402,F401
+from tests.integration.conftest import aws_env, stack, stack_config, stack_parameters  # noqa: E402,F401

@@ -80,6 +80,22 @@ def test_delete_staging_may_only_touch_the_staging_bucket(cfn):
     assert not any(a.startswith("dynamodb:") for a in actions)
 
 
+def test_the_upload_consumer_may_receive_from_the_upload_queue_only(cfn):
+    role = cfn["Resources"]["OnUploadFunctionRole"]
+    assert role["Properties"].get("ManagedPolicyArns", []) == [MANAGED_POLICIES["AWSLambdaBasicExecutionRole"]] + [
+        MANAGED_POLICIES["AWSXrayWriteOnlyAccess"]
+    ]
+    sqs = [statement for _, statement in statements(role) if any(a.startswith("sqs:") for a in as_list(statement["Action"]))]
+    assert sqs and all(
+        resource == {"Fn::Sub": ["arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}", {"queueName": {"Fn::GetAtt": ["UploadQueue", "QueueName"]}}]}
+        for statement in sqs
+        for resource in as_list(statement["Resource"])
+    )
+    [mapping] = resources_of(cfn, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]}
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "OnUploadFunction"}
+
+
 @pytest.mark.parametrize("bucket", ["StagingBucket", "StoreBucket"])
 def test_buckets_block_public_access_and_encrypt(cfn, bucket):
     properties = cfn["Resources"][bucket]["Properties"]
@@ -146,3 +162,19 @@ def test_operator_parameters_have_safe_defaults(cfn):
     parameters = cfn["Parameters"]
     for name in ("StageName", "StagingExpiryDays", "LogRetentionDays", "AlarmTopicArn"):
         assert "Default" in parameters[name], name
+
+
+def test_operator_parameters_have_safe_defaults(cfn):
+    parameters = cfn["Parameters"]
+    # no token works on a fresh stack until the operator issues one (never the development token file)
+    assert parameters["TokenBackend"]["Default"] == "dynamodb"
+    assert set(parameters["TokenBackend"]["AllowedValues"]) == {"dynamodb", "keystone", "token_file"}
+    assert parameters["KeystoneUrl"]["Default"] == ""
+    assert parameters["StageName"]["Default"] and parameters["StagingExpiryDays"]["Default"] >= 1
+    assert parameters["LogRetentionDays"]["Default"] in parameters["LogRetentionDays"]["AllowedValues"]
+
+
+def test_the_authorizer_takes_its_token_backend_and_keystone_url_from_the_parameters(cfn):
+    variables = cfn["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["IDENTITY_BACKEND"] == {"Ref": "TokenBackend"}
+    assert variables["KEYSTONE_AUTH_URL"] == {"Ref": "KeystoneUrl"}

@@ -55,7 +55,13 @@ def stack_config(config_dir: Path) -> Path:
 
 
 @pytest.fixture
-def stack(aws_env, stack_config: Path):
+def stack_parameters() -> dict[str, str]:
+    """Template parameter values, as `sam deploy --parameter-overrides` gives them (none: defaults)."""
+    return {}
+
+
+@pytest.fixture
+def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str]):
     from moto import mock_aws
 
     from image_import.local.stack import LocalStack
@@ -68,6 +74,7 @@ def stack(aws_env, stack_config: Path):
             ROOT / "template.yaml",
             name="t",
             sam_hook=local_sam_hook(stack_config),
+            parameters=stack_parameters,
             env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
         )
         local.up()

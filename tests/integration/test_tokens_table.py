@@ -66,3 +66,30 @@ def test_given_an_expired_token_when_calling_the_api_then_401(stack):
 
 def test_given_an_unknown_token_when_calling_the_api_then_401(stack):
     assert Api(stack, "member-token").call("GET", "/v2/images").status == 401  # the file's tokens do not count
+
+
+class TestTheTokenBackendParameter:
+    """`TokenBackend` (template parameter) wins over `[identity] backend` in glance-api.conf."""
+
+    @pytest.fixture
+    def stack_config(self, config_dir):
+        set_option(config_dir, "glance-api.conf", "identity", "backend", "token_file")
+        return config_dir
+
+    @pytest.fixture
+    def stack_parameters(self):
+        return {"TokenBackend": "dynamodb"}
+
+    def test_given_token_file_in_the_config_and_dynamodb_in_the_parameter_then_issued_tokens_work(self, stack, capsys):
+        assert Api(stack, "member-token").call("GET", "/v2/images").status == 401
+        assert Api(stack, issue(stack, capsys)).call("GET", "/v2/images").status == 200
+
+
+class TestTheLocalStackWithoutParameters:
+    @pytest.fixture
+    def stack_config(self, config_dir):
+        return config_dir  # as shipped: token_file
+
+    def test_given_no_parameter_then_the_configuration_chooses_the_backend(self, stack):
+        # locally the configuration decides; the template's default (dynamodb) applies when deployed
+        assert Api(stack, "member-token").call("GET", "/v2/images").status == 200

@@ -167,3 +167,31 @@ def test_given_a_bad_filtering_option_when_loaded_then_the_error_names_file_and_
 def test_given_max_api_download_size_when_loaded_then_it_is_read(config_dir):
     set_option(config_dir, "glance-api.conf", "DEFAULT", "max_api_download_size", "1000")
     assert load_settings(config_dir).max_api_download_size == 1000
+
+
+def test_the_environment_overrides_the_token_backend_and_keystone_url(config_dir):
+    # what the template's TokenBackend and KeystoneUrl parameters set on the authorizer
+    set_option(config_dir, "glance-api.conf", "keystone_authtoken", "auth_url", "https://file.example:5000")
+    set_option(config_dir, "glance-api.conf", "keystone_authtoken", "username", "glance")
+    set_option(config_dir, "glance-api.conf", "keystone_authtoken", "password", "secret")
+    environ = {"IDENTITY_BACKEND": "keystone", "KEYSTONE_AUTH_URL": "https://param.example:5000"}
+    settings = load_settings(config_dir, environ)
+    assert settings.identity_backend == "keystone"
+    assert settings.keystone.auth_url == "https://param.example:5000/v3"
+    assert load_settings(config_dir).identity_backend == "token_file"  # the shipped file's choice
+
+
+def test_empty_overrides_leave_the_files_in_charge(config_dir):
+    set_option(config_dir, "glance-api.conf", "identity", "backend", "dynamodb")
+    settings = load_settings(config_dir, {"IDENTITY_BACKEND": "", "KEYSTONE_AUTH_URL": ""})
+    assert settings.identity_backend == "dynamodb" and settings.keystone is None
+
+
+def test_a_bad_backend_in_the_environment_names_the_variable(config_dir):
+    with pytest.raises(ConfigError, match=r"^environment variable IDENTITY_BACKEND: \[identity\] backend must be"):
+        load_settings(config_dir, {"IDENTITY_BACKEND": "ldap"})
+
+
+def test_keystone_by_parameter_without_the_service_user_says_what_is_missing(config_dir):
+    with pytest.raises(ConfigError, match="needs \\[keystone_authtoken\\] username, password"):
+        load_settings(config_dir, {"IDENTITY_BACKEND": "keystone", "KEYSTONE_AUTH_URL": "https://k.example"})

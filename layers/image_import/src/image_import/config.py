@@ -7,7 +7,9 @@ Files (all in ``IMAGE_IMPORT_CONFIG_DIR``; on AWS the config layer unpacks them 
 * ``policy.yaml`` (oslo.policy rules);
 * the property-protections file named by ``property_protection_file``;
 * ``local-tokens.yaml`` (development bearer tokens for the token-file authorizer);
-* ``[identity] backend`` and ``[keystone_authtoken]`` in ``glance-api.conf`` choose how tokens are checked.
+* ``[identity] backend`` and ``[keystone_authtoken]`` in ``glance-api.conf`` choose how tokens are checked;
+  the environment variables ``IDENTITY_BACKEND`` and ``KEYSTONE_AUTH_URL`` (set from the template's
+  ``TokenBackend`` and ``KeystoneUrl`` parameters) override them when not empty.
 
 Every problem is a :class:`ConfigError` whose message names the file and line, so a malformed
 file stops start-up instead of failing open or failing an import later.
@@ -19,6 +21,7 @@ import functools
 import os
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 from image_import.policy.uri_filter import FilterOptions, parse_networks
@@ -47,7 +50,7 @@ class ConfValue:
     line: int
 
     def where(self) -> str:
-        return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
 
 
 Sections = dict[str, dict[str, ConfValue]]
@@ -209,8 +212,19 @@ class Settings:
         return self.sections.get(name, {})
 
 
-def load_settings(config_dir: Path) -> Settings:
-    """Read and validate every operator file in ``config_dir``; raise ConfigError on the first problem."""
+# Environment variables that override an option of the files: (variable, section, option). The
+# template sets them from its parameters, so an operator switches these without editing files.
+ENVIRONMENT_OVERRIDES = (
+    ("IDENTITY_BACKEND", "identity", "backend"),
+    ("KEYSTONE_AUTH_URL", "keystone_authtoken", "auth_url"),
+)
+
+
+def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every operator file in ``config_dir``; raise ConfigError on the first problem.
+
+    ``environ`` (``os.environ`` in a function) may override a few options: ENVIRONMENT_OVERRIDES.
+    """
     config_dir = Path(config_dir)
     sections: Sections = {}
     import_conf = config_dir / IMPORT_CONF
@@ -220,6 +234,10 @@ def load_settings(config_dir: Path) -> Settings:
     if not api_conf.exists():
         raise ConfigError(f"{api_conf}: missing (the API configuration file is required)")
     parse_ini(api_conf, sections)
+    for variable, section, option in ENVIRONMENT_OVERRIDES:
+        if (environ or {}).get(variable):
+            where = Path(f"environment variable {variable}")
+            sections.setdefault(section, {})[option] = ConfValue(environ[variable], where, 0)
 
     default = sections.get("DEFAULT", {})
     image_format = sections.get("image_format", {})
@@ -441,13 +459,14 @@ def _role_list(roles, where: str, token: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def _cached_settings(config_dir: str) -> Settings:
-    return load_settings(Path(config_dir))
+def _cached_settings(config_dir: str, overrides: tuple[tuple[str, str], ...]) -> Settings:
+    return load_settings(Path(config_dir), dict(overrides))
 
 
 def get_settings() -> Settings:
-    """The operator settings of this process (read once per config directory)."""
-    return _cached_settings(os.environ.get("IMAGE_IMPORT_CONFIG_DIR", "/opt"))
+    """The operator settings of this process (read once per config directory and overrides)."""
+    overrides = tuple((name, os.environ.get(name, "")) for name, _, _ in ENVIRONMENT_OVERRIDES)
+    return _cached_settings(os.environ.get("IMAGE_IMPORT_CONFIG_DIR", "/opt"), overrides)
 
 
 @dataclass(frozen=True)

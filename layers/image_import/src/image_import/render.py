@@ -210,7 +210,21 @@ def local_sam_hook(config_dir: Path) -> Callable[[dict[str, Any]], dict[str, Any
 
     settings = load_settings(Path(config_dir))
     load_chain(settings)
-    return lambda sam: apply_plugins(sam, settings.image_import_plugins)
+    return lambda sam: local_identity(apply_plugins(sam, settings.image_import_plugins), settings)
+
+
+def local_identity(sam: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Locally the configuration directory chooses the token backend.
+
+    A deployed stack defaults to ``dynamodb`` (no token works until one is issued); the local stack
+    runs on what its ``glance-api.conf`` says (``token_file`` and local-tokens.yaml, as shipped).
+    """
+    parameter = sam.get("Parameters", {}).get("TokenBackend")
+    if parameter is None:
+        return sam
+    sam = copy.deepcopy(sam)
+    sam["Parameters"]["TokenBackend"]["Default"] = settings.identity_backend
+    return sam
 
 
 def main(argv: list[str] | None = None) -> int:
