@@ -5,6 +5,6 @@ from image_import.flow import steps
 from image_import.observability import step_handler
 
 
-@step_handler
+@step_handler("DeleteStaging")
 def handler(job):
     return steps.delete_staging(job, default_ports())

@@ -6,6 +6,6 @@ from image_import.flow import steps
 from image_import.observability import step_handler
 
 
-@step_handler
+@step_handler("ImportToStore")
 def handler(job):
     return steps.import_to_store(job, get_settings(), default_ports())

@@ -3,10 +3,11 @@
 from image_import.adapters.ports import default_ports
 from image_import.config import get_settings
 from image_import.flow import steps
+from image_import.models.workflow import plugin_state
 from image_import.observability import step_handler
 
 
 def handler(event, context):
     name = event["plugin"]
-    run = step_handler(lambda job: steps.run_plugin(name, job, get_settings(), default_ports()))
+    run = step_handler(plugin_state(name))(lambda job: steps.run_plugin(name, job, get_settings(), default_ports()))
     return run(event["job"], context)

@@ -6,7 +6,7 @@ from image_import.flow import steps
 from image_import.observability import step_handler
 
 
-@step_handler
+@step_handler("RevertImport")
 def handler(job):
     settings = get_settings()
     return steps.revert(job, settings.image_import_plugins, settings, default_ports())

@@ -6,6 +6,6 @@ from image_import.flow import web_download
 from image_import.observability import step_handler
 
 
-@step_handler
+@step_handler("WebDownload")
 def handler(job):
     return web_download.download(job, get_settings(), default_ports())

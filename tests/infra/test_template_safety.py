@@ -85,9 +85,19 @@ def test_the_upload_consumer_may_receive_from_the_upload_queue_only(cfn):
     assert role["Properties"].get("ManagedPolicyArns", []) == [MANAGED_POLICIES["AWSLambdaBasicExecutionRole"]] + [
         MANAGED_POLICIES["AWSXrayWriteOnlyAccess"]
     ]
-    sqs = [statement for _, statement in statements(role) if any(a.startswith("sqs:") for a in as_list(statement["Action"]))]
+    sqs = [
+        statement
+        for _, statement in statements(role)
+        if any(a.startswith("sqs:") for a in as_list(statement["Action"]))
+    ]
     assert sqs and all(
-        resource == {"Fn::Sub": ["arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}", {"queueName": {"Fn::GetAtt": ["UploadQueue", "QueueName"]}}]}
+        resource
+        == {
+            "Fn::Sub": [
+                "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}",
+                {"queueName": {"Fn::GetAtt": ["UploadQueue", "QueueName"]}},
+            ]
+        }
         for statement in sqs
         for resource in as_list(statement["Resource"])
     )
@@ -160,12 +170,8 @@ def test_alarms_watch_failed_executions_and_function_errors(cfn):
 
 def test_operator_parameters_have_safe_defaults(cfn):
     parameters = cfn["Parameters"]
-    for name in ("StageName", "StagingExpiryDays", "LogRetentionDays", "AlarmTopicArn"):
-        assert "Default" in parameters[name], name
-
-
-def test_operator_parameters_have_safe_defaults(cfn):
-    parameters = cfn["Parameters"]
+    for name in parameters:
+        assert "Default" in parameters[name], name  # `sam deploy` works with no overrides
     # no token works on a fresh stack until the operator issues one (never the development token file)
     assert parameters["TokenBackend"]["Default"] == "dynamodb"
     assert set(parameters["TokenBackend"]["AllowedValues"]) == {"dynamodb", "keystone", "token_file"}
@@ -178,3 +184,10 @@ def test_the_authorizer_takes_its_token_backend_and_keystone_url_from_the_parame
     variables = cfn["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["IDENTITY_BACKEND"] == {"Ref": "TokenBackend"}
     assert variables["KEYSTONE_AUTH_URL"] == {"Ref": "KeystoneUrl"}
+
+
+def test_every_function_writes_its_metrics_to_the_operators_namespace(cfn):
+    assert cfn["Parameters"]["MetricsNamespace"]["Default"] == "ImageImport"
+    for function_id, function in resources_of(cfn, "AWS::Lambda::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}, function_id

@@ -101,3 +101,15 @@ def test_a_sweep_leaves_a_finished_import_untouched(stack, member, sweep):
     assert keys(stack, "StoreBucket") == {f"images/{image['id']}"}
     assert set(report.values()) == {0}
     assert uploads_in_progress(stack, "StoreBucket") == []
+
+
+def test_a_reverted_lost_import_counts_as_a_failure_of_a_lost_execution(stack, member, sweep, capsys, monkeypatch):
+    from tests.metrics_capture import emitted_metrics
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    crashed_import(stack, member)
+    capsys.readouterr()
+    sweep()
+    found = emitted_metrics(capsys.readouterr().out)
+    assert ("ImportsFailed", 1.0, {"ImportMethod": "glance-direct"}) in found
+    assert ("ImportStepFailures", 1.0, {"Step": "LostExecution"}) in found

@@ -20,8 +20,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from image_import.policy.uri_filter import FilterOptions, parse_networks

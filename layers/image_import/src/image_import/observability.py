@@ -15,18 +15,26 @@ from aws_lambda_powertools import Logger
 logger = Logger()
 
 
-def step_handler(step: Callable[[Any], Any]) -> Callable[[dict, Any], dict]:
-    """Turn ``step(job) -> job`` into a Lambda handler that speaks the workflow document."""
+def step_handler(state: str) -> Callable[[Callable[[Any], Any]], Callable[[dict, Any], dict]]:
+    """Turn ``step(job) -> job`` into the Lambda handler of the workflow state ``state``.
 
-    @functools.wraps(step)
-    def handler(event: dict, context: Any) -> dict:
-        from image_import.models import ImportJob
+    The handler speaks the workflow document and records ``state`` in ``steps_done`` when the step
+    finishes, so the revert knows which state a failure happened in.
+    """
 
-        job = ImportJob.model_validate(event)
-        logger.append_keys(image_id=job.image_id, task_id=job.task_id, request_id=job.context.request_id)
-        try:
-            return step(job).to_state()
-        finally:
-            logger.remove_keys(["image_id", "task_id", "request_id"])
+    def decorate(step: Callable[[Any], Any]) -> Callable[[dict, Any], dict]:
+        @functools.wraps(step)
+        def handler(event: dict, context: Any) -> dict:
+            from image_import.models import ImportJob
 
-    return handler
+            job = ImportJob.model_validate(event)
+            logger.append_keys(image_id=job.image_id, task_id=job.task_id, request_id=job.context.request_id)
+            try:
+                done = step(job)
+                return done.model_copy(update={"steps_done": [*done.steps_done, state]}).to_state()
+            finally:
+                logger.remove_keys(["image_id", "task_id", "request_id"])
+
+        return handler
+
+    return decorate

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from image_import.config import ConfigError, Settings, load_settings
+from image_import.models.workflow import WEB_DOWNLOAD_STATE, import_states, plugin_state
 
 PLUGIN_CODE_URI = "functions/plugin/"
 DEFINITION_PATH = "statemachine/import.asl.json"
@@ -33,15 +34,9 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-FIXED_STEPS = [
-    ("VerifyStaging", "VerifyStagingFunction"),
-    ("ImportToStore", "ImportToStoreFunction"),
-    ("DeleteStaging", "DeleteStagingFunction"),
-    ("CompleteImport", "CompleteImportFunction"),
-]
 REVERT = ("RevertImport", "RevertImportFunction")
 CHOOSE_METHOD = "ChooseMethod"
-WEB_DOWNLOAD = ("WebDownload", "WebDownloadFunction")
+WEB_DOWNLOAD = (WEB_DOWNLOAD_STATE, "WebDownloadFunction")
 FAILED = "ImportFailed"
 
 
@@ -49,10 +44,6 @@ def plugin_function_id(plugin: str) -> str:
     """``inject_image_metadata`` -> ``InjectImageMetadataPluginFunction``."""
     words = re.split(r"[^0-9A-Za-z]+", plugin)
     return "".join(w[:1].upper() + w[1:] for w in words if w) + "PluginFunction"
-
-
-def plugin_state(plugin: str) -> str:
-    return f"Plugin-{plugin}"
 
 
 def _task(function_id: str, next_state: str | None, payload: dict[str, Any], catch: bool = True) -> dict[str, Any]:
@@ -74,7 +65,9 @@ def _task(function_id: str, next_state: str | None, payload: dict[str, Any], cat
 
 def definition(plugins: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """The ASL (JSONPath: moto's interpreter has no JSONata)."""
-    chain = [FIXED_STEPS[0]] + [(plugin_state(p), plugin_function_id(p)) for p in plugins] + FIXED_STEPS[1:]
+    functions = {plugin_state(p): plugin_function_id(p) for p in plugins}
+    # the fixed states' functions are named after them: VerifyStaging -> VerifyStagingFunction
+    chain = [(name, functions.get(name, f"{name}Function")) for name in import_states("glance-direct", plugins)]
     states: dict[str, Any] = {}
     for index, (name, function_id) in enumerate(chain):
         following = chain[index + 1][0] if index + 1 < len(chain) else None

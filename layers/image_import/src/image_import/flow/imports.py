@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from image_import import metrics
 from image_import.adapters.ports import Ports, staging_key
 from image_import.config import Settings
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
@@ -95,6 +96,7 @@ def start_import(
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
+    metrics.import_started(method)
     return task
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
+from image_import import metrics
 from image_import.adapters.ports import Ports, store_key
 from image_import.config import Settings
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
@@ -94,11 +95,14 @@ def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
 def complete(job: ImportJob, ports: Ports) -> ImportJob:
     actions = ImageActions(ports, job.image_id, job.task_id)
 
+    activated: list[Image] = []
+
     def activate(image: Image) -> None:
         if image.checksum is None:
             raise ImportFailed("None of the uploads finished!")
         image.status = "active"
         image.import_lock = None
+        activated[:] = [image]
 
     actions.apply(activate)
 
@@ -107,6 +111,7 @@ def complete(job: ImportJob, ports: Ports) -> ImportJob:
         task.expires_at = _expiry()
 
     _update_task(ports, job.task_id, succeed)
+    metrics.import_succeeded(job.method, activated[0].size or 0)
     return job
 
 
@@ -141,7 +146,12 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
         task.status, task.message, task.expires_at = "failure", message, _expiry()
 
     _update_task(ports, job.task_id, fail)
-    logger.warning("import failed", extra={"image_id": job.image_id, "task_id": job.task_id, "reason": reason})
+    failed_in = job.failed_state(plugin_names)
+    logger.warning(
+        "import failed",
+        extra={"image_id": job.image_id, "task_id": job.task_id, "reason": reason, "failed_step": failed_in},
+    )
+    metrics.import_failed(job.method, failed_in)
     return job
 
 

@@ -36,6 +36,8 @@ from image_import.models.workflow import StepError
 logger = Logger(child=True)
 
 RUNNING = "RUNNING"
+# the Step of the failure metric when the sweeper reverts: the execution ended (or never began) without a revert
+LOST_EXECUTION = "LostExecution"
 # statuses in which an image still needs its staged data / its stored data
 USES_STAGED_DATA = ("uploading", "importing")
 USES_STORED_DATA = ("active", "deactivated", "pending_delete", "importing")
@@ -188,5 +190,6 @@ def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJo
         context=context,
         staging_key=staging_key(image.id),
         store_key=store_key(image.id),
+        failed_step=LOST_EXECUTION,
         error=StepError(Error="ImportFailed", Cause=json.dumps({"errorMessage": reason})),
     )
