@@ -58,3 +58,15 @@ def test_the_configuration_ships_in_its_own_layer(built):
     assert (built / "template.yaml").exists()
     text = (built / "template.yaml").read_text()
     assert "ConfigLayer" in text
+
+
+def test_sam_validate_lint_passes():
+    # `sam validate --lint` is what `make lint-template` runs; the same aws-sam-cli as the build
+    subprocess.run(["make", "-s", ".venv-sam/bin/sam"], cwd=ROOT, check=True, timeout=600)
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [str(ROOT / ".venv-sam/bin/sam"), "validate", "--lint", "--template", str(ROOT / "template.yaml")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "is a valid SAM Template" in result.stdout + result.stderr
