@@ -1,4 +1,17 @@
-"""The local stack as a user runs it (`python -m image_import.local`), in a subprocess, over HTTP."""
+"""End to end over HTTP, against the local stack or a deployed one.
+
+``service``: the local stack as a user runs it (`python -m image_import.local`), in a subprocess.
+``target``: the same scenario against each target in turn: ``local`` (that subprocess, always) and
+``deployed`` (a stack on AWS, skipped unless ``AWS_SAM_STACK_NAME`` names one)::
+
+    AWS_SAM_STACK_NAME=image-import IMAGE_IMPORT_TOKEN=<a member token> .venv/bin/python -m pytest tests/e2e
+
+The deployed target reads the stack's output ``ImageApiUrl`` with your AWS credentials (boto3's usual
+chain, region from AWS_REGION / AWS_DEFAULT_REGION / the profile), then talks to the API over HTTPS like
+any client, with the token in ``IMAGE_IMPORT_TOKEN``: a non-admin token of the stack's identity backend
+(dynamodb: ``python -m image_import.tokens --table <TokensTableName> issue --user e2e --project e2e
+--roles member,reader``). Every image a test creates there is deleted when the test ends.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -16,6 +31,9 @@ import pytest
 from tests.conftest import ROOT
 
 READY = "Image API ready at "
+STACK_VARIABLE = "AWS_SAM_STACK_NAME"
+TOKEN_VARIABLE = "IMAGE_IMPORT_TOKEN"
+TARGETS = ("local", "deployed")
 
 
 def free_port() -> int:
@@ -24,30 +42,81 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class LocalService:
-    def __init__(self, url: str, process: subprocess.Popen, log: Path):
-        self.url, self.process, self.log = url, process, log
+class ImageService:
+    """The image API of one target, spoken to over HTTP; ``token`` is a member's (non-admin) token."""
 
-    def request(self, method: str, path: str, token: str | None = "member-token", body=None, headers=None):
+    def __init__(
+        self,
+        kind: str,
+        url: str,
+        token: str,
+        *,
+        timeout: float,
+        poll: float,
+        process: subprocess.Popen | None = None,
+        log: Path | None = None,
+    ):
+        self.kind, self.url, self.token = kind, url.rstrip("/"), token
+        self.timeout, self.poll = timeout, poll  # how long an import may take, how often to look
+        self.process, self.log = process, log
+        self.created: list[str] = []
+
+    @property
+    def local(self) -> bool:
+        return self.kind == "local"
+
+    def logs(self) -> str:
+        """The local stack's output (for assertion messages); a deployed stack's is in CloudWatch."""
+        return self.log.read_text() if self.log else f"(see the stack's CloudWatch logs for {self.url})"
+
+    def _open(self, method: str, path: str, token, body, headers) -> tuple[int, Message, bytes]:
         data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
         request = urllib.request.Request(self.url + path, data=data, method=method)
+        token = self.token if token is ... else token
         if token:
             request.add_header("X-Auth-Token", token)
         if isinstance(body, (dict, list)):
             request.add_header("Content-Type", "application/json")
-        request.add_header("Accept", "application/json")
         for key, value in (headers or {}).items():
             request.add_header(key, value)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                text = response.read().decode()
-                return response.status, dict(response.headers), json.loads(text) if text else None
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
-            text = error.read().decode()
-            return error.code, dict(error.headers), json.loads(text) if text.startswith("{") else text
+            return error.code, error.headers, error.read()
 
-    def wait_for_status(self, image_id: str, wanted: set[str], token="member-token", timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
+    def request(self, method: str, path: str, token: str | None = ..., body=None, headers=None):
+        """(status, headers, JSON body or text); ``token``: the member token unless given, None for none."""
+        status, response_headers, raw = self._open(
+            method, path, token, body, {"Accept": "application/json", **(headers or {})}
+        )
+        text = raw.decode()
+        if status < 400:
+            return status, response_headers, json.loads(text) if text else None
+        return status, response_headers, json.loads(text) if text.startswith("{") else text
+
+    def download(self, image_id: str, token: str | None = ...) -> tuple[int, Message, bytes]:
+        """GET /file, following a redirect to S3 as clients do."""
+        return self._open("GET", f"/v2/images/{image_id}/file", token, None, {"Accept": "application/octet-stream"})
+
+    def create_image(self, token: str | None = ..., **fields) -> str:
+        status, _, image = self.request(
+            "POST", "/v2/images", token, {"disk_format": "raw", "container_format": "bare", **fields}
+        )
+        assert status == 201, image
+        return self.track(image["id"])
+
+    def track(self, image_id: str) -> str:
+        """Remember an image to delete when the test ends (on a deployed stack)."""
+        self.created.append(image_id)
+        return image_id
+
+    def delete_created(self) -> None:
+        while self.created:
+            self.request("DELETE", f"/v2/images/{self.created.pop()}")
+
+    def wait_for_status(self, image_id: str, wanted: set[str], token=..., timeout: float | None = None) -> dict:
+        deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             status, _, image = self.request("GET", f"/v2/images/{image_id}", token)
             assert status == 200, image
@@ -55,10 +124,10 @@ class LocalService:
                 return image
             if time.monotonic() > deadline:
                 raise TimeoutError(f"image {image_id} still {image['status']}")
-            time.sleep(0.1)
+            time.sleep(self.poll)
 
 
-def start_local_service(config_dir: Path, tmp_path: Path) -> LocalService:
+def start_local_service(config_dir: Path, tmp_path: Path) -> ImageService:
     port = free_port()
     log = tmp_path / "local-stack.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -74,7 +143,17 @@ def start_local_service(config_dir: Path, tmp_path: Path) -> LocalService:
             raise RuntimeError(f"local stack did not start:\n{log.read_text()}")
         time.sleep(0.1)
     url = log.read_text().split(READY, 1)[1].split()[0]
-    return LocalService(url, process, log)
+    return ImageService("local", url, "member-token", timeout=60, poll=0.1, process=process, log=log)
+
+
+def stack_outputs(stack_name: str) -> dict[str, str]:
+    import boto3
+
+    try:
+        [stack] = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception as error:  # no credentials, no region, no such stack: say which
+        pytest.fail(f"cannot read the outputs of stack {stack_name!r} ({STACK_VARIABLE}): {error}", pytrace=False)
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
 @pytest.fixture
@@ -84,6 +163,7 @@ def service_config(config_dir: Path) -> Path:
 
 @pytest.fixture
 def service(service_config: Path, tmp_path: Path):
+    """The local stack only (tests that reach into it or reconfigure it)."""
     running = start_local_service(service_config, tmp_path)
     try:
         yield running
@@ -93,3 +173,65 @@ def service(service_config: Path, tmp_path: Path):
             running.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             running.process.kill()
+
+
+@pytest.fixture(scope="session")
+def deployed_service() -> ImageService:
+    stack_name = os.environ.get(STACK_VARIABLE)
+    if not stack_name:
+        pytest.skip(f"deployed stack: set {STACK_VARIABLE} (and {TOKEN_VARIABLE}) to run against one")
+    token = os.environ.get(TOKEN_VARIABLE)
+    if not token:
+        pytest.skip(
+            f"deployed stack {stack_name}: set {TOKEN_VARIABLE} to a member (non-admin) token of its identity backend"
+        )
+    outputs = stack_outputs(stack_name)
+    if "ImageApiUrl" not in outputs:
+        pytest.fail(f"stack {stack_name!r} has no output ImageApiUrl (outputs: {sorted(outputs)})", pytrace=False)
+    # Lambda cold starts and Step Functions: an import takes seconds, not the local stack's fraction of one
+    return ImageService("deployed", outputs["ImageApiUrl"], token, timeout=300, poll=2)
+
+
+@pytest.fixture(params=TARGETS)
+def target(request) -> ImageService:
+    """The scenario's service: the local stack, then the deployed stack (if one is named)."""
+    if request.param == "local":
+        yield request.getfixturevalue("service")
+        return
+    deployed = request.getfixturevalue("deployed_service")
+    try:
+        yield deployed
+    finally:
+        deployed.delete_created()
+
+
+def glance(service: ImageService, token: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run the real python-glanceclient CLI against a service."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "AWS_"))}
+    env["HOME"] = str(tmp_path)  # glanceclient caches schemas under ~/.glanceclient
+    command = [
+        str(Path(sys.executable).with_name("glance")),
+        "--os-image-url",
+        service.url,
+        "--os-auth-token",
+        token,
+        "--os-image-api-version",
+        "2",
+        *args,
+    ]
+    # stdin closed, as in a cron job: glanceclient would otherwise read image data from a non-tty stdin
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, preexec_fn=_close_stdin
+    )
+
+
+def _close_stdin() -> None:
+    os.close(0)
+
+
+def image_id_from(output: str) -> str:
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0] == "id":
+            return cells[1]
+    raise AssertionError(f"no id in glance output:\n{output}")

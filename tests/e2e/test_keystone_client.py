@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.conftest import set_option
-from tests.e2e.test_local_stack import glance, image_id_from
+from tests.e2e.conftest import glance, image_id_from
 
 pytestmark = pytest.mark.e2e
 

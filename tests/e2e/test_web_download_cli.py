@@ -11,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import set_option
-from tests.e2e.test_local_stack import glance, image_id_from
+from tests.e2e.conftest import glance, image_id_from
 
 pytestmark = pytest.mark.e2e
 

@@ -10,6 +10,7 @@ import pytest
 from image_import import errors
 from image_import.render import LAMBDA_SERVICE_ERRORS, definition
 from tests.conftest import ROOT
+from tests.infra.asl_lint import lint
 from tests.infra.conftest import resources_of, translate
 
 # Every error name Step Functions defines (States.*) that a definition may match on.
@@ -63,20 +64,22 @@ def test_every_matched_error_name_is_real(asl):
     assert unknown == set()
 
 
-def test_every_state_is_reachable_and_every_next_exists():
-    asl = committed()
-    states = asl["States"]
-    reachable, frontier = set(), [asl["StartAt"]]
-    while frontier:
-        name = frontier.pop()
-        if name in reachable:
-            continue
-        assert name in states, name
-        reachable.add(name)
-        state = states[name]
-        frontier += [state[k] for k in ("Next", "Default") if k in state]
-        frontier += [c["Next"] for c in state.get("Catch", []) + state.get("Choices", [])]
-    assert reachable == set(states)
+def installed_plugins() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return sorted(e.name for e in entry_points(group="glance.image_import.plugins"))
+
+
+# the committed definition, then chains the renderer may produce from other configurations
+CHAINS = {"no plugins": [], "every installed plugin": installed_plugins()}
+CHAINS |= {f"only {p}": [p] for p in installed_plugins()}
+
+
+@pytest.mark.parametrize("asl", [committed(), *map(definition, CHAINS.values())], ids=["committed", *CHAINS])
+def test_the_definition_passes_the_statelint_equivalent(asl):
+    """Schema (cfn-lint's ASL schema) and semantics (targets exist, states end, all reachable, States.ALL last, paths)."""
+    problems = lint(asl)
+    assert problems == [], "\n".join(map(str, problems))
 
 
 def test_moto_accepts_the_definition_as_valid_asl(aws_env):
