@@ -72,7 +72,7 @@ lint-template: $(STAMP) $(SAM_VENV)/bin/sam
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint
 
 deploy: build
-	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache

@@ -191,3 +191,14 @@ def test_every_function_writes_its_metrics_to_the_operators_namespace(cfn):
     for function_id, function in resources_of(cfn, "AWS::Lambda::Function").items():
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}, function_id
+
+
+def test_sam_deploy_needs_no_questions():
+    # `sam build && sam deploy` (the README's deploy) reads its answers from samconfig.toml
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    assert config["default"]["global"]["parameters"]["stack_name"]
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is True  # an operator sees the change set before it is applied
