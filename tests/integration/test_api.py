@@ -168,6 +168,22 @@ def test_list_pages_with_limit_marker_and_a_relative_next_link(member):
     assert pages == 3
 
 
+@pytest.mark.parametrize("value", ["true", "True", "TRUE"])
+def test_list_takes_os_hidden_in_any_case_as_glance_does(member, value):
+    # openstacksdk's find_image (and so create_image) sends os_hidden=True
+    member.create(name="shown")
+    hidden = member.create(name="hidden", os_hidden=True)
+    reply = member.call("GET", "/v2/images", query={"os_hidden": [value]})
+    assert reply.status == 200, reply.text
+    assert [i["id"] for i in reply.json["images"]] == [hidden["id"]]
+
+
+def test_list_refuses_an_os_hidden_that_is_not_a_boolean(member):
+    reply = member.call("GET", "/v2/images", query={"os_hidden": ["yes"]})
+    assert reply.status == 400
+    assert "Invalid value 'yes' for 'os_hidden' filter." in reply.text
+
+
 @pytest.mark.parametrize("query", [{"limit": ["x"]}, {"limit": ["-1"]}, {"marker": [str(uuid.uuid4())]}])
 def test_list_rejects_bad_paging_with_400(member, query):
     assert member.call("GET", "/v2/images", query=query).status == 400

@@ -109,9 +109,9 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
     visibility = filters.pop("visibility", None)
     if visibility not in (None, "public", "private", "shared", "community", "all"):
         raise BadRequest(f"Invalid visibility value: {visibility}")
-    hidden = filters.pop("os_hidden", "false")
+    hidden = filters.pop("os_hidden", "false").lower()  # as Glance: openstacksdk's find_image sends os_hidden=True
     if hidden not in ("true", "false"):
-        raise BadRequest(f"Invalid value for os_hidden: {hidden}")
+        raise BadRequest(f"Invalid value '{hidden}' for 'os_hidden' filter. Valid values are 'true' or 'false'.")
 
     def listed(image: Image) -> bool:
         if image.status in ("deleted", "killed") or not access.can_see(context, image, settings):
