@@ -280,10 +280,6 @@ def test_errors_map_to_the_sdks_exceptions_and_delete_image(conn, admin):
 
 
 # ---------------------------------------------------------------- Glance calls we do not serve yet
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /v2/images/{id}/actions/deactivate|reactivate are not served (404), and the SDK ignores the answer",
-)
 def test_deactivate_and_reactivate_image(conn):
     image = active(conn, conn.image.create_image("sdk-deactivate", data=b"x" * 10, disk_format="raw"))
     conn.image.deactivate_image(image)  # Glance: 204 for an admin or the owner's member
@@ -292,9 +288,6 @@ def test_deactivate_and_reactivate_image(conn):
     assert conn.image.get_image(image.id).status == "active"
 
 
-@pytest.mark.xfail(
-    strict=True, raises=exceptions.NotFoundException, reason="PUT/DELETE /v2/images/{id}/tags/{tag}: 404"
-)
 def test_add_tag_and_remove_tag(conn):
     image = conn.image.create_image("sdk-tags", disk_format="raw", container_format="bare", tags=["old"])
     conn.image.add_tag(image, "new")

@@ -195,3 +195,12 @@ def test_a_bad_backend_in_the_environment_names_the_variable(config_dir):
 def test_keystone_by_parameter_without_the_service_user_says_what_is_missing(config_dir):
     with pytest.raises(ConfigError, match="needs \\[keystone_authtoken\\] username, password"):
         load_settings(config_dir, {"IDENTITY_BACKEND": "keystone", "KEYSTONE_AUTH_URL": "https://k.example"})
+
+
+def test_the_tag_quota_is_read_and_checked(config_dir):
+    assert load_settings(config_dir).image_tag_quota == 128  # Glance's default
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "image_tag_quota", "-1")
+    assert load_settings(config_dir).image_tag_quota == -1  # unlimited
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "image_tag_quota", "-5")
+    with pytest.raises(ConfigError, match="glance-api.conf:"):
+        load_settings(config_dir)

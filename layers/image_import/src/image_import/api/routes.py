@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -321,6 +322,40 @@ def upload_image(image_id: str) -> Response:
     if content_type != "application/octet-stream":
         raise UnsupportedMediaType(f"Unsupported Content-Type: {content_type or 'none'}")
     upload(context, image_id, [raw_body()], _header("x-openstack-image-size"), get_settings(), ports())
+    return respond(204)
+
+
+def no_body() -> None:
+    if raw_body():
+        raise BadRequest("A body is not expected with this request.")
+
+
+@app.put(f"/v2/images/{IMAGE_ID}/tags/<tag>")
+def add_tag(image_id: str, tag: str) -> Response:
+    from image_import.flow.tags import add_tag as add
+
+    no_body()
+    add(caller(), image_id, unquote(tag), get_settings(), ports())
+    return respond(204)
+
+
+@app.delete(f"/v2/images/{IMAGE_ID}/tags/<tag>")
+def delete_tag(image_id: str, tag: str) -> Response:
+    from image_import.flow.tags import delete_tag as delete
+
+    no_body()
+    delete(caller(), image_id, unquote(tag), get_settings(), ports())
+    return respond(204)
+
+
+@app.post(f"/v2/images/{IMAGE_ID}/actions/<action>")
+def image_action(image_id: str, action: str) -> Response:
+    from image_import.flow.deactivation import TRANSITIONS, change_activation
+
+    if action not in TRANSITIONS:
+        raise NotFound("The resource could not be found.")
+    no_body()
+    change_activation(caller(), image_id, action, get_settings(), ports())
     return respond(204)
 
 

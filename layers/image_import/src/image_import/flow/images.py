@@ -65,6 +65,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     base.setdefault("id", str(uuid.uuid4()))
     if base.get("tags") is not None:
         base["tags"] = sorted(set(base["tags"]))
+        check_tag_quota(base["tags"], settings)
     now = utcnow()
     base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status="queued")
     for key in ("min_ram", "min_disk"):
@@ -86,6 +87,13 @@ def validate_against_schema(body: dict, settings: Settings) -> None:
         raise BadRequest(
             f"Provided object does not match schema 'image': {exc.message}" + (f" (at '{where}')" if where else "")
         ) from None
+
+
+def check_tag_quota(tags: list[str] | None, settings: Settings) -> None:
+    """Glance's ``image_tag_quota`` (negative: unlimited): 413 beyond it."""
+    quota = settings.image_tag_quota
+    if quota >= 0 and tags and len(tags) > quota:
+        raise RequestEntityTooLarge(f"Maximum number of tags exceeded. Attempted: {len(tags)}, Maximum: {quota}")
 
 
 def get_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> Image:

@@ -13,7 +13,14 @@ from typing import Any
 from image_import.adapters.ports import Ports
 from image_import.config import Settings
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, Forbidden, UnsupportedMediaType
-from image_import.flow.images import BASE_FIELDS, RESERVED, RESERVED_PREFIX, get_image, validate_against_schema
+from image_import.flow.images import (
+    BASE_FIELDS,
+    RESERVED,
+    RESERVED_PREFIX,
+    check_tag_quota,
+    get_image,
+    validate_against_schema,
+)
 from image_import.models import Image, RequestContext
 from image_import.models.image import utcnow
 from image_import.policy import access
@@ -154,4 +161,5 @@ def _apply(context: RequestContext, image: Image, operations: list[dict], media_
         setattr(image, key, document.get(key))
     if image.tags is not None:
         image.tags = sorted(set(image.tags))
+        check_tag_quota(image.tags, settings)
     image.properties = {**hidden, **{k: v for k, v in document.items() if k not in BASE_FIELDS}}
