@@ -196,6 +196,7 @@ class Settings:
     limit_param_default: int = 25
     image_tag_quota: int = 128  # Glance's option: tags per image (negative: unlimited)
     api_limit_max: int = 1000
+    image_member_quota: int = 128  # negative: unlimited (as Glance), within MAX_MEMBERS_PER_IMAGE
     disk_formats: tuple[str, ...] = tuple(DEFAULT_DISK_FORMATS)
     container_formats: tuple[str, ...] = tuple(DEFAULT_CONTAINER_FORMATS)
     property_protection_file: Path | None = None
@@ -269,6 +270,8 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
         values["image_tag_quota"] = parse_int(default["image_tag_quota"], minimum=-1)
     if "api_limit_max" in default:
         values["api_limit_max"] = parse_int(default["api_limit_max"], minimum=1)
+    if "image_member_quota" in default:
+        values["image_member_quota"] = parse_int(default["image_member_quota"])
     if "disk_formats" in image_format:
         values["disk_formats"] = tuple(parse_list(image_format["disk_formats"]))
     if "container_formats" in image_format:

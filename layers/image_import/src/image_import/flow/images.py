@@ -37,7 +37,14 @@ READ_ONLY_ON_CREATE = (
 )
 RESERVED = ("location", "deleted", "deleted_at", "locations")
 RESERVED_PREFIX = "os_glance"
-BASE_FIELDS = frozenset(Image.model_fields) - {"properties", "import_lock", "version", "staged_key", "upload"}
+BASE_FIELDS = frozenset(Image.model_fields) - {
+    "properties",
+    "import_lock",
+    "version",
+    "staged_key",
+    "upload",
+    "members",
+}
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at")
 
 
@@ -117,12 +124,15 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
     visibility = filters.pop("visibility", None)
     if visibility not in (None, "public", "private", "shared", "community", "all"):
         raise BadRequest(f"Invalid visibility value: {visibility}")
+    member_status = filters.pop("member_status", "accepted")
+    if member_status not in (*access.MEMBER_STATUSES, "all"):
+        raise BadRequest(f"Invalid status: {member_status}")
     hidden = filters.pop("os_hidden", "false").lower()  # as Glance: openstacksdk's find_image sends os_hidden=True
     if hidden not in ("true", "false"):
         raise BadRequest(f"Invalid value '{hidden}' for 'os_hidden' filter. Valid values are 'true' or 'false'.")
 
     def listed(image: Image) -> bool:
-        if image.status in ("deleted", "killed") or not access.can_see(context, image, settings):
+        if image.status in ("deleted", "killed") or not access.can_see(context, image, settings, member_status):
             return False
         if visibility is None:
             # as Glance: community images are listed only when asked for, or to their owner

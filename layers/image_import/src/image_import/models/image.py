@@ -13,6 +13,7 @@ ImageStatus = Literal[
     "queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"
 ]
 Visibility = Literal["public", "community", "shared", "private"]
+MemberStatus = Literal["pending", "accepted", "rejected"]
 
 # Server-side bookkeeping keys in the reserved os_glance namespace that users may read.
 IMPORT_LOCK_KEY = "os_glance_import_task"
@@ -44,6 +45,14 @@ class UploadRequest(BaseModel):
     upload_id: str | None = None  # the S3 multipart upload, when one was started
 
 
+class ImageMember(BaseModel):
+    """A project an image is shared with (Glance's image membership); kept on the image record."""
+
+    status: MemberStatus = "pending"
+    created_at: str = Field(default_factory=utcnow)
+    updated_at: str = Field(default_factory=utcnow)
+
+
 class Image(BaseModel):
     id: str
     name: str | None = None
@@ -70,6 +79,8 @@ class Image(BaseModel):
     # where the staged data is in the staging bucket (staging/<id> from PUT /stage, uploads/<id> direct)
     staged_key: str | None = None
     upload: UploadRequest | None = None
+    # image sharing: member project id -> membership (only a `shared` image's members see it)
+    members: dict[str, ImageMember] = Field(default_factory=dict)
     # optimistic concurrency: every write is conditional on the version it read
     version: int = 0
 

@@ -11,18 +11,36 @@ from image_import.errors import Forbidden, ImageNotFound
 from image_import.models import Image, RequestContext
 from image_import.policy.rules import engine, image_target
 
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
-def _stored_visibility(context: RequestContext, image: Image) -> bool:
-    """What Glance's database layer returns at all (before any policy)."""
+
+def _stored_visibility(context: RequestContext, image: Image, member_status: str | None = None) -> bool:
+    """What Glance's database layer returns at all (before any policy).
+
+    A shared image is also returned to its members: for show, download and the member calls with any
+    membership status (``member_status=None``); for a list, only with the requested ``member_status``
+    (``all`` for any). Members of an image that is no longer ``shared`` see nothing of it.
+    """
     if context.is_admin or image.visibility in ("public", "community"):
         return True
-    # private and shared images: their project (image sharing/members are not implemented)
-    return image.owner is not None and image.owner == context.project_id
+    if context.project_id is not None and image.owner == context.project_id:
+        return True
+    return image.visibility == "shared" and is_member(image, context.project_id, member_status)
 
 
-def can_see(context: RequestContext, image: Image, settings: Settings | None = None) -> bool:
+def is_member(image: Image, project_id: str | None, member_status: str | None = None) -> bool:
+    membership = image.members.get(project_id) if project_id is not None else None
+    if membership is None:
+        return False
+    return member_status in (None, "all") or membership.status == member_status
+
+
+def can_see(
+    context: RequestContext, image: Image, settings: Settings | None = None, member_status: str | None = None
+) -> bool:
+    """Whether the caller may see the image; ``member_status`` narrows shared images as a list does."""
     settings = settings or get_settings()
-    return _stored_visibility(context, image) and engine(settings).allows(
+    return _stored_visibility(context, image, member_status) and engine(settings).allows(
         "get_image", image_target(image, context), context
     )
 
@@ -33,6 +51,11 @@ def require_visible(
     if image is None or not can_see(context, image, settings):
         raise ImageNotFound(image_id)
     return image
+
+
+def allows(context: RequestContext, action: str, image: Image, settings: Settings | None = None) -> bool:
+    """A soft check of an image rule (Glance's ``check``): no exception, just the answer."""
+    return engine(settings or get_settings()).allows(action, image_target(image, context), context)
 
 
 def authorize(context: RequestContext, action: str, image: Image, settings: Settings | None = None) -> None:

@@ -18,6 +18,9 @@ _VISIBLE = (
     "project_id:%(project_id)s or project_id:%(member_id)s or 'community':%(visibility)s "
     "or 'public':%(visibility)s or 'shared':%(visibility)s"
 )
+_READER_OF_PROJECT_OR_SHARED_MEMBER = (
+    "rule:context_is_admin or role:reader and (project_id:%(project_id)s or project_id:%(member_id)s)"
+)
 
 # Glance's defaults (glance/policies/*.py, secure RBAC), for the actions this service has.
 DEFAULT_RULES: dict[str, str] = {
@@ -36,6 +39,11 @@ DEFAULT_RULES: dict[str, str] = {
     "copy_image": "rule:context_is_admin",
     "deactivate": _ADMIN_OR_MEMBER,
     "reactivate": _ADMIN_OR_MEMBER,
+    "add_member": _ADMIN_OR_MEMBER,
+    "delete_member": _ADMIN_OR_MEMBER,
+    "get_member": _READER_OF_PROJECT_OR_SHARED_MEMBER,
+    "get_members": _READER_OF_PROJECT_OR_SHARED_MEMBER,
+    "modify_member": "rule:context_is_admin or (role:member and project_id:%(member_id)s)",
     "get_task": "rule:default",
     "get_tasks": "rule:default",
     "add_task": "rule:default",
@@ -80,12 +88,26 @@ def credentials(context: RequestContext) -> dict[str, Any]:
 
 def image_target(image: Image, context: RequestContext) -> dict[str, Any]:
     """Glance's ImageTarget: every attribute and extra property, with its aliases."""
-    target: dict[str, Any] = {**image.properties, **image.model_dump(exclude={"properties", "import_lock", "version"})}
+    target: dict[str, Any] = {
+        **image.properties,
+        **image.model_dump(exclude={"properties", "import_lock", "version", "members"}),
+    }
     target["image_id"] = image.id
     target["project_id"] = image.owner
-    # membership (image sharing) is not implemented: nobody is a member
-    target["member_id"] = None
+    target["member_id"] = member_alias(image, context)
     return target
+
+
+def member_alias(image: Image, context: RequestContext) -> str | None:
+    """Glance's ``member`` of an image it returned: the caller's project on another project's shared image.
+
+    Glance's database layer returns a shared image to a project other than its owner only when that
+    project is a member (or an admin), and then names the caller's project as the image's member for
+    policy checks (``project_id:%(member_id)s``); for any other image it is None.
+    """
+    if image.visibility == "shared" and context.project_id is not None and image.owner != context.project_id:
+        return context.project_id
+    return None
 
 
 @functools.cache
