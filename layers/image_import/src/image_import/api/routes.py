@@ -187,6 +187,20 @@ def schema_tasks() -> Response:
     return respond(200, tasks_schema(task_schema()))
 
 
+@app.get("/v2/schemas/member")
+def schema_member() -> Response:
+    from image_import.models.schema import member_schema
+
+    return respond(200, member_schema())
+
+
+@app.get("/v2/schemas/members")
+def schema_members() -> Response:
+    from image_import.models.schema import member_schema, members_schema
+
+    return respond(200, members_schema(member_schema()))
+
+
 @app.get("/v2/info/import")
 def info_import() -> Response:
     caller()
@@ -356,6 +370,56 @@ def image_action(image_id: str, action: str) -> Response:
         raise NotFound("The resource could not be found.")
     no_body()
     change_activation(caller(), image_id, action, get_settings(), ports())
+    return respond(204)
+
+
+# ---------------------------------------------------------------- image sharing (members)
+MEMBER_ID = "<member_id>"
+
+
+@app.get(f"/v2/images/{IMAGE_ID}/members")
+def list_members(image_id: str) -> Response:
+    from image_import.flow.members import list_members as list_
+
+    context = caller()
+    no_body()
+    members = list_(context, image_id, get_settings(), ports())
+    return respond(200, {"members": members, "schema": "/v2/schemas/members"})
+
+
+@app.post(f"/v2/images/{IMAGE_ID}/members")
+def add_member(image_id: str) -> Response:
+    from image_import.flow.members import add_member as add
+
+    context = caller()
+    return respond(200, add(context, image_id, json_body(required=False), get_settings(), ports()))
+
+
+@app.get(f"/v2/images/{IMAGE_ID}/members/{MEMBER_ID}")
+def show_member(image_id: str, member_id: str) -> Response:
+    from image_import.flow.members import get_member
+
+    context = caller()
+    no_body()
+    return respond(200, get_member(context, image_id, unquote(member_id), get_settings(), ports()))
+
+
+@app.put(f"/v2/images/{IMAGE_ID}/members/{MEMBER_ID}")
+def update_member(image_id: str, member_id: str) -> Response:
+    from image_import.flow.members import update_member as update
+
+    context = caller()
+    body = json_body(required=False)
+    return respond(200, update(context, image_id, unquote(member_id), body, get_settings(), ports()))
+
+
+@app.delete(f"/v2/images/{IMAGE_ID}/members/{MEMBER_ID}")
+def delete_member(image_id: str, member_id: str) -> Response:
+    from image_import.flow.members import delete_member as delete
+
+    context = caller()
+    no_body()
+    delete(context, image_id, unquote(member_id), get_settings(), ports())
     return respond(204)
 
 

@@ -151,3 +151,29 @@ def tasks_schema(task: dict) -> dict:
             {"rel": "describedby", "href": "{schema}"},
         ],
     }
+
+
+def member_schema() -> dict:
+    """Glance's image member schema, as /v2/schemas/member serves it (its ``minimal`` form)."""
+    properties = {
+        "member_id": {"type": "string", "description": "An identifier for the image member (tenantId)"},
+        "image_id": {"type": "string", "description": "An identifier for the image", "pattern": UUID_PATTERN},
+        "created_at": {"type": "string", "description": "Date and time of image member creation"},
+        "updated_at": {"type": "string", "description": "Date and time of last modification of image member"},
+        "status": {
+            "type": "string",
+            "description": "The status of this image member",
+            "enum": ["pending", "accepted", "rejected"],
+        },
+        "schema": {"readOnly": True, "type": "string"},
+    }
+    return {"name": "member", "properties": properties}
+
+
+def members_schema(member: dict) -> dict:
+    """/v2/schemas/members: Glance serves the collection's ``minimal`` form (no paging links)."""
+    return {
+        "name": "members",
+        "properties": {"members": {"type": "array", "items": member}, "schema": {"type": "string"}},
+        "links": [{"rel": "describedby", "href": "{schema}"}],
+    }
