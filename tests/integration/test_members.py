@@ -316,3 +316,14 @@ def test_member_documents_validate_against_the_served_schema(member):
     document = add(member, image["id"]).json
     jsonschema.validate(document, member.call("GET", "/v2/schemas/member").json)
     jsonschema.validate(members_of(member, image["id"]).json, member.call("GET", "/v2/schemas/members").json)
+
+
+def test_a_body_on_get_or_delete_is_400(member):
+    image = shared_with_other(member)
+    for method, path in (
+        ("GET", f"/v2/images/{image['id']}/members"),
+        ("GET", f"/v2/images/{image['id']}/members/{OTHER_PROJECT}"),
+        ("DELETE", f"/v2/images/{image['id']}/members/{OTHER_PROJECT}"),
+    ):
+        reply = member.call(method, path, {"x": 1})
+        assert reply.status == 400 and "A body is not expected" in reply.json["message"], (method, path)
