@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.objects import Bucket
-from image_import.adapters.ports import STAGING_PREFIX, STORE_PREFIX, Ports, staging_key, store_key
+from image_import.adapters.ports import Ports, staging_key, store_key
 from image_import.config import Settings
 from image_import.errors import TaskAborted
 from image_import.flow import locks, steps
@@ -88,12 +88,8 @@ def sweep(
         _revert_dead_imports(ports, settings, now, limits, report)
         _fail_dead_tasks(ports, now, limits, report)
     images = {image.id: image for image in ports.images.scan()}
-    report.staged_objects_deleted = _delete_unreferenced(
-        ports.staging, STAGING_PREFIX, images, USES_STAGED_DATA, now, limits
-    )
-    report.stored_objects_deleted = _delete_unreferenced(
-        ports.store, STORE_PREFIX, images, USES_STORED_DATA, now, limits
-    )
+    report.staged_objects_deleted = _delete_unreferenced(ports.staging, images, USES_STAGED_DATA, now, limits)
+    report.stored_objects_deleted = _delete_unreferenced(ports.store, images, USES_STORED_DATA, now, limits)
     for bucket in (ports.staging, ports.store):
         report.uploads_aborted += _abort_old_uploads(bucket, now, limits)
     logger.info("sweep done", extra=report.as_dict())
@@ -141,7 +137,7 @@ def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -
 
 
 def _delete_unreferenced(
-    bucket: Bucket, prefix: str, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
+    bucket: Bucket, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
 ) -> int:
     deleted = 0
     for key, modified in bucket.listing():
