@@ -110,11 +110,7 @@ def member_alias(image: Image, context: RequestContext) -> str | None:
     return None
 
 
-@functools.cache
-def _engine_for(settings_id: int, overrides: tuple[tuple[str, str], ...]) -> PolicyEngine:
-    return PolicyEngine(dict(overrides))
-
-
+@functools.cache  # Settings is frozen and hashed by identity: one engine per Settings object
 def engine(settings) -> PolicyEngine:
     """One engine per settings object (rules are parsed once per container)."""
-    return _engine_for(id(settings), tuple(sorted(settings.policy_rules.items())))
+    return PolicyEngine(settings.policy_rules)
