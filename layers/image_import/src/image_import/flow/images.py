@@ -246,16 +246,11 @@ def stage_image(
     """Put an image's data in staging (glance-direct): queued -> uploading, size recorded."""
     if "glance-direct" not in settings.enabled_import_methods:
         raise NotFound("'glance-direct' method is not available at this site.")
-    expected_size = None
-    if declared_size is not None:
-        try:
-            expected_size = int(declared_size)
-        except ValueError:
-            raise BadRequest(f"x-openstack-image-size must be an integer, got {declared_size!r}") from None
-        if expected_size > settings.image_size_cap:
-            raise RequestEntityTooLarge(
-                f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
-            )
+    expected_size = declared_image_size(declared_size)
+    if expected_size is not None and expected_size > settings.image_size_cap:
+        raise RequestEntityTooLarge(
+            f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
+        )
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
     if image.status != "queued":
@@ -283,6 +278,16 @@ def stage_image(
         _unstage(image_id, ports)
         raise
     return image
+
+
+def declared_image_size(header: str | None) -> int | None:
+    """The size a client announced in ``x-openstack-image-size`` (stage and upload), None if it sent none."""
+    if header is None:
+        return None
+    try:
+        return int(header)
+    except ValueError:
+        raise BadRequest(f"x-openstack-image-size must be an integer, got {header!r}") from None
 
 
 def _capped(data: Iterable[bytes], cap: int) -> Iterator[bytes]:

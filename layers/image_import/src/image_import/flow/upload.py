@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from image_import.adapters.ports import Ports, store_key
 from image_import.config import Settings
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ImportFailed, RequestEntityTooLarge
-from image_import.flow.images import get_image
+from image_import.flow.images import declared_image_size, get_image
 from image_import.flow.transfer import ParallelHasher, hashed
 from image_import.models import Image, RequestContext
 from image_import.models.image import utcnow
@@ -34,12 +34,7 @@ def upload_image(
         )
     if not image.disk_format or not image.container_format:
         raise BadRequest("Properties disk_format, container_format must be set prior to saving data.")
-    expected = None
-    if declared_size is not None:
-        try:
-            expected = int(declared_size)
-        except ValueError:
-            raise BadRequest(f"x-openstack-image-size must be an integer, got {declared_size!r}") from None
+    expected = declared_image_size(declared_size)
     image.status, image.updated_at = "saving", utcnow()
     try:
         ports.images.save(image)
