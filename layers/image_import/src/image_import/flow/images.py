@@ -17,6 +17,7 @@ from image_import.errors import (
     NotFound,
     RequestEntityTooLarge,
 )
+from image_import.flow import paging
 from image_import.models import Image, RequestContext
 from image_import.models.image import utcnow
 from image_import.models.schema import image_schema
@@ -115,8 +116,8 @@ class ImagePage:
 
 def list_images(context: RequestContext, query: dict[str, list[str]], settings: Settings, ports: Ports) -> ImagePage:
     access.require_allowed(context, "get_images", settings)
-    limit = _limit(query, settings)
-    marker = _single(query, "marker")
+    limit = paging.limit(query, settings)
+    marker = paging.single(query, "marker")
     sort_key, sort_dir = _sort(query)
     filters = {k: v[-1] for k, v in query.items() if k not in ("limit", "marker", "sort_key", "sort_dir", "sort")}
     if "changes-since" in filters:
@@ -149,36 +150,12 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
         key=lambda i: (_sort_value(getattr(i, sort_key)), i.created_at, i.id),
         reverse=sort_dir == "desc",
     )
-    if marker is not None:
-        position = next((n for n, i in enumerate(images) if i.id == marker), None)
-        if position is None:
-            raise BadRequest(f"Invalid marker. Image {marker} could not be found.")
-        images = images[position + 1 :]
-    page = images[:limit]
-    return ImagePage(page, page[-1].id if page and len(page) == limit else None)
+    return ImagePage(*paging.page_after(images, marker, limit, "Image"))
 
 
 def _sort_value(value: Any) -> tuple:
     # None sorts first, as NULLs do in Glance's database
     return (value is not None, value if value is not None else 0)
-
-
-def _single(query: dict[str, list[str]], key: str) -> str | None:
-    values = query.get(key)
-    return values[-1] if values else None
-
-
-def _limit(query: dict[str, list[str]], settings: Settings) -> int:
-    raw = _single(query, "limit")
-    if raw is None:
-        return settings.limit_param_default
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise BadRequest("limit param must be an integer") from None
-    if limit < 0:
-        raise BadRequest("limit param must be positive")
-    return min(limit, settings.api_limit_max)
 
 
 def _sort(query: dict[str, list[str]]) -> tuple[str, str]:
@@ -188,8 +165,8 @@ def _sort(query: dict[str, list[str]]) -> tuple[str, str]:
         key, _, direction = query["sort"][-1].split(",")[0].partition(":")
         direction = direction or "desc"
     else:
-        key = _single(query, "sort_key") or "created_at"
-        direction = _single(query, "sort_dir") or "desc"
+        key = paging.single(query, "sort_key") or "created_at"
+        direction = paging.single(query, "sort_dir") or "desc"
     if key not in SORT_KEYS:
         raise BadRequest(f"Invalid sort key: {key}. It must be one of the following: {', '.join(SORT_KEYS)}.")
     if direction not in ("asc", "desc"):

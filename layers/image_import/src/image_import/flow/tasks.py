@@ -9,6 +9,7 @@ from typing import Any
 from image_import.adapters.ports import Ports
 from image_import.config import Settings
 from image_import.errors import BadRequest, NotFound
+from image_import.flow import paging
 from image_import.models import RequestContext, Task
 from image_import.policy import access
 
@@ -54,12 +55,7 @@ def list_tasks(context: RequestContext, query: dict[str, list[str]], settings: S
         raise BadRequest(f"Invalid sort_key: {sort_key}")
     if sort_dir not in ("asc", "desc"):
         raise BadRequest(f"Invalid sort direction: {sort_dir}")
-    try:
-        limit = min(int(one.get("limit", settings.limit_param_default)), settings.api_limit_max)
-    except ValueError:
-        raise BadRequest("limit param must be an integer") from None
-    if limit < 0:
-        raise BadRequest("limit param must be positive")
+    limit = paging.limit(query, settings)
     marker = one.get("marker")
     if marker is not None and not UUID_LIKE.match(marker):
         raise BadRequest("Invalid marker format")
@@ -70,13 +66,7 @@ def list_tasks(context: RequestContext, query: dict[str, list[str]], settings: S
         if _visible(context, t) and (status is None or t.status == status) and (kind is None or t.type == kind)
     ]
     tasks.sort(key=lambda t: (str(getattr(t, sort_key)), t.id), reverse=sort_dir == "desc")
-    if marker is not None:
-        position = next((n for n, t in enumerate(tasks) if t.id == marker), None)
-        if position is None:
-            raise BadRequest(f"Invalid marker. Task {marker} could not be found.")
-        tasks = tasks[position + 1 :]
-    page = tasks[:limit]
-    return TaskPage(page, page[-1].id if page and len(page) == limit else None)
+    return TaskPage(*paging.page_after(tasks, marker, limit, "Task"))
 
 
 def task_stub(task: Task) -> dict[str, Any]:
