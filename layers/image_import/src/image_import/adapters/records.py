@@ -6,7 +6,7 @@ silently overwrite each other; the loser gets :class:`ConcurrentUpdate` and re-r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -145,3 +145,25 @@ class TaskRepository(_Repository):
         ):
             tasks.extend(_from_item(Task, item) for item in page.get("Items", []))
         return tasks
+
+
+def update_with_retries(
+    repository: ImageRepository | TaskRepository, record_id: str, change: Callable[[Any], bool], attempts: int
+) -> bool:
+    """Read a record, let ``change`` edit it, save it conditionally; when another writer got in first,
+    read it again and re-apply ``change`` to what is there now.
+
+    ``change`` gets the record as it is now (None if there is none) and returns False to leave it
+    unsaved (it is gone or has moved on: nothing to do), True once it has edited it. Returns whether
+    it was saved; raises ConcurrentUpdate when all ``attempts`` lost to other writers.
+    """
+    for _ in range(attempts):
+        record = repository.get(record_id)
+        if not change(record):
+            return False
+        try:
+            repository.save(record)
+            return True
+        except ConcurrentUpdate:
+            continue
+    raise ConcurrentUpdate(f"{record_id} kept changing; gave up after {attempts} attempts")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from image_import.adapters.ports import Ports, staging_key, store_key, upload_key
+from image_import.adapters.records import update_with_retries
 from image_import.config import Settings
 from image_import.errors import (
     BadRequest,
@@ -279,13 +281,13 @@ def _capped(data: Iterable[bytes], cap: int) -> Iterator[bytes]:
 def _unstage(image_id: str, ports: Ports) -> None:
     """Undo a failed stage: no data left in staging, image back to queued (if it still exists)."""
     ports.staging.delete(staging_key(image_id))
-    for _ in range(5):
-        image = ports.images.get(image_id)
+
+    def back_to_queued(image: Image | None) -> bool:
         if image is None or image.status != "uploading":
-            return
+            return False
         image.status, image.size, image.staged_key, image.updated_at = "queued", None, None, utcnow()
-        try:
-            ports.images.save(image)
-            return
-        except ConcurrentUpdate:
-            continue
+        return True
+
+    # best effort: the stage's own error is what the client must see
+    with contextlib.suppress(ConcurrentUpdate):
+        update_with_retries(ports.images, image_id, back_to_queued, attempts=5)

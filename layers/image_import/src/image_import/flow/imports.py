@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 from image_import import metrics
 from image_import.adapters.ports import Ports, staging_key
+from image_import.adapters.records import update_with_retries
 from image_import.config import Settings
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
 from image_import.flow import locks, web_download
 from image_import.flow.images import get_image
-from image_import.models import ImportJob, RequestContext, Task
+from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
 from image_import.policy import access
 
@@ -128,16 +130,16 @@ def _validate_request(body: Any, settings: Settings) -> str:
 
 def _release(image_id: str, task: Task, previous_status: str, ports: Ports, message: str) -> None:
     """Undo a lock whose workflow never started, so the image is not left in 'importing'."""
-    for _ in range(5):
-        image = ports.images.get(image_id)
+
+    def unlock(image: Image | None) -> bool:
         if image is None or image.import_lock is None or image.import_lock.task_id != task.id:
-            break
+            return False
         image.import_lock, image.status, image.updated_at = None, previous_status, utcnow()
-        try:
-            ports.images.save(image)
-            break
-        except ConcurrentUpdate:
-            continue
+        return True
+
+    # best effort: the task is failed below whatever happens to the image
+    with contextlib.suppress(ConcurrentUpdate):
+        update_with_retries(ports.images, image_id, unlock, attempts=5)
     stored = ports.tasks.get(task.id)
     if stored is not None:
         stored.status, stored.message, stored.updated_at = "failure", message, utcnow()

@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 
 from image_import import metrics
 from image_import.adapters.ports import Ports, store_key
+from image_import.adapters.records import update_with_retries
 from image_import.config import Settings
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
 from image_import.flow.actions import ImageActions
@@ -156,12 +157,16 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
 
 
 def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
-    for _ in range(8):
-        image = ports.images.get(job.image_id)
+    outcome = ""  # what was done, or why the image was left alone: the task's message says it
+
+    def restore(image: Image | None) -> bool:
+        nonlocal outcome
         if image is None:
-            return "The image was deleted during the import."
+            outcome = "The image was deleted during the import."
+            return False
         if image.import_lock is None or image.import_lock.task_id != job.task_id:
-            return "The image is held by another import; it was left as it is."
+            outcome = "The image is held by another import; it was left as it is."
+            return False
         image.import_lock = None
         image.checksum = image.os_hash_algo = image.os_hash_value = None
         if staged:
@@ -177,12 +182,13 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
             image.status, image.size, image.staged_key = "queued", None, None
             outcome = "No staged data was left, so the image was returned to 'queued'; stage the data again to retry."
         image.updated_at = utcnow()
-        try:
-            ports.images.save(image)
-            return outcome
-        except ConcurrentUpdate:
-            continue
-    raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.")
+        return True
+
+    try:
+        update_with_retries(ports.images, job.image_id, restore, attempts=8)
+    except ConcurrentUpdate:
+        raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.") from None
+    return outcome
 
 
 def _holds_lock(image: Image, task_id: str) -> bool:
@@ -221,15 +227,14 @@ def _expiry() -> str:
 
 
 def _update_task(ports: Ports, task_id: str, change) -> None:
-    for _ in range(8):
-        task = ports.tasks.get(task_id)
+    def edit(task: Task | None) -> bool:
         if task is None:
             raise TaskAborted(f"Task {task_id} does not exist")
         change(task)
         task.updated_at = utcnow()
-        try:
-            ports.tasks.save(task)
-            return
-        except ConcurrentUpdate:
-            continue
-    raise TaskAborted(f"Task {task_id} kept changing; giving up")
+        return True
+
+    try:
+        update_with_retries(ports.tasks, task_id, edit, attempts=8)
+    except ConcurrentUpdate:
+        raise TaskAborted(f"Task {task_id} kept changing; giving up") from None

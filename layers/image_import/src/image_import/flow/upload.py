@@ -6,9 +6,11 @@ Any failure removes what was written and puts the image back to queued.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from image_import.adapters.ports import Ports, store_key
+from image_import.adapters.records import update_with_retries
 from image_import.config import Settings
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ImportFailed, RequestEntityTooLarge
 from image_import.flow.images import declared_image_size, get_image
@@ -65,10 +67,9 @@ def upload_image(
 
 
 def _back_to_queued(image_id: str, ports: Ports) -> None:
-    for _ in range(5):
-        image = ports.images.get(image_id)
+    def reset_to_queued(image: Image | None) -> bool:
         if image is None or image.status != "saving":
-            return
+            return False
         image.status, image.size, image.checksum, image.os_hash_algo, image.os_hash_value = (
             "queued",
             None,
@@ -77,8 +78,8 @@ def _back_to_queued(image_id: str, ports: Ports) -> None:
             None,
         )
         image.updated_at = utcnow()
-        try:
-            ports.images.save(image)
-            return
-        except ConcurrentUpdate:
-            continue
+        return True
+
+    # best effort: the upload's own error is what the client must see
+    with contextlib.suppress(ConcurrentUpdate):
+        update_with_retries(ports.images, image_id, reset_to_queued, attempts=5)
