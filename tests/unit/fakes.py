@@ -57,10 +57,6 @@ class FakeBucket:
     def uploads(self):
         return [(key, upload_id, initiated) for upload_id, (key, initiated) in sorted(self.multipart.items())]
 
-    def abort_upload(self, key, upload_id):
-        self.multipart.pop(upload_id, None)
-        self.parts.pop(upload_id, None)
-
     def size(self, key):
         return len(self.objects[key]) if key in self.objects else None
 
@@ -102,7 +98,8 @@ class FakeBucket:
         return True
 
     def abort_multipart(self, key, upload_id):
-        self.abort_upload(key, upload_id)
+        self.multipart.pop(upload_id, None)
+        self.parts.pop(upload_id, None)
 
 
 class FakeWorkflow:

@@ -67,8 +67,13 @@ class Bucket:
             for upload in page.get("Uploads", []):
                 yield upload["Key"], upload["UploadId"], upload["Initiated"]
 
-    def abort_upload(self, key: str, upload_id: str) -> None:
-        client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Abort an unfinished multipart upload: an abandoned one (the sweeper), a replaced or deleted direct upload."""
+        try:
+            client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+        except Exception as exc:  # already completed or aborted: nothing left to free
+            if error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
+                raise
 
     # ---- direct uploads: presigned URLs the owner PUTs to (the bytes never pass through Lambda)
     def presigned_put(self, key: str, expires_in: int) -> str:
@@ -98,13 +103,6 @@ class Bucket:
             return False
         s3.complete_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
         return True
-
-    def abort_multipart(self, key: str, upload_id: str) -> None:
-        try:
-            client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
-        except Exception as exc:  # already completed or aborted: nothing left to free
-            if error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
-                raise
 
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""

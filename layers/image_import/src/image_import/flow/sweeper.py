@@ -160,7 +160,7 @@ def _abort_old_uploads(bucket: Bucket, now: datetime, limits: SweepLimits) -> in
     aborted = 0
     for key, upload_id, initiated in bucket.uploads():
         if now - initiated >= limits.upload_age:
-            bucket.abort_upload(key, upload_id)
+            bucket.abort_multipart(key, upload_id)
             aborted += 1
             logger.warning("aborted an abandoned multipart upload", extra={"bucket": bucket.name, "key": key})
     return aborted
