@@ -89,11 +89,12 @@ def image_schema(disk_formats: list[str] | tuple[str, ...], container_formats: l
     }
 
 
-def images_schema(image: dict) -> dict:
+def _collection_schema(name: str, item: dict) -> dict:
+    """A list of ``item``s with Glance's paging links (first, next): the images and tasks collections."""
     return {
-        "name": "images",
+        "name": name,
         "properties": {
-            "images": {"type": "array", "items": image},
+            name: {"type": "array", "items": item},
             "schema": {"type": "string"},
             "first": {"type": "string"},
             "next": {"type": "string"},
@@ -104,6 +105,10 @@ def images_schema(image: dict) -> dict:
             {"rel": "describedby", "href": "{schema}"},
         ],
     }
+
+
+def images_schema(image: dict) -> dict:
+    return _collection_schema("images", image)
 
 
 def task_schema() -> dict:
@@ -137,20 +142,7 @@ def task_schema() -> dict:
 
 
 def tasks_schema(task: dict) -> dict:
-    return {
-        "name": "tasks",
-        "properties": {
-            "tasks": {"type": "array", "items": {"type": "object", "properties": task["properties"]}},
-            "schema": {"type": "string"},
-            "first": {"type": "string"},
-            "next": {"type": "string"},
-        },
-        "links": [
-            {"rel": "first", "href": "{first}"},
-            {"rel": "next", "href": "{next}"},
-            {"rel": "describedby", "href": "{schema}"},
-        ],
-    }
+    return _collection_schema("tasks", {"type": "object", "properties": task["properties"]})
 
 
 def member_schema() -> dict:
