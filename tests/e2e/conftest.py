@@ -225,6 +225,23 @@ def glance(service: ImageService, token: str, *args: str, tmp_path: Path) -> sub
     )
 
 
+def glance_direct_import(
+    service: ImageService, token: str, name: str, image_file: Path, tmp_path: Path
+) -> subprocess.CompletedProcess:
+    """``glance image-create-via-import`` of a raw/bare file by glance-direct, as a user types it."""
+    return glance(
+        service,
+        token,
+        "image-create-via-import",
+        "--name", name,
+        "--disk-format", "raw",
+        "--container-format", "bare",
+        "--import-method", "glance-direct",
+        "--file", str(image_file),
+        tmp_path=tmp_path,
+    )  # fmt: skip
+
+
 def _close_stdin() -> None:
     os.close(0)
 

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.e2e.conftest import glance, image_id_from
+from tests.e2e.conftest import glance, glance_direct_import, image_id_from
 
 pytestmark = pytest.mark.e2e
 
@@ -63,17 +63,7 @@ def test_glanceclient_image_create_via_import_ends_active_with_the_files_hashes_
     data = os.urandom(2 * 1024 * 1024 + 123)
     image_file = tmp_path / "disk.img"
     image_file.write_bytes(data)
-    result = glance(
-        target,
-        target.token,
-        "image-create-via-import",
-        "--name", "e2e-glanceclient",
-        "--disk-format", "raw",
-        "--container-format", "bare",
-        "--import-method", "glance-direct",
-        "--file", str(image_file),
-        tmp_path=tmp_path,
-    )  # fmt: skip
+    result = glance_direct_import(target, target.token, "e2e-glanceclient", image_file, tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout + target.logs()
     image_id = target.track(image_id_from(result.stdout))
     image = target.wait_for_status(image_id, {"active", "uploading", "queued"})

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.conftest import set_option
-from tests.e2e.conftest import glance, image_id_from
+from tests.e2e.conftest import glance_direct_import, image_id_from
 
 pytestmark = pytest.mark.e2e
 
@@ -26,17 +26,7 @@ def test_glanceclient_with_a_keystone_token_imports_an_image_that_ends_active(se
     data = os.urandom(1024 * 1024 + 7)
     image_file = tmp_path / "disk.img"
     image_file.write_bytes(data)
-    result = glance(
-        service,
-        token,
-        "image-create-via-import",
-        "--name", "behind-keystone",
-        "--disk-format", "raw",
-        "--container-format", "bare",
-        "--import-method", "glance-direct",
-        "--file", str(image_file),
-        tmp_path=tmp_path,
-    )  # fmt: skip
+    result = glance_direct_import(service, token, "behind-keystone", image_file, tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout + service.log.read_text()
     image = service.wait_for_status(image_id_from(result.stdout), {"active", "uploading", "queued"}, token=token)
     assert image["status"] == "active", image
