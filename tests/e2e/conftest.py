@@ -20,15 +20,20 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import Message
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, set_option
 
 READY = "Image API ready at "
 STACK_VARIABLE = "AWS_SAM_STACK_NAME"
@@ -252,3 +257,33 @@ def image_id_from(output: str) -> str:
         if len(cells) == 2 and cells[0] == "id":
             return cells[1]
     raise AssertionError(f"no id in glance output:\n{output}")
+
+
+# ---------------------------------------------------------------- a web server for web-download
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def serving(path: Path, data: bytes) -> Iterator[int]:
+    """Serve ``data`` as ``/<path.name>`` over HTTP on 127.0.0.1; yields the port."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(path.parent)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def allow_web_downloads_from_loopback(config_dir: Path, port: int, max_api_download_size: int) -> Path:
+    """The filter refuses loopback and odd ports by default: open exactly the test server."""
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "max_api_download_size", str(max_api_download_size))
+    return config_dir

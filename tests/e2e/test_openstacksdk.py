@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import uuid
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import set_option
-
 openstack = pytest.importorskip("openstack", reason="openstacksdk is not installed: pip install -e '.[dev]'")
 from openstack import exceptions  # noqa: E402
+
+from tests.e2e.conftest import allow_web_downloads_from_loopback, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -27,30 +24,16 @@ WEB_DATA = os.urandom(REDIRECT_ABOVE + 12_345)
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def web_root(tmp_path):
     """An HTTP server on 127.0.0.1 serving disk.img, which the web-download filter is told to allow."""
-    root = tmp_path / "www"
-    root.mkdir()
-    (root / "disk.img").write_bytes(WEB_DATA)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(tmp_path / "www" / "disk.img", WEB_DATA) as port:
+        yield port
 
 
 @pytest.fixture
 def service_config(config_dir, web_root):
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {web_root}]")
-    set_option(config_dir, "glance-api.conf", "DEFAULT", "max_api_download_size", str(REDIRECT_ABOVE))
-    return config_dir
+    return allow_web_downloads_from_loopback(config_dir, web_root, max_api_download_size=REDIRECT_ABOVE)  # larger: 303
 
 
 def connect(service, token: str = "member-token"):

@@ -4,43 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import set_option
-from tests.e2e.conftest import glance, image_id_from
+from tests.e2e.conftest import allow_web_downloads_from_loopback, glance, image_id_from, serving
 
 pytestmark = pytest.mark.e2e
 
 DATA = os.urandom(100_000)
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def web_root(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    (root / "disk.img").write_bytes(DATA)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    """An HTTP server on 127.0.0.1 serving disk.img, which the web-download filter is told to allow."""
+    with serving(tmp_path / "www" / "disk.img", DATA) as port:
+        yield port
 
 
 @pytest.fixture
 def service_config(config_dir, web_root):
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {web_root}]")
-    set_option(config_dir, "glance-api.conf", "DEFAULT", "max_api_download_size", "50000")  # DATA is redirected
-    return config_dir
+    return allow_web_downloads_from_loopback(config_dir, web_root, max_api_download_size=50_000)  # larger: 303
 
 
 def test_given_glanceclient_when_it_imports_by_web_download_and_downloads_then_the_bytes_round_trip(
