@@ -127,6 +127,19 @@ def respond(status: int, body: Any = None, headers: dict[str, str] | None = None
     return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=all_headers)
 
 
+# ---------------------------------------------------------------- Glance's routing
+def _no_trailing_slash(app: APIGatewayRestResolver, next_middleware):
+    """Glance's routes do not match a path ending in ``/`` (``GET /v2/images/`` is 404, tempest checks it);
+    Powertools' REST resolver would treat it as the path without the slash."""
+    path = app.current_event.path or "/"
+    if len(path) > 1 and path.endswith("/"):
+        raise NotFound("The resource could not be found.")
+    return next_middleware(app)
+
+
+app.use(middlewares=[_no_trailing_slash])
+
+
 # ---------------------------------------------------------------- errors
 @app.exception_handler(GlanceError)
 def glance_error(error: GlanceError) -> Response:
