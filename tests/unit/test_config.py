@@ -204,3 +204,9 @@ def test_the_tag_quota_is_read_and_checked(config_dir):
     set_option(config_dir, "glance-api.conf", "DEFAULT", "image_tag_quota", "-5")
     with pytest.raises(ConfigError, match="glance-api.conf:"):
         load_settings(config_dir)
+
+
+def test_the_property_quota_defaults_to_glances(config_dir):
+    assert load_settings(config_dir).image_property_quota == 128
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "image_property_quota", "-1")
+    assert load_settings(config_dir).image_property_quota == -1

@@ -195,6 +195,7 @@ class Settings:
     public_endpoint: str | None = None
     limit_param_default: int = 25
     image_tag_quota: int = 128  # Glance's option: tags per image (negative: unlimited)
+    image_property_quota: int = 128  # Glance's option: extra properties per image (negative: unlimited)
     api_limit_max: int = 1000
     image_member_quota: int = 128  # negative: unlimited (as Glance), within MAX_MEMBERS_PER_IMAGE
     disk_formats: tuple[str, ...] = tuple(DEFAULT_DISK_FORMATS)
@@ -266,8 +267,9 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
         values["public_endpoint"] = default["public_endpoint"].value.rstrip("/")
     if "limit_param_default" in default:
         values["limit_param_default"] = parse_int(default["limit_param_default"], minimum=1)
-    if "image_tag_quota" in default:
-        values["image_tag_quota"] = parse_int(default["image_tag_quota"], minimum=-1)
+    for quota in ("image_tag_quota", "image_property_quota"):
+        if quota in default:
+            values[quota] = parse_int(default[quota], minimum=-1)
     if "api_limit_max" in default:
         values["api_limit_max"] = parse_int(default["api_limit_max"], minimum=1)
     if "image_member_quota" in default:

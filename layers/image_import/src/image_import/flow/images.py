@@ -81,6 +81,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     for key in ("min_ram", "min_disk"):
         if base.get(key) is not None and base[key] < 0:
             raise BadRequest(f"{key} must be a non-negative integer.")
+    check_property_quota(extra, settings)
     image = Image(**base, properties=extra)
     ports.images.create(image)
     return image
@@ -101,9 +102,24 @@ def validate_against_schema(body: dict, settings: Settings) -> None:
 
 def check_tag_quota(tags: list[str] | None, settings: Settings) -> None:
     """Glance's ``image_tag_quota`` (negative: unlimited): 413 beyond it."""
-    quota = settings.image_tag_quota
-    if quota >= 0 and tags and len(tags) > quota:
-        raise RequestEntityTooLarge(f"Maximum number of tags exceeded. Attempted: {len(tags)}, Maximum: {quota}")
+    _check_quota("tags", len(tags or []), settings.image_tag_quota)
+
+
+def check_property_quota(properties: dict[str, Any], settings: Settings) -> None:
+    """Glance's ``image_property_quota`` over the extra properties users set (negative: unlimited).
+
+    The service's own ``os_glance_*`` bookkeeping does not count, so an import never trips it.
+    """
+    attempted = sum(1 for key in properties if not key.startswith(RESERVED_PREFIX))
+    _check_quota("properties", attempted, settings.image_property_quota)
+
+
+def _check_quota(what: str, attempted: int, quota: int) -> None:
+    if 0 <= quota < attempted:
+        raise RequestEntityTooLarge(
+            f"The limit has been exceeded on the number of allowed image {what}. "
+            f"Attempted: {attempted}, Maximum: {quota}"
+        )
 
 
 def get_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> Image:

@@ -17,6 +17,7 @@ from image_import.flow.images import (
     BASE_FIELDS,
     RESERVED,
     RESERVED_PREFIX,
+    check_property_quota,
     check_tag_quota,
     get_image,
     validate_against_schema,
@@ -163,3 +164,4 @@ def _apply(context: RequestContext, image: Image, operations: list[dict], media_
         image.tags = sorted(set(image.tags))
         check_tag_quota(image.tags, settings)
     image.properties = {**hidden, **{k: v for k, v in document.items() if k not in BASE_FIELDS}}
+    check_property_quota(image.properties, settings)
