@@ -76,7 +76,9 @@ class TestTagQuota:
     def test_a_tag_beyond_the_quota_is_413_and_not_added(self, member):
         image = member.create(tags=["a", "b"])
         reply = member.call("PUT", f"/v2/images/{image['id']}/tags/c")
-        assert_glance_error(reply, 413, "The limit has been exceeded on the number of allowed image tags. Attempted: 3, Maximum: 2")
+        assert_glance_error(
+            reply, 413, "The limit has been exceeded on the number of allowed image tags. Attempted: 3, Maximum: 2"
+        )
         assert member.show(image["id"])["tags"] == ["a", "b"]
         assert member.call("PUT", f"/v2/images/{image['id']}/tags/a").status == 204  # already there: no growth
 
