@@ -81,8 +81,8 @@ def add_member(context: RequestContext, image_id: str, body: Any, settings: Sett
         limit = _member_limit(settings)
         if len(image.members) + 1 > limit:
             raise RequestEntityTooLarge(
-                f"Image member limit exceeded for image {image_id}: attempted {len(image.members) + 1}, "
-                f"maximum {limit}."
+                "The limit has been exceeded on the number of allowed image members for this image. "
+                f"Attempted: {len(image.members) + 1}, Maximum: {limit}"
             )
         if member_id in image.members:
             raise Conflict(f"Member {member_id} is duplicated for image {image_id}")
