@@ -6,6 +6,7 @@ import json
 
 import boto3
 import pytest
+import requests
 
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.models import Task
@@ -29,10 +30,20 @@ def sweep(stack, monkeypatch):
     return run
 
 
-def crashed_import(stack, member) -> tuple[str, str]:
-    """Given an image whose import took the lock and recorded its task, then died before its execution started."""
+def crashed_import(stack, member, staged_through: str = "stage") -> tuple[str, str]:
+    """Given an image whose import took the lock and recorded its task, then died before its execution started.
+
+    ``staged_through``: ``stage`` (PUT /stage, data at staging/<id>) or ``direct`` (a presigned direct
+    upload, data at uploads/<id>).
+    """
     image = member.create()
-    member.stage(image["id"], b"staged bytes")
+    if staged_through == "stage":
+        member.stage(image["id"], b"staged bytes")
+    else:
+        url = member.call("POST", f"/v2/images/{image['id']}/upload-urls", {"size": 12}).json["url"]
+        assert requests.put(url, data=b"staged bytes", timeout=30).status_code == 200
+        stack.settle()
+        assert member.show(image["id"])["status"] == "uploading"
     images = ImageRepository(stack.physical_name("ImagesTable"))
     now = utcnow()
     task = Task(
@@ -56,6 +67,22 @@ def test_a_crashed_import_is_reverted_to_uploading_with_its_data_kept(stack, mem
     assert image["status"] == "uploading" and "os_glance_import_task" not in image
     assert keys(stack, "StagingBucket") == {f"staging/{image_id}"}
     assert report["imports_reverted"] == 1
+
+
+def test_a_crashed_import_of_a_direct_upload_is_reverted_to_uploading_with_its_uploaded_data_kept(stack, member, sweep):
+    # regression: the sweeper rebuilt the job with staging/<id>, found no staged data there, dropped the
+    # image to 'queued' and the same sweep deleted uploads/<id> as unreferenced
+    image_id, _ = crashed_import(stack, member, staged_through="direct")
+    report = sweep()
+    image = member.show(image_id)
+    assert (image["status"], image["size"]) == ("uploading", 12)
+    assert keys(stack, "StagingBucket") == {f"uploads/{image_id}"}
+    assert report["imports_reverted"] == 1 and report["staged_objects_deleted"] == 0
+    assert member.import_(image_id).status == 202  # and it imports from the kept upload
+    from tests.integration.conftest import wait_for_executions
+
+    wait_for_executions(stack)
+    assert member.show(image_id)["status"] == "active"
 
 
 def test_the_crashed_imports_task_fails_saying_its_execution_never_started(stack, member, sweep):

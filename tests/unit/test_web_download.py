@@ -111,10 +111,9 @@ def test_given_a_redirect_when_the_step_runs_then_the_new_location_is_checked_be
 
 
 def test_given_a_name_that_now_resolves_internally_when_the_step_runs_then_it_refuses(settings):
-    image = create_image(MEMBER, {"disk_format": "raw", "container_format": "bare"}, settings, fake_ports())
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # DNS rebinding between the call and the step
     resolver = lambda host: next(answers)  # noqa: E731
-    uri, _, _ = web_download.prepare(web_body("http://images.example.com/disk.img"), image.id, settings, resolver)
+    uri, _ = web_download.prepare(web_body("http://images.example.com/disk.img"), settings, resolver)
     web = ScriptedWeb()
     with pytest.raises(ImportFailed, match="loopback"):
         web_download._open(uri, settings, web, resolver)

@@ -34,7 +34,7 @@ def start_import(
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
         # the dead import's image counts as what it was before: 'uploading' while staged data exists
-        image.status = locks.status_before_import(image, ports, image.staged_key or staging_key(image_id))
+        image.status = locks.status_before_import(image, ports, source_key(image, "glance-direct"))
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
     if method == "web-download" and image.status != "queued":
@@ -48,9 +48,9 @@ def start_import(
     access.authorize(context, "modify_image", image, settings)
     if image.import_lock is not None and not expired:
         raise Conflict("Image has active task")
-    source_uri, expected_hash, key = None, None, staging_key(image_id)
+    source_uri, expected_hash = None, None
     if method == "web-download":
-        source_uri, expected_hash, key = web_download.prepare(body, image_id, settings)
+        source_uri, expected_hash = web_download.prepare(body, settings)
     if expired:
         # Glance: the old task fails first; the conditional write below then takes the lock over
         old_task = image.import_lock.task_id
@@ -82,12 +82,7 @@ def start_import(
             f"New operation on image '{image_id}' is not permitted as prior operation is still in progress"
         ) from None
 
-    if method != "web-download":
-        # the data is where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
-        key = image.staged_key or staging_key(image_id)
-    job = ImportJob(
-        image_id=image_id, task_id=task.id, method=method, context=context, staging_key=key, source_uri=source_uri
-    )
+    job = import_job(image, task.id, method, context, source_uri=source_uri)
     try:
         ports.tasks.create(task)
         if ports.workflow is None:
@@ -100,6 +95,26 @@ def start_import(
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
     metrics.import_started(method)
     return task
+
+
+def import_job(image: Image, task_id: str, method: str, context: RequestContext, **fields: Any) -> ImportJob:
+    """The workflow document of an import: the one builder, for the API's start and the sweeper's revert."""
+    return ImportJob(
+        image_id=image.id,
+        task_id=task_id,
+        method=method,
+        context=context,
+        staging_key=source_key(image, method),
+        **fields,
+    )
+
+
+def source_key(image: Image, method: str) -> str:
+    """Where an import of ``method`` finds the image's data in the staging bucket."""
+    if method == "web-download":
+        return web_download.download_key(image.id)
+    # where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
+    return image.staged_key or staging_key(image.id)
 
 
 def execution_name(image_id: str, task_id: str) -> str:

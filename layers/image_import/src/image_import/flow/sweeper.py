@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.objects import Bucket
-from image_import.adapters.ports import Ports, staging_key, store_key
+from image_import.adapters.ports import Ports, store_key
 from image_import.config import Settings
 from image_import.errors import TaskAborted
 from image_import.flow import locks, steps
-from image_import.flow.imports import execution_name
+from image_import.flow.imports import execution_name, import_job
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.workflow import StepError
 
@@ -179,12 +179,11 @@ def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJo
         request_id=(task.request_id or "") if task else "",
     )
     method = ((task.input.get("import_req") or {}).get("method") or {}).get("name") if task else None
-    return ImportJob(
-        image_id=image.id,
-        task_id=task_id,
-        method=method or "glance-direct",
-        context=context,
-        staging_key=staging_key(image.id),
+    return import_job(
+        image,
+        task_id,
+        method or "glance-direct",
+        context,
         store_key=store_key(image.id),
         failed_step=LOST_EXECUTION,
         error=StepError(Error="ImportFailed", Cause=json.dumps({"errorMessage": reason})),

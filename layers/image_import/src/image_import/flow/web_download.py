@@ -45,12 +45,10 @@ def download_key(image_id: str) -> str:
     return f"web-download/{image_id}"
 
 
-def prepare(
-    body: dict, image_id: str, settings: Settings, resolve: Resolver | None = None
-) -> tuple[str, tuple[str, str] | None, str]:
-    """At the import call: the checked URI, the expected digest (or None) and the staging key."""
+def prepare(body: dict, settings: Settings, resolve: Resolver | None = None) -> tuple[str, tuple[str, str] | None]:
+    """At the import call: the checked URI and the expected digest (or None)."""
     uri = checked_uri(body["method"], settings, resolve or system_resolver)
-    return uri, validation_data(body, settings), download_key(image_id)
+    return uri, validation_data(body, settings)
 
 
 def checked_uri(method: dict, settings: Settings, resolve: Resolver = system_resolver) -> str:
