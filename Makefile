@@ -6,43 +6,43 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint format render check-render benchmark sweep load build deploy lint-template print-python312 clean
 
-$(STAMP): pyproject.toml layers/image_import/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
+$(STAMP): pyproject.toml layers/image_import/pyproject.toml devtools/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e layers/image_import -e ".[dev]" -e tests/fixtures/sample_plugin
+	$(BIN)/python -m pip install --quiet -e layers/image_import -e devtools -e ".[dev]" -e tests/fixtures/sample_plugin
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## run the whole service locally (moto plays AWS) on http://127.0.0.1:$${PORT:-9292}
 run: $(STAMP)
-	$(BIN)/python -m image_import.local
+	$(BIN)/python -m image_import_dev.local
 
 ## install and run every test
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check layers functions tests
-	$(BIN)/ruff format --check layers functions tests
+	$(BIN)/ruff check layers devtools functions tests benchmarks
+	$(BIN)/ruff format --check layers devtools functions tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format layers functions tests
-	$(BIN)/ruff check --fix layers functions tests
+	$(BIN)/ruff format layers devtools functions tests benchmarks
+	$(BIN)/ruff check --fix layers devtools functions tests benchmarks
 
 ## regenerate statemachine/import.asl.json and the plugin functions in template.yaml from config/
 render: $(STAMP)
-	$(BIN)/python -m image_import.render
+	$(BIN)/python -m image_import_dev.render
 
 check-render: $(STAMP)
-	$(BIN)/python -m image_import.render --check
+	$(BIN)/python -m image_import_dev.render --check
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 ## one sweep of the running local stack (make run, in another terminal); on AWS it runs on a schedule
 sweep: $(STAMP)
-	$(BIN)/python -m image_import.sweeper
+	$(BIN)/python -m image_import_dev.sweep
 
 ## 50 concurrent imports over HTTP against a local stack subprocess (not part of make test)
 load: $(STAMP)

@@ -1,4 +1,4 @@
-"""Load test (``make load``): N images imported at once over HTTP against ``python -m image_import.local``.
+"""Load test (``make load``): N images imported at once over HTTP against ``python -m image_import_dev.local``.
 
 Starts the local stack as a subprocess on a free port, then on N threads each: creates an image,
 stages random data, imports it (glance-direct) and polls until it leaves 'importing'. Every image
@@ -104,7 +104,7 @@ def start_stack(workdir: Path) -> tuple[subprocess.Popen, str, Path]:
     env["POWERTOOLS_LOG_LEVEL"] = "ERROR"  # a warning per request would time the logging, not the service
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "image_import.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "image_import_dev.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + 120
     while READY not in log.read_text():

@@ -156,7 +156,7 @@ def _hash_two_threads(chunks: list[bytes]) -> None:
 
 
 def _hash_parallel_hasher(chunks: list[bytes]) -> None:
-    from image_import.flow.transfer import ParallelHasher
+    from image_import.data.transfer import ParallelHasher
 
     hasher = ParallelHasher("sha512")
     for chunk in chunks:
@@ -333,8 +333,8 @@ def child_import(key: str, size_mib: int, moto_pid: int) -> None:
     """Runs in the fresh child process; prints one JSON line."""
     from image_import.adapters.aws import client
     from image_import.adapters.objects import Bucket
-    from image_import.config import get_settings
-    from image_import.flow.transfer import ParallelHasher, hashed
+    from image_import.data.transfer import ParallelHasher, hashed
+    from image_import.settings import get_settings
 
     settings = get_settings()
     staging, store = Bucket(STAGING_BUCKET), Bucket(STORE_BUCKET)

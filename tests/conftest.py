@@ -25,7 +25,7 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(config_dir: Path):
-    from image_import.config import load_settings
+    from image_import.settings import load_settings
 
     return load_settings(config_dir)
 

@@ -1,9 +1,9 @@
 """Import step: stream staging -> store once, computing size, MD5 and the multihash."""
 
 from image_import.adapters.ports import default_ports
-from image_import.config import get_settings
-from image_import.flow import steps
 from image_import.observability import step_handler
+from image_import.settings import get_settings
+from image_import.workflow import steps
 
 
 @step_handler("ImportToStore")

@@ -1,10 +1,10 @@
 """One import plugin. Every plugin function shares this code; the state names the plugin."""
 
 from image_import.adapters.ports import default_ports
-from image_import.config import get_settings
-from image_import.flow import steps
-from image_import.models.workflow import plugin_state
 from image_import.observability import step_handler
+from image_import.settings import get_settings
+from image_import.workflow import steps
+from image_import.workflow.chain import plugin_state
 
 
 def handler(event, context):

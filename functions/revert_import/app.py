@@ -1,9 +1,9 @@
 """Revert path: every failure ends here; nothing half-written, image never left 'importing'."""
 
 from image_import.adapters.ports import default_ports
-from image_import.config import get_settings
-from image_import.flow import steps
 from image_import.observability import step_handler
+from image_import.settings import get_settings
+from image_import.workflow import steps
 
 
 @step_handler("RevertImport")

@@ -1,9 +1,9 @@
 """Scheduled sweeper (EventBridge): repairs what crashed imports left behind; returns what it did."""
 
 from image_import.adapters.ports import default_ports
-from image_import.config import get_settings
-from image_import.flow.sweeper import SweepLimits, sweep
 from image_import.observability import logger
+from image_import.settings import get_settings
+from image_import.workflow.sweeper import SweepLimits, sweep
 
 
 @logger.inject_lambda_context

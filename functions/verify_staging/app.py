@@ -1,8 +1,8 @@
 """Import step 1: the staged data exists and matches what was recorded at staging."""
 
 from image_import.adapters.ports import default_ports
-from image_import.flow import steps
 from image_import.observability import step_handler
+from image_import.workflow import steps
 
 
 @step_handler("VerifyStaging")

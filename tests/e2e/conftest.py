@@ -1,6 +1,6 @@
 """End to end over HTTP, against the local stack or a deployed one.
 
-``service``: the local stack as a user runs it (`python -m image_import.local`), in a subprocess.
+``service``: the local stack as a user runs it (`python -m image_import_dev.local`), in a subprocess.
 ``target``: the same scenario against each target in turn: ``local`` (that subprocess, always) and
 ``deployed`` (a stack on AWS, skipped unless ``AWS_SAM_STACK_NAME`` names one)::
 
@@ -9,7 +9,7 @@
 The deployed target reads the stack's output ``ImageApiUrl`` with your AWS credentials (boto3's usual
 chain, region from AWS_REGION / AWS_DEFAULT_REGION / the profile), then talks to the API over HTTPS like
 any client, with the token in ``IMAGE_IMPORT_TOKEN``: a non-admin token of the stack's identity backend
-(dynamodb: ``python -m image_import.tokens --table <TokensTableName> issue --user e2e --project e2e
+(dynamodb: ``python -m image_import.identity.token_table --table <TokensTableName> issue --user e2e --project e2e
 --roles member,reader``). Every image a test creates there is deleted when the test ends.
 """
 
@@ -139,7 +139,7 @@ def start_local_service(config_dir: Path, tmp_path: Path) -> ImageService:
     env.update(PORT=str(port), IMAGE_IMPORT_CONFIG_DIR=str(config_dir), PYTHONUNBUFFERED="1")
     out = log.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "image_import.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "image_import_dev.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
     )
     deadline = time.monotonic() + 60
     while READY not in log.read_text():

@@ -65,7 +65,7 @@ def test_a_malformed_config_file_stops_startup_naming_the_file_and_line(config_d
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PORT=str(free_port()), IMAGE_IMPORT_CONFIG_DIR=str(config_dir))
     result = subprocess.run(
-        [sys.executable, "-m", "image_import.local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "image_import_dev.local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert f"{config_dir / 'glance-image-import.conf'}:2" in result.stderr
@@ -77,7 +77,7 @@ def test_an_unknown_plugin_stops_startup(config_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PORT=str(free_port()), IMAGE_IMPORT_CONFIG_DIR=str(config_dir))
     result = subprocess.run(
-        [sys.executable, "-m", "image_import.local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "image_import_dev.local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert "unknown import plugin 'nope'" in result.stderr

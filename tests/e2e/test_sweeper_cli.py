@@ -1,4 +1,4 @@
-"""`python -m image_import.sweeper` (make sweep) against a running local stack, from another process."""
+"""`python -m image_import_dev.sweep` (make sweep) against a running local stack, from another process."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ORPHAN = "staging/6f1e0c7a-1111-4222-8333-444455556666"
 
 def run_sweeper(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # it reads the stack's file
-    command = [sys.executable, "-m", "image_import.sweeper", *args]
+    command = [sys.executable, "-m", "image_import_dev.sweep", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -23,11 +23,11 @@ def translate(plugins: list[str] | tuple[str, ...] | None = None) -> dict:
     import copy
     import os
 
+    from image_import_dev.render import apply_plugins
     from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
 
-    from image_import.config import load_settings
-    from image_import.render import apply_plugins
+    from image_import.settings import load_settings
 
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     sam = yaml_parse((ROOT / "template.yaml").read_text())

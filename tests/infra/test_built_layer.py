@@ -47,8 +47,9 @@ def test_the_built_layer_exposes_the_plugin_entry_points(built):
 
 
 def test_every_configured_plugin_has_a_built_function(built):
-    from image_import.config import load_settings
-    from image_import.render import plugin_function_id
+    from image_import_dev.render import plugin_function_id
+
+    from image_import.settings import load_settings
 
     for plugin in load_settings(ROOT / "config").image_import_plugins:
         assert (built / plugin_function_id(plugin) / "app.py").exists(), plugin

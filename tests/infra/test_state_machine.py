@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
+from image_import_dev.render import LAMBDA_SERVICE_ERRORS, definition
 
 from image_import import errors
-from image_import.render import LAMBDA_SERVICE_ERRORS, definition
 from tests.conftest import ROOT
 from tests.infra.asl_lint import lint
 from tests.infra.conftest import resources_of, translate

@@ -24,8 +24,8 @@ ADMIN = "admin-token"
 def reset_process_caches() -> None:
     """Settings, resource names, ports, boto3 clients and plugins are cached per process."""
     from image_import.adapters import aws, ports
-    from image_import.config import _cached_settings, get_resources
     from image_import.plugins import registry
+    from image_import.settings import _cached_settings, get_resources
 
     _cached_settings.cache_clear()
     get_resources.cache_clear()
@@ -62,10 +62,9 @@ def stack_parameters() -> dict[str, str]:
 
 @pytest.fixture
 def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str]):
+    from image_import_dev.local.stack import LocalStack
+    from image_import_dev.render import local_sam_hook
     from moto import mock_aws
-
-    from image_import.local.stack import LocalStack
-    from image_import.render import local_sam_hook
 
     saved_env = dict(os.environ)
     reset_process_caches()

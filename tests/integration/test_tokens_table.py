@@ -15,7 +15,7 @@ def stack_config(config_dir):
 
 
 def cli(stack, capsys, *args: str) -> tuple[int, str]:
-    from image_import.tokens import main
+    from image_import.identity.token_table import main
 
     code = main(["--table", stack.physical_name("TokensTable"), *args])
     return code, capsys.readouterr().out.strip()
@@ -38,7 +38,7 @@ def test_given_an_issued_token_when_calling_the_api_then_it_acts_as_that_user(st
 def test_given_an_issued_token_then_the_table_holds_its_hash_and_never_the_token(stack, capsys):
     import boto3
 
-    from image_import.tokens import hash_token
+    from image_import.identity.token_table import hash_token
 
     token = issue(stack, capsys)
     items = boto3.client("dynamodb").scan(TableName=stack.physical_name("TokensTable"))["Items"]
@@ -56,7 +56,7 @@ def test_given_an_expired_token_when_calling_the_api_then_401(stack):
     import time
 
     from image_import.adapters.tokens import DynamoTokenStore
-    from image_import.tokens import issue as issue_token
+    from image_import.identity.token_table import issue as issue_token
 
     # issued two minutes ago for one minute; DynamoDB's TTL has not removed it yet
     store = DynamoTokenStore(stack.physical_name("TokensTable"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from image_import.config import load_settings
 from image_import.identity import NotAuthenticated, authenticate
-from image_import.keystone import KeystoneValidator
+from image_import.identity.keystone import KeystoneValidator
+from image_import.settings import load_settings
 from tests.conftest import set_option
 
 
@@ -96,7 +96,7 @@ def test_given_two_tokens_when_validated_then_one_service_token_serves_both(keys
 def test_given_wrong_service_credentials_when_validating_then_keystone_unavailable_not_401(keystone, keystone_settings):
     from dataclasses import replace
 
-    from image_import.keystone import KeystoneUnavailable
+    from image_import.identity.keystone import KeystoneUnavailable
 
     validator = KeystoneValidator(replace(keystone_settings.keystone, password="wrong"))
     with pytest.raises(KeystoneUnavailable):  # the authorizer fails (500): the caller did nothing wrong

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import botocore.handlers
 import pytest
-
-from image_import.local.runtime import INVOKE_EVENT
+from image_import_dev.local.runtime import INVOKE_EVENT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATE = FIXTURES / "template.yaml"
@@ -59,7 +58,7 @@ def moto() -> Iterator[None]:
 @pytest.fixture
 def make_stack(moto) -> Iterator[Callable[..., object]]:
     """Build and start the fixture stack (or another template); everything is taken down afterwards."""
-    from image_import.local.stack import LocalStack
+    from image_import_dev.local.stack import LocalStack
 
     started: list[LocalStack] = []
 
@@ -88,9 +87,8 @@ def stack(make_stack):
 @pytest.fixture(scope="module")
 def shared_stack() -> Iterator[object]:
     """One fixture stack for a module of tests that only send requests (they change nothing)."""
+    from image_import_dev.local.stack import LocalStack
     from moto import mock_aws
-
-    from image_import.local.stack import LocalStack
 
     with pytest.MonkeyPatch.context() as patch:
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():

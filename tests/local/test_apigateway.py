@@ -177,8 +177,8 @@ def test_given_a_body_beyond_lambdas_payload_limit_when_sent_then_a_warning_says
 
 
 def test_given_a_token_authorizer_when_asked_then_it_gets_the_token_and_its_context_reaches_the_handler(tmp_path):
-    from image_import.local.apigateway import RestApi, make_request
-    from image_import.local.runtime import LambdaRuntime, LocalFunction
+    from image_import_dev.local.apigateway import RestApi, make_request
+    from image_import_dev.local.runtime import LambdaRuntime, LocalFunction
 
     def uri(name: str) -> str:
         return f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:{name}/invocations"

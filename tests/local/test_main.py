@@ -1,4 +1,4 @@
-"""`python -m image_import.local` as a user runs it: a subprocess serving over HTTP."""
+"""`python -m image_import_dev.local` as a user runs it: a subprocess serving over HTTP."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def child_env(**extra: str) -> dict[str, str]:
 def served(tmp_path):
     """The fixture template served by the module's entry point; the URL it printed. Must stop cleanly."""
     log = tmp_path / "local.log"
-    command = [sys.executable, "-m", "image_import.local", "--template", str(TEMPLATE), "--no-render"]
+    command = [sys.executable, "-m", "image_import_dev.local", "--template", str(TEMPLATE), "--no-render"]
     with log.open("w") as out:
         process = subprocess.Popen(command, env=child_env(PORT=str(free_port())), stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -58,7 +58,7 @@ def test_given_a_malformed_configuration_when_started_then_it_exits_2_naming_the
     for name in os.listdir(ROOT / "config"):
         (config / name).write_bytes((ROOT / "config" / name).read_bytes())
     (config / "glance-image-import.conf").write_text("[image_import_opts]\nimage_import_plugins = [no_op\n")
-    command = [sys.executable, "-m", "image_import.local", "--template", str(ROOT / "template.yaml")]
+    command = [sys.executable, "-m", "image_import_dev.local", "--template", str(ROOT / "template.yaml")]
 
     result = subprocess.run(
         [*command, "--config-dir", str(config)], env=child_env(), capture_output=True, text=True, timeout=60
@@ -71,7 +71,7 @@ def test_given_a_malformed_configuration_when_started_then_it_exits_2_naming_the
 
 
 def test_given_no_template_when_started_then_it_exits_2_with_an_error(tmp_path):
-    command = [sys.executable, "-m", "image_import.local", "--template", str(tmp_path / "missing.yaml")]
+    command = [sys.executable, "-m", "image_import_dev.local", "--template", str(tmp_path / "missing.yaml")]
 
     result = subprocess.run(command, env=child_env(), capture_output=True, text=True, timeout=60)
 

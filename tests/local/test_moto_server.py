@@ -11,9 +11,8 @@ import pytest
 
 @pytest.fixture
 def moto_server(monkeypatch):
+    from image_import_dev.local.server import start_moto_server
     from moto.core.config import default_user_config
-
-    from image_import.local.server import start_moto_server
 
     monkeypatch.setitem(default_user_config, "stepfunctions", dict(default_user_config["stepfunctions"]))
     for key in ("AWS_ENDPOINT_URL", "MOTO_PORT", "AWS_REGION"):

@@ -11,8 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from image_import_dev.local.runtime import LambdaContext, LambdaRuntime, LocalFunction
 
-from image_import.local.runtime import LambdaContext, LambdaRuntime, LocalFunction
 from tests.local.conftest import invoke_hooks
 
 

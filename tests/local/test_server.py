@@ -8,8 +8,7 @@ import json
 import os
 
 import pytest
-
-from image_import.local.server import serve_api
+from image_import_dev.local.server import serve_api
 
 ALLOW = {"X-Auth-Token": "allow"}
 

@@ -8,8 +8,8 @@ import os
 
 import boto3
 import pytest
+from image_import_dev.local import LocalStackError
 
-from image_import.local import LocalStackError
 from tests.local.conftest import invoke_hooks
 
 

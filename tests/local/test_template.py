@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from image_import.local import LocalStackError
-from image_import.local.template import Resolver, bucket_name
+from image_import_dev.local import LocalStackError
+from image_import_dev.local.template import Resolver, bucket_name
 
 CFN = {
     "Parameters": {

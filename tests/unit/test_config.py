@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from image_import.config import ConfigError, ConfValue, load_settings, parse_dict, parse_list
+from image_import.settings import ConfigError, ConfValue, load_settings, parse_dict, parse_list
 from tests.conftest import set_option
 
 

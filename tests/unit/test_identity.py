@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from image_import.config import ConfigError, DevIdentity, load_settings
 from image_import.identity import NotAuthenticated, TokenFile, authenticate, validator_for
-from image_import.tokens import TokenTable, hash_token, issue, main, parse_ttl, revoke
+from image_import.identity.token_table import TokenTable, hash_token, issue, main, parse_ttl, revoke
+from image_import.settings import ConfigError, DevIdentity, load_settings
 from tests.conftest import set_option
 
 

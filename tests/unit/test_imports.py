@@ -7,12 +7,12 @@ import hashlib
 import pytest
 
 from image_import.errors import Conflict, ImportFailed, ServiceUnavailable, TaskAborted
-from image_import.flow import steps
-from image_import.flow.images import create_image, stage_image
-from image_import.flow.imports import execution_name, start_import
+from image_import.images.catalog import create_image, stage_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock, utcnow
-from image_import.models.workflow import StepError
+from image_import.models.job import StepError
+from image_import.workflow import steps
+from image_import.workflow.start import execution_name, start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-1")

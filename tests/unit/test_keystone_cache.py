@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from image_import.config import KeystoneSettings
 from image_import.identity import NotAuthenticated
-from image_import.keystone import KeystoneValidator, Reply
+from image_import.identity.keystone import KeystoneValidator, Reply
+from image_import.settings import KeystoneSettings
 
 SETTINGS = KeystoneSettings(auth_url="http://keystone/v3", username="glance", password="pw", token_cache_time=300)
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from image_import.errors import Conflict
-from image_import.flow.imports import start_import
 from image_import.models import Task
 from image_import.models.image import ImportLock
+from image_import.workflow.start import start_import
 from tests.unit.fakes import fake_ports
 from tests.unit.test_imports import GLANCE_DIRECT, MEMBER, staged_image
 
@@ -129,9 +129,9 @@ def test_losing_the_takeover_race_is_409_and_starts_nothing(settings):
 
 
 def test_the_preempted_imports_late_revert_leaves_the_new_imports_store_data_alone(settings):
-    from image_import.flow import steps
     from image_import.models import ImportJob, RequestContext
-    from image_import.models.workflow import StepError
+    from image_import.models.job import StepError
+    from image_import.workflow import steps
 
     ports = fake_ports()
     image_id = locked_image(ports, settings)

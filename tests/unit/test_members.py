@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from image_import.errors import Conflict, Forbidden, NotFound
-from image_import.flow import members
+from image_import.images import members
 from image_import.models import Image, RequestContext
 from image_import.models.image import ImageMember
 from image_import.policy import access
@@ -171,7 +171,7 @@ def test_a_race_with_a_visibility_change_is_answered_from_the_fresh_record(setti
 
 
 def test_negative_quota_is_unlimited_up_to_what_the_record_holds(config_dir):
-    from image_import.config import load_settings
+    from image_import.settings import load_settings
     from tests.conftest import set_option
 
     set_option(config_dir, "glance-api.conf", "DEFAULT", "image_member_quota", "-1")

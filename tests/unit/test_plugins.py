@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from image_import.config import ConfigError, load_settings
 from image_import.models import Image, RequestContext
 from image_import.plugins.base import PluginJob
 from image_import.plugins.inject_metadata import InjectImageMetadataPlugin
 from image_import.plugins.registry import GROUP, available, load_chain
+from image_import.settings import ConfigError, load_settings
 from tests.conftest import set_option
 
 

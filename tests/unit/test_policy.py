@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from image_import.config import load_settings
 from image_import.errors import Forbidden, NotFound
 from image_import.models import Image, RequestContext
 from image_import.policy import access
 from image_import.policy.rules import PolicyEngine, image_target
+from image_import.settings import load_settings
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"])
 READER = RequestContext(user_id="r", project_id="demo", roles=["reader"])

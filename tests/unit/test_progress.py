@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from image_import.errors import TaskAborted
-from image_import.flow.progress import MIB, Progress
 from image_import.models import Task
+from image_import.workflow.progress import MIB, Progress
 from tests.unit.fakes import fake_ports
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from image_import.config import ConfigError, load_settings
 from image_import.models import RequestContext
 from image_import.policy.protections import PropertyProtections
+from image_import.settings import ConfigError, load_settings
 from tests.conftest import set_option
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"])

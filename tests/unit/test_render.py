@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from image_import.config import load_settings
-from image_import.render import (
+from image_import_dev.render import (
     LAMBDA_SERVICE_ERRORS,
     apply_plugins,
     definition,
@@ -13,6 +12,8 @@ from image_import.render import (
     plugin_function_id,
     rendered_files,
 )
+
+from image_import.settings import load_settings
 from tests.conftest import set_option
 
 

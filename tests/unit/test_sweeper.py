@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from image_import.flow.imports import execution_name, start_import
-from image_import.flow.sweeper import sweep
 from image_import.models import Image, Task
+from image_import.workflow.start import execution_name, start_import
+from image_import.workflow.sweeper import sweep
 from tests.unit.fakes import fake_ports
 from tests.unit.test_imports import GLANCE_DIRECT, MEMBER, staged_image
 
@@ -171,7 +171,7 @@ def test_a_recent_multipart_upload_is_left_to_finish(settings):
 
 
 def test_the_limits_come_from_the_functions_environment():
-    from image_import.flow.sweeper import SweepLimits
+    from image_import.workflow.sweeper import SweepLimits
 
     limits = SweepLimits.from_environment({"SWEEPER_GRACE_MINUTES": "5", "SWEEPER_UPLOAD_AGE_HOURS": "2"})
     assert limits == SweepLimits(grace=timedelta(minutes=5), upload_age=timedelta(hours=2))

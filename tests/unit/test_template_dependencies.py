@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from image_import.local.template import load_sam, translate
+from image_import_dev.local.template import load_sam, translate
+
 from tests.conftest import ROOT
 
 

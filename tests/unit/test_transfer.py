@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import ImportFailed
-from image_import.flow.transfer import ParallelHasher, hashed
 
 
 def test_parallel_hashing_gives_the_same_digests_as_hashlib():

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from image_import.adapters.ports import image_id_of_upload, upload_key
+from image_import.data import direct_upload
 from image_import.errors import BadRequest, Conflict, Forbidden, ImageNotFound, RequestEntityTooLarge
-from image_import.flow import uploads
-from image_import.flow.images import create_image, delete_image, stage_image
-from image_import.flow.imports import start_import
+from image_import.images.catalog import create_image, delete_image, stage_image
 from image_import.models import RequestContext
+from image_import.workflow.start import start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-upload")
@@ -28,7 +28,7 @@ def new_image(ports, settings, **fields):
 def uploaded(ports, settings, data=b"abcdef", start_import=False):
     """An image whose owner asked for a URL and PUT ``data`` to it (the event not yet handled)."""
     image_id = new_image(ports, settings)
-    uploads.request_upload(MEMBER, image_id, {"size": len(data), "import": start_import}, settings, ports)
+    direct_upload.request_upload(MEMBER, image_id, {"size": len(data), "import": start_import}, settings, ports)
     ports.staging.objects[upload_key(image_id)] = data
     return image_id
 
@@ -37,7 +37,7 @@ def uploaded(ports, settings, data=b"abcdef", start_import=False):
 def test_given_a_small_size_when_urls_are_asked_then_one_presigned_put_is_offered(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    offer = uploads.request_upload(MEMBER, image_id, {"size": 10}, settings, ports)
+    offer = direct_upload.request_upload(MEMBER, image_id, {"size": 10}, settings, ports)
     assert offer.url == f"https://fake-s3/uploads/{image_id}?expires=3600"
     assert offer.upload_id is None and offer.part_urls == []
 
@@ -45,7 +45,7 @@ def test_given_a_small_size_when_urls_are_asked_then_one_presigned_put_is_offere
 def test_given_a_large_size_when_urls_are_asked_then_a_multipart_upload_with_one_url_per_part_is_offered(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    offer = uploads.request_upload(MEMBER, image_id, {"size": 250 * MiB}, settings, ports)
+    offer = direct_upload.request_upload(MEMBER, image_id, {"size": 250 * MiB}, settings, ports)
     assert offer.url is None
     assert offer.part_size == 8 * MiB
     assert len(offer.part_urls) == 32  # ceil(250 / 8)
@@ -55,20 +55,20 @@ def test_given_a_large_size_when_urls_are_asked_then_a_multipart_upload_with_one
 def test_given_multipart_asked_for_when_urls_are_asked_then_even_a_small_image_gets_parts(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    offer = uploads.request_upload(MEMBER, image_id, {"size": 9 * MiB, "multipart": True}, settings, ports)
+    offer = direct_upload.request_upload(MEMBER, image_id, {"size": 9 * MiB, "multipart": True}, settings, ports)
     assert len(offer.part_urls) == 2
 
 
 def test_part_size_grows_so_that_a_terabyte_fits_in_ten_thousand_parts():
     size = 1024**4
-    part = uploads.part_size_for(size)
+    part = direct_upload.part_size_for(size)
     assert part % MiB == 0 and -(-size // part) <= 10_000
 
 
 def test_given_import_asked_when_urls_are_asked_then_the_uploader_and_intent_are_recorded(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    uploads.request_upload(MEMBER, image_id, {"size": 3, "import": True}, settings, ports)
+    direct_upload.request_upload(MEMBER, image_id, {"size": 3, "import": True}, settings, ports)
     intent = ports.images.get(image_id).upload
     assert intent.start_import is True and intent.size == 3
     assert intent.context == MEMBER
@@ -78,7 +78,7 @@ def test_given_another_project_when_it_asks_for_urls_of_a_shared_image_then_404(
     ports = fake_ports()
     image_id = new_image(ports, settings)
     with pytest.raises(ImageNotFound):
-        uploads.request_upload(OTHER, image_id, {"size": 3}, settings, ports)
+        direct_upload.request_upload(OTHER, image_id, {"size": 3}, settings, ports)
 
 
 def test_given_another_project_when_it_asks_for_urls_of_a_public_image_then_403(settings):
@@ -88,7 +88,7 @@ def test_given_another_project_when_it_asks_for_urls_of_a_public_image_then_403(
         admin, {"disk_format": "raw", "container_format": "bare", "visibility": "public"}, settings, ports
     ).id
     with pytest.raises(Forbidden):
-        uploads.request_upload(OTHER, image_id, {"size": 3}, settings, ports)
+        direct_upload.request_upload(OTHER, image_id, {"size": 3}, settings, ports)
 
 
 def test_given_a_staged_image_when_urls_are_asked_then_409(settings):
@@ -96,21 +96,21 @@ def test_given_a_staged_image_when_urls_are_asked_then_409(settings):
     image_id = new_image(ports, settings)
     stage_image(MEMBER, image_id, [b"abc"], None, settings, ports)
     with pytest.raises(Conflict, match="'queued'"):
-        uploads.request_upload(MEMBER, image_id, {"size": 3}, settings, ports)
+        direct_upload.request_upload(MEMBER, image_id, {"size": 3}, settings, ports)
 
 
 def test_given_no_formats_when_an_import_is_asked_with_the_urls_then_409(settings):
     ports = fake_ports()
     image_id = create_image(MEMBER, {"name": "x"}, settings, ports).id
     with pytest.raises(Conflict, match="container_format"):
-        uploads.request_upload(MEMBER, image_id, {"size": 3, "import": True}, settings, ports)
+        direct_upload.request_upload(MEMBER, image_id, {"size": 3, "import": True}, settings, ports)
 
 
 def test_given_a_size_over_the_cap_when_urls_are_asked_then_413(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
     with pytest.raises(RequestEntityTooLarge):
-        uploads.request_upload(MEMBER, image_id, {"size": settings.image_size_cap + 1}, settings, ports)
+        direct_upload.request_upload(MEMBER, image_id, {"size": settings.image_size_cap + 1}, settings, ports)
 
 
 @pytest.mark.parametrize(
@@ -121,39 +121,39 @@ def test_given_a_malformed_request_when_urls_are_asked_then_400(settings, body):
     ports = fake_ports()
     image_id = new_image(ports, settings)
     with pytest.raises(BadRequest):
-        uploads.request_upload(MEMBER, image_id, body, settings, ports)
+        direct_upload.request_upload(MEMBER, image_id, body, settings, ports)
 
 
 def test_given_a_second_multipart_request_then_the_first_upload_is_aborted(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    first = uploads.request_upload(MEMBER, image_id, {"size": 3, "multipart": True}, settings, ports)
-    second = uploads.request_upload(MEMBER, image_id, {"size": 3, "multipart": True}, settings, ports)
+    first = direct_upload.request_upload(MEMBER, image_id, {"size": 3, "multipart": True}, settings, ports)
+    second = direct_upload.request_upload(MEMBER, image_id, {"size": 3, "multipart": True}, settings, ports)
     assert list(ports.staging.multipart) == [second.upload_id] != [first.upload_id]
 
 
 def test_given_uploaded_parts_when_the_upload_is_completed_then_the_object_exists(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    offer = uploads.request_upload(MEMBER, image_id, {"size": 6, "multipart": True}, settings, ports)
+    offer = direct_upload.request_upload(MEMBER, image_id, {"size": 6, "multipart": True}, settings, ports)
     ports.staging.put_part(offer.upload_id, 1, b"abcdef")
-    uploads.complete_upload(MEMBER, image_id, {"upload_id": offer.upload_id}, settings, ports)
+    direct_upload.complete_upload(MEMBER, image_id, {"upload_id": offer.upload_id}, settings, ports)
     assert ports.staging.objects[upload_key(image_id)] == b"abcdef"
 
 
 def test_given_another_upload_id_when_completing_then_409(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    uploads.request_upload(MEMBER, image_id, {"size": 6, "multipart": True}, settings, ports)
+    direct_upload.request_upload(MEMBER, image_id, {"size": 6, "multipart": True}, settings, ports)
     with pytest.raises(Conflict):
-        uploads.complete_upload(MEMBER, image_id, {"upload_id": "forged"}, settings, ports)
+        direct_upload.complete_upload(MEMBER, image_id, {"upload_id": "forged"}, settings, ports)
 
 
 # ---------------------------------------------------------------- the event
 def test_given_an_upload_when_its_event_arrives_then_the_image_is_uploading_with_its_size(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings, b"abcdef")
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.STAGED
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.STAGED
     image = ports.images.get(image_id)
     assert (image.status, image.size, image.staged_key) == ("uploading", 6, f"uploads/{image_id}")
     assert ports.workflow.started == []
@@ -162,7 +162,7 @@ def test_given_an_upload_when_its_event_arrives_then_the_image_is_uploading_with
 def test_given_import_asked_when_the_event_arrives_then_the_import_starts_as_the_uploader_from_the_upload_key(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings, start_import=True)
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.IMPORTING
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.IMPORTING
     [(_, document)] = ports.workflow.started
     assert document["staging_key"] == f"uploads/{image_id}"
     assert document["context"]["user_id"] == "demo"
@@ -173,8 +173,8 @@ def test_given_import_asked_when_the_event_arrives_then_the_import_starts_as_the
 def test_given_a_replayed_event_then_nothing_is_started_twice(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings, start_import=True)
-    uploads.receive_upload(upload_key(image_id), settings, ports)
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.DUPLICATE
+    direct_upload.receive_upload(upload_key(image_id), settings, ports)
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
     assert len(ports.workflow.started) == 1
     assert upload_key(image_id) in ports.staging.objects  # the staged data is kept
 
@@ -182,11 +182,11 @@ def test_given_a_replayed_event_then_nothing_is_started_twice(settings):
 def test_given_an_import_that_failed_and_reverted_when_the_event_is_replayed_then_no_new_import_starts(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings, start_import=True)
-    uploads.receive_upload(upload_key(image_id), settings, ports)
+    direct_upload.receive_upload(upload_key(image_id), settings, ports)
     image = ports.images.get(image_id)
     image.status, image.import_lock = "uploading", None  # what revert leaves
     ports.images.save(image)
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.DUPLICATE
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
     assert len(ports.workflow.started) == 1
 
 
@@ -194,23 +194,23 @@ def test_given_a_workflow_that_could_not_start_when_the_event_is_retried_then_th
     ports = fake_ports(FakeWorkflow(fail=RuntimeError("throttled")))
     image_id = uploaded(ports, settings, start_import=True)
     with pytest.raises(Exception, match="could not be started"):
-        uploads.receive_upload(upload_key(image_id), settings, ports)
+        direct_upload.receive_upload(upload_key(image_id), settings, ports)
     ports.workflow.fail = None
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.IMPORTING
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.IMPORTING
 
 
 def test_given_an_object_for_an_unknown_image_then_it_is_removed_and_nothing_starts(settings):
     ports = fake_ports()
     key = "uploads/6f1d8c1e-0000-4000-8000-000000000000"
     ports.staging.objects[key] = b"x"
-    assert uploads.receive_upload(key, settings, ports) == uploads.REMOVED
+    assert direct_upload.receive_upload(key, settings, ports) == direct_upload.REMOVED
     assert key not in ports.staging.objects and ports.workflow.started == []
 
 
 def test_given_a_key_that_is_not_an_image_id_then_the_object_is_removed(settings):
     ports = fake_ports()
     ports.staging.objects["uploads/../etc"] = b"x"
-    assert uploads.receive_upload("uploads/../etc", settings, ports) == uploads.REMOVED
+    assert direct_upload.receive_upload("uploads/../etc", settings, ports) == direct_upload.REMOVED
     assert ports.staging.objects == {}
 
 
@@ -220,7 +220,7 @@ def test_given_an_active_image_when_an_object_arrives_for_it_then_it_is_removed(
     image = ports.images.get(image_id)
     image.status = "active"
     ports.images.save(image)
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.REMOVED
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.REMOVED
     assert ports.images.get(image_id).status == "active"
 
 
@@ -228,7 +228,7 @@ def test_given_an_object_over_the_cap_then_it_is_removed_and_the_image_stays_que
     ports = fake_ports()
     image_id = uploaded(ports, settings, b"abcdef")
     settings = dataclasses.replace(settings, image_size_cap=5)
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.REMOVED
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.REMOVED
     assert ports.images.get(image_id).status == "queued"
     assert upload_key(image_id) not in ports.staging.objects
 
@@ -237,14 +237,14 @@ def test_given_an_object_of_another_size_than_announced_then_it_is_removed(setti
     ports = fake_ports()
     image_id = uploaded(ports, settings, b"abcdef")
     ports.staging.objects[upload_key(image_id)] = b"abc"
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.REMOVED
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.REMOVED
     assert ports.images.get(image_id).status == "queued"
 
 
 def test_given_an_event_whose_object_is_gone_then_nothing_happens(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.GONE
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.GONE
     assert ports.images.get(image_id).status == "queued"
 
 
@@ -260,7 +260,7 @@ def test_given_a_stage_through_the_api_then_the_image_remembers_the_staging_key(
 def test_given_a_direct_upload_when_the_image_is_deleted_then_its_uploaded_data_goes_too(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings)
-    uploads.receive_upload(upload_key(image_id), settings, ports)
+    direct_upload.receive_upload(upload_key(image_id), settings, ports)
     delete_image(MEMBER, image_id, ports, settings)
     assert ports.staging.objects == {}
 
@@ -268,7 +268,7 @@ def test_given_a_direct_upload_when_the_image_is_deleted_then_its_uploaded_data_
 def test_given_an_unfinished_multipart_upload_when_the_image_is_deleted_then_the_upload_is_aborted(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)
-    uploads.request_upload(MEMBER, image_id, {"size": 3, "multipart": True}, settings, ports)
+    direct_upload.request_upload(MEMBER, image_id, {"size": 3, "multipart": True}, settings, ports)
     delete_image(MEMBER, image_id, ports, settings)
     assert ports.staging.multipart == {}
 
@@ -290,7 +290,7 @@ def test_s3_events_are_read_directly_and_through_sqs_with_keys_decoded():
             {"messageId": "m2", "body": json.dumps(test_event)},
         ]
     }
-    assert list(uploads.upload_keys(event)) == [(None, "uploads/a b"), ("m1", "uploads/a b")]
+    assert list(direct_upload.upload_keys(event)) == [(None, "uploads/a b"), ("m1", "uploads/a b")]
 
 
 def test_given_internal_fields_in_a_create_body_then_they_are_not_taken_as_base_fields(settings):
@@ -309,9 +309,9 @@ def test_given_two_concurrent_deliveries_of_one_event_then_one_stages_and_one_im
         reads.append(key)
         return stale.model_copy(deep=True) if len(reads) == 1 else original_get(key)
 
-    uploads.receive_upload(upload_key(image_id), settings, ports)
+    direct_upload.receive_upload(upload_key(image_id), settings, ports)
     ports.images.get = get
-    assert uploads.receive_upload(upload_key(image_id), settings, ports) == uploads.DUPLICATE
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
     assert len(ports.workflow.started) == 1
 
 
@@ -331,7 +331,7 @@ def test_given_a_batch_with_one_failing_message_then_only_that_message_is_report
         record = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": f"uploads%2F{image_id}"}}}
         return {"messageId": message_id, "body": json.dumps({"Records": [record]})}
 
-    result = uploads.receive_batch({"Records": [message("m-good", good), message("m-bad", bad)]}, settings, ports)
+    result = direct_upload.receive_batch({"Records": [message("m-good", good), message("m-bad", bad)]}, settings, ports)
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
     assert original_get(good).status == "uploading"
 
@@ -340,5 +340,5 @@ def test_given_an_event_for_the_services_own_staging_key_then_nothing_is_touched
     ports = fake_ports()
     image_id = new_image(ports, settings)
     stage_image(MEMBER, image_id, [b"abc"], None, settings, ports)
-    assert uploads.receive_upload(f"staging/{image_id}", settings, ports) == uploads.IGNORED
+    assert direct_upload.receive_upload(f"staging/{image_id}", settings, ports) == direct_upload.IGNORED
     assert ports.staging.objects == {f"staging/{image_id}": b"abc"}

@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 
 from image_import.errors import BadRequest, ImportFailed
-from image_import.flow import steps, web_download
-from image_import.flow.images import create_image
-from image_import.flow.imports import start_import
+from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext
-from image_import.models.workflow import StepError
+from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
+from image_import.workflow import steps, web_download
+from image_import.workflow.start import start_import
 from tests.unit.fakes import fake_ports
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-1")

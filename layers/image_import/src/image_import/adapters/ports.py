@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from image_import.adapters.objects import Bucket
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
-from image_import.config import get_resources
+from image_import.settings import get_resources
 
 STAGING_PREFIX = "staging/"
 # Users write here through presigned URLs and the S3 trigger listens here; the service only reads

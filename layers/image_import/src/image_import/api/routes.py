@@ -13,9 +13,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from image_import.api.errors import render_error
 from image_import.api.versions import versions_document
-from image_import.config import get_settings
 from image_import.errors import BadRequest, GlanceError, MethodNotAllowed, NotFound, Unauthorized, UnsupportedMediaType
 from image_import.observability import logger
+from image_import.settings import get_settings
 
 if TYPE_CHECKING:  # pydantic models cost ~100 ms to import: only routes that need them pay
     from image_import.models import RequestContext
@@ -114,7 +114,7 @@ def require_import_enabled() -> None:
 
 def present(image, context) -> dict:
     """The image as this caller may see it (unreadable protected properties left out)."""
-    from image_import.flow.images import BASE_FIELDS
+    from image_import.images.catalog import BASE_FIELDS
     from image_import.policy.protections import shown
 
     return shown(image.to_api(), BASE_FIELDS | {"self", "file", "schema"}, context, get_settings())
@@ -172,7 +172,7 @@ def versions() -> Response:
 
 @app.get("/v2/schemas/image")
 def schema_image() -> Response:
-    from image_import.models.schema import image_schema
+    from image_import.images.schemas import image_schema
 
     settings = get_settings()
     return respond(200, image_schema(settings.disk_formats, settings.container_formats))
@@ -180,7 +180,7 @@ def schema_image() -> Response:
 
 @app.get("/v2/schemas/images")
 def schema_images() -> Response:
-    from image_import.models.schema import image_schema, images_schema
+    from image_import.images.schemas import image_schema, images_schema
 
     settings = get_settings()
     return respond(200, images_schema(image_schema(settings.disk_formats, settings.container_formats)))
@@ -188,28 +188,28 @@ def schema_images() -> Response:
 
 @app.get("/v2/schemas/task")
 def schema_task() -> Response:
-    from image_import.models.schema import task_schema
+    from image_import.images.schemas import task_schema
 
     return respond(200, task_schema())
 
 
 @app.get("/v2/schemas/tasks")
 def schema_tasks() -> Response:
-    from image_import.models.schema import task_schema, tasks_schema
+    from image_import.images.schemas import task_schema, tasks_schema
 
     return respond(200, tasks_schema(task_schema()))
 
 
 @app.get("/v2/schemas/member")
 def schema_member() -> Response:
-    from image_import.models.schema import member_schema
+    from image_import.images.schemas import member_schema
 
     return respond(200, member_schema())
 
 
 @app.get("/v2/schemas/members")
 def schema_members() -> Response:
-    from image_import.models.schema import member_schema, members_schema
+    from image_import.images.schemas import member_schema, members_schema
 
     return respond(200, members_schema(member_schema()))
 
@@ -233,7 +233,7 @@ def info_stores() -> Response:
 # ---------------------------------------------------------------- images
 @app.post("/v2/images")
 def create_image() -> Response:
-    from image_import.flow.images import create_image as create
+    from image_import.images.catalog import create_image as create
 
     settings = get_settings()
     context = caller()
@@ -248,7 +248,7 @@ def create_image() -> Response:
 def list_images() -> Response:
     from urllib.parse import urlencode
 
-    from image_import.flow.images import list_images as list_
+    from image_import.images.catalog import list_images as list_
 
     params = query()
     context = caller()
@@ -267,7 +267,7 @@ def list_images() -> Response:
 
 @app.get(f"/v2/images/{IMAGE_ID}")
 def show_image(image_id: str) -> Response:
-    from image_import.flow.images import get_image
+    from image_import.images.catalog import get_image
 
     context = caller()
     return respond(200, present(get_image(context, image_id, ports()), context))
@@ -275,7 +275,7 @@ def show_image(image_id: str) -> Response:
 
 @app.delete(f"/v2/images/{IMAGE_ID}")
 def delete_image(image_id: str) -> Response:
-    from image_import.flow.images import delete_image as delete
+    from image_import.images.catalog import delete_image as delete
 
     delete(caller(), image_id, ports())
     return respond(204)
@@ -283,7 +283,7 @@ def delete_image(image_id: str) -> Response:
 
 @app.put(f"/v2/images/{IMAGE_ID}/stage")
 def stage_image(image_id: str) -> Response:
-    from image_import.flow.images import stage_image as stage
+    from image_import.images.catalog import stage_image as stage
 
     context = caller()
     settings = get_settings()
@@ -299,7 +299,7 @@ def stage_image(image_id: str) -> Response:
 
 @app.post(f"/v2/images/{IMAGE_ID}/import")
 def import_image(image_id: str) -> Response:
-    from image_import.flow.imports import start_import
+    from image_import.workflow.start import start_import
 
     context = caller()
     require_import_enabled()
@@ -310,7 +310,7 @@ def import_image(image_id: str) -> Response:
 
 @app.get(f"/v2/images/{IMAGE_ID}/file")
 def download_image(image_id: str) -> Response:
-    from image_import.flow.downloads import download_image as download
+    from image_import.images.download import download_image as download
 
     answer = download(caller(), image_id, _header("range"), _header("content-range"), get_settings(), ports())
     headers = {"x-openstack-request-id": request_id(), **answer.headers}
@@ -321,7 +321,7 @@ def download_image(image_id: str) -> Response:
 
 @app.get(f"/v2/images/{IMAGE_ID}/tasks")
 def image_tasks(image_id: str) -> Response:
-    from image_import.flow.images import get_image
+    from image_import.images.catalog import get_image
 
     context = caller()
     get_image(context, image_id, ports())
@@ -331,7 +331,7 @@ def image_tasks(image_id: str) -> Response:
 
 @app.patch(f"/v2/images/{IMAGE_ID}")
 def update_image(image_id: str) -> Response:
-    from image_import.flow.update import update_image as update
+    from image_import.images.update import update_image as update
 
     context = caller()
     media_type = (_header("content-type") or "").split(";")[0].strip().lower()
@@ -342,7 +342,7 @@ def update_image(image_id: str) -> Response:
 
 @app.put(f"/v2/images/{IMAGE_ID}/file")
 def upload_image(image_id: str) -> Response:
-    from image_import.flow.upload import upload_image as upload
+    from image_import.data.file_upload import upload_image as upload
 
     context = caller()
     content_type = (_header("content-type") or "").split(";")[0].strip().lower()
@@ -359,7 +359,7 @@ def no_body() -> None:
 
 @app.put(f"/v2/images/{IMAGE_ID}/tags/<tag>")
 def add_tag(image_id: str, tag: str) -> Response:
-    from image_import.flow.tags import add_tag as add
+    from image_import.images.tags import add_tag as add
 
     no_body()
     add(caller(), image_id, unquote(tag), get_settings(), ports())
@@ -368,7 +368,7 @@ def add_tag(image_id: str, tag: str) -> Response:
 
 @app.delete(f"/v2/images/{IMAGE_ID}/tags/<tag>")
 def delete_tag(image_id: str, tag: str) -> Response:
-    from image_import.flow.tags import delete_tag as delete
+    from image_import.images.tags import delete_tag as delete
 
     no_body()
     delete(caller(), image_id, unquote(tag), get_settings(), ports())
@@ -377,7 +377,7 @@ def delete_tag(image_id: str, tag: str) -> Response:
 
 @app.post(f"/v2/images/{IMAGE_ID}/actions/<action>")
 def image_action(image_id: str, action: str) -> Response:
-    from image_import.flow.deactivation import TRANSITIONS, change_activation
+    from image_import.images.activation import TRANSITIONS, change_activation
 
     if action not in TRANSITIONS:
         raise NotFound("The resource could not be found.")
@@ -392,7 +392,7 @@ MEMBER_ID = "<member_id>"
 
 @app.get(f"/v2/images/{IMAGE_ID}/members")
 def list_members(image_id: str) -> Response:
-    from image_import.flow.members import list_members as list_
+    from image_import.images.members import list_members as list_
 
     context = caller()
     no_body()
@@ -402,7 +402,7 @@ def list_members(image_id: str) -> Response:
 
 @app.post(f"/v2/images/{IMAGE_ID}/members")
 def add_member(image_id: str) -> Response:
-    from image_import.flow.members import add_member as add
+    from image_import.images.members import add_member as add
 
     context = caller()
     return respond(200, add(context, image_id, json_body(required=False), get_settings(), ports()))
@@ -410,7 +410,7 @@ def add_member(image_id: str) -> Response:
 
 @app.get(f"/v2/images/{IMAGE_ID}/members/{MEMBER_ID}")
 def show_member(image_id: str, member_id: str) -> Response:
-    from image_import.flow.members import get_member
+    from image_import.images.members import get_member
 
     context = caller()
     no_body()
@@ -419,7 +419,7 @@ def show_member(image_id: str, member_id: str) -> Response:
 
 @app.put(f"/v2/images/{IMAGE_ID}/members/{MEMBER_ID}")
 def update_member(image_id: str, member_id: str) -> Response:
-    from image_import.flow.members import update_member as update
+    from image_import.images.members import update_member as update
 
     context = caller()
     body = json_body(required=False)
@@ -428,7 +428,7 @@ def update_member(image_id: str, member_id: str) -> Response:
 
 @app.delete(f"/v2/images/{IMAGE_ID}/members/{MEMBER_ID}")
 def delete_member(image_id: str, member_id: str) -> Response:
-    from image_import.flow.members import delete_member as delete
+    from image_import.images.members import delete_member as delete
 
     context = caller()
     no_body()
@@ -440,8 +440,8 @@ def delete_member(image_id: str, member_id: str) -> Response:
 def list_tasks() -> Response:
     from urllib.parse import urlencode
 
-    from image_import.flow.tasks import list_tasks as list_
-    from image_import.flow.tasks import task_stub
+    from image_import.images.tasks import list_tasks as list_
+    from image_import.images.tasks import task_stub
 
     params = query()
     page = list_(caller(), params, get_settings(), ports())
@@ -458,7 +458,7 @@ def list_tasks() -> Response:
 
 @app.get("/v2/tasks/<task_id>")
 def show_task(task_id: str) -> Response:
-    from image_import.flow.tasks import get_task, task_detail
+    from image_import.images.tasks import get_task, task_detail
 
     return respond(200, task_detail(get_task(caller(), task_id, get_settings(), ports())))
 
@@ -475,7 +475,7 @@ def delete_task(task_id: str) -> Response:
 @app.post(f"/v2/images/{IMAGE_ID}/upload-urls")
 def upload_urls(image_id: str) -> Response:
     """Presigned URLs to put the image's data straight into S3 (no size limit from API Gateway/Lambda)."""
-    from image_import.flow.uploads import request_upload
+    from image_import.data.direct_upload import request_upload
 
     offer = request_upload(caller(), image_id, json_body(), get_settings(), ports())
     body: dict[str, Any] = {
@@ -499,7 +499,7 @@ def upload_urls(image_id: str) -> Response:
 @app.post(f"/v2/images/{IMAGE_ID}/upload-complete")
 def upload_complete(image_id: str) -> Response:
     """Complete a multipart upload server-side (S3 lists the parts); the S3 event then stages the image."""
-    from image_import.flow.uploads import complete_upload
+    from image_import.data.direct_upload import complete_upload
 
     complete_upload(caller(), image_id, json_body(), get_settings(), ports())
     return respond(202)

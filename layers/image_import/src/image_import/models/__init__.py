@@ -2,7 +2,7 @@
 
 from image_import.models.context import RequestContext
 from image_import.models.image import Image
+from image_import.models.job import ImportJob
 from image_import.models.task import Task
-from image_import.models.workflow import ImportJob
 
 __all__ = ["Image", "ImportJob", "RequestContext", "Task"]

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, ClassVar
 from image_import.models import Image, RequestContext
 
 if TYPE_CHECKING:
-    from image_import.config import Settings
-    from image_import.flow.actions import ImageActions
+    from image_import.settings import Settings
+    from image_import.workflow.actions import ImageActions
 
 
 @dataclass

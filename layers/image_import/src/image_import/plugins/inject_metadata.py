@@ -8,8 +8,8 @@ Options, in ``[inject_metadata_properties]`` as in Glance:
 
 from __future__ import annotations
 
-from image_import.config import ConfigError, Settings, parse_dict, parse_list
 from image_import.plugins.base import ImportPlugin, PluginJob
+from image_import.settings import ConfigError, Settings, parse_dict, parse_list
 
 SECTION = "inject_metadata_properties"
 

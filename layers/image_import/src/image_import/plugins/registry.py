@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from importlib.metadata import EntryPoint, entry_points
 
-from image_import.config import IMPORT_CONF, ConfigError, Settings
 from image_import.plugins.base import ImportPlugin
+from image_import.settings import IMPORT_CONF, ConfigError, Settings
 
 GROUP = "glance.image_import.plugins"
 

@@ -6,10 +6,10 @@ see it but not perform the action gets 403.
 
 from __future__ import annotations
 
-from image_import.config import Settings, get_settings
 from image_import.errors import Forbidden, ImageNotFound
 from image_import.models import Image, RequestContext
 from image_import.policy.rules import engine, image_target
+from image_import.settings import Settings, get_settings
 
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 

@@ -14,8 +14,8 @@ import functools
 import re
 from typing import Any
 
-from image_import.config import Settings, parse_ini
 from image_import.models import RequestContext
+from image_import.settings import Settings, parse_ini
 
 OPERATIONS = ("create", "read", "update", "delete")
 

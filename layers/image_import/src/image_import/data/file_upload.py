@@ -1,0 +1,85 @@
+"""PUT /v2/images/{id}/file: Glance's classic upload (no import, no plugins), within the API's size limit.
+
+queued -> saving -> active, streamed once into the store computing size, MD5 and the multihash.
+Any failure removes what was written and puts the image back to queued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from image_import.adapters.ports import Ports, store_key
+from image_import.adapters.records import update_with_retries
+from image_import.data.transfer import ParallelHasher, hashed
+from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ImportFailed, RequestEntityTooLarge
+from image_import.images.catalog import declared_image_size, get_image
+from image_import.models import Image, RequestContext
+from image_import.models.image import utcnow
+from image_import.policy import access
+from image_import.settings import Settings
+
+
+def upload_image(
+    context: RequestContext,
+    image_id: str,
+    data: Iterable[bytes],
+    declared_size: str | None,
+    settings: Settings,
+    ports: Ports,
+) -> Image:
+    image = get_image(context, image_id, ports, settings)
+    access.authorize(context, "upload_image", image, settings)
+    if image.status != "queued":
+        raise Conflict(
+            f"Image {image_id} is in status '{image.status}'; data can only be uploaded to a 'queued' image."
+        )
+    if not image.disk_format or not image.container_format:
+        raise BadRequest("Properties disk_format, container_format must be set prior to saving data.")
+    expected = declared_image_size(declared_size)
+    image.status, image.updated_at = "saving", utcnow()
+    try:
+        ports.images.save(image)
+    except ConcurrentUpdate:
+        raise Conflict(f"Image {image_id} was changed by another request; data not uploaded.") from None
+    key = store_key(image_id)
+    hasher = ParallelHasher(settings.hashing_algorithm)
+    try:
+        ports.store.write(key, hashed(data, hasher, settings.image_size_cap))
+        digests = hasher.finish()
+        if expected is not None and digests.size != expected:
+            raise BadRequest(
+                f"Size of the uploaded data ({digests.size}) does not match x-openstack-image-size ({expected})."
+            )
+        image.status, image.size, image.checksum = "active", digests.size, digests.checksum
+        image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
+        ports.images.save(image)
+        return image
+    except BaseException as exc:
+        hasher.close()
+        ports.store.delete(key)
+        _back_to_queued(image_id, ports)
+        if isinstance(exc, ImportFailed):  # the size cap, raised while streaming
+            raise RequestEntityTooLarge(str(exc)) from None
+        if isinstance(exc, ConcurrentUpdate):
+            raise Conflict(f"Image {image_id} was changed or deleted during the upload.") from None
+        raise
+
+
+def _back_to_queued(image_id: str, ports: Ports) -> None:
+    def reset_to_queued(image: Image | None) -> bool:
+        if image is None or image.status != "saving":
+            return False
+        image.status, image.size, image.checksum, image.os_hash_algo, image.os_hash_value = (
+            "queued",
+            None,
+            None,
+            None,
+            None,
+        )
+        image.updated_at = utcnow()
+        return True
+
+    # best effort: the upload's own error is what the client must see
+    with contextlib.suppress(ConcurrentUpdate):
+        update_with_retries(ports.images, image_id, reset_to_queued, attempts=5)

@@ -1,1 +1,0 @@
-"""Image lifecycle and import orchestration. Import steps change images only through ImageActions."""

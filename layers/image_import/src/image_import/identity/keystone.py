@@ -1,0 +1,153 @@
+"""Keystone token validation, as keystonemiddleware does it for Glance.
+
+A service token is obtained with the ``[keystone_authtoken]`` credentials (password method,
+project-scoped) and kept until shortly before it expires. Each user token is validated with
+``GET /v3/auth/tokens`` (``X-Auth-Token``: the service token, ``X-Subject-Token``: the user's)
+and the answer reused until the token expires, at most ``token_cache_time`` seconds, so a
+warm authorizer asks Keystone once per token and period.
+
+urllib rather than requests: fewer imports on the authorizer's cold start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from image_import.identity import NotAuthenticated
+from image_import.settings import DevIdentity, KeystoneSettings
+
+SERVICE_TOKEN_MARGIN = 60  # renew the service token this many seconds before it expires
+MAX_CACHED = 10_000
+
+
+class KeystoneUnavailable(Exception):
+    """Keystone did not answer, or refused the service credentials: a 500, not a 401."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+Http = Callable[[str, str, dict[str, str], dict | None], Reply]
+
+
+def urllib_http(timeout: float) -> Http:
+    def call(method: str, url: str, headers: dict[str, str], body: dict | None) -> Reply:
+        import urllib.error
+        import urllib.request
+
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method)
+        for key, value in {"Accept": "application/json", **headers}.items():
+            request.add_header(key, value)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw, response_headers = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, raw, response_headers = error.code, error.read(), error.headers
+        except OSError as exc:
+            raise KeystoneUnavailable(f"{method} {url}: {exc}") from exc
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return Reply(status, {k.lower(): v for k, v in response_headers.items()}, parsed)
+
+    return call
+
+
+def _expiry(token: dict[str, Any]) -> float:
+    # Keystone writes "2026-11-25T23:02:53.000000Z"
+    return datetime.fromisoformat(token["expires_at"].replace("Z", "+00:00")).timestamp()
+
+
+def _identity(token: dict[str, Any]) -> DevIdentity:
+    project = token.get("project") or {}
+    return DevIdentity(
+        user_id=token["user"]["id"],
+        project_id=project.get("id"),  # type: ignore[arg-type]  # None for domain- or system-scoped tokens
+        roles=tuple(role["name"].lower() for role in token.get("roles") or []),
+    )
+
+
+class KeystoneValidator:
+    def __init__(self, settings: KeystoneSettings, http: Http | None = None, clock: Callable[[], float] = time.time):
+        self.settings, self.clock = settings, clock
+        self.http = http or urllib_http(settings.http_connect_timeout)
+        self.calls = 0  # requests made to Keystone (tests check the cache with it)
+        self._cache: dict[str, tuple[DevIdentity, float]] = {}
+        self._service: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def validate(self, token: str) -> DevIdentity:
+        key = hashlib.sha256(token.encode()).hexdigest()  # no raw tokens kept in memory longer than needed
+        now = self.clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        body = self._validate(token)
+        identity = _identity(body["token"])
+        until = min(_expiry(body["token"]), now + self.settings.token_cache_time)
+        if len(self._cache) >= MAX_CACHED:
+            self._cache = {k: v for k, v in self._cache.items() if v[1] > now} if len(self._cache) else {}
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
+        self._cache[key] = (identity, until)
+        return identity
+
+    def _validate(self, token: str) -> dict[str, Any]:
+        for attempt in (1, 2):
+            reply = self._call(
+                "GET", "/auth/tokens", {"X-Auth-Token": self._service_token(), "X-Subject-Token": token}, None
+            )
+            if reply.status == 200 and isinstance(reply.body, dict) and "token" in reply.body:
+                return reply.body
+            if reply.status == 401 and attempt == 1:
+                self._service = None  # our service token may have been revoked: get a new one, ask again
+                continue
+            if reply.status in (400, 401, 403, 404):  # unknown, expired, revoked or malformed
+                raise NotAuthenticated()
+            raise KeystoneUnavailable(f"token validation answered {reply.status}")
+        raise NotAuthenticated()
+
+    def _service_token(self) -> str:
+        with self._lock:
+            if self._service is None or self._service[1] - SERVICE_TOKEN_MARGIN <= self.clock():
+                self._service = self._issue_service_token()
+            return self._service[0]
+
+    def _issue_service_token(self) -> tuple[str, float]:
+        s = self.settings
+        user: dict[str, Any] = {"name": s.username, "password": s.password}
+        if s.user_domain_id or s.user_domain_name:
+            user["domain"] = {"id": s.user_domain_id} if s.user_domain_id else {"name": s.user_domain_name}
+        auth: dict[str, Any] = {"identity": {"methods": ["password"], "password": {"user": user}}}
+        if s.project_name:
+            project: dict[str, Any] = {"name": s.project_name}
+            if s.project_domain_id or s.project_domain_name:
+                domain = {"id": s.project_domain_id} if s.project_domain_id else {"name": s.project_domain_name}
+                project["domain"] = domain
+            auth["scope"] = {"project": project}
+        reply = self._call("POST", "/auth/tokens", {}, {"auth": auth})
+        token = reply.headers.get("x-subject-token")
+        if reply.status != 201 or not token or not isinstance(reply.body, dict):
+            raise KeystoneUnavailable(
+                f"Keystone refused the [keystone_authtoken] service credentials of {s.username!r} ({reply.status})"
+            )
+        return token, _expiry(reply.body["token"])
+
+    def _call(self, method: str, path: str, headers: dict[str, str], body: dict | None) -> Reply:
+        self.calls += 1
+        return self.http(method, self.settings.auth_url + path, headers, body)

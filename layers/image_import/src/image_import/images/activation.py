@@ -1,0 +1,36 @@
+"""POST /v2/images/{id}/actions/deactivate|reactivate: ``active <-> deactivated``, as Glance.
+
+Repeating either is a no-op (204); any other status is 403. A deactivated image's data can be
+downloaded by admins only (flow/downloads.py).
+"""
+
+from __future__ import annotations
+
+from image_import.adapters.ports import Ports
+from image_import.errors import ConcurrentUpdate, Conflict, Forbidden
+from image_import.images.catalog import get_image
+from image_import.models import RequestContext
+from image_import.models.image import utcnow
+from image_import.policy import access
+from image_import.settings import Settings
+
+# action -> (the status it leaves, the status it reaches)
+TRANSITIONS = {"deactivate": ("active", "deactivated"), "reactivate": ("deactivated", "active")}
+
+
+def change_activation(context: RequestContext, image_id: str, action: str, settings: Settings, ports: Ports) -> None:
+    source, destination = TRANSITIONS[action]
+    for _ in range(5):
+        image = get_image(context, image_id, ports, settings)
+        access.authorize(context, action, image, settings)
+        if image.status == destination:
+            return
+        if image.status != source:
+            raise Forbidden(f"Not allowed to {action} image in status '{image.status}'")
+        image.status, image.updated_at = destination, utcnow()
+        try:
+            ports.images.save(image)
+            return
+        except ConcurrentUpdate:
+            continue
+    raise Conflict(f"Image {image_id} kept changing; it was not {action}d.")

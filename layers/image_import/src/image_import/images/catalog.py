@@ -1,0 +1,309 @@
+"""Image records: create, show, list, delete, stage (Glance's request validation, in its order)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from image_import.adapters.ports import Ports, staging_key, store_key, upload_key
+from image_import.adapters.records import update_with_retries
+from image_import.errors import (
+    BadRequest,
+    ConcurrentUpdate,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RequestEntityTooLarge,
+)
+from image_import.images import paging
+from image_import.images.schemas import image_schema
+from image_import.models import Image, RequestContext
+from image_import.models.image import utcnow
+from image_import.policy import access
+from image_import.policy.protections import may
+from image_import.settings import Settings
+
+# Keys a client may never send (Glance: "Attribute '%s' is read-only.")
+DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
+READ_ONLY_ON_CREATE = (
+    "checksum",
+    "size",
+    "virtual_size",
+    "status",
+    "created_at",
+    "updated_at",
+    "os_hash_algo",
+    "os_hash_value",
+)
+RESERVED = ("location", "deleted", "deleted_at", "locations")
+RESERVED_PREFIX = "os_glance"
+BASE_FIELDS = frozenset(Image.model_fields) - {
+    "properties",
+    "import_lock",
+    "version",
+    "staged_key",
+    "upload",
+    "members",
+}
+SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at")
+
+
+def create_image(context: RequestContext, body: Any, settings: Settings, ports: Ports) -> Image:
+    if not isinstance(body, dict):
+        raise BadRequest("Body expected in request." if body is None else "Unexpected body type. Expected dict.")
+    for key in body:
+        if key in DISALLOWED or key in READ_ONLY_ON_CREATE:
+            raise Forbidden(f"Attribute '{key}' is read-only.")
+    validate_against_schema(body, settings)
+    for key in body:
+        if key not in BASE_FIELDS and len(key) > 255:
+            raise BadRequest("Custom property should not be greater than 255 characters.")
+        if key in RESERVED or key.startswith(RESERVED_PREFIX):
+            raise Forbidden(f"Attribute '{key}' is reserved.")
+    owner = body.get("owner") or context.project_id
+    visibility = body.get("visibility") or "shared"
+    access.require_may_create(context, owner, visibility, settings)
+    for key in body:
+        if key not in BASE_FIELDS and not may(context, settings, key, "create"):
+            raise Forbidden(f"Attribute '{key}' is reserved.")
+
+    base = {k: v for k, v in body.items() if k in BASE_FIELDS}
+    extra = {k: v for k, v in body.items() if k not in BASE_FIELDS}
+    base.setdefault("id", str(uuid.uuid4()))
+    if base.get("tags") is not None:
+        base["tags"] = sorted(set(base["tags"]))
+        check_tag_quota(base["tags"], settings)
+    now = utcnow()
+    base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status="queued")
+    for key in ("min_ram", "min_disk"):
+        if base.get(key) is not None and base[key] < 0:
+            raise BadRequest(f"{key} must be a non-negative integer.")
+    check_property_quota(extra, settings)
+    image = Image(**base, properties=extra)
+    ports.images.create(image)
+    return image
+
+
+def validate_against_schema(body: dict, settings: Settings) -> None:
+    import jsonschema  # only creating and updating images pays for it
+
+    schema = image_schema(settings.disk_formats, settings.container_formats)
+    try:
+        jsonschema.validate(body, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        raise BadRequest(
+            f"Provided object does not match schema 'image': {exc.message}" + (f" (at '{where}')" if where else "")
+        ) from None
+
+
+def check_tag_quota(tags: list[str] | None, settings: Settings) -> None:
+    """Glance's ``image_tag_quota`` (negative: unlimited): 413 beyond it."""
+    _check_quota("tags", len(tags or []), settings.image_tag_quota)
+
+
+def check_property_quota(properties: dict[str, Any], settings: Settings) -> None:
+    """Glance's ``image_property_quota`` over the extra properties users set (negative: unlimited).
+
+    The service's own ``os_glance_*`` bookkeeping does not count, so an import never trips it.
+    """
+    attempted = sum(1 for key in properties if not key.startswith(RESERVED_PREFIX))
+    _check_quota("properties", attempted, settings.image_property_quota)
+
+
+def _check_quota(what: str, attempted: int, quota: int) -> None:
+    if 0 <= quota < attempted:
+        raise RequestEntityTooLarge(
+            f"The limit has been exceeded on the number of allowed image {what}. "
+            f"Attempted: {attempted}, Maximum: {quota}"
+        )
+
+
+def get_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> Image:
+    return access.require_visible(context, ports.images.get(image_id), image_id, settings)
+
+
+@dataclass
+class ImagePage:
+    images: list[Image]
+    next_marker: str | None
+
+
+def list_images(context: RequestContext, query: dict[str, list[str]], settings: Settings, ports: Ports) -> ImagePage:
+    access.require_allowed(context, "get_images", settings)
+    limit = paging.limit(query, settings)
+    marker = paging.single(query, "marker")
+    sort_key, sort_dir = _sort(query)
+    filters = {k: v[-1] for k, v in query.items() if k not in ("limit", "marker", "sort_key", "sort_dir", "sort")}
+    if "changes-since" in filters:
+        raise BadRequest('The "changes-since" filter is no longer available on v2.')
+    visibility = filters.pop("visibility", None)
+    if visibility not in (None, "public", "private", "shared", "community", "all"):
+        raise BadRequest(f"Invalid visibility value: {visibility}")
+    member_status = filters.pop("member_status", "accepted")
+    if member_status not in (*access.MEMBER_STATUSES, "all"):
+        raise BadRequest(f"Invalid status: {member_status}")
+    hidden = filters.pop("os_hidden", "false").lower()  # as Glance: openstacksdk's find_image sends os_hidden=True
+    if hidden not in ("true", "false"):
+        raise BadRequest(f"Invalid value '{hidden}' for 'os_hidden' filter. Valid values are 'true' or 'false'.")
+
+    def listed(image: Image) -> bool:
+        if image.status in ("deleted", "killed") or not access.can_see(context, image, settings, member_status):
+            return False
+        if visibility is None:
+            # as Glance: community images are listed only when asked for, or to their owner
+            if image.visibility == "community" and image.owner != context.project_id:
+                return False
+        elif visibility != "all" and image.visibility != visibility:
+            return False
+        if image.os_hidden != (hidden == "true"):
+            return False
+        return all(_matches(image, key, value) for key, value in filters.items())
+
+    images = sorted(
+        (i for i in ports.images.scan() if listed(i)),
+        key=lambda i: (_sort_value(getattr(i, sort_key)), i.created_at, i.id),
+        reverse=sort_dir == "desc",
+    )
+    return ImagePage(*paging.page_after(images, marker, limit, "Image"))
+
+
+def _sort_value(value: Any) -> tuple:
+    # None sorts first, as NULLs do in Glance's database
+    return (value is not None, value if value is not None else 0)
+
+
+def _sort(query: dict[str, list[str]]) -> tuple[str, str]:
+    if "sort" in query:
+        if "sort_key" in query or "sort_dir" in query:
+            raise BadRequest("The 'sort' parameter cannot be combined with 'sort_key' or 'sort_dir'.")
+        key, _, direction = query["sort"][-1].split(",")[0].partition(":")
+        direction = direction or "desc"
+    else:
+        key = paging.single(query, "sort_key") or "created_at"
+        direction = paging.single(query, "sort_dir") or "desc"
+    if key not in SORT_KEYS:
+        raise BadRequest(f"Invalid sort key: {key}. It must be one of the following: {', '.join(SORT_KEYS)}.")
+    if direction not in ("asc", "desc"):
+        raise BadRequest(f"Invalid sort direction: {direction}")
+    return key, direction
+
+
+def _matches(image: Image, key: str, value: str) -> bool:
+    if key == "tag":
+        return value in image.tags
+    if key in ("protected",):
+        if value not in ("true", "false"):
+            raise BadRequest(f"Invalid value for {key}: {value}")
+        return image.protected == (value == "true")
+    if key in ("size_min", "size_max"):
+        try:
+            bound = int(value)
+        except ValueError:
+            raise BadRequest(f"Unable to filter on a {key} of {value}") from None
+        return image.size is not None and (image.size >= bound if key == "size_min" else image.size <= bound)
+    if key in BASE_FIELDS:
+        actual = getattr(image, key)
+        if value.startswith("in:"):
+            return str(actual) in value[3:].split(",")
+        if value.startswith("eq:"):
+            value = value[3:]
+        return actual is not None and str(actual) == value
+    return image.properties.get(key) == value
+
+
+def delete_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> None:
+    image = get_image(context, image_id, ports, settings)
+    access.authorize(context, "delete_image", image, settings)
+    if image.protected:
+        raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+    # The record goes first: a running import notices it is gone and reverts its own writes.
+    ports.images.delete(image_id)
+    # staged data wherever it is: PUT /stage's key, the direct-upload key, and any unfinished multipart upload
+    for key in {staging_key(image_id), upload_key(image_id), image.staged_key or staging_key(image_id)}:
+        ports.staging.delete(key)
+    if image.upload is not None and image.upload.upload_id:
+        ports.staging.abort_multipart(upload_key(image_id), image.upload.upload_id)
+    ports.store.delete(store_key(image_id))
+
+
+def stage_image(
+    context: RequestContext,
+    image_id: str,
+    data: Iterable[bytes],
+    declared_size: str | None,
+    settings: Settings,
+    ports: Ports,
+) -> Image:
+    """Put an image's data in staging (glance-direct): queued -> uploading, size recorded."""
+    if "glance-direct" not in settings.enabled_import_methods:
+        raise NotFound("'glance-direct' method is not available at this site.")
+    expected_size = declared_image_size(declared_size)
+    if expected_size is not None and expected_size > settings.image_size_cap:
+        raise RequestEntityTooLarge(
+            f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
+        )
+    image = get_image(context, image_id, ports, settings)
+    access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
+    if image.status != "queued":
+        raise Conflict(f"Image {image_id} is in status '{image.status}'; data can only be staged for a 'queued' image.")
+    key = staging_key(image_id)
+    if ports.staging.size(key) is not None:
+        raise Conflict(f"The image {image_id} has data on staging")
+    # Claim the image first, so two concurrent uploads cannot both write staging.
+    image.status = "uploading"
+    image.updated_at = utcnow()
+    try:
+        ports.images.save(image)
+    except ConcurrentUpdate:
+        raise Conflict(f"Image {image_id} was changed by another request; data not staged.") from None
+    try:
+        size = ports.staging.write(key, _capped(data, settings.image_size_cap))
+        if expected_size is not None and size != expected_size:
+            raise BadRequest(
+                f"Size of the staged data ({size} bytes) does not match x-openstack-image-size ({expected_size})."
+            )
+        image.size, image.staged_key = size, key
+        image.updated_at = utcnow()
+        ports.images.save(image)
+    except BaseException:
+        _unstage(image_id, ports)
+        raise
+    return image
+
+
+def declared_image_size(header: str | None) -> int | None:
+    """The size a client announced in ``x-openstack-image-size`` (stage and upload), None if it sent none."""
+    if header is None:
+        return None
+    try:
+        return int(header)
+    except ValueError:
+        raise BadRequest(f"x-openstack-image-size must be an integer, got {header!r}") from None
+
+
+def _capped(data: Iterable[bytes], cap: int) -> Iterator[bytes]:
+    total = 0
+    for chunk in data:
+        total += len(chunk)
+        if total > cap:
+            raise RequestEntityTooLarge(f"Image exceeds the storage quota: the size cap is {cap} bytes.")
+        yield chunk
+
+
+def _unstage(image_id: str, ports: Ports) -> None:
+    """Undo a failed stage: no data left in staging, image back to queued (if it still exists)."""
+    ports.staging.delete(staging_key(image_id))
+
+    def back_to_queued(image: Image | None) -> bool:
+        if image is None or image.status != "uploading":
+            return False
+        image.status, image.size, image.staged_key, image.updated_at = "queued", None, None, utcnow()
+        return True
+
+    # best effort: the stage's own error is what the client must see
+    with contextlib.suppress(ConcurrentUpdate):
+        update_with_retries(ports.images, image_id, back_to_queued, attempts=5)

@@ -1,0 +1,161 @@
+"""Starting an import: Glance's validation order, the lock, the task record, one execution."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from image_import import metrics
+from image_import.adapters.ports import Ports, staging_key
+from image_import.adapters.records import update_with_retries
+from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
+from image_import.images.catalog import get_image
+from image_import.models import Image, ImportJob, RequestContext, Task
+from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
+from image_import.policy import access
+from image_import.settings import Settings
+from image_import.workflow import locks, web_download
+
+NOT_STARTED = "The import could not be started"
+
+
+def start_import(
+    context: RequestContext,
+    image_id: str,
+    body: Any,
+    settings: Settings,
+    ports: Ports,
+    clock: locks.Clock = locks.system_clock,
+) -> Task:
+    """Validate, take the image's import lock (or an expired one over), record the task, start the workflow."""
+    method = _validate_request(body, settings)
+    image = get_image(context, image_id, ports, settings)
+    expired = locks.lock_is_stale(image, ports, clock())
+    if expired and image.status == "importing":
+        # the dead import's image counts as what it was before: 'uploading' while staged data exists
+        image.status = locks.status_before_import(image, ports, source_key(image, "glance-direct"))
+    if image.status == "active":
+        raise Conflict("Image with status active cannot be target for import")
+    if method == "web-download" and image.status != "queued":
+        raise Conflict("Image needs to be in 'queued' state to use 'web-download' method")
+    if method == "glance-direct" and image.status != "uploading":
+        raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
+    if not image.container_format:
+        raise Conflict("'container_format' needs to be set before import")
+    if not image.disk_format:
+        raise Conflict("'disk_format' needs to be set before import")
+    access.authorize(context, "modify_image", image, settings)
+    if image.import_lock is not None and not expired:
+        raise Conflict("Image has active task")
+    source_uri, expected_hash = None, None
+    if method == "web-download":
+        source_uri, expected_hash = web_download.prepare(body, settings)
+    if expired:
+        # Glance: the old task fails first; the conditional write below then takes the lock over
+        old_task = image.import_lock.task_id
+        locks.fail_task(ports, old_task, locks.PREEMPTED_MESSAGE, clock())
+
+    now = utcnow()
+    task = Task(
+        id=str(uuid.uuid4()),
+        owner=context.project_id,
+        image_id=image_id,
+        request_id=context.request_id,
+        user_id=context.user_id,
+        input={"image_id": image_id, "import_req": body, "backend": [None]},
+        created_at=now,
+        updated_at=now,
+    )
+    previous_status = image.status
+    image.import_lock = ImportLock(task_id=task.id, taken_at=now)
+    image.status = "importing"
+    image.properties[IMPORTING_TO_STORES_KEY] = ""
+    image.properties[FAILED_IMPORT_KEY] = ""
+    if expected_hash is not None:  # the store step fails the import if the data's digest differs
+        image.os_hash_algo, image.os_hash_value = expected_hash
+    image.updated_at = now
+    try:
+        ports.images.save(image)  # conditional on the version read: only one import wins
+    except ConcurrentUpdate:
+        raise Conflict(
+            f"New operation on image '{image_id}' is not permitted as prior operation is still in progress"
+        ) from None
+
+    job = import_job(image, task.id, method, context, source_uri=source_uri)
+    try:
+        ports.tasks.create(task)
+        if ports.workflow is None:
+            raise ServiceUnavailable("The import workflow is not configured (STATE_MACHINE_ARN is unset).")
+        ports.workflow.start(execution_name(image_id, task.id), job.to_state())
+    except Exception as exc:
+        _release(image_id, task, previous_status, ports, f"{NOT_STARTED}: {exc}")
+        if isinstance(exc, ServiceUnavailable):
+            raise
+        raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
+    metrics.import_started(method)
+    return task
+
+
+def import_job(image: Image, task_id: str, method: str, context: RequestContext, **fields: Any) -> ImportJob:
+    """The workflow document of an import: the one builder, for the API's start and the sweeper's revert."""
+    return ImportJob(
+        image_id=image.id,
+        task_id=task_id,
+        method=method,
+        context=context,
+        staging_key=source_key(image, method),
+        **fields,
+    )
+
+
+def source_key(image: Image, method: str) -> str:
+    """Where an import of ``method`` finds the image's data in the staging bucket."""
+    if method == "web-download":
+        return web_download.download_key(image.id)
+    # where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
+    return image.staged_key or staging_key(image.id)
+
+
+def execution_name(image_id: str, task_id: str) -> str:
+    """Deterministic per task: a replayed start cannot run the same import twice."""
+    return f"{image_id}-{task_id}"
+
+
+def _validate_request(body: Any, settings: Settings) -> str:
+    if body is None:
+        raise BadRequest("Body expected in request.")
+    if not isinstance(body, dict):
+        raise BadRequest("Unexpected body type. Expected dict.")
+    method = body.get("method")
+    if not method:
+        raise BadRequest("Import request requires a 'method' field.")
+    if not isinstance(method, dict) or not method.get("name"):
+        raise BadRequest("Import request requires a 'name' field.")
+    name = method["name"]
+    if name not in settings.enabled_import_methods:
+        raise BadRequest(f"Unknown import method name '{name}'.")
+    for flag in ("all_stores_must_succeed", "all_stores"):
+        if flag in body and not isinstance(body[flag], bool):
+            raise BadRequest(f"'{flag}' must be a boolean, got {body[flag]!r}")
+    # Single store: 'stores', 'all_stores' and 'all_stores_must_succeed' are accepted and ignored
+    # (tempest sends all_stores=true and OSC sends all_stores_must_succeed=false by default).
+    return name
+
+
+def _release(image_id: str, task: Task, previous_status: str, ports: Ports, message: str) -> None:
+    """Undo a lock whose workflow never started, so the image is not left in 'importing'."""
+
+    def unlock(image: Image | None) -> bool:
+        if image is None or image.import_lock is None or image.import_lock.task_id != task.id:
+            return False
+        image.import_lock, image.status, image.updated_at = None, previous_status, utcnow()
+        return True
+
+    # best effort: the task is failed below whatever happens to the image
+    with contextlib.suppress(ConcurrentUpdate):
+        update_with_retries(ports.images, image_id, unlock, attempts=5)
+    stored = ports.tasks.get(task.id)
+    if stored is not None:
+        stored.status, stored.message, stored.updated_at = "failure", message, utcnow()
+        ports.tasks.save(stored)

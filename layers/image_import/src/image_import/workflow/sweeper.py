@@ -1,0 +1,190 @@
+"""The sweeper: repairs what a crash can leave behind, so that no import stays stuck.
+
+Run on a schedule (functions/sweeper) or by hand (``python -m image_import_dev.sweep``). Each pass:
+
+1. an image locked by an import whose execution has ended (or never started) is reverted exactly
+   as the revert step would: store data removed, lock released, back to ``uploading`` with its
+   staged data kept (``queued`` without it), task failed with a message saying why;
+2. a ``pending``/``processing`` task whose execution has ended (or never started) is failed;
+3. staged objects no image references (image gone, or not ``uploading``/``importing``) and store
+   objects of images that are neither ``active`` nor being imported are deleted;
+4. multipart uploads older than ``upload_age`` in either bucket are aborted.
+
+Anything younger than ``grace`` is left alone: an import may be between taking its lock and
+starting its execution, a stage between writing its object and recording it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from image_import.adapters.objects import Bucket
+from image_import.adapters.ports import Ports, store_key
+from image_import.errors import TaskAborted
+from image_import.models import Image, ImportJob, RequestContext, Task
+from image_import.models.job import StepError
+from image_import.settings import Settings
+from image_import.workflow import locks, steps
+from image_import.workflow.start import execution_name, import_job
+
+logger = Logger(child=True)
+
+RUNNING = "RUNNING"
+# the Step of the failure metric when the sweeper reverts: the execution ended (or never began) without a revert
+LOST_EXECUTION = "LostExecution"
+# statuses in which an image still needs its staged data / its stored data
+USES_STAGED_DATA = ("uploading", "importing")
+USES_STORED_DATA = ("active", "deactivated", "pending_delete", "importing")
+
+
+@dataclass(frozen=True)
+class SweepLimits:
+    grace: timedelta = timedelta(minutes=15)
+    upload_age: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> SweepLimits:
+        """SWEEPER_GRACE_MINUTES and SWEEPER_UPLOAD_AGE_HOURS (template parameters), else the defaults."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        grace = env.get("SWEEPER_GRACE_MINUTES")
+        age = env.get("SWEEPER_UPLOAD_AGE_HOURS")
+        return cls(
+            grace=timedelta(minutes=float(grace)) if grace else defaults.grace,
+            upload_age=timedelta(hours=float(age)) if age else defaults.upload_age,
+        )
+
+
+@dataclass
+class SweepReport:
+    imports_reverted: int = 0
+    tasks_failed: int = 0
+    staged_objects_deleted: int = 0
+    stored_objects_deleted: int = 0
+    uploads_aborted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def sweep(
+    ports: Ports,
+    settings: Settings,
+    clock: locks.Clock = locks.system_clock,
+    limits: SweepLimits | None = None,
+) -> SweepReport:
+    limits = limits or SweepLimits()
+    now = clock()
+    report = SweepReport()
+    if ports.workflow is None:
+        logger.warning("no state machine configured: stuck imports and tasks are not checked")
+    else:
+        _revert_dead_imports(ports, settings, now, limits, report)
+        _fail_dead_tasks(ports, now, limits, report)
+    images = {image.id: image for image in ports.images.scan()}
+    report.staged_objects_deleted = _delete_unreferenced(ports.staging, images, USES_STAGED_DATA, now, limits)
+    report.stored_objects_deleted = _delete_unreferenced(ports.store, images, USES_STORED_DATA, now, limits)
+    for bucket in (ports.staging, ports.store):
+        report.uploads_aborted += _abort_old_uploads(bucket, now, limits)
+    logger.info("sweep done", extra=report.as_dict())
+    return report
+
+
+def _execution_state(ports: Ports, image_id: str, task_id: str) -> str:
+    status = ports.workflow.status(execution_name(image_id, task_id))
+    return status or "never started"
+
+
+def _old(stamp: str | None, now: datetime, age: timedelta) -> bool:
+    return stamp is None or now - locks.parse_time(stamp) >= age
+
+
+def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits: SweepLimits, report) -> None:
+    for image in ports.images.scan():
+        if image.import_lock is None:
+            continue
+        task_id = image.import_lock.task_id
+        state = _execution_state(ports, image.id, task_id)
+        if state == RUNNING or (state == "never started" and not _old(image.import_lock.taken_at, now, limits.grace)):
+            continue
+        task = ports.tasks.get(task_id)
+        reason = f"its workflow execution {_describe(state)}; the sweeper reverted it"
+        try:
+            steps.revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
+        except TaskAborted as exc:  # e.g. the task record is gone: the image was still restored
+            logger.warning("revert incomplete", extra={"image_id": image.id, "task_id": task_id, "reason": str(exc)})
+        report.imports_reverted += 1
+        logger.warning("reverted a dead import", extra={"image_id": image.id, "task_id": task_id, "execution": state})
+
+
+def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -> None:
+    for task in ports.tasks.scan():
+        if task.status in locks.TERMINAL:
+            continue
+        state = _execution_state(ports, task.image_id, task.id)
+        if state == RUNNING or (state == "never started" and not _old(task.created_at, now, limits.grace)):
+            continue
+        message = f"Import failed: its workflow execution {_describe(state)} before the task finished."
+        if locks.fail_task(ports, task.id, message, now):
+            report.tasks_failed += 1
+            logger.warning("failed a dead task", extra={"task_id": task.id, "image_id": task.image_id})
+
+
+def _delete_unreferenced(
+    bucket: Bucket, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
+) -> int:
+    deleted = 0
+    for key, modified in bucket.listing():
+        if now - modified < limits.grace:
+            continue
+        # Glance's housekeeping rule: the image id is the name up to the first '.' (conversion residue too),
+        # under whichever prefix holds it (staging/ for PUT /stage, uploads/ for direct uploads,
+        # web-download/ for downloads, images/ in the store)
+        image_id = key.rsplit("/", 1)[-1].split(".", 1)[0] if "/" in key else None
+        image = images.get(image_id) if image_id else None
+        if image is not None and image.status in uses:
+            continue
+        bucket.delete(key)
+        deleted += 1
+        logger.warning("deleted an unreferenced object", extra={"bucket": bucket.name, "key": key})
+    return deleted
+
+
+def _abort_old_uploads(bucket: Bucket, now: datetime, limits: SweepLimits) -> int:
+    aborted = 0
+    for key, upload_id, initiated in bucket.uploads():
+        if now - initiated >= limits.upload_age:
+            bucket.abort_multipart(key, upload_id)
+            aborted += 1
+            logger.warning("aborted an abandoned multipart upload", extra={"bucket": bucket.name, "key": key})
+    return aborted
+
+
+def _describe(state: str) -> str:
+    return "never started" if state == "never started" else f"ended ({state})"
+
+
+def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJob:
+    """The document the revert step would have received, rebuilt from the records."""
+    context = RequestContext(
+        user_id=task.user_id if task else None,
+        project_id=task.owner if task else image.owner,
+        roles=[],
+        request_id=(task.request_id or "") if task else "",
+    )
+    method = ((task.input.get("import_req") or {}).get("method") or {}).get("name") if task else None
+    return import_job(
+        image,
+        task_id,
+        method or "glance-direct",
+        context,
+        store_key=store_key(image.id),
+        failed_step=LOST_EXECUTION,
+        error=StepError(Error="ImportFailed", Cause=json.dumps({"errorMessage": reason})),
+    )
