@@ -1,8 +1,8 @@
-"""Images API v2 (API Gateway Lambda proxy). Routes live in image_import.api.routes."""
+"""Images API v2 (API Gateway Lambda proxy). The resolver lives in image_import.api.app, routes in image_import.api.routes."""
 
 import threading
 
-from image_import.api.routes import app
+from image_import.api.app import app
 from image_import.observability import logger
 
 # The resolver (and the logger's correlation id) keep the current event in module state. Lambda hands

@@ -1,6 +1,15 @@
-"""Version documents: GET / (300) and GET /versions (200)."""
+"""Version discovery: GET / (300 Multiple Choices) and GET /versions (200)."""
 
 from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from image_import.api.requests import base_url
+from image_import.api.views import respond
+from image_import.settings import get_settings
+
+router = APIGatewayRouter()
 
 # v2.12 is listed although there is one store, because python-glanceclient and tempest only use
 # GET /v2/images/{id}/tasks when they see it. 2.14/2.16/2.18 are image-cache versions: not served.
@@ -32,3 +41,13 @@ def versions_document(base_url: str, import_enabled: bool = True) -> dict:
     listed = [CURRENT, *SUPPORTED] if import_enabled else WITHOUT_IMPORT
     entries = [{"id": v, "status": "CURRENT" if n == 0 else "SUPPORTED"} for n, v in enumerate(listed)]
     return {"versions": [{**e, "links": [{"rel": "self", "href": href}]} for e in entries]}
+
+
+@router.get("/")
+def root() -> Response:
+    return respond(300, versions_document(base_url(), get_settings().enable_image_import))
+
+
+@router.get("/versions")
+def versions() -> Response:
+    return respond(200, versions_document(base_url(), get_settings().enable_image_import))

@@ -1,0 +1,114 @@
+"""Reading the request being resolved: headers, body, query, media type, the caller's identity."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+from image_import.errors import BadRequest, Unauthorized, UnsupportedMediaType
+from image_import.settings import get_settings
+
+if TYPE_CHECKING:  # pydantic models cost ~100 ms to import: only routes that need them pay
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+    from image_import.models import RequestContext
+
+JSON = "application/json"
+OCTET_STREAM = "application/octet-stream"
+
+
+def event() -> APIGatewayProxyEvent:
+    """The request being resolved. The resolver publishes it on BaseRouter for itself and every Router
+    (Powertools' own mechanism), so these helpers need not import the app, which imports the routes."""
+    return BaseRouter.current_event  # type: ignore[return-value]
+
+
+def header(name: str) -> str | None:
+    return event().get_header_value(name, default_value=None, case_sensitive=False)
+
+
+def media_type() -> str:
+    """The Content-Type without its parameters, lower case; "" when there is none."""
+    return (header("content-type") or "").split(";")[0].strip().lower()
+
+
+def require_media_type(expected: str) -> None:
+    """Refuse (415) a body sent as anything but ``expected``."""
+    given = media_type()
+    if given != expected:
+        raise UnsupportedMediaType(f"Unsupported Content-Type: {given or 'none'}")
+
+
+def request_id() -> str:
+    """Glance's request id: the client's X-Openstack-Request-Id if sane, else one of ours."""
+    given = header("x-openstack-request-id")
+    if given and len(given) <= 64:
+        return given if given.startswith("req-") else f"req-{given}"
+    return f"req-{event().request_context.request_id or uuid.uuid4()}"
+
+
+def caller() -> RequestContext:
+    """Identity set by the API Gateway authorizer (never taken from client headers)."""
+    from image_import.models import RequestContext
+
+    authorizer = event().raw_event.get("requestContext", {}).get("authorizer") or {}
+    if not authorizer.get("project_id") and not authorizer.get("user_id"):
+        raise Unauthorized("This server could not verify that you are authorized to access the document you requested.")
+    return RequestContext(
+        user_id=authorizer.get("user_id"),
+        project_id=authorizer.get("project_id"),
+        roles=authorizer.get("roles", ""),
+        service_roles=authorizer.get("service_roles", ""),
+        service_user_id=authorizer.get("service_user_id") or None,
+        request_id=request_id(),
+    )
+
+
+def base_url() -> str:
+    settings = get_settings()
+    if settings.public_endpoint:
+        return settings.public_endpoint
+    host = header("host") or "localhost"
+    scheme = header("x-forwarded-proto") or "http"
+    stage = event().request_context.stage
+    # the execute-api host serves the API under /<stage>; a custom domain or the local stack does not
+    prefix = f"/{stage}" if ".execute-api." in host and stage else ""
+    return f"{scheme}://{host}{prefix}"
+
+
+def raw_body() -> bytes:
+    body = event().body
+    if body is None:
+        return b""
+    if event().is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def no_body() -> None:
+    if raw_body():
+        raise BadRequest("A body is not expected with this request.")
+
+
+def json_body(required: bool = True, media_types: tuple[str, ...] | None = (JSON,)) -> Any:
+    """The JSON request body; ``media_types=None`` when the caller has checked the content type."""
+    content_type = media_type()
+    data = raw_body()
+    if not data:
+        if required:
+            raise BadRequest("Body expected in request.")
+        return None
+    if media_types is not None and content_type and content_type not in media_types:
+        raise UnsupportedMediaType(f"Unsupported Content-Type: {content_type}")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Malformed JSON in request body.") from None
+
+
+def query() -> dict[str, list[str]]:
+    return dict(event().multi_value_query_string_parameters or {})

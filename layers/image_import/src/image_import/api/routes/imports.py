@@ -1,0 +1,53 @@
+"""Interoperable image import: POST /v2/images/{image_id}/import, discovery (/v2/info/import, /v2/info/stores)
+and the image's import tasks (GET /v2/images/{image_id}/tasks)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from image_import.api.requests import caller, json_body
+from image_import.api.routes import IMAGE_ID, ports, require_import_enabled
+from image_import.api.views import respond
+from image_import.errors import NotFound
+from image_import.observability import logger
+from image_import.settings import get_settings
+
+router = APIGatewayRouter()
+
+
+@router.get("/v2/info/import")
+def info_import() -> Response:
+    caller()
+    require_import_enabled()
+    methods = list(get_settings().enabled_import_methods)
+    return respond(
+        200, {"import-methods": {"description": "Import methods available.", "type": "array", "value": methods}}
+    )
+
+
+@router.get("/v2/info/stores")
+def info_stores() -> Response:
+    caller()
+    raise NotFound("Multi backend is not supported at this site.")
+
+
+@router.post(f"/v2/images/{IMAGE_ID}/import")
+def import_image(image_id: str) -> Response:
+    from image_import.workflow.start import start_import
+
+    context = caller()
+    require_import_enabled()
+    task = start_import(context, image_id, json_body(), get_settings(), ports())
+    logger.info("import started", extra={"image_id": image_id, "task_id": task.id})
+    return respond(202)
+
+
+@router.get(f"/v2/images/{IMAGE_ID}/tasks")
+def image_tasks(image_id: str) -> Response:
+    from image_import.images.catalog import get_image
+
+    context = caller()
+    get_image(context, image_id, ports())
+    tasks = [t for t in ports().tasks.for_image(image_id) if context.is_admin or t.owner == context.project_id]
+    return respond(200, {"tasks": [t.as_image_task() for t in tasks]})

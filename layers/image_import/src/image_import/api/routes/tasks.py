@@ -1,0 +1,39 @@
+"""Tasks: GET /v2/tasks and /v2/tasks/{task_id}; DELETE is refused as Glance refuses it."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from image_import.api.requests import caller, query
+from image_import.api.routes import ports
+from image_import.api.views import page, respond
+from image_import.errors import MethodNotAllowed
+from image_import.settings import get_settings
+
+router = APIGatewayRouter()
+
+
+@router.get("/v2/tasks")
+def list_tasks() -> Response:
+    from image_import.images.tasks import list_tasks as list_
+    from image_import.images.tasks import task_stub
+
+    params = query()
+    found = list_(caller(), params, get_settings(), ports())
+    return respond(200, page("tasks", [task_stub(t) for t in found.tasks], params, found.next_marker))
+
+
+@router.get("/v2/tasks/<task_id>")
+def show_task(task_id: str) -> Response:
+    from image_import.images.tasks import get_task, task_detail
+
+    return respond(200, task_detail(get_task(caller(), task_id, get_settings(), ports())))
+
+
+@router.delete("/v2/tasks/<task_id>")
+def delete_task(task_id: str) -> Response:
+    caller()
+    raise MethodNotAllowed(
+        "This operation is currently not permitted on Glance Tasks. It is restricted to GET.", headers={"Allow": "GET"}
+    )
