@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from image_import_dev.tokens import main, parse_ttl
 
-from image_import.identity import NotAuthenticated, TokenFile, authenticate, validator_for
-from image_import.identity.token_table import TokenTable, hash_token, issue, main, parse_ttl, revoke
-from image_import.settings import ConfigError, DevIdentity, load_settings
+from image_import.identity.authenticate import authenticate, validator_for
+from image_import.identity.caller import Caller, NotAuthenticated
+from image_import.identity.token_file import TokenFile
+from image_import.identity.token_table import TokenTable, hash_token, issue, revoke
+from image_import.settings import ConfigError, load_settings
 from tests.conftest import set_option
 
 
@@ -42,7 +45,7 @@ def test_given_an_issued_token_when_stored_then_only_its_sha256_is_kept():
 def test_given_a_live_token_when_validated_then_its_user_project_and_roles():
     store = MemoryStore()
     token = issue(store, "u1", "p1", ["member"], ttl=60, now=1000)
-    assert TokenTable(store, clock=lambda: 1059).validate(token) == DevIdentity("u1", "p1", ("member",))
+    assert TokenTable(store, clock=lambda: 1059).validate(token) == Caller("u1", "p1", ("member",))
 
 
 def test_given_an_expired_token_still_in_the_table_when_validated_then_unauthorized():
@@ -86,16 +89,14 @@ def test_given_the_cli_when_issuing_then_the_token_is_printed_once_and_valid(cap
 
 
 def test_given_a_service_token_when_authenticating_then_service_roles_and_user_come_from_it(settings):
-    validator = TokenFile(
-        {"user": DevIdentity("u", "p", ("member",)), "svc": DevIdentity("nova", "service", ("service",))}
-    )
+    validator = TokenFile({"user": Caller("u", "p", ("member",)), "svc": Caller("nova", "service", ("service",))})
     context = authenticate("user", settings, "svc", validator=validator)
-    assert (context.user_id, context.roles) == ("u", ["member"])
-    assert (context.service_user_id, context.service_roles) == ("nova", ["service"])
+    assert (context.user_id, context.roles) == ("u", ("member",))
+    assert (context.service_user_id, context.service_roles) == ("nova", ("service",))
 
 
 def test_given_an_invalid_service_token_when_authenticating_then_unauthorized(settings):
-    validator = TokenFile({"user": DevIdentity("u", "p", ("member",))})
+    validator = TokenFile({"user": Caller("u", "p", ("member",))})
     with pytest.raises(NotAuthenticated):
         authenticate("user", settings, "forged", validator=validator)
 
@@ -146,3 +147,8 @@ def test_given_keystone_options_when_loading_then_the_v3_endpoint_and_glance_nam
         "default",
         60,
     )
+
+
+def test_given_many_issued_tokens_then_none_starts_with_a_dash_that_the_cli_would_read_as_an_option():
+    store = MemoryStore()
+    assert not any(issue(store, "u", "p", ["member"], ttl=60).startswith("-") for _ in range(500))
