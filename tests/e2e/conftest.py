@@ -9,7 +9,7 @@
 The deployed target reads the stack's output ``ImageApiUrl`` with your AWS credentials (boto3's usual
 chain, region from AWS_REGION / AWS_DEFAULT_REGION / the profile), then talks to the API over HTTPS like
 any client, with the token in ``IMAGE_IMPORT_TOKEN``: a non-admin token of the stack's identity backend
-(dynamodb: ``python -m image_import.identity.token_table --table <TokensTableName> issue --user e2e --project e2e
+(dynamodb: ``python -m image_import_dev.tokens --table <TokensTableName> issue --user e2e --project e2e
 --roles member,reader``). Every image a test creates there is deleted when the test ends.
 """
 

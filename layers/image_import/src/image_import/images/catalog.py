@@ -24,7 +24,7 @@ from image_import.models import Image, RequestContext
 from image_import.models.image import utcnow
 from image_import.policy import access
 from image_import.policy.protections import may
-from image_import.settings import Settings
+from image_import.settings import Settings, get_settings
 
 # Keys a client may never send (Glance: "Attribute '%s' is read-only.")
 DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
@@ -123,7 +123,7 @@ def _check_quota(what: str, attempted: int, quota: int) -> None:
 
 
 def get_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> Image:
-    return access.require_visible(context, ports.images.get(image_id), image_id, settings)
+    return access.require_visible(context, ports.images.get(image_id), image_id, settings or get_settings())
 
 
 @dataclass
@@ -217,7 +217,7 @@ def _matches(image: Image, key: str, value: str) -> bool:
 
 def delete_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> None:
     image = get_image(context, image_id, ports, settings)
-    access.authorize(context, "delete_image", image, settings)
+    access.authorize(context, "delete_image", image, settings or get_settings())
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
     # The record goes first: a running import notices it is gone and reverts its own writes.
