@@ -191,7 +191,7 @@ def test_given_a_caller_then_the_request_context_carries_it_and_the_request_id()
 
 def test_given_roles_in_any_case_and_form_then_the_caller_holds_them_lower_cased_in_a_tuple():
     assert Caller("u", "p", ["Member", " admin ", ""]).roles == ("member", "admin")
-    assert Caller("u", "p", ["Admin"]).is_admin
+    assert Caller("u", "p", ["Admin"]).roles == ("admin",)  # admin-ness is the policy's (context_is_admin)
 
 
 def test_given_the_dynamodb_backend_without_a_tokens_table_then_the_error_says_so(settings, monkeypatch):

@@ -16,7 +16,7 @@ OWNER = RequestContext(user_id="demo", project_id="demo", roles=["member", "read
 SHARED_WITH = RequestContext(user_id="alt", project_id="alt", roles=["member", "reader"])
 READER_OF_SHARED_WITH = RequestContext(user_id="r", project_id="alt", roles=["reader"])
 STRANGER = RequestContext(user_id="eve", project_id="eve", roles=["member", "reader"])
-ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["admin"])
+ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["admin"], is_admin=True)
 IMAGE_ID = "00000000-0000-0000-0000-000000000001"
 
 

@@ -13,7 +13,7 @@ from image_import.settings import load_settings
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"])
 READER = RequestContext(user_id="r", project_id="demo", roles=["reader"])
 OTHER = RequestContext(user_id="eve", project_id="eve", roles=["member", "reader"])
-ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["Admin"])
+ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["Admin"], is_admin=True)
 NOVA = RequestContext(
     user_id="demo", project_id="demo", roles=["member"], service_roles=["service"], service_user_id="nova-uuid"
 )

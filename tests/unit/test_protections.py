@@ -11,7 +11,7 @@ from tests.conftest import set_option
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"])
 LEGACY_MEMBER = RequestContext(user_id="old", project_id="demo", roles=["_member_"])
-ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["ADMIN"])
+ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["ADMIN"], is_admin=True)
 SPECIAL = RequestContext(user_id="s", project_id="demo", roles=["spl_role"])
 SERVICE = RequestContext(user_id="svc", project_id="demo", roles=["member"], service_roles=["service_role"])
 

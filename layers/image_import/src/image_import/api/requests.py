@@ -55,11 +55,12 @@ def request_id() -> str:
 def caller() -> RequestContext:
     """Identity set by the API Gateway authorizer (never taken from client headers)."""
     from image_import.models import RequestContext
+    from image_import.policy.rules import admin_context
 
     caller = caller_from_authorizer(event().raw_event.get("requestContext", {}).get("authorizer"))
     if caller is None:
         raise Unauthorized("This server could not verify that you are authorized to access the document you requested.")
-    return RequestContext.of(caller, request_id())
+    return admin_context(RequestContext.of(caller, request_id()), get_settings())
 
 
 def base_url() -> str:

@@ -53,8 +53,9 @@ def caller_from_authorizer(authorizer: dict[str, Any] | None) -> Caller | None:
     if not authorizer.get("project_id") and not authorizer.get("user_id"):
         return None
     return Caller(
-        user_id=authorizer.get("user_id"),
-        project_id=authorizer.get("project_id"),
+        # the context carries "" for None (strings only): "" is no project, never an owner
+        user_id=authorizer.get("user_id") or None,
+        project_id=authorizer.get("project_id") or None,
         roles=_listed(authorizer.get("roles")),
         service_roles=_listed(authorizer.get("service_roles")),
         service_user_id=authorizer.get("service_user_id") or None,

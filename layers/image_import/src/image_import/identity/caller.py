@@ -26,19 +26,16 @@ def _roles(roles: Iterable[str]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Caller:
     user_id: str | None
-    project_id: str | None  # None for domain- or system-scoped Keystone tokens
+    project_id: str | None  # None for domain- or system-scoped Keystone tokens (never "")
     roles: tuple[str, ...] = ()  # lower-cased, as Glance has them
     # a service presenting its token too (Glance: X-Service-Roles and the service user)
     service_roles: tuple[str, ...] = ()
     service_user_id: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "project_id", self.project_id or None)
         object.__setattr__(self, "roles", _roles(self.roles))
         object.__setattr__(self, "service_roles", _roles(self.service_roles))
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
 
 
 class TokenValidator(Protocol):

@@ -24,7 +24,7 @@ def _gate(context: RequestContext, action: str, settings: Settings) -> None:
 
 
 def _visible(context: RequestContext, task: Task) -> bool:
-    return context.is_admin or task.owner == context.project_id
+    return context.is_admin or (context.has_project and task.owner == context.project_id)
 
 
 def get_task(context: RequestContext, task_id: str, settings: Settings, ports: Ports) -> Task:

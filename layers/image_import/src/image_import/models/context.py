@@ -18,10 +18,14 @@ class RequestContext(BaseModel):
     service_roles: list[str] = Field(default_factory=list)
     service_user_id: str | None = None
     request_id: str = ""
+    # Glance's context.is_admin: the policy's ``context_is_admin`` rule, decided once per request
+    # (policy.rules.admin_context); never "has role admin", never for a caller without a project
+    is_admin: bool = False
 
     @classmethod
     def of(cls, caller: Caller, request_id: str) -> RequestContext:
-        """The context of one request by this caller (the API makes it from the authorizer's Caller)."""
+        """The context of one request by this caller (the API makes it from the authorizer's Caller;
+        ``policy.rules.admin_context`` then decides ``is_admin``)."""
         return cls(
             user_id=caller.user_id,
             project_id=caller.project_id,
@@ -39,6 +43,13 @@ class RequestContext(BaseModel):
             roles = roles.split(",")
         return [str(r).strip().lower() for r in roles if str(r).strip()]
 
+    @field_validator("project_id", "user_id", "service_user_id", mode="before")
+    @classmethod
+    def _no_empty_ids(cls, value):
+        # "" is no project: domain- and system-scoped tokens own nothing (never match an owner "")
+        return value or None
+
     @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
+    def has_project(self) -> bool:
+        """Project-scoped: Glance's rules are all ``scope_types=['project']``."""
+        return self.project_id is not None

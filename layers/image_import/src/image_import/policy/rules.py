@@ -71,8 +71,16 @@ class PolicyEngine:
     def allows(self, action: str, target: dict[str, Any], context: RequestContext) -> bool:
         from oslo_policy import _checks
 
+        if not context.has_project:
+            # Glance's rules are all scope_types=['project'] under enforce_scope (its default):
+            # a domain- or system-scoped caller is refused everything (oslo.policy: InvalidScope)
+            return False
         rule = self.rules.get(action) or self.rules["default"]
         return bool(_checks._check(rule, target, credentials(context), self, action))
+
+    def is_admin(self, context: RequestContext) -> bool:
+        """Glance's ``check_is_admin``: the ``context_is_admin`` rule, the context as its target."""
+        return self.allows("context_is_admin", credentials(context), context)
 
 
 def credentials(context: RequestContext) -> dict[str, Any]:
@@ -84,6 +92,12 @@ def credentials(context: RequestContext) -> dict[str, Any]:
         "service_user_id": context.service_user_id,
         "is_admin": context.is_admin,
     }
+
+
+def admin_context(context: RequestContext, settings) -> RequestContext:
+    """The context with ``is_admin`` decided by the ``context_is_admin`` rule (as Glance's context
+    does on creation); the API calls this once per request, the authorizer never (no oslo.policy)."""
+    return context.model_copy(update={"is_admin": engine(settings).is_admin(context)})
 
 
 def image_target(image: Image, context: RequestContext) -> dict[str, Any]:

@@ -60,7 +60,8 @@ def load_policy_file(path: Path) -> dict[str, str]:
 
 
 def load_tokens(path: Path) -> dict[str, Caller]:
-    """Development bearer tokens: ``<token>: {user_id, project_id, roles: [..]}``."""
+    """Development bearer tokens: ``<token>: {user_id, project_id, roles: [..]}``; ``project_id: null``
+    is a caller without a project (as a domain- or system-scoped Keystone token)."""
     if not path.exists():
         return {}
     data, lines = _load_yaml_mapping(path)
@@ -75,7 +76,7 @@ def load_tokens(path: Path) -> dict[str, Caller]:
         service_user = entry.get("service_user_id")
         tokens[str(token)] = Caller(
             user_id=str(entry["user_id"]),
-            project_id=str(entry["project_id"]),
+            project_id=str(entry["project_id"]) if entry["project_id"] not in (None, "") else None,
             roles=_role_list(entry["roles"], where, token),
             service_roles=_role_list(entry.get("service_roles", []), where, token),
             service_user_id=str(service_user) if service_user is not None else None,

@@ -49,5 +49,9 @@ def image_tasks(image_id: str) -> Response:
 
     context = caller()
     get_image(context, image_id, ports())
-    tasks = [t for t in ports().tasks.for_image(image_id) if context.is_admin or t.owner == context.project_id]
+    tasks = [
+        t
+        for t in ports().tasks.for_image(image_id)
+        if context.is_admin or (context.has_project and t.owner == context.project_id)
+    ]
     return respond(200, {"tasks": [t.as_image_task() for t in tasks]})
