@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from image_import.models import RequestContext
@@ -134,3 +136,25 @@ def test_policies_format_refuses_a_list_at_startup(config_dir):
         protections_from(
             config_dir, POLICIES_FILE.replace("= default\nupdate", "= default,context_is_admin\nupdate"), "policies"
         )
+
+
+def test_policies_format_refuses_an_undefined_rule_at_startup_naming_file_and_line(config_dir):
+    text = POLICIES_FILE.replace("create = context_is_admin", "create = glance_creator")
+    with pytest.raises(ConfigError, match=r"protections\.conf:3: .*'glance_creator' is not defined"):
+        protections_from(config_dir, text, "policies")
+
+
+def test_policies_format_accepts_a_rule_the_policy_file_defines(config_dir):
+    text = POLICIES_FILE.replace("create = context_is_admin", "create = glance_creator")
+    rules = protections_from(config_dir, text, "policies", '"glance_creator": "role:admin"\n')
+    assert rules.allows(ADMIN, "x_prop", "create") and not rules.allows(MEMBER, "x_prop", "create")
+
+
+def test_policies_format_evaluates_rule_name_so_an_unknown_name_denies(settings):
+    # Glance checks "rule:<name>": a name no policy defines is False, never the permissive "default"
+    from image_import.settings import ProtectionRule
+
+    section = ProtectionRule(re.compile("^x_"), dict.fromkeys(("create", "read", "update", "delete"), "not_a_rule"))
+    rules = PropertyProtections((section,), "policies", settings)
+    assert not rules.allows(ADMIN, "x_prop", "read")
+    assert not rules.allows(MEMBER, "x_prop", "create")

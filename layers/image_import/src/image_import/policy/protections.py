@@ -47,8 +47,9 @@ class PropertyProtections:
         if self.rule_format == "policies":
             from image_import.policy.rules import engine
 
-            # Glance checks these generated rules with an empty target: credentials only
-            return engine(self.settings).allows(rule, {}, context)
+            # Glance generates "<section>:<operation>": "rule:<name>" and checks it with an empty
+            # target; an undefined name is refused (settings refuse to start with one anyway)
+            return engine(self.settings).passes_rule(rule, {}, context)
         allowed = {r.strip().lower() for r in rule.split(",") if r.strip()}
         if "@" in allowed:
             return True

@@ -8,9 +8,10 @@ oslo.policy is imported on first use: only requests that need a decision pay for
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from image_import.models import Image, RequestContext
+if TYPE_CHECKING:  # annotations only: settings/ reads DEFAULT_RULES without importing pydantic
+    from image_import.models import Image, RequestContext
 
 _MEMBER_OF_PROJECT = "role:member and project_id:%(project_id)s"
 _ADMIN_OR_MEMBER = f"rule:context_is_admin or ({_MEMBER_OF_PROJECT})"
@@ -77,6 +78,10 @@ class PolicyEngine:
             return False
         rule = self.rules.get(action) or self.rules["default"]
         return bool(_checks._check(rule, target, credentials(context), self, action))
+
+    def passes_rule(self, name: str, target: dict[str, Any], context: RequestContext) -> bool:
+        """Glance's ``rule:<name>`` check: a name no policy defines is refused (not ``default``)."""
+        return name in self.rules and self.allows(name, target, context)
 
     def is_admin(self, context: RequestContext) -> bool:
         """Glance's ``check_is_admin``: the ``context_is_admin`` rule, the context as its target."""

@@ -7,7 +7,7 @@ the file and line: a malformed file stops the process instead of failing open la
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from image_import.identity.caller import Caller
@@ -98,6 +98,7 @@ class ProtectionRule:
 
     pattern: re.Pattern
     rules: dict[str, str]  # operation (PROTECTED_OPERATIONS) -> roles, or one policy rule name
+    where: dict[str, str] = field(default_factory=dict, compare=False)  # operation -> file:line
 
 
 def load_protections(path: Path, rule_format: str = "roles") -> tuple[ProtectionRule, ...]:
@@ -114,7 +115,7 @@ def load_protections(path: Path, rule_format: str = "roles") -> tuple[Protection
             raise ConfigError(
                 f"{path}:{max(first_line - 1, 1)}: section [{name}] is not a valid regular expression: {exc}"
             ) from None
-        rules = {}
+        rules, where = {}, {}
         for operation in PROTECTED_OPERATIONS:
             if operation not in options:
                 raise ConfigError(f"{path}: section [{name}] lacks the '{operation}' option")
@@ -124,5 +125,24 @@ def load_protections(path: Path, rule_format: str = "roles") -> tuple[Protection
             if rule_format == "policies" and len(roles) > 1:
                 raise ConfigError(f"{options[operation].where()}: the policies format takes one rule name, not a list")
             rules[operation] = options[operation].value.strip()
-        protections.append(ProtectionRule(pattern, rules))
+            where[operation] = options[operation].where()
+        protections.append(ProtectionRule(pattern, rules, where))
     return tuple(protections)
+
+
+def check_protection_rules(protections: tuple[ProtectionRule, ...], policy_rules: dict[str, str], policy_path: Path):
+    """The policies format names rules: each must exist (Glance's defaults or the policy file).
+
+    Glance would evaluate an undefined ``rule:<name>`` as refused for everyone, silently; a typo
+    there is an operator's mistake, so we refuse to start instead, naming the file and line.
+    """
+    from image_import.policy.rules import DEFAULT_RULES
+
+    known = DEFAULT_RULES.keys() | policy_rules.keys()
+    for section in protections:
+        for operation, rule in section.rules.items():
+            if rule not in ("@", "!", "") and rule not in known:
+                raise ConfigError(
+                    f"{section.where.get(operation, '?')}: property protection rule {rule!r} is not defined"
+                    f" in {policy_path.name} nor among Glance's default rules"
+                )

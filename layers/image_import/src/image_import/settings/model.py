@@ -31,6 +31,7 @@ from image_import.settings.files import (
     POLICY_FILE,
     TOKENS_FILE,
     ProtectionRule,
+    check_protection_rules,
     load_policy_file,
     load_protections,
     load_tokens,
@@ -169,7 +170,10 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
         values["enable_image_import"] = parse_bool(default["enable_image_import"])
     policy_file = sections.get("oslo_policy", {}).get("policy_file")
     # policy.yaml or policy.json: YAML reads both, as oslo.policy does
-    values["policy_rules"] = load_policy_file(config_dir / (policy_file.value if policy_file else POLICY_FILE))
+    policy_path = config_dir / (policy_file.value if policy_file else POLICY_FILE)
+    values["policy_rules"] = load_policy_file(policy_path)
+    if values.get("property_protections") and values.get("property_protection_rule_format") == "policies":
+        check_protection_rules(values["property_protections"], values["policy_rules"], policy_path)
     values["tokens"] = load_tokens(config_dir / TOKENS_FILE)
     if "backend" in sections.get("identity", {}):
         item = sections["identity"]["backend"]
