@@ -14,13 +14,19 @@ NAMES = {
     "rebind.example.com": ["127.0.0.1"],
     "split.example.com": [PUBLIC, "10.0.0.5"],
     "metadata.example.com": ["fd00:ec2::254"],
+    "xn--bcher-kva.example.com": [PUBLIC],
 }
 
 
 def resolve(host: str) -> list[str]:
-    if host not in NAMES:
+    # as the system resolver: IDNA (which reads U+3002 and friends as dots), any case, a root dot
+    try:
+        name = host.encode("idna").decode("ascii").rstrip(".").lower()
+    except UnicodeError:
+        raise OSError("Name or service not known") from None
+    if name not in NAMES:
         raise OSError("Name or service not known")
-    return NAMES[host]
+    return NAMES[name]
 
 
 def options(**changes) -> FilterOptions:
@@ -146,3 +152,58 @@ def test_given_an_ipv6_literal_when_checked_then_the_host_is_canonicalised_for_t
     )
     with pytest.raises(UriRejected, match="not allowed"):
         check_uri("http://[2001:0db8:0:0::1]/", denied, resolve)
+
+
+DENIED = options(disallowed_hosts=("images.example.com",))
+
+
+@pytest.mark.parametrize(
+    "uri, opts",
+    [
+        ("http://images.example.com./x", DENIED),  # a root dot
+        ("http://images\u3002example\u3002com/x", DENIED),  # ideographic full stops
+        ("http://images\uff0eexample\uff0ecom/x", DENIED),  # fullwidth full stops
+        ("http://images\uff61example.com/x", DENIED),  # halfwidth ideographic full stop
+        ("http://IMAGES.Example.COM/x", DENIED),
+        ("http://images.example.com/x", options(disallowed_hosts=("Images.EXAMPLE.com",))),  # mixed-case entry
+        ("http://images.example.com/x", options(disallowed_hosts=("images.example.com.",))),  # entry with root dot
+        ("http://b\u00fccher.example.com/x", options(disallowed_hosts=("xn--bcher-kva.example.com",))),
+        ("http://xn--bcher-kva.example.com/x", options(disallowed_hosts=("B\u00fccher.example.com",))),
+        ("http://93.184.216.34./x", options(disallowed_hosts=("93.184.216.34",))),
+        ("http://93\u3002184\u3002216\u300234/x", options(disallowed_hosts=("93.184.216.34",))),
+        ("http://other.example.com./x", options(allowed_hosts=("images.example.com",))),
+    ],
+)
+def test_given_host_lists_when_the_host_is_spelled_another_way_then_the_lists_still_apply(uri, opts):
+    with pytest.raises(UriRejected):
+        check_uri(uri, opts, resolve)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://images.example.com./x",
+        "http://IMAGES.example.com/x",
+        "http://images\u3002example\u3002com/x",
+    ],
+)
+def test_given_an_allow_list_entry_when_the_host_is_spelled_another_way_then_it_is_allowed(uri):
+    opts = options(allowed_hosts=("Images.Example.com.",))
+    target = check_uri(uri, opts, resolve)
+    assert (target.host, target.address) == ("images.example.com", PUBLIC)
+
+
+def test_given_a_host_that_is_no_valid_name_when_checked_then_it_is_rejected():
+    with pytest.raises(UriRejected):
+        check_uri("http://" + "a" * 64 + ".example.com/x", options(), resolve)
+
+
+def test_given_a_host_entry_that_is_no_host_name_when_configured_then_it_is_refused(config_dir):
+    from image_import.settings import ConfigError, load_settings
+    from tests.conftest import set_option
+
+    with pytest.raises(ValueError, match="not a host name"):
+        options(disallowed_hosts=("bad..example.com",))
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "disallowed_hosts", "[bad..example.com]")
+    with pytest.raises(ConfigError, match=r"glance-api\.conf:\d+: .*not a host name"):
+        load_settings(config_dir)

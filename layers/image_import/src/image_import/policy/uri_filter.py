@@ -6,6 +6,9 @@ Pure (the DNS lookup is passed in), so every rule is table-tested. Two layers:
    precedence: at each level (scheme, host, port) a non-empty allow-list makes the deny-list
    ignored; hosts are canonical IP literals or names that resolve; numeric hosts in any spelling
    other than a dotted quad (``2130706433``, ``0x7f.1``, ``127.1``, ``017700000001``) are refused.
+   Both the URI's host and the configured host lists are compared in one canonical spelling
+   (``canonical_host``: IDNA, so U+3002 and the other IDNA full stops are dots; lower case; no
+   root dot), so ``Host.``, ``host\u3002example`` or a mixed-case entry cannot slip past a list.
 2. Beyond Glance (its pain point: SSRF): every address the host resolves to must be public
    unicast. Loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified, multicast and
    reserved addresses, the cloud metadata service (169.254.169.254, fd00:ec2::254) and IPv4
@@ -57,6 +60,11 @@ class FilterOptions:
     # special-purpose addresses (loopback, private, metadata...) that may nevertheless be fetched
     allowed_networks: tuple[IPNetwork, ...] = ()
 
+    def __post_init__(self) -> None:
+        # compared in the same spelling as the URI's host; ValueError names a bad entry
+        for name in ("allowed_hosts", "disallowed_hosts"):
+            object.__setattr__(self, name, tuple(_canonical_entry(h) for h in getattr(self, name)))
+
 
 @dataclass(frozen=True)
 class Target:
@@ -64,7 +72,7 @@ class Target:
 
     uri: str
     scheme: str
-    host: str  # as in the URI (for the Host header and TLS server name)
+    host: str  # canonical_host of the URI's (for the Host header and TLS server name)
     port: int
     address: str
     path: str  # path and query, as sent in the request line
@@ -92,9 +100,12 @@ def check_uri(uri: str | None, options: FilterOptions, resolve: Resolver) -> Tar
     if parts.username is not None or parts.password is not None:
         raise UriRejected(uri, "credentials in the URI are not allowed")
 
-    host = parts.hostname
-    if not host:
+    if not parts.hostname:
         raise UriRejected(uri, "the URI has no host")
+    try:
+        host = canonical_host(parts.hostname)
+    except ValueError as exc:
+        raise UriRejected(uri, f"host '{parts.hostname}' is not a valid host name: {exc}") from None
     literal = _ip_literal(host)
     if literal is None and _NUMERIC_HOST.match(host):
         raise UriRejected(uri, f"host '{host}' is a number that is not a dotted-quad IPv4 address")
@@ -149,6 +160,38 @@ def special_address(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> st
     if not address.is_global:  # CGNAT 100.64.0.0/10 and the like
         return "non-global"
     return None
+
+
+# the full stops IDNA (RFC 3490 3.1) reads as label separators
+_IDNA_DOTS = re.compile("[\u002e\u3002\uff0e\uff61]")
+
+
+def canonical_host(host: str) -> str:
+    """One spelling of a host name for comparisons and the lookup: IPv6 literals as they are,
+    names as IDNA ASCII in lower case without the root dot. ValueError if it is no host name."""
+    host = host.strip()
+    if ":" in host:  # an IPv6 literal (urlsplit has taken the brackets off)
+        return host.lower()
+    labels = _IDNA_DOTS.split(host)
+    if labels and labels[-1] == "":
+        labels.pop()  # the root: "host." is "host"
+    if not labels or any(label == "" for label in labels):
+        raise ValueError("empty label")
+    try:
+        ascii_labels = [label.encode("idna").decode("ascii") for label in labels]
+    except UnicodeError as exc:
+        raise ValueError(str(exc)) from None
+    return ".".join(ascii_labels).lower()
+
+
+def _canonical_entry(entry: str) -> str:
+    literal = _ip_literal(entry.strip().strip("[]"))
+    if literal is not None:
+        return str(literal)
+    try:
+        return canonical_host(entry)
+    except ValueError as exc:
+        raise ValueError(f"not a host name: {entry!r} ({exc})") from None
 
 
 def _ip_literal(host: str) -> IPAddress | None:

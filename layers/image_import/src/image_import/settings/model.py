@@ -206,7 +206,11 @@ def load_uri_filter(options: dict[str, ConfValue]) -> FilterOptions:
             values["allowed_networks"] = parse_networks(parse_list(options["allowed_networks"]))
         except ValueError as exc:
             raise ConfigError(f"{options['allowed_networks'].where()}: allowed_networks: {exc}") from None
-    return FilterOptions(**values)
+    try:
+        return FilterOptions(**values)
+    except ValueError as exc:  # a host entry that is no host name
+        where = next((options[n].where() for n in ("allowed_hosts", "disallowed_hosts") if n in options), "")
+        raise ConfigError(f"{where}: [import_filtering_opts] {exc}") from None
 
 
 def _keystone_settings(options: dict[str, ConfValue], backend: ConfValue) -> KeystoneSettings:
