@@ -68,8 +68,8 @@ def test_the_import_step_cannot_touch_the_tasks_of_no_one_else_nor_unrelated_buc
     buckets = {
         str(resource)
         for _, statement in statements(role)
+        if any(a.startswith("s3:") for a in as_list(statement["Action"]))
         for resource in as_list(statement.get("Resource"))
-        if "s3" in str(resource)
     }
     assert buckets and all("StagingBucket" in b or "StoreBucket" in b for b in buckets)
 
@@ -202,3 +202,115 @@ def test_sam_deploy_needs_no_questions():
     deploy = config["default"]["deploy"]["parameters"]
     assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["resolve_s3"] is True
     assert deploy["confirm_changeset"] is True  # an operator sees the change set before it is applied
+
+
+# ---------------------------------------------------------------- least privilege, by action
+# Exactly what each function's code path calls (boto3 in adapters/), by role. HeadObject needs
+# s3:GetObject, and s3:ListBucket on the bucket so that a missing key answers 404 (not 403).
+_ITEM_RW = {"dynamodb:GetItem", "dynamodb:PutItem"}
+_SQS_POLLER = {
+    "sqs:ChangeMessageVisibility",
+    "sqs:ChangeMessageVisibilityBatch",
+    "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+}
+EXPECTED_ACTIONS = {
+    "AuthorizerFunctionRole": {"dynamodb:GetItem"},
+    "ApiFunctionRole": _ITEM_RW
+    | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query"}
+    | {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+    | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"},
+    "OnUploadFunctionRole": _ITEM_RW
+    | {"dynamodb:Query", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "states:StartExecution"}
+    | _SQS_POLLER,
+    "WebDownloadFunctionRole": _ITEM_RW | {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
+    "VerifyStagingFunctionRole": _ITEM_RW | {"s3:ListBucket", "s3:GetObject"},
+    "ImportToStoreFunctionRole": _ITEM_RW
+    | {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
+    "DeleteStagingFunctionRole": {"s3:DeleteObject"},
+    "CompleteImportFunctionRole": _ITEM_RW,
+    "RevertImportFunctionRole": _ITEM_RW | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject"},
+    "SweeperFunctionRole": _ITEM_RW
+    | {"dynamodb:Scan", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
+    | {"s3:DeleteObject", "s3:AbortMultipartUpload", "states:DescribeExecution"},
+    "NoOpPluginFunctionRole": _ITEM_RW | {"s3:GetObject"},
+    "InjectImageMetadataPluginFunctionRole": _ITEM_RW | {"s3:GetObject"},
+}
+# settings of the buckets and tables (lifecycle rules could expire the retained store), data
+# versions (the retained copies), table deletion: no function needs any of them
+NEVER = ("s3:PutLifecycleConfiguration", "s3:PutBucket", "s3:DeleteBucket", "s3:DeleteObjectVersion")
+NEVER += ("s3:PutObjectVersion", "s3:PutObjectAcl", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:Create")
+
+
+def function_roles(cfn) -> dict[str, dict]:
+    return {
+        role_id: role
+        for role_id, role in resources_of(cfn, "AWS::IAM::Role").items()
+        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": ["lambda.amazonaws.com"]}
+    }
+
+
+def allowed_actions(role: dict) -> set[str]:
+    return {a for _, s in statements(role) if s.get("Effect") == "Allow" for a in as_list(s["Action"])}
+
+
+def test_each_function_may_do_exactly_what_its_code_calls(cfn):
+    actual = {role_id: allowed_actions(role) for role_id, role in function_roles(cfn).items()}
+    assert actual == EXPECTED_ACTIONS
+
+
+def test_no_function_may_change_bucket_or_table_settings_nor_destroy_retained_versions(cfn):
+    offenders = [
+        (role_id, action)
+        for role_id, role in function_roles(cfn).items()
+        for action in allowed_actions(role)
+        if action.startswith(NEVER)
+    ]
+    assert offenders == []
+
+
+def _resources(statement: dict) -> list[str]:
+    """Each resource as text: the Fn::Sub string ("${StoreBucket.Arn}/images/*") or its JSON."""
+    import json
+
+    return [
+        r["Fn::Sub"] if isinstance(r, dict) and isinstance(r.get("Fn::Sub"), str) else json.dumps(r)
+        for r in as_list(statement.get("Resource"))
+    ]
+
+
+@pytest.mark.parametrize(
+    "prefix_of_bucket",
+    [
+        ("StagingBucket", ("/staging/*", "/uploads/*", "/web-download/*")),
+        ("StoreBucket", ("/images/*",)),
+    ],
+)
+def test_object_actions_name_the_services_prefixes_only_the_sweeper_sweeps_whole_buckets(cfn, prefix_of_bucket):
+    bucket, prefixes = prefix_of_bucket
+    for role_id, role in function_roles(cfn).items():
+        for _, statement in statements(role):
+            for resource in _resources(statement):
+                if bucket not in resource or "Arn}/" not in resource:
+                    continue  # bucket-level (ListBucket) or another resource
+                if resource.endswith("Arn}/*"):  # the whole bucket: the collector of unreferenced objects only
+                    assert role_id == "SweeperFunctionRole", (role_id, resource)
+                    assert set(as_list(statement["Action"])) <= {"s3:DeleteObject", "s3:AbortMultipartUpload"}
+                else:
+                    assert resource.endswith(prefixes), (role_id, resource)
+
+
+def test_only_the_import_writes_the_store_and_only_the_api_and_sweeper_list_uploads(cfn):
+    writers, part_listers = set(), set()
+    for role_id, role in function_roles(cfn).items():
+        for _, statement in statements(role):
+            actions = set(as_list(statement["Action"]))
+            if "s3:PutObject" in actions and any("StoreBucket" in r for r in _resources(statement)):
+                writers.add(role_id)
+            if "s3:ListMultipartUploadParts" in actions:
+                part_listers.add(role_id)
+    assert writers == {"ImportToStoreFunctionRole", "ApiFunctionRole"}  # the import; PUT /file
+    assert part_listers == {"ApiFunctionRole"}

@@ -101,6 +101,28 @@ def definition(plugins: list[str] | tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+# where staged data is (PUT /stage, direct uploads, web-download): a plugin reads the key it is given
+STAGED_PREFIXES = ("staging/", "uploads/", "web-download/")
+
+
+def plugin_statements() -> list[dict[str, Any]]:
+    """What a plugin function may do, and no more: change its image through ImageActions (get and
+    conditional put on the images table) and read the staged data it is told about
+    (``PluginJob.staging_key``). No tasks, no writes to staging, no store, no bucket settings."""
+    return [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": {"Fn::GetAtt": ["ImagesTable", "Arn"]},
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [{"Fn::Sub": f"${{StagingBucket.Arn}}/{prefix}*"} for prefix in STAGED_PREFIXES],
+        },
+    ]
+
+
 def plugin_resources(plugins: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """The SAM resources of the plugin functions, as a template dict."""
     return {
@@ -110,11 +132,7 @@ def plugin_resources(plugins: list[str] | tuple[str, ...]) -> dict[str, dict[str
                 "CodeUri": PLUGIN_CODE_URI,
                 "Handler": "app.handler",
                 "Description": f"Import plugin '{p}' (entry point group glance.image_import.plugins)",
-                "Policies": [
-                    {"DynamoDBCrudPolicy": {"TableName": {"Ref": "ImagesTable"}}},
-                    {"DynamoDBCrudPolicy": {"TableName": {"Ref": "TasksTable"}}},
-                    {"S3CrudPolicy": {"BucketName": {"Ref": "StagingBucket"}}},
-                ],
+                "Policies": [{"Version": "2012-10-17", "Statement": plugin_statements()}],
             },
         }
         for p in plugins
@@ -133,9 +151,9 @@ def _functions_block(plugins) -> str:
             "      Handler: app.handler",
             f"      Description: Import plugin '{p}' (entry point group glance.image_import.plugins)",
             "      Policies:",
-            "        - DynamoDBCrudPolicy: {TableName: !Ref ImagesTable}",
-            "        - DynamoDBCrudPolicy: {TableName: !Ref TasksTable}",
-            "        - S3CrudPolicy: {BucketName: !Ref StagingBucket}",
+            '        - Version: "2012-10-17"',
+            "          Statement:",
+            *(f"            - {json.dumps(statement)}" for statement in plugin_statements()),
             "",
         ]
     return "\n".join(lines)
