@@ -111,6 +111,23 @@ class Keystone:
             raise KeystoneUnusable(f"token for {user.name}: {status} {answer}")
         return headers["X-Subject-Token"]
 
+    def scoped_token(self, user: User, scope: dict) -> str:
+        """A token with another scope: ``{"system": {"all": True}}`` (the bootstrap admin holds the
+        system role assignment) or ``{"domain": {"id": "default"}}``."""
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {"user": {"name": user.name, "domain": {"id": "default"}, "password": user.password}},
+                },
+                "scope": scope,
+            }
+        }
+        status, headers, answer = self.call("POST", "/auth/tokens", body=body)
+        if status != 201:
+            raise KeystoneUnusable(f"{scope} token for {user.name}: {status} {answer}")
+        return headers["X-Subject-Token"]
+
     def short_lived_token(self, user: User, seconds: int) -> str:
         """A token that expires in ``seconds``: Keystone caps it at its application credential's expiry."""
         from datetime import UTC, datetime, timedelta

@@ -38,7 +38,12 @@ def test_given_an_admin_token_when_authenticating_then_the_admin_roles_lower_cas
 ):
     context = authenticate(keystone.token(keystone.admin), keystone_settings, validator=validator)
     assert (context.user_id, context.project_id) == (keystone.admin.id, keystone.admin.project_id)
-    assert "admin" in context.roles and context.is_admin
+    assert "admin" in context.roles
+    # admin-ness is the policy's context_is_admin, decided by the API (the authorizer has no notion of it)
+    from image_import.models import RequestContext
+    from image_import.policy.rules import admin_context
+
+    assert admin_context(RequestContext.of(context, "req-1"), keystone_settings).is_admin
 
 
 def test_given_a_service_token_too_when_authenticating_then_service_roles_and_service_user(
@@ -102,3 +107,30 @@ def test_given_wrong_service_credentials_when_validating_then_keystone_unavailab
     validator = KeystoneValidator(replace(keystone_settings.keystone, password="wrong"))
     with pytest.raises(KeystoneUnavailable):  # the authorizer fails (500): the caller did nothing wrong
         validator.validate(keystone.token(keystone.member))
+
+
+@pytest.mark.parametrize("scope", [{"system": {"all": True}}, {"domain": {"id": "default"}}])
+def test_given_a_system_or_domain_scoped_token_then_the_caller_has_no_project_and_may_do_nothing(
+    keystone, keystone_settings, validator, scope
+):
+    from image_import.identity.authorizer import authorizer_response, caller_from_authorizer
+    from image_import.models import Image, RequestContext
+    from image_import.policy import access
+    from image_import.policy.rules import admin_context
+
+    if "domain" in scope:  # Keystone's bootstrap gives the admin the system role only: add a domain one
+        admin_token = keystone.token(keystone.admin)
+        role_id = keystone.call("GET", "/roles?name=admin", admin_token)[2]["roles"][0]["id"]
+        keystone.call("PUT", f"/domains/default/users/{keystone.admin.id}/roles/{role_id}", admin_token)
+    caller = authenticate(keystone.scoped_token(keystone.admin, scope), keystone_settings, validator=validator)
+    assert caller.project_id is None and "admin" in caller.roles
+    # through the authorizer's answer and back, as the API reads it
+    back = caller_from_authorizer(
+        authorizer_response(caller, "arn:aws:execute-api:r:1:a/prod/GET/v2/images")["context"]
+    )
+    context = admin_context(RequestContext.of(back, "req-1"), keystone_settings)
+    assert context.project_id is None and not context.is_admin
+    public = Image(id="00000000-0000-0000-0000-000000000001", owner="demo", visibility="public")
+    assert not access.can_see(context, public, keystone_settings)
+    with pytest.raises(Exception, match="add_image"):
+        access.require_may_create(context, None, "private", keystone_settings)
