@@ -16,7 +16,8 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from image_import.adapters.ports import UPLOAD_PREFIX, Ports, image_id_of_upload, upload_key
+from image_import.adapters.ports import Ports
+from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, upload_key
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -28,7 +29,8 @@ from image_import.errors import (
 )
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import UploadRequest, utcnow
+from image_import.models.image import UploadRequest
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 from image_import.workflow.start import NOT_STARTED, start_import

@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
-from image_import.adapters.ports import Ports, store_key
+from image_import.adapters.ports import Ports
 from image_import.adapters.records import update_with_retries
+from image_import.data.layout import store_key
+from image_import.data.stage import declared_image_size
 from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ImportFailed, RequestEntityTooLarge
-from image_import.images.catalog import declared_image_size, get_image
+from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 

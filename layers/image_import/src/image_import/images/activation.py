@@ -10,7 +10,7 @@ from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, Conflict, Forbidden
 from image_import.images.catalog import get_image
 from image_import.models import RequestContext
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 

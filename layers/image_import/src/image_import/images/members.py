@@ -19,7 +19,8 @@ from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, Forbidden, NotFound, RequestEntityTooLarge
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import ImageMember, utcnow
+from image_import.models.image import ImageMember
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 

@@ -8,7 +8,7 @@ from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
 from image_import.images.catalog import check_tag_quota, get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 

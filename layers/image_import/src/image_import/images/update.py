@@ -22,7 +22,7 @@ from image_import.images.catalog import (
     validate_against_schema,
 )
 from image_import.models import Image, RequestContext
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.policy.protections import protections
 from image_import.settings import Settings

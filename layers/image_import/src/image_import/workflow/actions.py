@@ -12,7 +12,7 @@ from collections.abc import Callable
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, TaskAborted
 from image_import.models import Image
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 
 RESERVED_PREFIX = "os_glance"
 ATTEMPTS = 8

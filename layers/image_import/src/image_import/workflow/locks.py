@@ -13,22 +13,18 @@ from datetime import UTC, datetime, timedelta
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate
 from image_import.models import Image, Task
+from image_import.models.time import TASK_TIME_TO_LIVE, parse_time, utc_stamp
 
 LOCK_EXPIRY = timedelta(minutes=60)
 PENDING_LOCK_EXPIRY = timedelta(minutes=120)
 PREEMPTED_MESSAGE = "Expired lock preempted"
 TERMINAL = ("success", "failure")
-TASK_TIME_TO_LIVE = timedelta(hours=48)  # Glance's [task] task_time_to_live (as in flow/steps.py, kept light here)
 
 Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def parse_time(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def task_is_stale(task: Task | None, now: datetime) -> bool:
@@ -53,9 +49,8 @@ def fail_task(
         task = ports.tasks.get(task_id)
         if task is None or task.status in TERMINAL:
             return False
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        task.status, task.message, task.updated_at = "failure", message, stamp
-        task.expires_at = (now + expires_in).strftime("%Y-%m-%dT%H:%M:%SZ")
+        task.status, task.message, task.updated_at = "failure", message, utc_stamp(now)
+        task.expires_at = utc_stamp(now + expires_in)
         try:
             ports.tasks.save(task)
             return True

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, TaskAborted
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 
 MIB = 1024 * 1024
 REPORT_EVERY_SECONDS = 60.0

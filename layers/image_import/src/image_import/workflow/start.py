@@ -7,12 +7,14 @@ import uuid
 from typing import Any
 
 from image_import import metrics
-from image_import.adapters.ports import Ports, staging_key
+from image_import.adapters.ports import Ports
 from image_import.adapters.records import update_with_retries
+from image_import.data.layout import source_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
-from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
+from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 from image_import.workflow import locks, web_download
@@ -107,14 +109,6 @@ def import_job(image: Image, task_id: str, method: str, context: RequestContext,
         staging_key=source_key(image, method),
         **fields,
     )
-
-
-def source_key(image: Image, method: str) -> str:
-    """Where an import of ``method`` finds the image's data in the staging bucket."""
-    if method == "web-download":
-        return web_download.download_key(image.id)
-    # where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
-    return image.staged_key or staging_key(image.id)
 
 
 def execution_name(image_id: str, task_id: str) -> str:
