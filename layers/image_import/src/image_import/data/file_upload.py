@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import Iterable
 
 from image_import.adapters.ports import Ports
-from image_import.adapters.records import update_with_retries
 from image_import.data.layout import store_key
 from image_import.data.stage import declared_image_size
 from image_import.data.transfer import ParallelHasher, hashed
@@ -84,4 +83,4 @@ def _back_to_queued(image_id: str, ports: Ports) -> None:
 
     # best effort: the upload's own error is what the client must see
     with contextlib.suppress(ConcurrentUpdate):
-        update_with_retries(ports.images, image_id, reset_to_queued, attempts=5)
+        ports.images.edit(image_id, reset_to_queued, attempts=5)

@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import Iterable, Iterator
 
 from image_import.adapters.ports import Ports
-from image_import.adapters.records import update_with_retries
 from image_import.data.layout import staging_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound, RequestEntityTooLarge
 from image_import.images.catalog import get_image
@@ -96,4 +95,4 @@ def _unstage(image_id: str, ports: Ports) -> None:
 
     # best effort: the stage's own error is what the client must see
     with contextlib.suppress(ConcurrentUpdate):
-        update_with_retries(ports.images, image_id, back_to_queued, attempts=5)
+        ports.images.edit(image_id, back_to_queued, attempts=5)

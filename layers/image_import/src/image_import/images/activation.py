@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, Conflict, Forbidden
-from image_import.images.catalog import get_image
-from image_import.models import RequestContext
+from image_import.models import Image, RequestContext
 from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
@@ -20,17 +19,18 @@ TRANSITIONS = {"deactivate": ("active", "deactivated"), "reactivate": ("deactiva
 
 def change_activation(context: RequestContext, image_id: str, action: str, settings: Settings, ports: Ports) -> None:
     source, destination = TRANSITIONS[action]
-    for _ in range(5):
-        image = get_image(context, image_id, ports, settings)
+
+    def move(image: Image | None) -> bool:
+        image = access.require_visible(context, image, image_id, settings)
         access.authorize(context, action, image, settings)
         if image.status == destination:
-            return
+            return False  # repeating the action is a no-op
         if image.status != source:
             raise Forbidden(f"Not allowed to {action} image in status '{image.status}'")
         image.status, image.updated_at = destination, utcnow()
-        try:
-            ports.images.save(image)
-            return
-        except ConcurrentUpdate:
-            continue
-    raise Conflict(f"Image {image_id} kept changing; it was not {action}d.")
+        return True
+
+    try:
+        ports.images.edit(image_id, move, attempts=5)
+    except ConcurrentUpdate:
+        raise Conflict(f"Image {image_id} kept changing; it was not {action}d.") from None

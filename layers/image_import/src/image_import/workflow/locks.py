@@ -45,18 +45,18 @@ def fail_task(
     ports: Ports, task_id: str, message: str, now: datetime, expires_in: timedelta = TASK_TIME_TO_LIVE
 ) -> bool:
     """Mark a task failed with ``message`` unless it is already terminal (or gone); True if it was changed."""
-    for _ in range(5):
-        task = ports.tasks.get(task_id)
+
+    def fail(task: Task | None) -> bool:
         if task is None or task.status in TERMINAL:
             return False
         task.status, task.message, task.updated_at = "failure", message, utc_stamp(now)
         task.expires_at = utc_stamp(now + expires_in)
-        try:
-            ports.tasks.save(task)
-            return True
-        except ConcurrentUpdate:
-            continue
-    return False
+        return True
+
+    try:
+        return ports.tasks.edit(task_id, fail, attempts=5) is not None
+    except ConcurrentUpdate:
+        return False
 
 
 def status_before_import(image: Image, ports: Ports, staging_key: str) -> str:

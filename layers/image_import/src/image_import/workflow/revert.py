@@ -10,7 +10,6 @@ from aws_lambda_powertools import Logger
 
 from image_import import metrics
 from image_import.adapters.ports import Ports
-from image_import.adapters.records import update_with_retries
 from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, TaskAborted
 from image_import.models import Image, ImportJob, Task
@@ -92,7 +91,7 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
         return True
 
     try:
-        update_with_retries(ports.images, job.image_id, restore, attempts=8)
+        ports.images.edit(job.image_id, restore, attempts=8)
     except ConcurrentUpdate:
         raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.") from None
     return outcome

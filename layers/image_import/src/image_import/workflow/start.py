@@ -8,7 +8,6 @@ from typing import Any
 
 from image_import import metrics
 from image_import.adapters.ports import Ports
-from image_import.adapters.records import update_with_retries
 from image_import.data.layout import source_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
 from image_import.images.catalog import get_image
@@ -148,8 +147,12 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
 
     # best effort: the task is failed below whatever happens to the image
     with contextlib.suppress(ConcurrentUpdate):
-        update_with_retries(ports.images, image_id, unlock, attempts=5)
-    stored = ports.tasks.get(task.id)
-    if stored is not None:
+        ports.images.edit(image_id, unlock, attempts=5)
+
+    def fail(stored: Task | None) -> bool:
+        if stored is None:
+            return False
         stored.status, stored.message, stored.updated_at = "failure", message, utcnow()
-        ports.tasks.save(stored)
+        return True
+
+    ports.tasks.edit(task.id, fail, attempts=1)  # one try: a lost race raises ConcurrentUpdate

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from image_import import metrics
 from image_import.adapters.ports import Ports
-from image_import.adapters.records import update_with_retries
 from image_import.data.layout import store_key
 from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
@@ -128,6 +127,6 @@ def update_task(ports: Ports, task_id: str, change) -> None:
         return True
 
     try:
-        update_with_retries(ports.tasks, task_id, edit, attempts=8)
+        ports.tasks.edit(task_id, edit, attempts=8)
     except ConcurrentUpdate:
         raise TaskAborted(f"Task {task_id} kept changing; giving up") from None
