@@ -27,6 +27,7 @@ from image_import.errors import (
     RequestEntityTooLarge,
     ServiceUnavailable,
 )
+from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
 from image_import.models.image import UploadRequest
@@ -214,7 +215,8 @@ def receive_upload(key: str, settings: Settings, ports: Ports) -> str:
         elif image.upload is not None and image.upload.size != size:
             refusal = f"{size} bytes arrived but {image.upload.size} were announced"
         else:
-            image.status, image.size, image.staged_key, image.updated_at = "uploading", size, key, utcnow()
+            lifecycle.move(image, "stage")
+            image.size, image.staged_key, image.updated_at = size, key, utcnow()
             return True
         return False
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from image_import.adapters.ports import Ports
 from image_import.data.layout import staging_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound, RequestEntityTooLarge
+from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
 from image_import.models.time import utcnow
@@ -43,7 +44,7 @@ def stage_image(
     if ports.staging.size(key) is not None:
         raise Conflict(f"The image {image_id} has data on staging")
     # Claim the image first, so two concurrent uploads cannot both write staging.
-    image.status = "uploading"
+    lifecycle.move(image, "stage")
     image.updated_at = utcnow()
     try:
         ports.images.save(image)
@@ -88,9 +89,10 @@ def _unstage(image_id: str, ports: Ports) -> None:
     ports.staging.delete(staging_key(image_id))
 
     def back_to_queued(image: Image | None) -> bool:
-        if image is None or image.status != "uploading":
+        if image is None or image.status != lifecycle.UPLOADING:
             return False
-        image.status, image.size, image.staged_key, image.updated_at = "queued", None, None, utcnow()
+        lifecycle.move(image, "unstage")
+        image.size, image.staged_key, image.updated_at = None, None, utcnow()
         return True
 
     # best effort: the stage's own error is what the client must see

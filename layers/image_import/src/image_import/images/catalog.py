@@ -13,7 +13,7 @@ from image_import.errors import (
     Forbidden,
     RequestEntityTooLarge,
 )
-from image_import.images import paging
+from image_import.images import lifecycle, paging
 from image_import.images.schemas import image_schema
 from image_import.models import Image, RequestContext
 from image_import.models.time import utcnow
@@ -72,7 +72,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
         base["tags"] = sorted(set(base["tags"]))
         check_tag_quota(base["tags"], settings)
     now = utcnow()
-    base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status="queued")
+    base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status=lifecycle.INITIAL)
     for key in ("min_ram", "min_disk"):
         if base.get(key) is not None and base[key] < 0:
             raise BadRequest(f"{key} must be a non-negative integer.")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate
+from image_import.images import lifecycle
 from image_import.models import Image, Task
 from image_import.models.time import TASK_TIME_TO_LIVE, parse_time, utc_stamp
 
@@ -61,4 +62,4 @@ def fail_task(
 
 def status_before_import(image: Image, ports: Ports, staging_key: str) -> str:
     """What an 'importing' image was before its (dead) import: 'uploading' if staged data exists."""
-    return "uploading" if ports.staging.size(staging_key) is not None else "queued"
+    return lifecycle.status_before_import(ports.staging.size(staging_key) is not None)

@@ -12,6 +12,7 @@ from image_import import metrics
 from image_import.adapters.ports import Ports
 from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, TaskAborted
+from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, Task
 from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.registry import plugin_for
@@ -76,16 +77,18 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
         image.import_lock = None
         image.checksum = image.os_hash_algo = image.os_hash_value = None
         if staged:
-            image.status = "uploading"
+            lifecycle.move(image, "revert", to=lifecycle.UPLOADING)
             outcome = (
                 "The image was returned to 'uploading' with its staged data kept, "
                 "so the import can be retried without uploading the data again."
             )
         elif job.method == "web-download":
-            image.status, image.size = "queued", None
+            lifecycle.move(image, "revert", to=lifecycle.QUEUED)
+            image.size = None
             outcome = "The image was returned to 'queued' with nothing kept; import it again to retry."
         else:
-            image.status, image.size, image.staged_key = "queued", None, None
+            lifecycle.move(image, "revert", to=lifecycle.QUEUED)
+            image.size, image.staged_key = None, None
             outcome = "No staged data was left, so the image was returned to 'queued'; stage the data again to retry."
         image.updated_at = utcnow()
         return True

@@ -10,6 +10,7 @@ from image_import import metrics
 from image_import.adapters.ports import Ports
 from image_import.data.layout import source_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
+from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
@@ -35,7 +36,9 @@ def start_import(
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
         # the dead import's image counts as what it was before: 'uploading' while staged data exists
-        image.status = locks.status_before_import(image, ports, source_key(image, "glance-direct"))
+        lifecycle.move(
+            image, "release", to=locks.status_before_import(image, ports, source_key(image, "glance-direct"))
+        )
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
     if method == "web-download" and image.status != "queued":
@@ -70,7 +73,7 @@ def start_import(
     )
     previous_status = image.status
     image.import_lock = ImportLock(task_id=task.id, taken_at=now)
-    image.status = "importing"
+    lifecycle.move(image, "import")
     image.properties[IMPORTING_TO_STORES_KEY] = ""
     image.properties[FAILED_IMPORT_KEY] = ""
     if expected_hash is not None:  # the store step fails the import if the data's digest differs
@@ -142,7 +145,8 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
     def unlock(image: Image | None) -> bool:
         if image is None or image.import_lock is None or image.import_lock.task_id != task.id:
             return False
-        image.import_lock, image.status, image.updated_at = None, previous_status, utcnow()
+        lifecycle.move(image, "release", to=previous_status)
+        image.import_lock, image.updated_at = None, utcnow()
         return True
 
     # best effort: the task is failed below whatever happens to the image

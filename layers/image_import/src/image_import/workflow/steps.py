@@ -12,6 +12,7 @@ from image_import.adapters.ports import Ports
 from image_import.data.layout import store_key
 from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
+from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, Task
 from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.base import PluginJob
@@ -93,7 +94,7 @@ def complete(job: ImportJob, ports: Ports) -> ImportJob:
     def activate(image: Image) -> None:
         if image.checksum is None:
             raise ImportFailed("None of the uploads finished!")
-        image.status = "active"
+        lifecycle.move(image, "activate")
         image.import_lock = None
         activated[:] = [image]
 

@@ -28,6 +28,7 @@ from image_import.adapters.objects import Bucket
 from image_import.adapters.ports import Ports
 from image_import.data.layout import image_id_of_key, store_key
 from image_import.errors import TaskAborted
+from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
 from image_import.models.time import parse_time
@@ -42,8 +43,8 @@ RUNNING = "RUNNING"
 # the Step of the failure metric when the sweeper reverts: the execution ended (or never began) without a revert
 LOST_EXECUTION = "LostExecution"
 # statuses in which an image still needs its staged data / its stored data
-USES_STAGED_DATA = ("uploading", "importing")
-USES_STORED_DATA = ("active", "deactivated", "pending_delete", "importing")
+USES_STAGED_DATA = (lifecycle.UPLOADING, lifecycle.IMPORTING)
+USES_STORED_DATA = (lifecycle.ACTIVE, lifecycle.DEACTIVATED, lifecycle.PENDING_DELETE, lifecycle.IMPORTING)
 
 
 @dataclass(frozen=True)
