@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 from image_import.adapters.ports import Ports
+from image_import.adapters.records import Editable
 from image_import.errors import ConcurrentUpdate, Conflict
 
 
-class FakeRecords:
+class FakeRecords(Editable):  # edit(): the repositories' own, over this get and save
     def __init__(self):
         self.items: dict = {}
 

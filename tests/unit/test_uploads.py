@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from image_import.adapters.ports import image_id_of_upload, upload_key
 from image_import.data import direct_upload
+from image_import.data.layout import image_id_of_upload, upload_key
+from image_import.data.stage import stage_image
 from image_import.errors import BadRequest, Conflict, Forbidden, ImageNotFound, RequestEntityTooLarge
-from image_import.images.catalog import create_image, delete_image, stage_image
+from image_import.images.catalog import create_image, delete_image
 from image_import.models import RequestContext
 from image_import.workflow.start import start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports

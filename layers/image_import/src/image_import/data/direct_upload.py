@@ -16,7 +16,8 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from image_import.adapters.ports import UPLOAD_PREFIX, Ports, image_id_of_upload, upload_key
+from image_import.adapters.ports import Ports
+from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, upload_key
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -26,9 +27,11 @@ from image_import.errors import (
     RequestEntityTooLarge,
     ServiceUnavailable,
 )
+from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import UploadRequest, utcnow
+from image_import.models.image import UploadRequest
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 from image_import.workflow.start import NOT_STARTED, start_import
@@ -196,26 +199,37 @@ def receive_upload(key: str, settings: Settings, ports: Ports) -> str:
     image_id = image_id_of_upload(key)
     if image_id is None:
         return _remove(ports, key, "its key is not uploads/<image id>")
-    for _ in range(8):
-        image = ports.images.get(image_id)
+    # what to do instead of staging, decided on the image as last read: import it (a replay) or remove the object
+    replayed: Image | None = None
+    refusal = ""
+
+    def stage(image: Image | None) -> bool:
+        nonlocal replayed, refusal
+        replayed, refusal = None, ""
         if image is not None and image.staged_key == key and image.status in ("uploading", "importing"):
-            return _import_if_asked(image, settings, ports, replayed=True)
-        if image is None or image.status != "queued":
-            return _remove(
-                ports, key, f"image {image_id} is {'unknown' if image is None else image.status}, not queued"
-            )
-        if size > settings.image_size_cap:
-            return _remove(ports, key, f"{size} bytes is over the image size cap of {settings.image_size_cap}")
-        if image.upload is not None and image.upload.size != size:
-            return _remove(ports, key, f"{size} bytes arrived but {image.upload.size} were announced")
-        image.status, image.size, image.staged_key, image.updated_at = "uploading", size, key, utcnow()
-        try:
-            ports.images.save(image)  # conditional: of two deliveries of one event, one stages
-        except ConcurrentUpdate:
-            continue
-        log.info("staged a direct upload", extra={"image_id": image_id, "size": size})
-        return _import_if_asked(image, settings, ports, replayed=False)
-    raise ConcurrentUpdate(f"Image {image_id} kept changing; the upload event will be retried.")
+            replayed = image
+        elif image is None or image.status != "queued":
+            refusal = f"image {image_id} is {'unknown' if image is None else image.status}, not queued"
+        elif size > settings.image_size_cap:
+            refusal = f"{size} bytes is over the image size cap of {settings.image_size_cap}"
+        elif image.upload is not None and image.upload.size != size:
+            refusal = f"{size} bytes arrived but {image.upload.size} were announced"
+        else:
+            lifecycle.move(image, "stage")
+            image.size, image.staged_key, image.updated_at = size, key, utcnow()
+            return True
+        return False
+
+    try:
+        staged = ports.images.edit(image_id, stage, attempts=8)  # of two deliveries of one event, one stages
+    except ConcurrentUpdate:
+        raise ConcurrentUpdate(f"Image {image_id} kept changing; the upload event will be retried.") from None
+    if replayed is not None:
+        return _import_if_asked(replayed, settings, ports, replayed=True)
+    if staged is None:
+        return _remove(ports, key, refusal)
+    log.info("staged a direct upload", extra={"image_id": image_id, "size": size})
+    return _import_if_asked(staged, settings, ports, replayed=False)
 
 
 def _remove(ports: Ports, key: str, reason: str) -> str:

@@ -25,12 +25,16 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.objects import Bucket
-from image_import.adapters.ports import Ports, store_key
+from image_import.adapters.ports import Ports
+from image_import.data.layout import image_id_of_key, store_key
 from image_import.errors import TaskAborted
+from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
+from image_import.models.time import parse_time
 from image_import.settings import Settings
-from image_import.workflow import locks, steps
+from image_import.workflow import locks
+from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, import_job
 
 logger = Logger(child=True)
@@ -39,8 +43,8 @@ RUNNING = "RUNNING"
 # the Step of the failure metric when the sweeper reverts: the execution ended (or never began) without a revert
 LOST_EXECUTION = "LostExecution"
 # statuses in which an image still needs its staged data / its stored data
-USES_STAGED_DATA = ("uploading", "importing")
-USES_STORED_DATA = ("active", "deactivated", "pending_delete", "importing")
+USES_STAGED_DATA = (lifecycle.UPLOADING, lifecycle.IMPORTING)
+USES_STORED_DATA = (lifecycle.ACTIVE, lifecycle.DEACTIVATED, lifecycle.PENDING_DELETE, lifecycle.IMPORTING)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ def _execution_state(ports: Ports, image_id: str, task_id: str) -> str:
 
 
 def _old(stamp: str | None, now: datetime, age: timedelta) -> bool:
-    return stamp is None or now - locks.parse_time(stamp) >= age
+    return stamp is None or now - parse_time(stamp) >= age
 
 
 def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits: SweepLimits, report) -> None:
@@ -116,7 +120,7 @@ def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits
         task = ports.tasks.get(task_id)
         reason = f"its workflow execution {_describe(state)}; the sweeper reverted it"
         try:
-            steps.revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
+            revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
         except TaskAborted as exc:  # e.g. the task record is gone: the image was still restored
             logger.warning("revert incomplete", extra={"image_id": image.id, "task_id": task_id, "reason": str(exc)})
         report.imports_reverted += 1
@@ -143,10 +147,7 @@ def _delete_unreferenced(
     for key, modified in bucket.listing():
         if now - modified < limits.grace:
             continue
-        # Glance's housekeeping rule: the image id is the name up to the first '.' (conversion residue too),
-        # under whichever prefix holds it (staging/ for PUT /stage, uploads/ for direct uploads,
-        # web-download/ for downloads, images/ in the store)
-        image_id = key.rsplit("/", 1)[-1].split(".", 1)[0] if "/" in key else None
+        image_id = image_id_of_key(key)
         image = images.get(image_id) if image_id else None
         if image is not None and image.status in uses:
             continue
