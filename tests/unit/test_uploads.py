@@ -316,27 +316,6 @@ def test_given_two_concurrent_deliveries_of_one_event_then_one_stages_and_one_im
     assert len(ports.workflow.started) == 1
 
 
-def test_given_a_batch_with_one_failing_message_then_only_that_message_is_reported(settings):
-    ports = fake_ports()
-    good, bad = uploaded(ports, settings), uploaded(ports, settings)
-    original_get = ports.images.get
-
-    def get(key):
-        if key == bad:
-            raise RuntimeError("throttled")
-        return original_get(key)
-
-    ports.images.get = get
-
-    def message(message_id, image_id):
-        record = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": f"uploads%2F{image_id}"}}}
-        return {"messageId": message_id, "body": json.dumps({"Records": [record]})}
-
-    result = direct_upload.receive_batch({"Records": [message("m-good", good), message("m-bad", bad)]}, settings, ports)
-    assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
-    assert original_get(good).status == "uploading"
-
-
 def test_given_an_event_for_the_services_own_staging_key_then_nothing_is_touched(settings):
     ports = fake_ports()
     image_id = new_image(ports, settings)

@@ -262,20 +262,16 @@ def _import_if_asked(image: Image, settings: Settings, ports: Ports, *, replayed
     return IMPORTING
 
 
-def receive_batch(event: dict[str, Any], settings: Settings, ports: Ports) -> dict[str, Any]:
-    """Handle a batch of upload events; SQS messages that failed come back later (ReportBatchItemFailures)."""
-    failed: list[str] = []
-    direct_failure: Exception | None = None
-    for message_id, key in upload_keys(event):
+def receive_uploads(event: dict[str, Any], settings: Settings, ports: Ports) -> None:
+    """Every upload an S3 event carries (itself, or one SQS message of it); raises the first failure, after
+    trying them all, so that the event or message is retried (the batching of SQS messages is the edge's)."""
+    failure: Exception | None = None
+    for _, key in upload_keys(event):
         try:
             outcome = receive_upload(key, settings, ports)
             log.info("upload event handled", extra={"key": key, "outcome": outcome})
         except Exception as exc:  # one bad object must not hold back the others
             log.exception("upload event failed; it will be retried", extra={"key": key})
-            if message_id is None:
-                direct_failure = exc
-            elif message_id not in failed:
-                failed.append(message_id)
-    if direct_failure is not None:
-        raise direct_failure  # an S3 event invoked directly: Lambda's own retry is the only one
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+            failure = failure or exc
+    if failure is not None:
+        raise failure
