@@ -20,7 +20,6 @@ from tests.conftest import ROOT
 
 PACKAGE_SOURCE = ROOT / "layers/image_import/src/image_import"
 DEV_PACKAGE = "image_import_dev"
-TOKEN_CLI_DESTINATION = ROOT / "devtools/src/image_import_dev/tokens.py"
 
 
 def build_layer(artifacts: Path) -> Path:
@@ -93,8 +92,6 @@ def test_the_built_layer_has_no_local_stack_no_renderer_and_no_cli(layer):
     found = {
         module: why for module, path in modules_of(layer / "image_import").items() if (why := dev_only(module, path))
     }
-    if set(found) == {"image_import.identity.token_table"} and not TOKEN_CLI_DESTINATION.exists():
-        pytest.xfail("the token-table CLI is moving to image_import_dev/tokens.py (another branch)")
     assert found == {}
 
 
