@@ -23,7 +23,6 @@ from image_import.errors import (
     ConcurrentUpdate,
     Conflict,
     GlanceError,
-    NotFound,
     RequestEntityTooLarge,
     ServiceUnavailable,
 )
@@ -32,7 +31,7 @@ from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
 from image_import.models.image import UploadRequest
 from image_import.models.time import utcnow
-from image_import.policy import access
+from image_import.policy import access, preconditions
 from image_import.settings import Settings
 from image_import.workflow.start import NOT_STARTED, start_import
 
@@ -70,8 +69,7 @@ def part_size_for(size: int) -> int:
 
 def request_upload(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> UploadOffer:
     """Hand the owner of a queued image presigned URLs to ``uploads/<id>``; remember who asked and why."""
-    if "glance-direct" not in settings.enabled_import_methods:
-        raise NotFound("'glance-direct' method is not available at this site.")
+    preconditions.require_available(preconditions.UPLOAD_URLS, settings)
     size, start_import, multipart = _validate_request(body)
     if size > settings.image_size_cap:
         raise RequestEntityTooLarge(
@@ -79,15 +77,8 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
         )
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage
-    if image.status != "queued":
-        raise Conflict(
-            f"Image {image_id} is in status '{image.status}'; data can only be uploaded for a 'queued' image."
-        )
-    if start_import:  # refuse now what the import would refuse later, when nobody is there to read it
-        if not image.container_format:
-            raise Conflict("'container_format' needs to be set before import")
-        if not image.disk_format:
-            raise Conflict("'disk_format' needs to be set before import")
+    # with the import asked for, the import's formats too
+    preconditions.check(preconditions.UPLOAD_URLS_THEN_IMPORT if start_import else preconditions.UPLOAD_URLS, image)
 
     key = upload_key(image_id)
     offer = UploadOffer(image_id, key, size, start_import, URL_EXPIRES_IN)
@@ -140,16 +131,12 @@ def _validate_request(body: Any) -> tuple[int, bool, bool | None]:
 
 def complete_upload(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> None:
     """Complete the image's multipart upload server-side; the ObjectCreated event then stages it."""
-    if "glance-direct" not in settings.enabled_import_methods:
-        raise NotFound("'glance-direct' method is not available at this site.")
+    preconditions.require_available(preconditions.UPLOAD_COMPLETE, settings)
     if not isinstance(body, dict) or not isinstance(body.get("upload_id"), str):
         raise BadRequest("'upload_id' (from the upload-urls response) is required.")
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage
-    if image.status != "queued":
-        raise Conflict(
-            f"Image {image_id} is in status '{image.status}'; data can only be uploaded for a 'queued' image."
-        )
+    preconditions.check(preconditions.UPLOAD_COMPLETE, image)
     if image.upload is None or image.upload.upload_id != body["upload_id"]:
         raise Conflict(f"Image {image_id} has no multipart upload {body['upload_id']!r} in progress.")
     if not ports.staging.complete_multipart(upload_key(image_id), body["upload_id"]):

@@ -18,7 +18,7 @@ from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
 from image_import.models.time import utcnow
-from image_import.policy import access
+from image_import.policy import access, preconditions
 from image_import.settings import Settings
 
 
@@ -32,12 +32,7 @@ def upload_image(
 ) -> Image:
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "upload_image", image, settings)
-    if image.status != "queued":
-        raise Conflict(
-            f"Image {image_id} is in status '{image.status}'; data can only be uploaded to a 'queued' image."
-        )
-    if not image.disk_format or not image.container_format:
-        raise BadRequest("Properties disk_format, container_format must be set prior to saving data.")
+    preconditions.check(preconditions.UPLOAD, image)  # 'queued', then formats
     expected = declared_image_size(declared_size)
     lifecycle.move(image, "save")
     image.updated_at = utcnow()

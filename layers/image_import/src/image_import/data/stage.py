@@ -11,12 +11,12 @@ from collections.abc import Iterable, Iterator
 
 from image_import.adapters.ports import Ports
 from image_import.data.layout import staging_key
-from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound, RequestEntityTooLarge
+from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, RequestEntityTooLarge
 from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
 from image_import.models.time import utcnow
-from image_import.policy import access
+from image_import.policy import access, preconditions
 from image_import.settings import Settings
 
 
@@ -29,8 +29,7 @@ def stage_image(
     ports: Ports,
 ) -> Image:
     """Put an image's data in staging (glance-direct): queued -> uploading, size recorded."""
-    if "glance-direct" not in settings.enabled_import_methods:
-        raise NotFound("'glance-direct' method is not available at this site.")
+    preconditions.require_available(preconditions.STAGE, settings)
     expected_size = declared_image_size(declared_size)
     if expected_size is not None and expected_size > settings.image_size_cap:
         raise RequestEntityTooLarge(
@@ -38,8 +37,7 @@ def stage_image(
         )
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
-    if image.status != "queued":
-        raise Conflict(f"Image {image_id} is in status '{image.status}'; data can only be staged for a 'queued' image.")
+    preconditions.check(preconditions.STAGE, image)
     key = staging_key(image_id)
     if ports.staging.size(key) is not None:
         raise Conflict(f"The image {image_id} has data on staging")

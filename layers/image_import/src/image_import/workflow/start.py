@@ -15,7 +15,7 @@ from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
 from image_import.models.time import utcnow
-from image_import.policy import access
+from image_import.policy import access, preconditions
 from image_import.settings import Settings
 from image_import.workflow import locks, web_download
 
@@ -39,16 +39,7 @@ def start_import(
         lifecycle.move(
             image, "release", to=locks.status_before_import(image, ports, source_key(image, "glance-direct"))
         )
-    if image.status == "active":
-        raise Conflict("Image with status active cannot be target for import")
-    if method == "web-download" and image.status != "queued":
-        raise Conflict("Image needs to be in 'queued' state to use 'web-download' method")
-    if method == "glance-direct" and image.status != "uploading":
-        raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
-    if not image.container_format:
-        raise Conflict("'container_format' needs to be set before import")
-    if not image.disk_format:
-        raise Conflict("'disk_format' needs to be set before import")
+    preconditions.check(preconditions.import_operation(method), image)  # status, then formats
     access.authorize(context, "modify_image", image, settings)
     if image.import_lock is not None and not expired:
         raise Conflict("Image has active task")
