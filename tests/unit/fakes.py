@@ -74,6 +74,12 @@ class FakeBucket:
     def delete(self, key):
         self.objects.pop(key, None)
 
+    def read(self, key, first, last):
+        return self.objects[key][first : last + 1]
+
+    def presigned_get(self, key, expires_in):
+        return f"https://fake-s3/{key}?expires={expires_in}"
+
     # direct uploads: URLs name what they would write; parts are put with put_part
     def presigned_put(self, key, expires_in):
         return f"https://fake-s3/{key}?expires={expires_in}"

@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from image_import.adapters.objects import Bucket
-from image_import.adapters.ports import Ports
+from image_import.adapters.ports import ObjectBucket, Ports
 from image_import.data.layout import image_id_of_key, store_key
 from image_import.errors import TaskAborted
 from image_import.images import lifecycle
@@ -141,7 +140,7 @@ def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -
 
 
 def _delete_unreferenced(
-    bucket: Bucket, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
+    bucket: ObjectBucket, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
 ) -> int:
     deleted = 0
     for key, modified in bucket.listing():
@@ -157,7 +156,7 @@ def _delete_unreferenced(
     return deleted
 
 
-def _abort_old_uploads(bucket: Bucket, now: datetime, limits: SweepLimits) -> int:
+def _abort_old_uploads(bucket: ObjectBucket, now: datetime, limits: SweepLimits) -> int:
     aborted = 0
     for key, upload_id, initiated in bucket.uploads():
         if now - initiated >= limits.upload_age:
