@@ -136,7 +136,7 @@ def check_protection_rules(protections: tuple[ProtectionRule, ...], policy_rules
     Glance would evaluate an undefined ``rule:<name>`` as refused for everyone, silently; a typo
     there is an operator's mistake, so we refuse to start instead, naming the file and line.
     """
-    from image_import.policy.rules import DEFAULT_RULES
+    from image_import.policy.defaults import DEFAULT_RULES
 
     known = DEFAULT_RULES.keys() | policy_rules.keys()
     for section in protections:
