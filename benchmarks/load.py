@@ -15,9 +15,7 @@ import argparse
 import hashlib
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from image_import_dev.local.process import LocalStackProcess, start_local_stack
+
 ROOT = Path(__file__).resolve().parents[1]
-READY = "Image API ready at "
 TOKEN = "member-token"
 
 
@@ -39,12 +38,6 @@ class Outcome:
     detail: str
     accepted_after: float = 0.0  # create + stage + import answered (s from start)
     finished_after: float = 0.0  # seen active (s from start)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(url: str, method: str, path: str, body=None, content_type: str | None = None):
@@ -97,22 +90,10 @@ def one_import(url: str, size: int, started: float, timeout: float) -> Outcome:
     return Outcome(image_id, True, "active", accepted, finished)
 
 
-def start_stack(workdir: Path) -> tuple[subprocess.Popen, str, Path]:
-    log = workdir / "local-stack.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PORT=str(free_port()), PYTHONUNBUFFERED="1", IMAGE_IMPORT_LOCAL_STATE=str(workdir / "stack.json"))
+def start_stack(workdir: Path) -> LocalStackProcess:
+    env = {"IMAGE_IMPORT_LOCAL_STATE": str(workdir / "stack.json")}
     env["POWERTOOLS_LOG_LEVEL"] = "ERROR"  # a warning per request would time the logging, not the service
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "image_import_dev.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 120
-    while READY not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the local stack did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-    return process, log.read_text().split(READY, 1)[1].split()[0], log
+    return start_local_stack(log=workdir / "local-stack.log", env=env, cwd=ROOT, timeout=120)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="image-import-load-") as tmp:
-        process, url, log = start_stack(Path(tmp))
+        stack = start_stack(Path(tmp))
+        url = stack.url
         try:
             print(f"local stack at {url}; {args.images} concurrent imports of {args.size_kib} KiB each", flush=True)
             started = time.monotonic()
@@ -135,11 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes = [f.result() for f in futures]
             total = time.monotonic() - started
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stack.stop(timeout=15)
 
     good = [o for o in outcomes if o.ok]
     for bad in (o for o in outcomes if not o.ok):

@@ -12,7 +12,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from image_import_dev.local.process import free_port
 
 ADMIN_PASSWORD = "admin-secret"
 MEMBER_PASSWORD = "member-secret"
@@ -156,12 +157,6 @@ class Keystone:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _manage(directory: Path, *args: str) -> subprocess.Popen:
     manage = Path(sys.executable).with_name("keystone-manage")
     log = (directory / f"manage-{args[0]}.log").open("w")
@@ -187,7 +182,7 @@ def start_keystone() -> Keystone:
 
 
 def _start(directory: Path) -> Keystone:
-    port = _free_port()
+    port = free_port()
     (directory / "keystone.conf").write_text(KEYSTONE_CONF.format(dir=directory))
     (directory / "gunicorn.conf.py").write_text(GUNICORN_CONF.format(dir=directory, port=port))
     owner = [

@@ -1,6 +1,7 @@
 """API Gateway REQUEST authorizer: X-Auth-Token (+ X-Service-Token) -> caller identity (user, project, roles)."""
 
-from image_import.identity import authenticate, authorizer_response, service_token_from, token_from
+from image_import.identity.authenticate import authenticate
+from image_import.identity.authorizer import authorizer_response, service_token_from, token_from
 from image_import.settings import get_settings
 
 

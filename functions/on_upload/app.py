@@ -1,11 +1,27 @@
 """S3 ObjectCreated under uploads/ (through the upload queue): stage the image, and import it if asked."""
 
+# before anything loads pydantic, or Powertools' batch utility imports every parser model (~70 ms cold)
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
 from image_import.adapters.ports import default_ports
-from image_import.data.direct_upload import receive_batch
+from image_import.data.direct_upload import receive_uploads
 from image_import.observability import logger
 from image_import.settings import get_settings
 
 
 @logger.inject_lambda_context
 def handler(event, context):
-    return receive_batch(event, get_settings(), default_ports())
+    return receive_batch(event, context, get_settings(), default_ports())
+
+
+def receive_batch(event, context, settings, ports):
+    """Only the SQS messages that failed come back (ReportBatchItemFailures), even when all of them failed."""
+    if not event.get("Records") or "s3" in event["Records"][0]:  # S3 invoked us directly: a raise is its retry
+        receive_uploads(event, settings, ports)
+        return {"batchItemFailures": []}
+
+    def receive_message(record):  # Powertools passes the SQS message by this keyword
+        receive_uploads({"Records": [record.raw_event]}, settings, ports)
+
+    processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event, receive_message, processor, context)

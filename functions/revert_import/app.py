@@ -3,10 +3,10 @@
 from image_import.adapters.ports import default_ports
 from image_import.observability import step_handler
 from image_import.settings import get_settings
-from image_import.workflow import steps
+from image_import.workflow.revert import revert
 
 
 @step_handler("RevertImport")
 def handler(job):
     settings = get_settings()
-    return steps.revert(job, settings.image_import_plugins, settings, default_ports())
+    return revert(job, settings.image_import_plugins, settings, default_ports())

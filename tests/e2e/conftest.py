@@ -9,7 +9,7 @@
 The deployed target reads the stack's output ``ImageApiUrl`` with your AWS credentials (boto3's usual
 chain, region from AWS_REGION / AWS_DEFAULT_REGION / the profile), then talks to the API over HTTPS like
 any client, with the token in ``IMAGE_IMPORT_TOKEN``: a non-admin token of the stack's identity backend
-(dynamodb: ``python -m image_import.identity.token_table --table <TokensTableName> issue --user e2e --project e2e
+(dynamodb: ``python -m image_import_dev.tokens --table <TokensTableName> issue --user e2e --project e2e
 --roles member,reader``). Every image a test creates there is deleted when the test ends.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,19 +31,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from image_import_dev.local.process import LocalStackProcess, free_port, start_local_stack
 
 from tests.conftest import ROOT, set_option
 
-READY = "Image API ready at "
+__all__ = ["free_port"]  # re-exported: tests here that start the stack their own way take a port from it
 STACK_VARIABLE = "AWS_SAM_STACK_NAME"
 TOKEN_VARIABLE = "IMAGE_IMPORT_TOKEN"
 TARGETS = ("local", "deployed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ImageService:
@@ -58,12 +52,12 @@ class ImageService:
         *,
         timeout: float,
         poll: float,
-        process: subprocess.Popen | None = None,
-        log: Path | None = None,
+        stack: LocalStackProcess | None = None,
     ):
         self.kind, self.url, self.token = kind, url.rstrip("/"), token
         self.timeout, self.poll = timeout, poll  # how long an import may take, how often to look
-        self.process, self.log = process, log
+        self.stack = stack  # the local stack's process; None for a deployed stack
+        self.process, self.log = (stack.process, stack.log) if stack else (None, None)
         self.created: list[str] = []
 
     @property
@@ -72,7 +66,7 @@ class ImageService:
 
     def logs(self) -> str:
         """The local stack's output (for assertion messages); a deployed stack's is in CloudWatch."""
-        return self.log.read_text() if self.log else f"(see the stack's CloudWatch logs for {self.url})"
+        return self.stack.logs() if self.stack else f"(see the stack's CloudWatch logs for {self.url})"
 
     def _open(self, method: str, path: str, token, body, headers) -> tuple[int, Message, bytes]:
         data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
@@ -133,22 +127,8 @@ class ImageService:
 
 
 def start_local_service(config_dir: Path, tmp_path: Path) -> ImageService:
-    port = free_port()
-    log = tmp_path / "local-stack.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PORT=str(port), IMAGE_IMPORT_CONFIG_DIR=str(config_dir), PYTHONUNBUFFERED="1")
-    out = log.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "image_import_dev.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 60
-    while READY not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"local stack did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-    url = log.read_text().split(READY, 1)[1].split()[0]
-    return ImageService("local", url, "member-token", timeout=60, poll=0.1, process=process, log=log)
+    stack = start_local_stack(config_dir, log=tmp_path / "local-stack.log", cwd=ROOT)
+    return ImageService("local", stack.url, "member-token", timeout=60, poll=0.1, stack=stack)
 
 
 def stack_outputs(stack_name: str) -> dict[str, str]:
@@ -173,11 +153,7 @@ def service(service_config: Path, tmp_path: Path):
     try:
         yield running
     finally:
-        running.process.terminate()
-        try:
-            running.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            running.process.kill()
+        running.stack.stop()
 
 
 @pytest.fixture(scope="session")

@@ -22,16 +22,10 @@ ADMIN = "admin-token"
 
 
 def reset_process_caches() -> None:
-    """Settings, resource names, ports, boto3 clients and plugins are cached per process."""
-    from image_import.adapters import aws, ports
-    from image_import.plugins import registry
-    from image_import.settings import _cached_settings, get_resources
+    """Settings, resource names, ports, boto3 clients, policy, identity and plugins are cached per process."""
+    from image_import import composition
 
-    _cached_settings.cache_clear()
-    get_resources.cache_clear()
-    ports.default_ports.cache_clear()
-    aws.reset_clients()
-    registry._cached.cache_clear()
+    composition.reset()
 
 
 @pytest.fixture

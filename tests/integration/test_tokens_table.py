@@ -15,7 +15,7 @@ def stack_config(config_dir):
 
 
 def cli(stack, capsys, *args: str) -> tuple[int, str]:
-    from image_import.identity.token_table import main
+    from image_import_dev.tokens import main
 
     code = main(["--table", stack.physical_name("TokensTable"), *args])
     return code, capsys.readouterr().out.strip()

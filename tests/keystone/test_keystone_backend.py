@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from image_import.identity import NotAuthenticated, authenticate
+from image_import.identity.authenticate import authenticate
+from image_import.identity.caller import NotAuthenticated
 from image_import.identity.keystone import KeystoneValidator
 from image_import.settings import load_settings
 from tests.conftest import set_option
@@ -29,7 +30,7 @@ def test_given_a_member_token_when_authenticating_then_its_user_project_and_role
     context = authenticate(keystone.token(keystone.member), keystone_settings, validator=validator)
     assert (context.user_id, context.project_id) == (keystone.member.id, keystone.member.project_id)
     assert sorted(context.roles) == ["member", "reader"]
-    assert (context.service_roles, context.service_user_id) == ([], None)
+    assert (context.service_roles, context.service_user_id) == ((), None)
 
 
 def test_given_an_admin_token_when_authenticating_then_the_admin_roles_lower_cased(
@@ -46,7 +47,7 @@ def test_given_a_service_token_too_when_authenticating_then_service_roles_and_se
     member, service = keystone.token(keystone.member), keystone.token(keystone.service)
     context = authenticate(member, keystone_settings, service, validator=validator)
     assert context.user_id == keystone.member.id
-    assert (context.service_roles, context.service_user_id) == (["service"], keystone.service.id)
+    assert (context.service_roles, context.service_user_id) == (("service",), keystone.service.id)
 
 
 def test_given_a_revoked_token_when_validating_then_unauthorized(keystone, validator):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,12 +16,6 @@ TEMPLATE = FIXTURES / "template.yaml"
 
 def invoke_hooks() -> list:
     return [h for h in botocore.handlers.BUILTIN_HANDLERS if h[0] == INVOKE_EVENT]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)

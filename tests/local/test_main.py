@@ -6,40 +6,24 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from image_import_dev.local.process import child_env, start_local_stack
 
-from tests.local.conftest import TEMPLATE, free_port
+from tests.local.conftest import TEMPLATE
 
-READY = "Image API ready at "
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # the child makes its own
-    return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
 @pytest.fixture
 def served(tmp_path):
     """The fixture template served by the module's entry point; the URL it printed. Must stop cleanly."""
-    log = tmp_path / "local.log"
-    command = [sys.executable, "-m", "image_import_dev.local", "--template", str(TEMPLATE), "--no-render"]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=child_env(PORT=str(free_port())), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while READY not in log.read_text():
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        yield log.read_text().split(READY, 1)[1].split()[0]
-    finally:
-        process.terminate()
-        returncode = process.wait(timeout=10)
-    assert returncode == 0, f"SIGTERM should stop it cleanly:\n{log.read_text()}"
+    args = ["--template", str(TEMPLATE), "--no-render"]
+    stack = start_local_stack(log=tmp_path / "local.log", args=args, timeout=30)
+    yield stack.url
+    assert stack.stop() == 0, f"SIGTERM should stop it cleanly:\n{stack.logs()}"
 
 
 def test_given_the_fixture_template_when_run_as_a_module_then_it_prints_the_ready_line_and_serves(served):

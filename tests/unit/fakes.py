@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 from image_import.adapters.ports import Ports
+from image_import.adapters.records import Editable
 from image_import.errors import ConcurrentUpdate, Conflict
 
 
-class FakeRecords:
+class FakeRecords(Editable):  # edit(): the repositories' own, over this get and save
     def __init__(self):
         self.items: dict = {}
 
@@ -72,6 +73,12 @@ class FakeBucket:
 
     def delete(self, key):
         self.objects.pop(key, None)
+
+    def read(self, key, first, last):
+        return self.objects[key][first : last + 1]
+
+    def presigned_get(self, key, expires_in):
+        return f"https://fake-s3/{key}?expires={expires_in}"
 
     # direct uploads: URLs name what they would write; parts are put with put_part
     def presigned_put(self, key, expires_in):

@@ -134,6 +134,24 @@ def test_the_shipped_protections_file_is_valid(config_dir):
     assert load_settings(config_dir).property_protection_file == config_dir / "property-protections.conf"
 
 
+def test_a_protections_file_is_read_and_checked_once_with_the_settings_in_file_order(config_dir):
+    (config_dir / "protections.conf").write_text(
+        "[^x_.*]\ncreate = admin, member\nread = @\nupdate = admin\ndelete = !\n\n[.*]\n"
+        "create = admin\nread = admin\nupdate = admin\ndelete = admin\n"
+    )
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "property_protection_file", "protections.conf")
+    protections = load_settings(config_dir).property_protections
+    assert protections is not None
+    assert [rule.pattern.pattern for rule in protections] == ["^x_.*", ".*"]
+    assert protections[0].rules == {"create": "admin, member", "read": "@", "update": "admin", "delete": "!"}
+
+
+def test_without_a_protections_file_there_are_no_protections(config_dir):
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "property_protection_file", "")
+    settings = load_settings(config_dir)
+    assert (settings.property_protection_file, settings.property_protections) == (None, None)
+
+
 def test_a_missing_api_conf_stops_startup(config_dir):
     (config_dir / "glance-api.conf").unlink()
     with pytest.raises(ConfigError, match="glance-api.conf: missing"):

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
-from image_import.identity import NotAuthenticated, TokenFile, authenticate, validator_for
-from image_import.identity.token_table import TokenTable, hash_token, issue, main, parse_ttl, revoke
-from image_import.settings import ConfigError, DevIdentity, load_settings
+import pytest
+from image_import_dev.tokens import main, parse_ttl
+
+from image_import.identity.authenticate import authenticate, validator_for
+from image_import.identity.authorizer import authorizer_response, caller_from_authorizer
+from image_import.identity.caller import Caller, NotAuthenticated
+from image_import.identity.token_file import TokenFile
+from image_import.identity.token_table import TokenTable, hash_token, issue, revoke
+from image_import.models import RequestContext
+from image_import.settings import ConfigError, load_settings
 from tests.conftest import set_option
 
 
@@ -42,7 +49,7 @@ def test_given_an_issued_token_when_stored_then_only_its_sha256_is_kept():
 def test_given_a_live_token_when_validated_then_its_user_project_and_roles():
     store = MemoryStore()
     token = issue(store, "u1", "p1", ["member"], ttl=60, now=1000)
-    assert TokenTable(store, clock=lambda: 1059).validate(token) == DevIdentity("u1", "p1", ("member",))
+    assert TokenTable(store, clock=lambda: 1059).validate(token) == Caller("u1", "p1", ("member",))
 
 
 def test_given_an_expired_token_still_in_the_table_when_validated_then_unauthorized():
@@ -86,16 +93,14 @@ def test_given_the_cli_when_issuing_then_the_token_is_printed_once_and_valid(cap
 
 
 def test_given_a_service_token_when_authenticating_then_service_roles_and_user_come_from_it(settings):
-    validator = TokenFile(
-        {"user": DevIdentity("u", "p", ("member",)), "svc": DevIdentity("nova", "service", ("service",))}
-    )
+    validator = TokenFile({"user": Caller("u", "p", ("member",)), "svc": Caller("nova", "service", ("service",))})
     context = authenticate("user", settings, "svc", validator=validator)
-    assert (context.user_id, context.roles) == ("u", ["member"])
-    assert (context.service_user_id, context.service_roles) == ("nova", ["service"])
+    assert (context.user_id, context.roles) == ("u", ("member",))
+    assert (context.service_user_id, context.service_roles) == ("nova", ("service",))
 
 
 def test_given_an_invalid_service_token_when_authenticating_then_unauthorized(settings):
-    validator = TokenFile({"user": DevIdentity("u", "p", ("member",))})
+    validator = TokenFile({"user": Caller("u", "p", ("member",))})
     with pytest.raises(NotAuthenticated):
         authenticate("user", settings, "forged", validator=validator)
 
@@ -146,3 +151,58 @@ def test_given_keystone_options_when_loading_then_the_v3_endpoint_and_glance_nam
         "default",
         60,
     )
+
+
+def test_given_many_issued_tokens_then_none_starts_with_a_dash_that_the_cli_would_read_as_an_option():
+    store = MemoryStore()
+    assert not any(issue(store, "u", "p", ["member"], ttl=60).startswith("-") for _ in range(500))
+
+
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/v2/images"
+
+
+def test_given_a_caller_when_passed_through_the_authorizer_context_then_the_api_reads_the_same_caller():
+    caller = Caller("u", "p", ("member", "reader"), ("service",), "nova")
+    answer = authorizer_response(caller, ARN)
+    assert (
+        answer["policyDocument"]["Statement"][0]["Resource"]
+        == "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*"
+    )
+    assert all(isinstance(value, str) for value in answer["context"].values())  # API Gateway's rule
+    assert caller_from_authorizer(answer["context"]) == caller
+
+
+def test_given_no_authorizer_context_then_no_caller():
+    assert caller_from_authorizer(None) is None
+    assert caller_from_authorizer({"user_id": "", "project_id": "", "roles": "member"}) is None
+
+
+def test_given_a_caller_then_the_request_context_carries_it_and_the_request_id():
+    context = RequestContext.of(Caller("u", "p", ("Member",), ("service",), "nova"), "req-1")
+    assert context == RequestContext(
+        user_id="u",
+        project_id="p",
+        roles=["member"],
+        service_roles=["service"],
+        service_user_id="nova",
+        request_id="req-1",
+    )
+
+
+def test_given_roles_in_any_case_and_form_then_the_caller_holds_them_lower_cased_in_a_tuple():
+    assert Caller("u", "p", ["Member", " admin ", ""]).roles == ("member", "admin")
+    assert Caller("u", "p", ["Admin"]).is_admin
+
+
+def test_given_the_dynamodb_backend_without_a_tokens_table_then_the_error_says_so(settings, monkeypatch):
+    from image_import import composition
+
+    for name, value in {"IMAGES_TABLE": "i", "TASKS_TABLE": "t", "STAGING_BUCKET": "s", "STORE_BUCKET": "b"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TOKENS_TABLE", raising=False)
+    composition.reset()
+    try:
+        with pytest.raises(ConfigError, match="needs the TOKENS_TABLE environment variable"):
+            validator_for(dataclasses.replace(settings, identity_backend="dynamodb"))
+    finally:
+        composition.reset()

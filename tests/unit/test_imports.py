@@ -6,12 +6,13 @@ import hashlib
 
 import pytest
 
+from image_import.data.stage import stage_image
 from image_import.errors import Conflict, ImportFailed, ServiceUnavailable, TaskAborted
-from image_import.images.catalog import create_image, stage_image
+from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock, utcnow
 from image_import.models.job import StepError
-from image_import.workflow import steps
+from image_import.workflow import revert, steps
 from image_import.workflow.start import execution_name, start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
@@ -134,7 +135,7 @@ def test_revert_after_a_store_failure_removes_the_stored_object_and_unlocks(sett
             )
         }
     )
-    steps.revert(failed, settings.image_import_plugins, settings, ports)
+    revert.revert(failed, settings.image_import_plugins, settings, ports)
     image = ports.images.get(image_id)
     assert image.status == "uploading" and image.import_lock is None and image.checksum is None
     assert ports.store.objects == {}
@@ -149,7 +150,7 @@ def test_revert_of_a_deleted_image_only_cleans_up(settings):
     image_id = staged_image(ports, settings)
     job = steps.import_to_store(steps.verify_staging(run_job(ports, settings, image_id), ports), settings, ports)
     ports.images.delete(image_id)
-    steps.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), (), settings, ports)
+    revert.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), (), settings, ports)
     assert ports.store.objects == {}
     assert ports.images.get(image_id) is None
     assert "deleted during the import" in ports.tasks.scan()[0].message
@@ -165,7 +166,7 @@ def test_revert_of_a_deleted_image_only_cleans_up(settings):
 )
 def test_failure_reasons_are_sentences_a_person_can_act_on(error, expected):
     job = ImportJob(image_id="i", task_id="t", context=MEMBER, staging_key="k", error=error)
-    assert expected in steps.failure_reason(job)
+    assert expected in revert.failure_reason(job)
 
 
 def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_it(settings):
@@ -174,6 +175,6 @@ def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_i
     image_id = staged_image(ports, settings)
     job = steps.verify_staging(run_job(ports, settings, image_id), ports)
     ports.store.put(f"images/{image_id}", b"abc")
-    steps.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
+    revert.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
     assert ports.store.objects == {}
     assert "a step timed out" in ports.tasks.scan()[0].message

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from image_import.identity import NotAuthenticated
+from image_import.identity.caller import NotAuthenticated
 from image_import.identity.keystone import KeystoneValidator, Reply
 from image_import.settings import KeystoneSettings
 

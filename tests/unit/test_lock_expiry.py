@@ -131,7 +131,7 @@ def test_losing_the_takeover_race_is_409_and_starts_nothing(settings):
 def test_the_preempted_imports_late_revert_leaves_the_new_imports_store_data_alone(settings):
     from image_import.models import ImportJob, RequestContext
     from image_import.models.job import StepError
-    from image_import.workflow import steps
+    from image_import.workflow import revert
 
     ports = fake_ports()
     image_id = locked_image(ports, settings)
@@ -142,7 +142,7 @@ def test_the_preempted_imports_late_revert_leaves_the_new_imports_store_data_alo
         error=StepError(Error="TaskAborted"),
     )  # fmt: skip
 
-    steps.revert(old_job, settings.image_import_plugins, settings, ports)
+    revert.revert(old_job, settings.image_import_plugins, settings, ports)
 
     assert ports.store.objects == {f"images/{image_id}": b"the new import's copy"}
     assert ports.images.get(image_id).import_lock.task_id == new_task.id

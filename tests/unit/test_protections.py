@@ -68,7 +68,9 @@ def protections_from(config_dir, text: str, rule_format: str = "roles", policy: 
     set_option(config_dir, "glance-api.conf", "DEFAULT", "property_protection_rule_format", rule_format)
     if policy:
         (config_dir / "policy.yaml").write_text(policy)
-    return PropertyProtections.load(load_settings(config_dir))
+    rules = PropertyProtections.of(load_settings(config_dir))
+    assert rules is not None
+    return rules
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from image_import.adapters.ports import image_id_of_upload, upload_key
 from image_import.data import direct_upload
+from image_import.data.layout import image_id_of_upload, upload_key
+from image_import.data.stage import stage_image
 from image_import.errors import BadRequest, Conflict, Forbidden, ImageNotFound, RequestEntityTooLarge
-from image_import.images.catalog import create_image, delete_image, stage_image
+from image_import.images.catalog import create_image, delete_image
 from image_import.models import RequestContext
 from image_import.workflow.start import start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports
@@ -313,27 +314,6 @@ def test_given_two_concurrent_deliveries_of_one_event_then_one_stages_and_one_im
     ports.images.get = get
     assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
     assert len(ports.workflow.started) == 1
-
-
-def test_given_a_batch_with_one_failing_message_then_only_that_message_is_reported(settings):
-    ports = fake_ports()
-    good, bad = uploaded(ports, settings), uploaded(ports, settings)
-    original_get = ports.images.get
-
-    def get(key):
-        if key == bad:
-            raise RuntimeError("throttled")
-        return original_get(key)
-
-    ports.images.get = get
-
-    def message(message_id, image_id):
-        record = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": f"uploads%2F{image_id}"}}}
-        return {"messageId": message_id, "body": json.dumps({"Records": [record]})}
-
-    result = direct_upload.receive_batch({"Records": [message("m-good", good), message("m-bad", bad)]}, settings, ports)
-    assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
-    assert original_get(good).status == "uploading"
 
 
 def test_given_an_event_for_the_services_own_staging_key_then_nothing_is_touched(settings):

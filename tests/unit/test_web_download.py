@@ -11,7 +11,7 @@ from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext
 from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
-from image_import.workflow import steps, web_download
+from image_import.workflow import revert, web_download
 from image_import.workflow.start import start_import
 from tests.unit.fakes import fake_ports
 
@@ -135,7 +135,7 @@ def test_given_a_failed_web_download_when_reverted_then_the_image_is_queued_with
     job = started(settings, ports)
     ports.staging.objects[job.staging_key] = b"partial"
     failed = job.model_copy(update={"error": StepError(Error="ImportFailed", Cause='{"errorMessage": "boom"}')})
-    steps.revert(failed, (), settings, ports)
+    revert.revert(failed, (), settings, ports)
     image = ports.images.get(job.image_id)
     assert image.status == "queued" and image.size is None and image.import_lock is None
     assert ports.staging.objects == {}

@@ -5,6 +5,7 @@
 * ``apigateway`` API Gateway REST (v1) Lambda proxy: routes, REQUEST/TOKEN authorizers, proxy events.
 * ``stack``      ``LocalStack``: creates the template's resources in moto and ties the above together.
 * ``server``     an in-process moto server and the HTTP front door (``python -m image_import_dev.local``).
+* ``process``    that command as a subprocess on a free port, ready when it says so (tests, benchmarks).
 """
 
 

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from image_import_dev.local import LocalStackError
+from image_import_dev.local.process import READY
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as cleanly on `kill` as on Ctrl-C
     state_file = _write_state_file(stack)  # for `python -m image_import_dev.sweep` (make sweep)
     print(f"configuration: {config_dir}")
-    print(f"Image API ready at {server.url}")
+    print(f"{READY}{server.url}")
     from image_import.settings import ConfigError, load_settings
 
     try:

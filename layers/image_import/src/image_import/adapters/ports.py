@@ -1,54 +1,93 @@
-"""The set of adapters the domain works through; real ones by default, fakes or moto in tests."""
+"""The set of adapters the domain works through; real ones by default, fakes or moto in tests.
+
+Each port is a Protocol naming exactly what the domain calls on it, so the boto3 adapters and the
+in-memory fakes of the tests are two implementations of one contract; mypy checks both against it
+(tests/unit/test_ports_conform.py).
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from image_import.adapters.objects import Bucket
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
 from image_import.settings import get_resources
 
-STAGING_PREFIX = "staging/"
-# Users write here through presigned URLs and the S3 trigger listens here; the service only reads
-# and deletes under it, so nothing it does can trigger itself.
-UPLOAD_PREFIX = "uploads/"
-STORE_PREFIX = "images/"
+if TYPE_CHECKING:
+    from image_import.models import Image, Task
 
 
-def staging_key(image_id: str) -> str:
-    return f"{STAGING_PREFIX}{image_id}"
+class ImageRecords(Protocol):
+    """Image records; ``save`` is conditional on the version read (ConcurrentUpdate otherwise)."""
+
+    def get(self, image_id: str) -> Image | None: ...
+    def edit(self, image_id: str, change: Callable[[Image | None], Any], *, attempts: int) -> Image | None: ...
+    def create(self, image: Image) -> None: ...
+    def save(self, image: Image) -> None: ...
+    def delete(self, image_id: str) -> None: ...
+    def scan(self) -> Iterable[Image]: ...
 
 
-def upload_key(image_id: str) -> str:
-    return f"{UPLOAD_PREFIX}{image_id}"
+class TaskRecords(Protocol):
+    """Task records; ``save`` is conditional on the version read (ConcurrentUpdate otherwise)."""
+
+    def get(self, task_id: str) -> Task | None: ...
+    def edit(self, task_id: str, change: Callable[[Task | None], Any], *, attempts: int) -> Task | None: ...
+    def create(self, task: Task) -> None: ...
+    def save(self, task: Task) -> None: ...
+    def scan(self) -> Iterable[Task]: ...
+    def for_image(self, image_id: str) -> list[Task]: ...
 
 
-def image_id_of_upload(key: str) -> str | None:
-    """The image id of an ``uploads/<id>`` key; None for any other key."""
-    import uuid
+class ObjectBucket(Protocol):
+    """What is done to either bucket: written, and swept of what nothing refers to."""
 
-    if not key.startswith(UPLOAD_PREFIX):
-        return None
-    candidate = key[len(UPLOAD_PREFIX) :]
-    try:
-        return candidate if str(uuid.UUID(candidate)) == candidate else None
-    except ValueError:
-        return None
+    @property
+    def name(self) -> str: ...
+    def write(self, key: str, chunks: Iterable[bytes]) -> int: ...
+    def delete(self, key: str) -> None: ...
+    def listing(self, prefix: str = "") -> Iterable[tuple[str, datetime]]: ...
+    def uploads(self) -> Iterable[tuple[str, str, datetime]]: ...
+    def abort_multipart(self, key: str, upload_id: str) -> None: ...
 
 
-def store_key(image_id: str) -> str:
-    return f"{STORE_PREFIX}{image_id}"
+class StagingBucket(ObjectBucket, Protocol):
+    """Where data waits for its import: staged, read back by the import, or uploaded directly."""
+
+    def size(self, key: str) -> int | None: ...
+    def chunks(self, key: str) -> Iterator[bytes]: ...
+    def presigned_put(self, key: str, expires_in: int) -> str: ...
+    def start_multipart(self, key: str) -> str: ...
+    def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str: ...
+    def complete_multipart(self, key: str, upload_id: str) -> bool: ...
+
+
+class StoreBucket(ObjectBucket, Protocol):
+    """Where active images' data lives: downloaded by range, or by a presigned URL."""
+
+    def read(self, key: str, first: int, last: int) -> bytes: ...
+    def presigned_get(self, key: str, expires_in: int) -> str: ...
+
+
+class Workflow(Protocol):
+    """The import's state machine: one execution per (image, task), by a deterministic name."""
+
+    def start(self, name: str, document: dict[str, Any]) -> str: ...
+    def status(self, name: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
 class Ports:
-    images: ImageRepository
-    tasks: TaskRepository
-    staging: Bucket
-    store: Bucket
-    workflow: ImportWorkflow | None = None
+    images: ImageRecords
+    tasks: TaskRecords
+    staging: StagingBucket
+    store: StoreBucket
+    workflow: Workflow | None = None
 
 
 @functools.cache

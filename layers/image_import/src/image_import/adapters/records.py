@@ -47,7 +47,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _Repository:
+class Editable:
+    """The read-change-write every record change goes through, over a ``get`` and a conditional ``save``
+    (the DynamoDB repositories below, and the in-memory fakes of the tests)."""
+
+    def get(self, record_id: str) -> Any: ...
+    def save(self, record: Any) -> None: ...
+
+    def edit(self, record_id: str, change: Callable[[Any], Any], attempts: int) -> Any:
+        """The one read-change-write: read the record, let ``change`` edit it, save it conditionally on
+        the version read; when another writer got in first, read it again and re-apply ``change``.
+
+        ``change`` receives the record as it is now, freshly read on every attempt (None when there is
+        none), so checks it makes (access, status, lock) are made again on what is there now. It may
+        raise: the error propagates and nothing is saved. It returns a true value once it has edited the
+        record (save it), a false one (False, None) to leave it unsaved: it is gone or has moved on,
+        nothing to do. ``change`` sets ``updated_at`` itself where the write should show.
+
+        Returns the saved record (its version bumped), or None when ``change`` skipped. Raises
+        :class:`ConcurrentUpdate` when all ``attempts`` lost to other writers; callers turn that into
+        what their caller should see (Conflict, TaskAborted, ...).
+        """
+        for _ in range(attempts):
+            record = self.get(record_id)
+            if not change(record):
+                return None
+            try:
+                self.save(record)  # looked up on the instance: tests put racing writers there
+            except ConcurrentUpdate:
+                continue
+            return record
+        raise ConcurrentUpdate(f"{record_id} kept changing; gave up after {attempts} attempts")
+
+
+class _Repository(Editable):
     model: type[BaseModel]
 
     def __init__(self, table: str):
@@ -102,6 +135,9 @@ class ImageRepository(_Repository):
     def get(self, image_id: str) -> Image | None:
         return self._get(image_id)
 
+    def edit(self, image_id: str, change: Callable[[Image | None], Any], attempts: int) -> Image | None:
+        return super().edit(image_id, change, attempts)
+
     def create(self, image: Image) -> None:
         self._create(image, f"Image with identifier {image.id} already exists!")
 
@@ -122,6 +158,9 @@ class TaskRepository(_Repository):
 
     def get(self, task_id: str) -> Task | None:
         return self._get(task_id)
+
+    def edit(self, task_id: str, change: Callable[[Task | None], Any], attempts: int) -> Task | None:
+        return super().edit(task_id, change, attempts)
 
     def create(self, task: Task) -> None:
         self._create(task, f"Task {task.id} already exists")
@@ -145,25 +184,3 @@ class TaskRepository(_Repository):
         ):
             tasks.extend(_from_item(Task, item) for item in page.get("Items", []))
         return tasks
-
-
-def update_with_retries(
-    repository: ImageRepository | TaskRepository, record_id: str, change: Callable[[Any], bool], attempts: int
-) -> bool:
-    """Read a record, let ``change`` edit it, save it conditionally; when another writer got in first,
-    read it again and re-apply ``change`` to what is there now.
-
-    ``change`` gets the record as it is now (None if there is none) and returns False to leave it
-    unsaved (it is gone or has moved on: nothing to do), True once it has edited it. Returns whether
-    it was saved; raises ConcurrentUpdate when all ``attempts`` lost to other writers.
-    """
-    for _ in range(attempts):
-        record = repository.get(record_id)
-        if not change(record):
-            return False
-        try:
-            repository.save(record)
-            return True
-        except ConcurrentUpdate:
-            continue
-    raise ConcurrentUpdate(f"{record_id} kept changing; gave up after {attempts} attempts")

@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from image_import.adapters.aws import client
+from image_import.settings import ConfigError, get_resources
 
 
 class DynamoTokenStore:
     def __init__(self, table_name: str):
         self.table_name = table_name
+
+    @classmethod
+    def of_this_function(cls) -> DynamoTokenStore:
+        """The stack's tokens table, named in this function's environment (``TOKENS_TABLE``)."""
+        table = get_resources().tokens_table
+        if not table:
+            raise ConfigError("[identity] backend = dynamodb needs the TOKENS_TABLE environment variable")
+        return cls(table)
 
     def put(self, token_hash: str, record: dict[str, Any]) -> None:
         item = {

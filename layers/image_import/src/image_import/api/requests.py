@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from image_import.errors import BadRequest, Unauthorized, UnsupportedMediaType
+from image_import.identity.authorizer import caller_from_authorizer
 from image_import.settings import get_settings
 
 if TYPE_CHECKING:  # pydantic models cost ~100 ms to import: only routes that need them pay
@@ -55,17 +56,10 @@ def caller() -> RequestContext:
     """Identity set by the API Gateway authorizer (never taken from client headers)."""
     from image_import.models import RequestContext
 
-    authorizer = event().raw_event.get("requestContext", {}).get("authorizer") or {}
-    if not authorizer.get("project_id") and not authorizer.get("user_id"):
+    caller = caller_from_authorizer(event().raw_event.get("requestContext", {}).get("authorizer"))
+    if caller is None:
         raise Unauthorized("This server could not verify that you are authorized to access the document you requested.")
-    return RequestContext(
-        user_id=authorizer.get("user_id"),
-        project_id=authorizer.get("project_id"),
-        roles=authorizer.get("roles", ""),
-        service_roles=authorizer.get("service_roles", ""),
-        service_user_id=authorizer.get("service_user_id") or None,
-        request_id=request_id(),
-    )
+    return RequestContext.of(caller, request_id())
 
 
 def base_url() -> str:

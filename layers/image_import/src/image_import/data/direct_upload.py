@@ -16,20 +16,22 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from image_import.adapters.ports import UPLOAD_PREFIX, Ports, image_id_of_upload, upload_key
+from image_import.adapters.ports import Ports
+from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, upload_key
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
     Conflict,
     GlanceError,
-    NotFound,
     RequestEntityTooLarge,
     ServiceUnavailable,
 )
+from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import UploadRequest, utcnow
-from image_import.policy import access
+from image_import.models.image import UploadRequest
+from image_import.models.time import utcnow
+from image_import.policy import access, preconditions
 from image_import.settings import Settings
 from image_import.workflow.start import NOT_STARTED, start_import
 
@@ -67,8 +69,7 @@ def part_size_for(size: int) -> int:
 
 def request_upload(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> UploadOffer:
     """Hand the owner of a queued image presigned URLs to ``uploads/<id>``; remember who asked and why."""
-    if "glance-direct" not in settings.enabled_import_methods:
-        raise NotFound("'glance-direct' method is not available at this site.")
+    preconditions.require_available(preconditions.UPLOAD_URLS, settings)
     size, start_import, multipart = _validate_request(body)
     if size > settings.image_size_cap:
         raise RequestEntityTooLarge(
@@ -76,15 +77,8 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
         )
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage
-    if image.status != "queued":
-        raise Conflict(
-            f"Image {image_id} is in status '{image.status}'; data can only be uploaded for a 'queued' image."
-        )
-    if start_import:  # refuse now what the import would refuse later, when nobody is there to read it
-        if not image.container_format:
-            raise Conflict("'container_format' needs to be set before import")
-        if not image.disk_format:
-            raise Conflict("'disk_format' needs to be set before import")
+    # with the import asked for, the import's formats too
+    preconditions.check(preconditions.UPLOAD_URLS_THEN_IMPORT if start_import else preconditions.UPLOAD_URLS, image)
 
     key = upload_key(image_id)
     offer = UploadOffer(image_id, key, size, start_import, URL_EXPIRES_IN)
@@ -137,16 +131,12 @@ def _validate_request(body: Any) -> tuple[int, bool, bool | None]:
 
 def complete_upload(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> None:
     """Complete the image's multipart upload server-side; the ObjectCreated event then stages it."""
-    if "glance-direct" not in settings.enabled_import_methods:
-        raise NotFound("'glance-direct' method is not available at this site.")
+    preconditions.require_available(preconditions.UPLOAD_COMPLETE, settings)
     if not isinstance(body, dict) or not isinstance(body.get("upload_id"), str):
         raise BadRequest("'upload_id' (from the upload-urls response) is required.")
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage
-    if image.status != "queued":
-        raise Conflict(
-            f"Image {image_id} is in status '{image.status}'; data can only be uploaded for a 'queued' image."
-        )
+    preconditions.check(preconditions.UPLOAD_COMPLETE, image)
     if image.upload is None or image.upload.upload_id != body["upload_id"]:
         raise Conflict(f"Image {image_id} has no multipart upload {body['upload_id']!r} in progress.")
     if not ports.staging.complete_multipart(upload_key(image_id), body["upload_id"]):
@@ -196,26 +186,37 @@ def receive_upload(key: str, settings: Settings, ports: Ports) -> str:
     image_id = image_id_of_upload(key)
     if image_id is None:
         return _remove(ports, key, "its key is not uploads/<image id>")
-    for _ in range(8):
-        image = ports.images.get(image_id)
+    # what to do instead of staging, decided on the image as last read: import it (a replay) or remove the object
+    replayed: Image | None = None
+    refusal = ""
+
+    def stage(image: Image | None) -> bool:
+        nonlocal replayed, refusal
+        replayed, refusal = None, ""
         if image is not None and image.staged_key == key and image.status in ("uploading", "importing"):
-            return _import_if_asked(image, settings, ports, replayed=True)
-        if image is None or image.status != "queued":
-            return _remove(
-                ports, key, f"image {image_id} is {'unknown' if image is None else image.status}, not queued"
-            )
-        if size > settings.image_size_cap:
-            return _remove(ports, key, f"{size} bytes is over the image size cap of {settings.image_size_cap}")
-        if image.upload is not None and image.upload.size != size:
-            return _remove(ports, key, f"{size} bytes arrived but {image.upload.size} were announced")
-        image.status, image.size, image.staged_key, image.updated_at = "uploading", size, key, utcnow()
-        try:
-            ports.images.save(image)  # conditional: of two deliveries of one event, one stages
-        except ConcurrentUpdate:
-            continue
-        log.info("staged a direct upload", extra={"image_id": image_id, "size": size})
-        return _import_if_asked(image, settings, ports, replayed=False)
-    raise ConcurrentUpdate(f"Image {image_id} kept changing; the upload event will be retried.")
+            replayed = image
+        elif image is None or image.status != "queued":
+            refusal = f"image {image_id} is {'unknown' if image is None else image.status}, not queued"
+        elif size > settings.image_size_cap:
+            refusal = f"{size} bytes is over the image size cap of {settings.image_size_cap}"
+        elif image.upload is not None and image.upload.size != size:
+            refusal = f"{size} bytes arrived but {image.upload.size} were announced"
+        else:
+            lifecycle.move(image, "stage")
+            image.size, image.staged_key, image.updated_at = size, key, utcnow()
+            return True
+        return False
+
+    try:
+        staged = ports.images.edit(image_id, stage, attempts=8)  # of two deliveries of one event, one stages
+    except ConcurrentUpdate:
+        raise ConcurrentUpdate(f"Image {image_id} kept changing; the upload event will be retried.") from None
+    if replayed is not None:
+        return _import_if_asked(replayed, settings, ports, replayed=True)
+    if staged is None:
+        return _remove(ports, key, refusal)
+    log.info("staged a direct upload", extra={"image_id": image_id, "size": size})
+    return _import_if_asked(staged, settings, ports, replayed=False)
 
 
 def _remove(ports: Ports, key: str, reason: str) -> str:
@@ -248,20 +249,16 @@ def _import_if_asked(image: Image, settings: Settings, ports: Ports, *, replayed
     return IMPORTING
 
 
-def receive_batch(event: dict[str, Any], settings: Settings, ports: Ports) -> dict[str, Any]:
-    """Handle a batch of upload events; SQS messages that failed come back later (ReportBatchItemFailures)."""
-    failed: list[str] = []
-    direct_failure: Exception | None = None
-    for message_id, key in upload_keys(event):
+def receive_uploads(event: dict[str, Any], settings: Settings, ports: Ports) -> None:
+    """Every upload an S3 event carries (itself, or one SQS message of it); raises the first failure, after
+    trying them all, so that the event or message is retried (the batching of SQS messages is the edge's)."""
+    failure: Exception | None = None
+    for _, key in upload_keys(event):
         try:
             outcome = receive_upload(key, settings, ports)
             log.info("upload event handled", extra={"key": key, "outcome": outcome})
         except Exception as exc:  # one bad object must not hold back the others
             log.exception("upload event failed; it will be retried", extra={"key": key})
-            if message_id is None:
-                direct_failure = exc
-            elif message_id not in failed:
-                failed.append(message_id)
-    if direct_failure is not None:
-        raise direct_failure  # an S3 event invoked directly: Lambda's own retry is the only one
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+            failure = failure or exc
+    if failure is not None:
+        raise failure

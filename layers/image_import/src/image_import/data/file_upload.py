@@ -9,14 +9,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
-from image_import.adapters.ports import Ports, store_key
-from image_import.adapters.records import update_with_retries
+from image_import.adapters.ports import Ports
+from image_import.data.layout import store_key
+from image_import.data.stage import declared_image_size
 from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ImportFailed, RequestEntityTooLarge
-from image_import.images.catalog import declared_image_size, get_image
+from image_import.images import lifecycle
+from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import utcnow
-from image_import.policy import access
+from image_import.models.time import utcnow
+from image_import.policy import access, preconditions
 from image_import.settings import Settings
 
 
@@ -30,14 +32,10 @@ def upload_image(
 ) -> Image:
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "upload_image", image, settings)
-    if image.status != "queued":
-        raise Conflict(
-            f"Image {image_id} is in status '{image.status}'; data can only be uploaded to a 'queued' image."
-        )
-    if not image.disk_format or not image.container_format:
-        raise BadRequest("Properties disk_format, container_format must be set prior to saving data.")
+    preconditions.check(preconditions.UPLOAD, image)  # 'queued', then formats
     expected = declared_image_size(declared_size)
-    image.status, image.updated_at = "saving", utcnow()
+    lifecycle.move(image, "save")
+    image.updated_at = utcnow()
     try:
         ports.images.save(image)
     except ConcurrentUpdate:
@@ -51,7 +49,8 @@ def upload_image(
             raise BadRequest(
                 f"Size of the uploaded data ({digests.size}) does not match x-openstack-image-size ({expected})."
             )
-        image.status, image.size, image.checksum = "active", digests.size, digests.checksum
+        lifecycle.move(image, "saved")
+        image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
         ports.images.save(image)
         return image
@@ -68,18 +67,13 @@ def upload_image(
 
 def _back_to_queued(image_id: str, ports: Ports) -> None:
     def reset_to_queued(image: Image | None) -> bool:
-        if image is None or image.status != "saving":
+        if image is None or image.status != lifecycle.SAVING:
             return False
-        image.status, image.size, image.checksum, image.os_hash_algo, image.os_hash_value = (
-            "queued",
-            None,
-            None,
-            None,
-            None,
-        )
+        lifecycle.move(image, "unsave")
+        image.size, image.checksum, image.os_hash_algo, image.os_hash_value = None, None, None, None
         image.updated_at = utcnow()
         return True
 
     # best effort: the upload's own error is what the client must see
     with contextlib.suppress(ConcurrentUpdate):
-        update_with_retries(ports.images, image_id, reset_to_queued, attempts=5)
+        ports.images.edit(image_id, reset_to_queued, attempts=5)

@@ -18,10 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from image_import.identity import NotAuthenticated
-from image_import.settings import DevIdentity, KeystoneSettings
+from image_import.identity.caller import Caller, NotAuthenticated
+
+if TYPE_CHECKING:
+    from image_import.settings import KeystoneSettings
 
 SERVICE_TOKEN_MARGIN = 60  # renew the service token this many seconds before it expires
 MAX_CACHED = 10_000
@@ -73,9 +75,9 @@ def _expiry(token: dict[str, Any]) -> float:
     return datetime.fromisoformat(token["expires_at"].replace("Z", "+00:00")).timestamp()
 
 
-def _identity(token: dict[str, Any]) -> DevIdentity:
+def _caller(token: dict[str, Any]) -> Caller:
     project = token.get("project") or {}
-    return DevIdentity(
+    return Caller(
         user_id=token["user"]["id"],
         project_id=project.get("id"),  # type: ignore[arg-type]  # None for domain- or system-scoped tokens
         roles=tuple(role["name"].lower() for role in token.get("roles") or []),
@@ -87,25 +89,25 @@ class KeystoneValidator:
         self.settings, self.clock = settings, clock
         self.http = http or urllib_http(settings.http_connect_timeout)
         self.calls = 0  # requests made to Keystone (tests check the cache with it)
-        self._cache: dict[str, tuple[DevIdentity, float]] = {}
+        self._cache: dict[str, tuple[Caller, float]] = {}
         self._service: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
-    def validate(self, token: str) -> DevIdentity:
+    def validate(self, token: str) -> Caller:
         key = hashlib.sha256(token.encode()).hexdigest()  # no raw tokens kept in memory longer than needed
         now = self.clock()
         cached = self._cache.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]
         body = self._validate(token)
-        identity = _identity(body["token"])
+        caller = _caller(body["token"])
         until = min(_expiry(body["token"]), now + self.settings.token_cache_time)
         if len(self._cache) >= MAX_CACHED:
             self._cache = {k: v for k, v in self._cache.items() if v[1] > now} if len(self._cache) else {}
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
-        self._cache[key] = (identity, until)
-        return identity
+        self._cache[key] = (caller, until)
+        return caller
 
     def _validate(self, token: str) -> dict[str, Any]:
         for attempt in (1, 2):

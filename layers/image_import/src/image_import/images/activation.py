@@ -1,36 +1,38 @@
 """POST /v2/images/{id}/actions/deactivate|reactivate: ``active <-> deactivated``, as Glance.
 
 Repeating either is a no-op (204); any other status is 403. A deactivated image's data can be
-downloaded by admins only (flow/downloads.py).
+downloaded by admins only (images/download.py); the moves are in images/lifecycle.py.
 """
 
 from __future__ import annotations
 
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, Conflict, Forbidden
-from image_import.images.catalog import get_image
-from image_import.models import RequestContext
-from image_import.models.image import utcnow
+from image_import.images import lifecycle
+from image_import.models import Image, RequestContext
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 
-# action -> (the status it leaves, the status it reaches)
-TRANSITIONS = {"deactivate": ("active", "deactivated"), "reactivate": ("deactivated", "active")}
+# the two actions (the API's route checks its path against these), and their moves in the lifecycle
+TRANSITIONS = {action: lifecycle.TRANSITIONS[action] for action in ("deactivate", "reactivate")}
 
 
 def change_activation(context: RequestContext, image_id: str, action: str, settings: Settings, ports: Ports) -> None:
-    source, destination = TRANSITIONS[action]
-    for _ in range(5):
-        image = get_image(context, image_id, ports, settings)
+    sources, (destination,) = TRANSITIONS[action]
+
+    def move(image: Image | None) -> bool:
+        image = access.require_visible(context, image, image_id, settings)
         access.authorize(context, action, image, settings)
         if image.status == destination:
-            return
-        if image.status != source:
+            return False  # repeating the action is a no-op
+        if image.status not in sources:
             raise Forbidden(f"Not allowed to {action} image in status '{image.status}'")
-        image.status, image.updated_at = destination, utcnow()
-        try:
-            ports.images.save(image)
-            return
-        except ConcurrentUpdate:
-            continue
-    raise Conflict(f"Image {image_id} kept changing; it was not {action}d.")
+        lifecycle.move(image, action)
+        image.updated_at = utcnow()
+        return True
+
+    try:
+        ports.images.edit(image_id, move, attempts=5)
+    except ConcurrentUpdate:
+        raise Conflict(f"Image {image_id} kept changing; it was not {action}d.") from None

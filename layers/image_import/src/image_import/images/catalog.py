@@ -1,30 +1,25 @@
-"""Image records: create, show, list, delete, stage (Glance's request validation, in its order)."""
+"""Image records: create, show, list, delete (Glance's request validation, in its order)."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from image_import.adapters.ports import Ports, staging_key, store_key, upload_key
-from image_import.adapters.records import update_with_retries
+from image_import.adapters.ports import Ports
+from image_import.data.layout import staging_key, store_key, upload_key
 from image_import.errors import (
     BadRequest,
-    ConcurrentUpdate,
-    Conflict,
     Forbidden,
-    NotFound,
     RequestEntityTooLarge,
 )
-from image_import.images import paging
+from image_import.images import lifecycle, paging
 from image_import.images.schemas import image_schema
 from image_import.models import Image, RequestContext
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.policy.protections import may
-from image_import.settings import Settings
+from image_import.settings import Settings, get_settings
 
 # Keys a client may never send (Glance: "Attribute '%s' is read-only.")
 DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
@@ -77,7 +72,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
         base["tags"] = sorted(set(base["tags"]))
         check_tag_quota(base["tags"], settings)
     now = utcnow()
-    base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status="queued")
+    base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status=lifecycle.INITIAL)
     for key in ("min_ram", "min_disk"):
         if base.get(key) is not None and base[key] < 0:
             raise BadRequest(f"{key} must be a non-negative integer.")
@@ -123,7 +118,7 @@ def _check_quota(what: str, attempted: int, quota: int) -> None:
 
 
 def get_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> Image:
-    return access.require_visible(context, ports.images.get(image_id), image_id, settings)
+    return access.require_visible(context, ports.images.get(image_id), image_id, settings or get_settings())
 
 
 @dataclass
@@ -217,7 +212,7 @@ def _matches(image: Image, key: str, value: str) -> bool:
 
 def delete_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> None:
     image = get_image(context, image_id, ports, settings)
-    access.authorize(context, "delete_image", image, settings)
+    access.authorize(context, "delete_image", image, settings or get_settings())
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
     # The record goes first: a running import notices it is gone and reverts its own writes.
@@ -228,82 +223,3 @@ def delete_image(context: RequestContext, image_id: str, ports: Ports, settings:
     if image.upload is not None and image.upload.upload_id:
         ports.staging.abort_multipart(upload_key(image_id), image.upload.upload_id)
     ports.store.delete(store_key(image_id))
-
-
-def stage_image(
-    context: RequestContext,
-    image_id: str,
-    data: Iterable[bytes],
-    declared_size: str | None,
-    settings: Settings,
-    ports: Ports,
-) -> Image:
-    """Put an image's data in staging (glance-direct): queued -> uploading, size recorded."""
-    if "glance-direct" not in settings.enabled_import_methods:
-        raise NotFound("'glance-direct' method is not available at this site.")
-    expected_size = declared_image_size(declared_size)
-    if expected_size is not None and expected_size > settings.image_size_cap:
-        raise RequestEntityTooLarge(
-            f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
-        )
-    image = get_image(context, image_id, ports, settings)
-    access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
-    if image.status != "queued":
-        raise Conflict(f"Image {image_id} is in status '{image.status}'; data can only be staged for a 'queued' image.")
-    key = staging_key(image_id)
-    if ports.staging.size(key) is not None:
-        raise Conflict(f"The image {image_id} has data on staging")
-    # Claim the image first, so two concurrent uploads cannot both write staging.
-    image.status = "uploading"
-    image.updated_at = utcnow()
-    try:
-        ports.images.save(image)
-    except ConcurrentUpdate:
-        raise Conflict(f"Image {image_id} was changed by another request; data not staged.") from None
-    try:
-        size = ports.staging.write(key, _capped(data, settings.image_size_cap))
-        if expected_size is not None and size != expected_size:
-            raise BadRequest(
-                f"Size of the staged data ({size} bytes) does not match x-openstack-image-size ({expected_size})."
-            )
-        image.size, image.staged_key = size, key
-        image.updated_at = utcnow()
-        ports.images.save(image)
-    except BaseException:
-        _unstage(image_id, ports)
-        raise
-    return image
-
-
-def declared_image_size(header: str | None) -> int | None:
-    """The size a client announced in ``x-openstack-image-size`` (stage and upload), None if it sent none."""
-    if header is None:
-        return None
-    try:
-        return int(header)
-    except ValueError:
-        raise BadRequest(f"x-openstack-image-size must be an integer, got {header!r}") from None
-
-
-def _capped(data: Iterable[bytes], cap: int) -> Iterator[bytes]:
-    total = 0
-    for chunk in data:
-        total += len(chunk)
-        if total > cap:
-            raise RequestEntityTooLarge(f"Image exceeds the storage quota: the size cap is {cap} bytes.")
-        yield chunk
-
-
-def _unstage(image_id: str, ports: Ports) -> None:
-    """Undo a failed stage: no data left in staging, image back to queued (if it still exists)."""
-    ports.staging.delete(staging_key(image_id))
-
-    def back_to_queued(image: Image | None) -> bool:
-        if image is None or image.status != "uploading":
-            return False
-        image.status, image.size, image.staged_key, image.updated_at = "queued", None, None, utcnow()
-        return True
-
-    # best effort: the stage's own error is what the client must see
-    with contextlib.suppress(ConcurrentUpdate):
-        update_with_retries(ports.images, image_id, back_to_queued, attempts=5)

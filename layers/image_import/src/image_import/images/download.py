@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from image_import.adapters.ports import Ports, store_key
+from image_import.adapters.ports import Ports
+from image_import.data.layout import store_key
 from image_import.errors import BadRequest, Forbidden, GlanceError
 from image_import.images.catalog import get_image
 from image_import.models import RequestContext

@@ -19,7 +19,8 @@ from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, Forbidden, NotFound, RequestEntityTooLarge
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
-from image_import.models.image import ImageMember, utcnow
+from image_import.models.image import ImageMember
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 
@@ -138,15 +139,17 @@ def _lookup(context: RequestContext, image: Image, member_id: str, settings: Set
 
 def _change(context: RequestContext, image_id: str, settings: Settings, ports: Ports, change: Callable[[Image], Any]):
     """Apply ``change`` to the image as it is now and save it on the version read; re-read on a race."""
-    for _ in range(ATTEMPTS):
-        image = get_image(context, image_id, ports, settings)
-        result = change(image)
-        try:
-            ports.images.save(image)  # the image's updated_at stays: Glance's member calls do not touch it
-        except ConcurrentUpdate:
-            continue
-        return result
-    raise Conflict(f"Image {image_id} kept changing; the member change was not applied.")
+    results: list[Any] = []
+
+    def changed(image: Image | None) -> bool:
+        results[:] = [change(access.require_visible(context, image, image_id, settings))]
+        return True  # the image's updated_at stays: Glance's member calls do not touch it
+
+    try:
+        ports.images.edit(image_id, changed, attempts=ATTEMPTS)
+    except ConcurrentUpdate:
+        raise Conflict(f"Image {image_id} kept changing; the member change was not applied.") from None
+    return results[0]
 
 
 def _member_limit(settings: Settings) -> int:

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
-from image_import.images.catalog import check_tag_quota, get_image
+from image_import.images.catalog import check_tag_quota
 from image_import.models import Image, RequestContext
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 
@@ -39,14 +39,14 @@ def delete_tag(context: RequestContext, image_id: str, tag: str, settings: Setti
 def _change(
     context: RequestContext, image_id: str, change: Callable[[Image], None], settings: Settings, ports: Ports
 ) -> None:
-    for _ in range(5):
-        image = get_image(context, image_id, ports, settings)
+    def tagged(image: Image | None) -> bool:
+        image = access.require_visible(context, image, image_id, settings)
         access.authorize(context, "modify_image", image, settings)
         change(image)
         image.updated_at = utcnow()
-        try:
-            ports.images.save(image)  # conditional on the version read: a concurrent change is re-read
-            return
-        except ConcurrentUpdate:
-            continue
-    raise Conflict(f"Image {image_id} kept changing; the tag was not changed.")
+        return True
+
+    try:
+        ports.images.edit(image_id, tagged, attempts=5)  # a concurrent change is re-read, re-checked
+    except ConcurrentUpdate:
+        raise Conflict(f"Image {image_id} kept changing; the tag was not changed.") from None

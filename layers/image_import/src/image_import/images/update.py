@@ -18,11 +18,10 @@ from image_import.images.catalog import (
     RESERVED_PREFIX,
     check_property_quota,
     check_tag_quota,
-    get_image,
     validate_against_schema,
 )
 from image_import.models import Image, RequestContext
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.policy.protections import protections
 from image_import.settings import Settings
@@ -57,17 +56,18 @@ def update_image(
     if media_type not in (PATCH_V20, PATCH_V21):
         raise UnsupportedMediaType(f"Unsupported Content-Type: {media_type}", headers={"Accept-Patch": ACCEPT_PATCH})
     operations = [_normalize(op, media_type) for op in _operations(body)]
-    for _ in range(5):
-        image = get_image(context, image_id, ports, settings)
+
+    def patched(image: Image | None) -> bool:
+        image = access.require_visible(context, image, image_id, settings)
         access.authorize(context, "modify_image", image, settings)
         _apply(context, image, operations, media_type, settings)
         image.updated_at = utcnow()
-        try:
-            ports.images.save(image)
-            return image
-        except ConcurrentUpdate:
-            continue
-    raise Conflict(f"Image {image_id} kept changing; the update was not applied.")
+        return True
+
+    try:
+        return ports.images.edit(image_id, patched, attempts=5)
+    except ConcurrentUpdate:
+        raise Conflict(f"Image {image_id} kept changing; the update was not applied.") from None
 
 
 def _operations(body: Any) -> list[dict]:

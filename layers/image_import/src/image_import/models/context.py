@@ -1,8 +1,13 @@
-"""Who is calling: built by the authorizer, carried in API events and in the workflow input."""
+"""Who is calling, for one request: carried in API events and in the workflow input."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field, field_validator
+
+if TYPE_CHECKING:
+    from image_import.identity.caller import Caller
 
 
 class RequestContext(BaseModel):
@@ -13,6 +18,18 @@ class RequestContext(BaseModel):
     service_roles: list[str] = Field(default_factory=list)
     service_user_id: str | None = None
     request_id: str = ""
+
+    @classmethod
+    def of(cls, caller: Caller, request_id: str) -> RequestContext:
+        """The context of one request by this caller (the API makes it from the authorizer's Caller)."""
+        return cls(
+            user_id=caller.user_id,
+            project_id=caller.project_id,
+            roles=list(caller.roles),
+            service_roles=list(caller.service_roles),
+            service_user_id=caller.service_user_id,
+            request_id=request_id,
+        )
 
     @field_validator("roles", "service_roles", mode="before")
     @classmethod

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from image_import.models.context import RequestContext
+from image_import.models.time import utcnow
 
 ImageStatus = Literal[
     "queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"
@@ -19,10 +19,6 @@ MemberStatus = Literal["pending", "accepted", "rejected"]
 IMPORT_LOCK_KEY = "os_glance_import_task"
 IMPORTING_TO_STORES_KEY = "os_glance_importing_to_stores"
 FAILED_IMPORT_KEY = "os_glance_failed_import"
-
-
-def utcnow() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ImportLock(BaseModel):

@@ -6,10 +6,14 @@ see it but not perform the action gets 403.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from image_import.errors import Forbidden, ImageNotFound
 from image_import.models import Image, RequestContext
 from image_import.policy.rules import engine, image_target
-from image_import.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from image_import.settings import Settings
 
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
@@ -35,32 +39,26 @@ def is_member(image: Image, project_id: str | None, member_status: str | None = 
     return member_status in (None, "all") or membership.status == member_status
 
 
-def can_see(
-    context: RequestContext, image: Image, settings: Settings | None = None, member_status: str | None = None
-) -> bool:
+def can_see(context: RequestContext, image: Image, settings: Settings, member_status: str | None = None) -> bool:
     """Whether the caller may see the image; ``member_status`` narrows shared images as a list does."""
-    settings = settings or get_settings()
     return _stored_visibility(context, image, member_status) and engine(settings).allows(
         "get_image", image_target(image, context), context
     )
 
 
-def require_visible(
-    context: RequestContext, image: Image | None, image_id: str, settings: Settings | None = None
-) -> Image:
+def require_visible(context: RequestContext, image: Image | None, image_id: str, settings: Settings) -> Image:
     if image is None or not can_see(context, image, settings):
         raise ImageNotFound(image_id)
     return image
 
 
-def allows(context: RequestContext, action: str, image: Image, settings: Settings | None = None) -> bool:
+def allows(context: RequestContext, action: str, image: Image, settings: Settings) -> bool:
     """A soft check of an image rule (Glance's ``check``): no exception, just the answer."""
-    return engine(settings or get_settings()).allows(action, image_target(image, context), context)
+    return engine(settings).allows(action, image_target(image, context), context)
 
 
-def authorize(context: RequestContext, action: str, image: Image, settings: Settings | None = None) -> None:
+def authorize(context: RequestContext, action: str, image: Image, settings: Settings) -> None:
     """``action`` on a visible image: 403 if refused, 404 if the caller fails get_image too."""
-    settings = settings or get_settings()
     rules = engine(settings)
     target = image_target(image, context)
     if rules.allows(action, target, context):
@@ -70,10 +68,8 @@ def authorize(context: RequestContext, action: str, image: Image, settings: Sett
     raise Forbidden(f"You are not authorized to complete {action} action.")
 
 
-def require_may_create(
-    context: RequestContext, owner: str | None, visibility: str, settings: Settings | None = None
-) -> None:
-    rules = engine(settings or get_settings())
+def require_may_create(context: RequestContext, owner: str | None, visibility: str, settings: Settings) -> None:
+    rules = engine(settings)
     target = {"project_id": owner, "owner": owner, "visibility": visibility}
     if not rules.allows("add_image", target, context):
         if owner != context.project_id:
@@ -82,17 +78,13 @@ def require_may_create(
     require_visibility_change(context, target, visibility, settings)
 
 
-def require_visibility_change(
-    context: RequestContext, target: dict, visibility: str, settings: Settings | None = None
-) -> None:
+def require_visibility_change(context: RequestContext, target: dict, visibility: str, settings: Settings) -> None:
     action = {"public": "publicize_image", "community": "communitize_image"}.get(visibility)
-    if action and not engine(settings or get_settings()).allows(action, target, context):
+    if action and not engine(settings).allows(action, target, context):
         raise Forbidden(f"You are not authorized to complete {action} action.")
 
 
-def require_allowed(
-    context: RequestContext, action: str, settings: Settings | None = None, target: dict | None = None
-) -> None:
+def require_allowed(context: RequestContext, action: str, settings: Settings, target: dict | None = None) -> None:
     """A rule without an image (get_images, tasks_api_access, get_tasks ...): 403 when refused."""
-    if not engine(settings or get_settings()).allows(action, target or {"project_id": context.project_id}, context):
+    if not engine(settings).allows(action, target or {"project_id": context.project_id}, context):
         raise Forbidden(f"You are not authorized to complete {action} action.")

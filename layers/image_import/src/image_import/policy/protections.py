@@ -10,39 +10,33 @@ service, never through protections.
 
 from __future__ import annotations
 
-import functools
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_import.models import RequestContext
-from image_import.settings import Settings, parse_ini
 
-OPERATIONS = ("create", "read", "update", "delete")
+if TYPE_CHECKING:
+    from image_import.settings import ProtectionRule, Settings
 
 
 class PropertyProtections:
-    def __init__(self, sections: list[tuple[re.Pattern, dict[str, str]]], rule_format: str, settings: Settings):
+    """The operator's protections (read and checked with the settings: ``settings.files.load_protections``)."""
+
+    def __init__(self, sections: tuple[ProtectionRule, ...], rule_format: str, settings: Settings):
         self.sections, self.rule_format, self.settings = sections, rule_format, settings
 
     @classmethod
-    def load(cls, settings: Settings) -> PropertyProtections:
-        path = settings.property_protection_file
-        sections = []
-        for name, options in parse_ini(path).items():
-            if name == "DEFAULT":
-                continue
-            rules = {}
-            for operation in OPERATIONS:
-                rules[operation] = options[operation].value.strip()  # checked at start-up
-            sections.append((re.compile(name), rules))
-        return cls(sections, settings.property_protection_rule_format, settings)
+    def of(cls, settings: Settings) -> PropertyProtections | None:
+        """The configured protections (None when no property_protection_file is set)."""
+        if settings.property_protections is None:
+            return None
+        return cls(settings.property_protections, settings.property_protection_rule_format, settings)
 
     def allows(self, context: RequestContext, name: str, operation: str) -> bool:
         if name.startswith("os_glance"):
             return True
-        for pattern, rules in self.sections:
-            if pattern.search(name):
-                return self._passes(rules[operation], context)
+        for section in self.sections:
+            if section.pattern.search(name):
+                return self._passes(section.rules[operation], context)
         return False
 
     def _passes(self, rule: str, context: RequestContext) -> bool:
@@ -64,14 +58,9 @@ class PropertyProtections:
         return {k: v for k, v in properties.items() if self.allows(context, k, "read")}
 
 
-@functools.cache
-def _load(settings: Settings) -> PropertyProtections | None:
-    return PropertyProtections.load(settings) if settings.property_protection_file else None
-
-
 def protections(settings: Settings) -> PropertyProtections | None:
     """The configured protections (None when no property_protection_file is set)."""
-    return _load(settings)
+    return PropertyProtections.of(settings)
 
 
 def may(context: RequestContext, settings: Settings, name: str, operation: str) -> bool:

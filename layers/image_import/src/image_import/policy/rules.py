@@ -57,7 +57,7 @@ class PolicyEngine:
     """Glance's defaults under the operator's overrides, in oslo.policy's rule language.
 
     We use oslo.policy's parser and checks directly rather than its Enforcer: the Enforcer pulls
-    in oslo.config (~300 ms of cold start) for file loading that we do ourselves (config.py).
+    in oslo.config (~300 ms of cold start) for file loading that we do ourselves (settings/).
     Parsing and evaluation are oslo.policy's own, so rules behave exactly as in Glance.
     """
 

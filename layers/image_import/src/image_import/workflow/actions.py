@@ -12,7 +12,7 @@ from collections.abc import Callable
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, TaskAborted
 from image_import.models import Image
-from image_import.models.image import utcnow
+from image_import.models.time import utcnow
 
 RESERVED_PREFIX = "os_glance"
 ATTEMPTS = 8
@@ -23,7 +23,10 @@ class ImageActions:
         self.ports, self.image_id, self.task_id = ports, image_id, task_id
 
     def current(self) -> Image:
-        image = self.ports.images.get(self.image_id)
+        return self._held(self.ports.images.get(self.image_id))
+
+    def _held(self, image: Image | None) -> Image:
+        """The image, if it still exists and this task still holds its lock; else the step aborts."""
         if image is None:
             raise TaskAborted("Image has been deleted, aborting import.")
         if image.import_lock is None or image.import_lock.task_id != self.task_id:
@@ -31,16 +34,17 @@ class ImageActions:
         return image
 
     def apply(self, change: Callable[[Image], None]) -> Image:
-        for _ in range(ATTEMPTS):
-            image = self.current()
-            change(image)
+        def changed(image: Image | None) -> bool:
+            change(self._held(image))
             image.updated_at = utcnow()
-            try:
-                self.ports.images.save(image)
-                return image
-            except ConcurrentUpdate:
-                continue
-        raise TaskAborted(f"Image {self.image_id} kept changing under the import; giving up after {ATTEMPTS} attempts.")
+            return True
+
+        try:
+            return self.ports.images.edit(self.image_id, changed, attempts=ATTEMPTS)
+        except ConcurrentUpdate:
+            raise TaskAborted(
+                f"Image {self.image_id} kept changing under the import; giving up after {ATTEMPTS} attempts."
+            ) from None
 
     def set_extra_properties(self, properties: dict[str, str]) -> Image:
         """Service-set extra properties; the reserved os_glance namespace is never written this way."""

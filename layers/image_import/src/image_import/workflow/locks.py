@@ -12,23 +12,20 @@ from datetime import UTC, datetime, timedelta
 
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate
+from image_import.images import lifecycle
 from image_import.models import Image, Task
+from image_import.models.time import TASK_TIME_TO_LIVE, parse_time, utc_stamp
 
 LOCK_EXPIRY = timedelta(minutes=60)
 PENDING_LOCK_EXPIRY = timedelta(minutes=120)
 PREEMPTED_MESSAGE = "Expired lock preempted"
 TERMINAL = ("success", "failure")
-TASK_TIME_TO_LIVE = timedelta(hours=48)  # Glance's [task] task_time_to_live (as in flow/steps.py, kept light here)
 
 Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def parse_time(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def task_is_stale(task: Task | None, now: datetime) -> bool:
@@ -49,21 +46,20 @@ def fail_task(
     ports: Ports, task_id: str, message: str, now: datetime, expires_in: timedelta = TASK_TIME_TO_LIVE
 ) -> bool:
     """Mark a task failed with ``message`` unless it is already terminal (or gone); True if it was changed."""
-    for _ in range(5):
-        task = ports.tasks.get(task_id)
+
+    def fail(task: Task | None) -> bool:
         if task is None or task.status in TERMINAL:
             return False
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        task.status, task.message, task.updated_at = "failure", message, stamp
-        task.expires_at = (now + expires_in).strftime("%Y-%m-%dT%H:%M:%SZ")
-        try:
-            ports.tasks.save(task)
-            return True
-        except ConcurrentUpdate:
-            continue
-    return False
+        task.status, task.message, task.updated_at = "failure", message, utc_stamp(now)
+        task.expires_at = utc_stamp(now + expires_in)
+        return True
+
+    try:
+        return ports.tasks.edit(task_id, fail, attempts=5) is not None
+    except ConcurrentUpdate:
+        return False
 
 
 def status_before_import(image: Image, ports: Ports, staging_key: str) -> str:
     """What an 'importing' image was before its (dead) import: 'uploading' if staged data exists."""
-    return "uploading" if ports.staging.size(staging_key) is not None else "queued"
+    return lifecycle.status_before_import(ports.staging.size(staging_key) is not None)

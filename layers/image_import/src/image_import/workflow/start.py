@@ -7,13 +7,15 @@ import uuid
 from typing import Any
 
 from image_import import metrics
-from image_import.adapters.ports import Ports, staging_key
-from image_import.adapters.records import update_with_retries
+from image_import.adapters.ports import Ports
+from image_import.data.layout import source_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
+from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
-from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock, utcnow
-from image_import.policy import access
+from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
+from image_import.models.time import utcnow
+from image_import.policy import access, preconditions
 from image_import.settings import Settings
 from image_import.workflow import locks, web_download
 
@@ -34,17 +36,10 @@ def start_import(
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
         # the dead import's image counts as what it was before: 'uploading' while staged data exists
-        image.status = locks.status_before_import(image, ports, source_key(image, "glance-direct"))
-    if image.status == "active":
-        raise Conflict("Image with status active cannot be target for import")
-    if method == "web-download" and image.status != "queued":
-        raise Conflict("Image needs to be in 'queued' state to use 'web-download' method")
-    if method == "glance-direct" and image.status != "uploading":
-        raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
-    if not image.container_format:
-        raise Conflict("'container_format' needs to be set before import")
-    if not image.disk_format:
-        raise Conflict("'disk_format' needs to be set before import")
+        lifecycle.move(
+            image, "release", to=locks.status_before_import(image, ports, source_key(image, "glance-direct"))
+        )
+    preconditions.check(preconditions.import_operation(method), image)  # status, then formats
     access.authorize(context, "modify_image", image, settings)
     if image.import_lock is not None and not expired:
         raise Conflict("Image has active task")
@@ -69,7 +64,7 @@ def start_import(
     )
     previous_status = image.status
     image.import_lock = ImportLock(task_id=task.id, taken_at=now)
-    image.status = "importing"
+    lifecycle.move(image, "import")
     image.properties[IMPORTING_TO_STORES_KEY] = ""
     image.properties[FAILED_IMPORT_KEY] = ""
     if expected_hash is not None:  # the store step fails the import if the data's digest differs
@@ -109,14 +104,6 @@ def import_job(image: Image, task_id: str, method: str, context: RequestContext,
     )
 
 
-def source_key(image: Image, method: str) -> str:
-    """Where an import of ``method`` finds the image's data in the staging bucket."""
-    if method == "web-download":
-        return web_download.download_key(image.id)
-    # where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
-    return image.staged_key or staging_key(image.id)
-
-
 def execution_name(image_id: str, task_id: str) -> str:
     """Deterministic per task: a replayed start cannot run the same import twice."""
     return f"{image_id}-{task_id}"
@@ -149,13 +136,18 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
     def unlock(image: Image | None) -> bool:
         if image is None or image.import_lock is None or image.import_lock.task_id != task.id:
             return False
-        image.import_lock, image.status, image.updated_at = None, previous_status, utcnow()
+        lifecycle.move(image, "release", to=previous_status)
+        image.import_lock, image.updated_at = None, utcnow()
         return True
 
     # best effort: the task is failed below whatever happens to the image
     with contextlib.suppress(ConcurrentUpdate):
-        update_with_retries(ports.images, image_id, unlock, attempts=5)
-    stored = ports.tasks.get(task.id)
-    if stored is not None:
+        ports.images.edit(image_id, unlock, attempts=5)
+
+    def fail(stored: Task | None) -> bool:
+        if stored is None:
+            return False
         stored.status, stored.message, stored.updated_at = "failure", message, utcnow()
-        ports.tasks.save(stored)
+        return True
+
+    ports.tasks.edit(task.id, fail, attempts=1)  # one try: a lost race raises ConcurrentUpdate

@@ -24,13 +24,16 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from image_import.adapters.objects import Bucket
-from image_import.adapters.ports import Ports, store_key
+from image_import.adapters.ports import ObjectBucket, Ports
+from image_import.data.layout import image_id_of_key, store_key
 from image_import.errors import TaskAborted
+from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
+from image_import.models.time import parse_time
 from image_import.settings import Settings
-from image_import.workflow import locks, steps
+from image_import.workflow import locks
+from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, import_job
 
 logger = Logger(child=True)
@@ -39,8 +42,8 @@ RUNNING = "RUNNING"
 # the Step of the failure metric when the sweeper reverts: the execution ended (or never began) without a revert
 LOST_EXECUTION = "LostExecution"
 # statuses in which an image still needs its staged data / its stored data
-USES_STAGED_DATA = ("uploading", "importing")
-USES_STORED_DATA = ("active", "deactivated", "pending_delete", "importing")
+USES_STAGED_DATA = (lifecycle.UPLOADING, lifecycle.IMPORTING)
+USES_STORED_DATA = (lifecycle.ACTIVE, lifecycle.DEACTIVATED, lifecycle.PENDING_DELETE, lifecycle.IMPORTING)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def _execution_state(ports: Ports, image_id: str, task_id: str) -> str:
 
 
 def _old(stamp: str | None, now: datetime, age: timedelta) -> bool:
-    return stamp is None or now - locks.parse_time(stamp) >= age
+    return stamp is None or now - parse_time(stamp) >= age
 
 
 def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits: SweepLimits, report) -> None:
@@ -116,7 +119,7 @@ def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits
         task = ports.tasks.get(task_id)
         reason = f"its workflow execution {_describe(state)}; the sweeper reverted it"
         try:
-            steps.revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
+            revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
         except TaskAborted as exc:  # e.g. the task record is gone: the image was still restored
             logger.warning("revert incomplete", extra={"image_id": image.id, "task_id": task_id, "reason": str(exc)})
         report.imports_reverted += 1
@@ -137,16 +140,13 @@ def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -
 
 
 def _delete_unreferenced(
-    bucket: Bucket, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
+    bucket: ObjectBucket, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
 ) -> int:
     deleted = 0
     for key, modified in bucket.listing():
         if now - modified < limits.grace:
             continue
-        # Glance's housekeeping rule: the image id is the name up to the first '.' (conversion residue too),
-        # under whichever prefix holds it (staging/ for PUT /stage, uploads/ for direct uploads,
-        # web-download/ for downloads, images/ in the store)
-        image_id = key.rsplit("/", 1)[-1].split(".", 1)[0] if "/" in key else None
+        image_id = image_id_of_key(key)
         image = images.get(image_id) if image_id else None
         if image is not None and image.status in uses:
             continue
@@ -156,7 +156,7 @@ def _delete_unreferenced(
     return deleted
 
 
-def _abort_old_uploads(bucket: Bucket, now: datetime, limits: SweepLimits) -> int:
+def _abort_old_uploads(bucket: ObjectBucket, now: datetime, limits: SweepLimits) -> int:
     aborted = 0
     for key, upload_id, initiated in bucket.uploads():
         if now - initiated >= limits.upload_age:

@@ -40,11 +40,6 @@ class Fetcher(Protocol):
     def get(self, target: Target) -> Response: ...
 
 
-def download_key(image_id: str) -> str:
-    """Where the download lands in the staging bucket: outside ``staging/``, which belongs to uploads."""
-    return f"web-download/{image_id}"
-
-
 def prepare(body: dict, settings: Settings, resolve: Resolver | None = None) -> tuple[str, tuple[str, str] | None]:
     """At the import call: the checked URI and the expected digest (or None)."""
     uri = checked_uri(body["method"], settings, resolve or system_resolver)

@@ -27,7 +27,7 @@ router = APIGatewayRouter()
 
 @router.put(f"/v2/images/{IMAGE_ID}/stage")
 def stage_image(image_id: str) -> Response:
-    from image_import.images.catalog import stage_image as stage
+    from image_import.data.stage import stage_image as stage
 
     context = caller()
     settings = get_settings()

@@ -1,0 +1,68 @@
+"""Where an image's data lives in the two buckets: every key and prefix the service uses, in one place.
+
+Staging bucket: ``staging/<id>`` (PUT /stage), ``uploads/<id>`` (direct uploads through presigned
+URLs; the S3 trigger listens there), ``web-download/<id>`` (the web-download step). Store bucket:
+``images/<id>``. The adapters know nothing of this layout: they take whole keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the layout is plain strings: no pydantic for it
+    from image_import.models import Image
+
+STAGING_PREFIX = "staging/"
+# Users write here through presigned URLs and the S3 trigger listens here; the service only reads
+# and deletes under it, so nothing it does can trigger itself.
+UPLOAD_PREFIX = "uploads/"
+# Outside staging/ and uploads/: a download is neither staged by a user nor an upload event.
+DOWNLOAD_PREFIX = "web-download/"
+STORE_PREFIX = "images/"
+
+
+def staging_key(image_id: str) -> str:
+    return f"{STAGING_PREFIX}{image_id}"
+
+
+def upload_key(image_id: str) -> str:
+    return f"{UPLOAD_PREFIX}{image_id}"
+
+
+def download_key(image_id: str) -> str:
+    """Where the web-download step lands the data in the staging bucket."""
+    return f"{DOWNLOAD_PREFIX}{image_id}"
+
+
+def store_key(image_id: str) -> str:
+    return f"{STORE_PREFIX}{image_id}"
+
+
+def source_key(image: Image, method: str) -> str:
+    """Where an import of ``method`` finds the image's data in the staging bucket."""
+    if method == "web-download":
+        return download_key(image.id)
+    # where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
+    return image.staged_key or staging_key(image.id)
+
+
+def image_id_of_upload(key: str) -> str | None:
+    """The image id of an ``uploads/<id>`` key; None for any other key."""
+    if not key.startswith(UPLOAD_PREFIX):
+        return None
+    candidate = key[len(UPLOAD_PREFIX) :]
+    try:
+        return candidate if str(uuid.UUID(candidate)) == candidate else None
+    except ValueError:
+        return None
+
+
+def image_id_of_key(key: str) -> str | None:
+    """The image an object belongs to, by Glance's housekeeping rule: the last path segment up to
+    its first '.' (conversion residue too), under whichever prefix holds it. None for a key with no
+    prefix, which is none of the service's.
+    """
+    if "/" not in key:
+        return None
+    return key.rsplit("/", 1)[-1].split(".", 1)[0] or None

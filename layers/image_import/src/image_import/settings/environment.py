@@ -1,0 +1,69 @@
+"""What a function learns from its environment: where the configuration is, the few options the
+template sets, and the names of its AWS resources. The only module of the package that reads
+``os.environ``; nothing reads it at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from image_import.settings.ini import ConfigError, ConfValue, Sections
+
+CONFIG_DIR_VARIABLE = "IMAGE_IMPORT_CONFIG_DIR"
+DEFAULT_CONFIG_DIR = "/opt"  # where the config layer unpacks on AWS
+
+# Environment variables that override an option of the files: (variable, section, option). The
+# template sets them from its parameters, so an operator switches these without editing files.
+ENVIRONMENT_OVERRIDES = (
+    ("IDENTITY_BACKEND", "identity", "backend"),
+    ("KEYSTONE_AUTH_URL", "keystone_authtoken", "auth_url"),
+)
+
+
+def option_overrides(environ: Mapping[str, str] | None) -> Sections:
+    """The options ``environ`` overrides (ENVIRONMENT_OVERRIDES set and not empty), as file sections."""
+    sections: Sections = {}
+    for variable, section, option in ENVIRONMENT_OVERRIDES:
+        if (environ or {}).get(variable):
+            assert environ is not None
+            where = Path(f"environment variable {variable}")
+            sections.setdefault(section, {})[option] = ConfValue(environ[variable], where, 0)
+    return sections
+
+
+def settings_source() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The configuration directory and the override variables of this process (the settings cache key)."""
+    overrides = tuple((name, os.environ.get(name, "")) for name, _, _ in ENVIRONMENT_OVERRIDES)
+    return os.environ.get(CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR), overrides
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Names of the AWS resources this function works with, from its environment."""
+
+    images_table: str
+    tasks_table: str
+    staging_bucket: str
+    store_bucket: str
+    state_machine_arn: str | None = None
+    tokens_table: str | None = None  # the dynamodb identity backend's table
+
+
+@functools.cache
+def get_resources() -> Resources:
+    env = os.environ
+    try:
+        return Resources(
+            images_table=env["IMAGES_TABLE"],
+            tasks_table=env["TASKS_TABLE"],
+            staging_bucket=env["STAGING_BUCKET"],
+            store_bucket=env["STORE_BUCKET"],
+            state_machine_arn=env.get("STATE_MACHINE_ARN"),
+            tokens_table=env.get("TOKENS_TABLE"),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"environment variable {exc.args[0]} is not set") from None

@@ -1,0 +1,251 @@
+"""The operator's settings: every file of the configuration directory, read and checked once.
+
+Files (all in ``IMAGE_IMPORT_CONFIG_DIR``; on AWS the config layer unpacks them at /opt):
+
+* ``glance-image-import.conf`` then ``glance-api.conf`` (oslo.config INI; the second overrides
+  the first, as Glance loads them);
+* ``policy.yaml`` (oslo.policy rules);
+* the property-protections file named by ``property_protection_file``;
+* ``local-tokens.yaml`` (development bearer tokens for the token-file authorizer);
+* ``[identity] backend`` and ``[keystone_authtoken]`` in ``glance-api.conf`` choose how tokens are checked;
+  the environment variables ``IDENTITY_BACKEND`` and ``KEYSTONE_AUTH_URL`` (set from the template's
+  ``TokenBackend`` and ``KeystoneUrl`` parameters) override them when not empty.
+
+Every problem is a :class:`ConfigError` whose message names the file and line, so a malformed
+file stops start-up instead of failing open or failing an import later.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from image_import.identity.caller import Caller
+from image_import.policy.uri_filter import FilterOptions, parse_networks
+from image_import.settings.environment import option_overrides, settings_source
+from image_import.settings.files import (
+    API_CONF,
+    IMPORT_CONF,
+    POLICY_FILE,
+    TOKENS_FILE,
+    ProtectionRule,
+    load_policy_file,
+    load_protections,
+    load_tokens,
+)
+from image_import.settings.ini import ConfigError, ConfValue, Sections, parse_bool, parse_ini, parse_int, parse_list
+
+GIB = 1024**3
+DEFAULT_DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]
+DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+SUPPORTED_IMPORT_METHODS = ["glance-direct", "web-download"]
+DEFAULT_MAX_API_DOWNLOAD_SIZE = 4 * 1024 * 1024  # base64 of it stays under Lambda's 6 MB response
+IDENTITY_BACKENDS = ("token_file", "dynamodb", "keystone")
+
+
+@dataclass(frozen=True)
+class KeystoneSettings:
+    """``[keystone_authtoken]``: where Keystone is and the service user that validates tokens."""
+
+    auth_url: str  # ends in /v3
+    username: str
+    password: str
+    project_name: str | None = None
+    user_domain_name: str | None = None
+    user_domain_id: str | None = None
+    project_domain_name: str | None = None
+    project_domain_id: str | None = None
+    token_cache_time: int = 300  # seconds a validation is reused at most (keystonemiddleware's option)
+    http_connect_timeout: float = 5.0
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one Settings per process
+class Settings:
+    """What the operator configured; plugins read their own sections from ``sections``."""
+
+    config_dir: Path
+    enabled_import_methods: tuple[str, ...] = ("glance-direct",)
+    image_import_plugins: tuple[str, ...] = ()
+    image_size_cap: int = 1024 * GIB
+    hashing_algorithm: str = "sha512"
+    public_endpoint: str | None = None
+    limit_param_default: int = 25
+    image_tag_quota: int = 128  # Glance's option: tags per image (negative: unlimited)
+    image_property_quota: int = 128  # Glance's option: extra properties per image (negative: unlimited)
+    api_limit_max: int = 1000
+    image_member_quota: int = 128  # negative: unlimited (as Glance), within MAX_MEMBERS_PER_IMAGE
+    disk_formats: tuple[str, ...] = tuple(DEFAULT_DISK_FORMATS)
+    container_formats: tuple[str, ...] = tuple(DEFAULT_CONTAINER_FORMATS)
+    property_protection_file: Path | None = None
+    property_protection_rule_format: str = "roles"
+    # the file's sections, parsed and checked at load (None: no property_protection_file)
+    property_protections: tuple[ProtectionRule, ...] | None = None
+    enable_image_import: bool = True
+    uri_filter: FilterOptions = field(default_factory=FilterOptions)
+    max_api_download_size: int = DEFAULT_MAX_API_DOWNLOAD_SIZE
+    tokens: dict[str, Caller] = field(default_factory=dict)  # the token_file backend's tokens
+    identity_backend: str = "token_file"
+    keystone: KeystoneSettings | None = None
+    policy_rules: dict[str, str] = field(default_factory=dict)
+    sections: Sections = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, ConfValue]:
+        return self.sections.get(name, {})
+
+
+def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every operator file in ``config_dir``; raise ConfigError on the first problem.
+
+    ``environ`` (``os.environ`` in a function) may override a few options: ENVIRONMENT_OVERRIDES
+    (``settings.environment``).
+    """
+    config_dir = Path(config_dir)
+    sections: Sections = {}
+    import_conf = config_dir / IMPORT_CONF
+    if import_conf.exists():
+        parse_ini(import_conf, sections)
+    api_conf = config_dir / API_CONF
+    if not api_conf.exists():
+        raise ConfigError(f"{api_conf}: missing (the API configuration file is required)")
+    parse_ini(api_conf, sections)
+    for section, options in option_overrides(environ).items():
+        sections.setdefault(section, {}).update(options)
+
+    default = sections.get("DEFAULT", {})
+    image_format = sections.get("image_format", {})
+    import_opts = sections.get("image_import_opts", {})
+    values: dict = {"config_dir": config_dir, "sections": sections}
+
+    if "enabled_import_methods" in default:
+        item = default["enabled_import_methods"]
+        methods = parse_list(item)
+        for method in methods:
+            if method not in SUPPORTED_IMPORT_METHODS:
+                raise ConfigError(
+                    f"{item.where()}: import method {method!r} is not supported here "
+                    f"(supported: {', '.join(SUPPORTED_IMPORT_METHODS)})"
+                )
+        values["enabled_import_methods"] = tuple(methods)
+    if "image_import_plugins" in import_opts:
+        values["image_import_plugins"] = tuple(parse_list(import_opts["image_import_plugins"]))
+    if "image_size_cap" in default:
+        values["image_size_cap"] = parse_int(default["image_size_cap"], minimum=0)
+    if "hashing_algorithm" in default:
+        values["hashing_algorithm"] = _hash_algorithm(default["hashing_algorithm"])
+    if "public_endpoint" in default and default["public_endpoint"].value:
+        values["public_endpoint"] = default["public_endpoint"].value.rstrip("/")
+    if "limit_param_default" in default:
+        values["limit_param_default"] = parse_int(default["limit_param_default"], minimum=1)
+    for quota in ("image_tag_quota", "image_property_quota"):
+        if quota in default:
+            values[quota] = parse_int(default[quota], minimum=-1)
+    if "api_limit_max" in default:
+        values["api_limit_max"] = parse_int(default["api_limit_max"], minimum=1)
+    if "image_member_quota" in default:
+        values["image_member_quota"] = parse_int(default["image_member_quota"])
+    if "disk_formats" in image_format:
+        values["disk_formats"] = tuple(parse_list(image_format["disk_formats"]))
+    if "container_formats" in image_format:
+        values["container_formats"] = tuple(parse_list(image_format["container_formats"]))
+    if "property_protection_rule_format" in default:
+        item = default["property_protection_rule_format"]
+        if item.value not in ("roles", "policies"):
+            raise ConfigError(f"{item.where()}: must be 'roles' or 'policies', got {item.value!r}")
+        values["property_protection_rule_format"] = item.value
+    if default.get("property_protection_file") and default["property_protection_file"].value:
+        item = default["property_protection_file"]
+        path = config_dir / item.value
+        if not path.exists():
+            raise ConfigError(f"{item.where()}: property protection file {path} does not exist")
+        values["property_protections"] = load_protections(path, values.get("property_protection_rule_format", "roles"))
+        values["property_protection_file"] = path
+
+    if "max_api_download_size" in default:
+        values["max_api_download_size"] = parse_int(default["max_api_download_size"], minimum=0)
+    values["uri_filter"] = load_uri_filter(sections.get("import_filtering_opts", {}))
+    if "enable_image_import" in default:
+        values["enable_image_import"] = parse_bool(default["enable_image_import"])
+    policy_file = sections.get("oslo_policy", {}).get("policy_file")
+    # policy.yaml or policy.json: YAML reads both, as oslo.policy does
+    values["policy_rules"] = load_policy_file(config_dir / (policy_file.value if policy_file else POLICY_FILE))
+    values["tokens"] = load_tokens(config_dir / TOKENS_FILE)
+    if "backend" in sections.get("identity", {}):
+        item = sections["identity"]["backend"]
+        if item.value not in IDENTITY_BACKENDS:
+            raise ConfigError(
+                f"{item.where()}: [identity] backend must be one of {', '.join(IDENTITY_BACKENDS)}, got {item.value!r}"
+            )
+        values["identity_backend"] = item.value
+        if item.value == "keystone":
+            values["keystone"] = _keystone_settings(sections.get("keystone_authtoken", {}), item)
+    return Settings(**values)
+
+
+def load_uri_filter(options: dict[str, ConfValue]) -> FilterOptions:
+    """``[import_filtering_opts]``: Glance's six lists and our ``allowed_networks``."""
+    values: dict = {}
+    for name in ("allowed_schemes", "disallowed_schemes", "allowed_hosts", "disallowed_hosts"):
+        if name in options:
+            values[name] = tuple(parse_list(options[name]))
+    for name in ("allowed_ports", "disallowed_ports"):
+        if name in options:
+            ports = []
+            for text in parse_list(options[name]):
+                if not text.isdigit() or not 1 <= int(text) <= 65535:
+                    raise ConfigError(f"{options[name].where()}: {name} must hold ports 1-65535, got {text!r}")
+                ports.append(int(text))
+            values[name] = tuple(ports)
+    if "allowed_networks" in options:
+        try:
+            values["allowed_networks"] = parse_networks(parse_list(options["allowed_networks"]))
+        except ValueError as exc:
+            raise ConfigError(f"{options['allowed_networks'].where()}: allowed_networks: {exc}") from None
+    return FilterOptions(**values)
+
+
+def _keystone_settings(options: dict[str, ConfValue], backend: ConfValue) -> KeystoneSettings:
+    """Glance's ``[keystone_authtoken]`` options (keystonemiddleware's names), checked up front."""
+    url = options.get("auth_url") or options.get("www_authenticate_uri")
+    missing = [name for name in ("username", "password") if not (options.get(name) and options[name].value)]
+    if url is None or not url.value:
+        missing.insert(0, "auth_url (or www_authenticate_uri)")
+    if missing:
+        raise ConfigError(f"{backend.where()}: backend = keystone needs [keystone_authtoken] {', '.join(missing)}")
+    assert url is not None
+    base = url.value.rstrip("/")
+    if not base.endswith("/v3"):
+        base += "/v3"  # Glance operators usually write the unversioned endpoint
+    optional = {
+        name: options[name].value or None
+        for name in ("project_name", "user_domain_name", "user_domain_id", "project_domain_name", "project_domain_id")
+        if name in options
+    }
+    extra: dict = {}
+    if "token_cache_time" in options:
+        extra["token_cache_time"] = parse_int(options["token_cache_time"], minimum=0)
+    if "http_connect_timeout" in options:
+        extra["http_connect_timeout"] = float(parse_int(options["http_connect_timeout"], minimum=1))
+    return KeystoneSettings(
+        auth_url=base, username=options["username"].value, password=options["password"].value, **optional, **extra
+    )
+
+
+def _hash_algorithm(item: ConfValue) -> str:
+    import hashlib
+
+    name = item.value.strip()
+    if name not in hashlib.algorithms_available:
+        raise ConfigError(f"{item.where()}: unknown hashing_algorithm {name!r}")
+    return name
+
+
+@functools.cache
+def _cached_settings(config_dir: str, overrides: tuple[tuple[str, str], ...]) -> Settings:
+    return load_settings(Path(config_dir), dict(overrides))
+
+
+def get_settings() -> Settings:
+    """The operator settings of this process (read once per config directory and overrides)."""
+    return _cached_settings(*settings_source())

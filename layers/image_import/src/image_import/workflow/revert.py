@@ -1,0 +1,121 @@
+"""The revert that any failed import leads to: nothing half-written, the lock released, and the
+image back where the import can be retried. Run by the workflow's revert step and by the sweeper.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools import Logger
+
+from image_import import metrics
+from image_import.adapters.ports import Ports
+from image_import.data.layout import store_key
+from image_import.errors import ConcurrentUpdate, TaskAborted
+from image_import.images import lifecycle
+from image_import.models import Image, ImportJob, Task
+from image_import.models.time import task_expiry, utcnow
+from image_import.plugins.registry import plugin_for
+from image_import.settings import Settings
+from image_import.workflow.chain import failed_state
+from image_import.workflow.steps import plugin_job, update_task
+
+logger = Logger(child=True)
+
+
+def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: Settings, ports: Ports) -> ImportJob:
+    """Undo a failed import: nothing half-written, the lock released, the image never left 'importing'.
+
+    Deliberately friendlier than Glance (which leaves a failed glance-direct image in
+    'importing' for good): the image goes back to 'uploading' with its staged data kept, so the
+    import can simply be retried; if the staged data is gone it goes back to 'queued'.
+    """
+    reason = failure_reason(job)
+    for name in reversed(job.plugins_done):
+        if name in plugin_names:
+            try:
+                plugin_for(name, settings).revert(plugin_job(job, ports))
+            except Exception:  # one plugin's failed revert must not stop the others
+                logger.exception("plugin revert failed", extra={"plugin": name, "task_id": job.task_id})
+    current = ports.images.get(job.image_id)
+    if current is None or _holds_lock(current, job.task_id):
+        # The key is deterministic, so revert clears it even when the failing step never reported it
+        # (a store step that crashed or timed out after writing). Once a newer import holds the lock
+        # the key may be that import's data: left alone.
+        ports.store.delete(job.store_key or store_key(job.image_id))
+        if job.method == "web-download":
+            ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
+
+    staged = ports.staging.size(job.staging_key) is not None
+    outcome = _restore_image(job, staged, ports)
+    message = f"{reason}. {outcome}"
+
+    def fail(task: Task) -> None:
+        task.status, task.message, task.expires_at = "failure", message, task_expiry()
+
+    update_task(ports, job.task_id, fail)
+    failed_in = failed_state(job, plugin_names)
+    logger.warning(
+        "import failed",
+        extra={"image_id": job.image_id, "task_id": job.task_id, "reason": reason, "failed_step": failed_in},
+    )
+    metrics.import_failed(job.method, failed_in)
+    return job
+
+
+def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
+    outcome = ""  # what was done, or why the image was left alone: the task's message says it
+
+    def restore(image: Image | None) -> bool:
+        nonlocal outcome
+        if image is None:
+            outcome = "The image was deleted during the import."
+            return False
+        if image.import_lock is None or image.import_lock.task_id != job.task_id:
+            outcome = "The image is held by another import; it was left as it is."
+            return False
+        image.import_lock = None
+        image.checksum = image.os_hash_algo = image.os_hash_value = None
+        if staged:
+            lifecycle.move(image, "revert", to=lifecycle.UPLOADING)
+            outcome = (
+                "The image was returned to 'uploading' with its staged data kept, "
+                "so the import can be retried without uploading the data again."
+            )
+        elif job.method == "web-download":
+            lifecycle.move(image, "revert", to=lifecycle.QUEUED)
+            image.size = None
+            outcome = "The image was returned to 'queued' with nothing kept; import it again to retry."
+        else:
+            lifecycle.move(image, "revert", to=lifecycle.QUEUED)
+            image.size, image.staged_key = None, None
+            outcome = "No staged data was left, so the image was returned to 'queued'; stage the data again to retry."
+        image.updated_at = utcnow()
+        return True
+
+    try:
+        ports.images.edit(job.image_id, restore, attempts=8)
+    except ConcurrentUpdate:
+        raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.") from None
+    return outcome
+
+
+def _holds_lock(image: Image, task_id: str) -> bool:
+    return image.import_lock is not None and image.import_lock.task_id == task_id
+
+
+def failure_reason(job: ImportJob) -> str:
+    """A sentence a person can act on, from the error Step Functions caught."""
+    error = job.error
+    if error is None:
+        return "Import failed"
+    if error.Error in ("States.Timeout", "Sandbox.Timedout"):  # a state's TimeoutSeconds, a function's Timeout
+        return "Import failed: a step timed out"
+    try:
+        cause = json.loads(error.Cause or "{}")
+    except json.JSONDecodeError:
+        cause = {"errorMessage": error.Cause}
+    message = cause.get("errorMessage") or error.Error
+    if error.Error in ("ImportFailed", "TaskAborted"):
+        return f"Import failed: {message}"
+    return f"Import failed due to an internal error ({error.Error}: {message})"

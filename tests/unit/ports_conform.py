@@ -1,0 +1,29 @@
+"""Read by mypy, never run (tests/unit/test_ports_conform.py): the boto3 adapters and the in-memory
+fakes are each assignable to the ports they stand in for. A missing method or a drifted signature
+is a type error here."""
+
+from __future__ import annotations
+
+from image_import.adapters.objects import Bucket
+from image_import.adapters.ports import ImageRecords, Ports, StagingBucket, StoreBucket, TaskRecords, Workflow
+from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.workflow import ImportWorkflow
+from tests.unit.fakes import FakeBucket, FakeRecords, FakeWorkflow
+
+
+def the_adapters(images: ImageRepository, tasks: TaskRepository, bucket: Bucket, workflow: ImportWorkflow) -> Ports:
+    image_records: ImageRecords = images
+    task_records: TaskRecords = tasks
+    staging: StagingBucket = bucket
+    store: StoreBucket = bucket
+    starter: Workflow = workflow
+    return Ports(images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter)
+
+
+def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow) -> Ports:
+    image_records: ImageRecords = records
+    task_records: TaskRecords = records
+    staging: StagingBucket = bucket
+    store: StoreBucket = bucket
+    starter: Workflow = workflow
+    return Ports(images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter)
