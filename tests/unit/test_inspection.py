@@ -285,3 +285,21 @@ def test_unsafe_qcow2_made_by_qemu_img_is_refused(options, failed_check):
 def test_multi_file_vmdk_made_by_qemu_img_is_refused(subformat):
     data = disk_images.qemu_img("vmdk", 64 * MIB, "-o", f"subformat={subformat}")
     assert refused(data, "vmdk").startswith("Image failed safety checks: ")
+
+
+# --- the options, from glance-api.conf ------------------------------------------------------------
+
+
+def test_the_image_format_options_default_to_glances(settings):
+    assert FormatOptions.of(settings) == FormatOptions(True, ("streamOptimized", "monolithicSparse"), ("mbr",))
+
+
+def test_the_image_format_options_are_read_from_glance_api_conf(config_dir):
+    from image_import.settings import load_settings
+    from tests.conftest import set_option
+
+    set_option(config_dir, "glance-api.conf", "image_format", "require_image_format_match", "false")
+    set_option(config_dir, "glance-api.conf", "image_format", "vmdk_allowed_types", "streamOptimized")
+    set_option(config_dir, "glance-api.conf", "image_format", "gpt_safety_checks_nonfatal", "")
+    options = FormatOptions.of(load_settings(config_dir))
+    assert options == FormatOptions(False, ("streamOptimized",), ())

@@ -32,6 +32,8 @@ from image_import.errors import ImportFailed
 if TYPE_CHECKING:  # oslo.utils costs ~200 ms to import: only code that inspects data pays for it
     from oslo_utils.imageutils.format_inspector import FileInspector
 
+    from image_import.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 # Glance's [image_format] defaults
@@ -48,12 +50,25 @@ class FormatOptions:
     vmdk_allowed_types: tuple[str, ...] = VMDK_ALLOWED_TYPES
     gpt_safety_checks_nonfatal: tuple[str, ...] = GPT_SAFETY_CHECKS_NONFATAL
 
+    @classmethod
+    def of(cls, settings: Settings) -> FormatOptions:
+        return cls(
+            require_image_format_match=settings.require_image_format_match,
+            vmdk_allowed_types=settings.vmdk_allowed_types,
+            gpt_safety_checks_nonfatal=settings.gpt_safety_checks_nonfatal,
+        )
+
+
+class InvalidImageData(ImportFailed):
+    """Glance's InvalidImageData: the data is not what it claims to be, or not safe (PUT /file: 415)."""
+
 
 class FormatCheck:
     """Inspect a stream chunk by chunk; `verdict()` once it has all passed."""
 
     def __init__(self, disk_format: str | None, container_format: str | None, options: FormatOptions):
         self.disk_format = disk_format or ""
+        self.container_format = container_format
         self.options = options
         self.size = 0
         # Glance inspects only bare images: a container (ovf, ova, docker...) is not a disk
@@ -99,7 +114,7 @@ class FormatCheck:
         return sum(sum(inspector.context_info.values()) for inspector in self._inspectors)
 
     def verdict(self) -> int | None:
-        """The image's virtual size (None when unknown), or ImportFailed saying what is wrong with it."""
+        """The image's virtual size (None when unknown), or InvalidImageData saying what is wrong with it."""
         if not self.inspecting:
             return None
         for inspector in self._inspectors:
@@ -131,7 +146,7 @@ class FormatCheck:
                 f"{names}; upload {declared} data or set disk_format to match the data"
             )
         if mismatch and self.options.require_image_format_match:
-            raise ImportFailed(mismatch)
+            raise InvalidImageData(mismatch)
         for inspector in detected:
             self._check_safety(inspector)
         if mismatch:
@@ -147,7 +162,7 @@ class FormatCheck:
         try:
             size = inspector.virtual_size
         except Exception as exc:  # a header the inspector recognised but cannot read a size from
-            raise ImportFailed(
+            raise InvalidImageData(
                 f"Image format inspection failed: cannot read the virtual size of the {inspector.NAME} data ({exc!r})"
             ) from None
         return size or None  # the inspectors answer 0 for "unknown"
@@ -161,7 +176,9 @@ class FormatCheck:
                 matched = inspector.format_match
             except Exception as exc:
                 if self.disk_format == inspector.NAME:
-                    raise ImportFailed(f"Image format inspection failed: the {self.disk_format} data: {exc}") from None
+                    raise InvalidImageData(
+                        f"Image format inspection failed: the {self.disk_format} data: {exc}"
+                    ) from None
                 matched = False  # a format that cannot even tell whether it matches is not this data's
             if matched:
                 matches.append(inspector)
@@ -175,7 +192,7 @@ class FormatCheck:
 
         name = inspector.NAME
         if name in self._errors:
-            raise ImportFailed(
+            raise InvalidImageData(
                 f"Image failed format inspection: the data looks like {name} but cannot be parsed ({self._errors[name]})"
             )
         try:
@@ -186,16 +203,16 @@ class FormatCheck:
                 fatal -= set(self.options.gpt_safety_checks_nonfatal)
             if fatal:
                 reasons = "; ".join(f"{check} ({failed.failures[check]})" for check in sorted(fatal))
-                raise ImportFailed(f"Image failed safety checks: the {name} data fails {reasons}") from None
+                raise InvalidImageData(f"Image failed safety checks: the {name} data fails {reasons}") from None
             logger.warning("Non-fatal %s safety check failures: %s", name, ", ".join(sorted(failed.failures)))
         except ImageFormatError as exc:
-            raise ImportFailed(f"Image failed safety checks: the {name} data cannot be checked ({exc})") from None
+            raise InvalidImageData(f"Image failed safety checks: the {name} data cannot be checked ({exc})") from None
         if name == "vmdk":
             self._check_vmdk_type(inspector)
 
     def _check_vmdk_type(self, inspector: FileInspector) -> None:
         if not inspector.has_region("header"):  # the inspector drops the header region of a text-only VMDK
-            raise ImportFailed(
+            raise InvalidImageData(
                 "Image failed safety checks: the vmdk data is a bare descriptor file, without the sparse extent "
                 "header of a single-file VMDK; its extents would be other files"
             )
@@ -203,7 +220,7 @@ class FormatCheck:
         allowed = self.options.vmdk_allowed_types
         if create_type not in {kind.lower() for kind in allowed}:
             permitted = ", ".join(allowed) or "none: the list is empty"
-            raise ImportFailed(
+            raise InvalidImageData(
                 f"Image failed safety checks: VMDK create type {create_type!r} is not in "
                 f"[image_format] vmdk_allowed_types ({permitted})"
             )
