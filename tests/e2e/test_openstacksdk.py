@@ -15,6 +15,7 @@ import pytest
 openstack = pytest.importorskip("openstack", reason="openstacksdk is not installed: pip install -e '.[dev]'")
 from openstack import exceptions  # noqa: E402
 
+from tests import disk_images  # noqa: E402
 from tests.e2e.conftest import allow_web_downloads_from_loopback, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -92,7 +93,8 @@ def test_create_image_with_data_uploads_it_and_the_sdk_validates_the_checksum(co
 
 
 def test_create_image_with_use_import_stages_and_imports_by_glance_direct(conn):
-    data = os.urandom(3 * 1024 * 1024 + 7)  # over REDIRECT_ABOVE: the download follows the 303 to the store
+    # a real qcow2 (the import inspects the data), over REDIRECT_ABOVE: the download follows the 303 to the store
+    data = disk_images.qcow2() + os.urandom(3 * 1024 * 1024 + 7)
     image = conn.image.create_image(
         "sdk-import", data=data, disk_format="qcow2", container_format="bare", use_import=True, allow_duplicates=True
     )
@@ -151,7 +153,7 @@ def test_create_image_by_web_download_then_download_via_the_stores_redirect(conn
 # ---------------------------------------------------------------- reading and changing images
 def test_images_lists_with_filters_pages_and_finds_by_name(conn):
     small = conn.image.create_image("sdk-a", data=b"a" * 10, disk_format="raw", container_format="bare", tags=["x"])
-    large = conn.image.create_image("sdk-b", data=b"b" * 1000, disk_format="qcow2", container_format="bare")
+    large = conn.image.create_image("sdk-b", data=disk_images.qcow2(), disk_format="qcow2", container_format="bare")
     queued = conn.image.create_image("sdk-c", disk_format="iso", container_format="bare", tags=["x", "y"])
     # meta bypasses the SDK's conversion of extra arguments to strings (os_hidden must be a JSON boolean)
     hidden = conn.image.create_image("sdk-hidden", disk_format="raw", container_format="bare", meta={"os_hidden": True})

@@ -162,7 +162,7 @@ glance = false
 run_validation = false
 """
 
-# A qcow2 v3 header, enough for the one web-download test (no format inspection here).
+# A qcow2 v3 header, enough for the one web-download test (format inspection: qcow2, no backing file).
 QCOW2 = b"QFI\xfb" + (3).to_bytes(4, "big") + bytes(96) + b"tempest-web-download" * 64
 
 
@@ -211,6 +211,9 @@ def configure_service(config_dir: Path, keystone: Keystone, web_port: int) -> No
         set_option(config_dir, "glance-api.conf", "keystone_authtoken", key, value)
     set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {web_port}]")
     set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
+    # ListUserImagesTest uploads random bytes labelled qcow2 (and others): Glance's own gate sets this
+    # for the class; the safety checks of whatever is detected still run
+    set_option(config_dir, "glance-api.conf", "image_format", "require_image_format_match", "false")
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """PUT /v2/images/{id}/file: Glance's classic upload (no import, no plugins), within the API's size limit.
 
-queued -> saving -> active, streamed once into the store computing size, MD5 and the multihash.
+queued -> saving -> active, streamed once into the store computing size, MD5 and the multihash,
+and inspected on the way (data/inspection.py: data that is not its disk_format, or unsafe, is 415).
 Any failure removes what was written and puts the image back to queued.
 """
 
@@ -10,10 +11,18 @@ import contextlib
 from collections.abc import Iterable
 
 from image_import.adapters.ports import Ports
+from image_import.data.inspection import FormatCheck, FormatOptions, InvalidImageData, inspected
 from image_import.data.layout import store_key
 from image_import.data.stage import declared_image_size
 from image_import.data.transfer import ParallelHasher, hashed
-from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ImportFailed, RequestEntityTooLarge
+from image_import.errors import (
+    BadRequest,
+    ConcurrentUpdate,
+    Conflict,
+    ImportFailed,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
 from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
@@ -42,13 +51,15 @@ def upload_image(
         raise Conflict(f"Image {image_id} was changed by another request; data not uploaded.") from None
     key = store_key(image_id)
     hasher = ParallelHasher(settings.hashing_algorithm)
+    check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
-        ports.store.write(key, hashed(data, hasher, settings.image_size_cap))
+        ports.store.write(key, hashed(inspected(data, check), hasher, settings.image_size_cap))
         digests = hasher.finish()
         if expected is not None and digests.size != expected:
             raise BadRequest(
                 f"Size of the uploaded data ({digests.size}) does not match x-openstack-image-size ({expected})."
             )
+        image.virtual_size = check.verdict()
         lifecycle.move(image, "saved")
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
@@ -58,6 +69,8 @@ def upload_image(
         hasher.close()
         ports.store.delete(key)
         _back_to_queued(image_id, ports)
+        if isinstance(exc, InvalidImageData):  # Glance answers 415 when the data is not what it claims
+            raise UnsupportedMediaType(str(exc)) from None
         if isinstance(exc, ImportFailed):  # the size cap, raised while streaming
             raise RequestEntityTooLarge(str(exc)) from None
         if isinstance(exc, ConcurrentUpdate):
@@ -71,6 +84,7 @@ def _back_to_queued(image_id: str, ports: Ports) -> None:
             return False
         lifecycle.move(image, "unsave")
         image.size, image.checksum, image.os_hash_algo, image.os_hash_value = None, None, None, None
+        image.virtual_size = None
         image.updated_at = utcnow()
         return True
 

@@ -79,6 +79,10 @@ class Settings:
     image_member_quota: int = 128  # negative: unlimited (as Glance), within MAX_MEMBERS_PER_IMAGE
     disk_formats: tuple[str, ...] = tuple(DEFAULT_DISK_FORMATS)
     container_formats: tuple[str, ...] = tuple(DEFAULT_CONTAINER_FORMATS)
+    # [image_format]: what the format inspection of stored data accepts (data/inspection.py)
+    require_image_format_match: bool = True
+    vmdk_allowed_types: tuple[str, ...] = ("streamOptimized", "monolithicSparse")
+    gpt_safety_checks_nonfatal: tuple[str, ...] = ("mbr",)
     property_protection_file: Path | None = None
     property_protection_rule_format: str = "roles"
     # the file's sections, parsed and checked at load (None: no property_protection_file)
@@ -150,6 +154,11 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
         values["disk_formats"] = tuple(parse_list(image_format["disk_formats"]))
     if "container_formats" in image_format:
         values["container_formats"] = tuple(parse_list(image_format["container_formats"]))
+    if "require_image_format_match" in image_format:
+        values["require_image_format_match"] = parse_bool(image_format["require_image_format_match"])
+    for listed in ("vmdk_allowed_types", "gpt_safety_checks_nonfatal"):
+        if listed in image_format:
+            values[listed] = tuple(parse_list(image_format[listed]))
     if "property_protection_rule_format" in default:
         item = default["property_protection_rule_format"]
         if item.value not in ("roles", "policies"):

@@ -75,7 +75,7 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
             outcome = "The image is held by another import; it was left as it is."
             return False
         image.import_lock = None
-        image.checksum = image.os_hash_algo = image.os_hash_value = None
+        image.checksum = image.os_hash_algo = image.os_hash_value = image.virtual_size = None
         if staged:
             lifecycle.move(image, "revert", to=lifecycle.UPLOADING)
             outcome = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from image_import import metrics
 from image_import.adapters.ports import Ports
+from image_import.data.inspection import FormatCheck, FormatOptions, inspected
 from image_import.data.layout import store_key
 from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
@@ -47,21 +48,26 @@ def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports) -> I
 
 def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJob:
     actions = ImageActions(ports, job.image_id, job.task_id)
-    actions.current()  # fail fast if the image is gone or the lock was lost
+    image = actions.current()  # fail fast if the image is gone or the lock was lost
     key = store_key(job.image_id)
     job = job.model_copy(update={"store_key": key})  # revert removes it whatever happens below
     hasher = ParallelHasher(settings.hashing_algorithm)
+    # what the data is, checked in the same single read that hashes and stores it
+    check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
         progress = Progress(ports, job.task_id)
         chunks = progress.track(ports.staging.chunks(job.staging_key))
-        ports.store.write(key, hashed(chunks, hasher, settings.image_size_cap))
+        ports.store.write(key, hashed(inspected(chunks, check), hasher, settings.image_size_cap))
         digests = hasher.finish()
+        virtual_size = check.verdict()
     except BaseException:
         hasher.close()
         ports.store.delete(key)
         raise
 
     def record(image: Image) -> None:
+        if (image.disk_format, image.container_format) != (check.disk_format or None, check.container_format):
+            raise ImportFailed("disk_format or container_format changed during the import; import the image again")
         for attribute, value in (
             ("size", digests.size),
             ("checksum", digests.checksum),
@@ -72,6 +78,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJ
                 raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value = digests.hash_algo, digests.hash_value
+        image.virtual_size = virtual_size
 
     try:
         actions.apply(record)
