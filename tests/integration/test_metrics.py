@@ -46,8 +46,8 @@ def test_the_workflow_document_records_every_state_that_finished(member, stack):
         "Plugin-no_op",
         "Plugin-inject_image_metadata",
         "ImportToStore",
-        "DeleteStaging",
         "CompleteImport",
+        "DeleteStaging",
     ]
 
 

@@ -30,7 +30,11 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         record.version += 1
         self.items[record.id] = record.model_copy(deep=True)
 
-    def delete(self, key):
+    def delete(self, key, expected_version=None):
+        if expected_version is not None:  # the image repository's conditional delete
+            current = self.items.get(key)
+            if current is None or current.version != expected_version or current.protected:
+                raise ConcurrentUpdate(key)
         self.items.pop(key, None)
 
     def scan(self):

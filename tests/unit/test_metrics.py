@@ -85,7 +85,7 @@ PLUGINS = ("no_op", "inject_image_metadata")
         ("glance-direct", ["VerifyStaging", "Plugin-no_op", "Plugin-inject_image_metadata"], "ImportToStore"),
         (
             "glance-direct",
-            ["VerifyStaging", "Plugin-no_op", "Plugin-inject_image_metadata", "ImportToStore", "DeleteStaging"],
+            ["VerifyStaging", "Plugin-no_op", "Plugin-inject_image_metadata", "ImportToStore"],
             "CompleteImport",
         ),
     ],

@@ -38,8 +38,8 @@ def test_states_run_in_glances_order_with_one_state_per_plugin_in_list_order():
         "Plugin-inject_image_metadata",
         "Plugin-no_op",
         "ImportToStore",
-        "DeleteStaging",
         "CompleteImport",
+        "DeleteStaging",
     ]
 
 
@@ -51,8 +51,8 @@ def test_given_a_web_download_import_when_the_workflow_starts_then_it_downloads_
         "VerifyStaging",
         "Plugin-no_op",
         "ImportToStore",
-        "DeleteStaging",
         "CompleteImport",
+        "DeleteStaging",
     ]
     assert asl["States"]["WebDownload"]["Parameters"]["FunctionName"] == "${WebDownloadFunctionArn}"
 
@@ -64,7 +64,9 @@ def test_every_lambda_task_retries_service_errors_and_catches_everything_into_re
             continue
         assert state["Retry"][0]["ErrorEquals"] == LAMBDA_SERVICE_ERRORS, name
         assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
-        if name != "RevertImport":
+        if name == "DeleteStaging":  # after completion: the image is active, never reverted
+            assert state["Catch"][0]["Next"] == "StagingLeftForSweeper", name
+        elif name != "RevertImport":
             assert state["Catch"][0]["Next"] == "RevertImport", name
     assert asl["States"]["RevertImport"]["Next"] == "ImportFailed"
 

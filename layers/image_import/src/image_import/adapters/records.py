@@ -144,8 +144,24 @@ class ImageRepository(_Repository):
     def save(self, image: Image) -> None:
         self._save(image)
 
-    def delete(self, image_id: str) -> None:
-        client("dynamodb").delete_item(TableName=self.table, Key={"id": {"S": image_id}})
+    def delete(self, image_id: str, expected_version: int | None = None) -> None:
+        """Delete the record; with ``expected_version`` only if it is still at that version and not
+        protected (else :class:`ConcurrentUpdate`: re-read and decide again)."""
+        if expected_version is None:
+            client("dynamodb").delete_item(TableName=self.table, Key={"id": {"S": image_id}})
+            return
+        try:
+            client("dynamodb").delete_item(
+                TableName=self.table,
+                Key={"id": {"S": image_id}},
+                ConditionExpression="#v = :v AND (attribute_not_exists(#p) OR #p = :unprotected)",
+                ExpressionAttributeNames={"#v": "version", "#p": "protected"},
+                ExpressionAttributeValues={":v": {"N": str(expected_version)}, ":unprotected": {"BOOL": False}},
+            )
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                raise ConcurrentUpdate(f"Image {image_id} was changed, protected or deleted concurrently") from None
+            raise
 
     def scan(self) -> Iterator[Image]:
         # A full scan: fine at the scale of one cloud's image list for now; see README (limits).

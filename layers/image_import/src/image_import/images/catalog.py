@@ -10,6 +10,8 @@ from image_import.adapters.ports import Ports
 from image_import.data.layout import staging_key, store_key, upload_key
 from image_import.errors import (
     BadRequest,
+    ConcurrentUpdate,
+    Conflict,
     Forbidden,
     RequestEntityTooLarge,
 )
@@ -210,13 +212,25 @@ def _matches(image: Image, key: str, value: str) -> bool:
     return image.properties.get(key) == value
 
 
+DELETE_ATTEMPTS = 5
+
+
 def delete_image(context: RequestContext, image_id: str, ports: Ports, settings: Settings | None = None) -> None:
-    image = get_image(context, image_id, ports, settings)
-    access.authorize(context, "delete_image", image, settings or get_settings())
-    if image.protected:
-        raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-    # The record goes first: a running import notices it is gone and reverts its own writes.
-    ports.images.delete(image_id)
+    for _ in range(DELETE_ATTEMPTS):
+        image = get_image(context, image_id, ports, settings)
+        access.authorize(context, "delete_image", image, settings or get_settings())
+        if image.protected:
+            raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+        # The record goes first: a running import notices it is gone and reverts its own writes.
+        # Conditional on the version just read (and protected false): a PATCH protected=true that
+        # lands in between wins, and the loop reads and checks again.
+        try:
+            ports.images.delete(image_id, expected_version=image.version)
+            break
+        except ConcurrentUpdate:
+            continue
+    else:
+        raise Conflict(f"Image {image_id} kept changing; it was not deleted.")
     # staged data wherever it is: PUT /stage's key, the direct-upload key, and any unfinished multipart upload
     for key in {staging_key(image_id), upload_key(image_id), image.staged_key or staging_key(image_id)}:
         ports.staging.delete(key)

@@ -10,7 +10,10 @@ if TYPE_CHECKING:
 
 WEB_DOWNLOAD_STATE = "WebDownload"
 LEADING_STATES = ("VerifyStaging",)
-TRAILING_STATES = ("ImportToStore", "DeleteStaging", "CompleteImport")
+TRAILING_STATES = ("ImportToStore", "CompleteImport")
+# After CompleteImport the image is active: a failure in these must never revert it (their Catch
+# ends the execution as a success; whatever they leave behind is the sweeper's to remove).
+CLEANUP_STATES = ("DeleteStaging",)
 
 
 def plugin_state(plugin: str) -> str:
@@ -20,7 +23,7 @@ def plugin_state(plugin: str) -> str:
 def import_states(method: str, plugins: list[str] | tuple[str, ...]) -> list[str]:
     """The work states an import of ``method`` passes through, in order."""
     leading = [WEB_DOWNLOAD_STATE] if method == "web-download" else []
-    return [*leading, *LEADING_STATES, *(plugin_state(p) for p in plugins), *TRAILING_STATES]
+    return [*leading, *LEADING_STATES, *(plugin_state(p) for p in plugins), *TRAILING_STATES, *CLEANUP_STATES]
 
 
 def failed_state(job: ImportJob, plugins: list[str] | tuple[str, ...]) -> str:

@@ -18,9 +18,10 @@ from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.workflow.chain import failed_state
-from image_import.workflow.steps import plugin_job, update_task
+from image_import.workflow.steps import plugin_job, record_success, update_task
 
 logger = Logger(child=True)
+TERMINAL_TASK_STATUSES = ("success", "failure")
 
 
 def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: Settings, ports: Ports) -> ImportJob:
@@ -31,6 +32,12 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
     import can simply be retried; if the staged data is gone it goes back to 'queued'.
     """
     reason = failure_reason(job)
+    if _completed(job, ports):
+        logger.warning(
+            "failure after the image became active: nothing reverted",
+            extra={"image_id": job.image_id, "task_id": job.task_id, "reason": reason},
+        )
+        return job
     for name in reversed(job.plugins_done):
         if name in plugin_names:
             try:
@@ -61,6 +68,26 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
     )
     metrics.import_failed(job.method, failed_in)
     return job
+
+
+def _completed(job: ImportJob, ports: Ports) -> bool:
+    """Did this import make its image active before the failure? Then an active image is never reverted.
+
+    Its task is a success; or CompleteImport activated the image (releasing the lock) and died before
+    writing the task, which is then finished here: an image this import locked can only have become
+    active, unlocked, through its own completion while its task is still open (a takeover or the
+    sweeper fails the task first).
+    """
+    task = ports.tasks.get(job.task_id)
+    if task is not None and task.status == "success":
+        return True
+    if task is None or task.status in TERMINAL_TASK_STATUSES:
+        return False
+    image = ports.images.get(job.image_id)
+    if image is None or image.status != lifecycle.ACTIVE or image.import_lock is not None:
+        return False
+    record_success(job, ports)
+    return True
 
 
 def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:

@@ -1,7 +1,8 @@
 """The import workflow's steps, in Glance's order.
 
-verify staging -> plugins (configured order) -> import to store -> delete staging -> complete;
-any failure -> revert (workflow/revert.py). Each step takes and returns the workflow document
+verify staging -> plugins (configured order) -> import to store -> complete -> delete staging;
+any failure before the image is active -> revert (workflow/revert.py). Staging is deleted only
+once the image is active, so a failed completion still has the staged data a retry needs. Each step takes and returns the workflow document
 (ids and keys only).
 """
 
@@ -89,6 +90,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJ
 
 
 def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
+    """Cleanup after completion: a failure here leaves the image active (the sweeper removes the residue)."""
     ports.staging.delete(job.staging_key)
     return job
 
@@ -106,14 +108,19 @@ def complete(job: ImportJob, ports: Ports) -> ImportJob:
         activated[:] = [image]
 
     actions.apply(activate)
+    record_success(job, ports)
+    metrics.import_succeeded(job.method, activated[0].size or 0)
+    return job
+
+
+def record_success(job: ImportJob, ports: Ports) -> None:
+    """The task of an import whose image is active: success."""
 
     def succeed(task: Task) -> None:
         task.status, task.result = "success", {"image_id": job.image_id}
         task.expires_at = task_expiry()
 
     update_task(ports, job.task_id, succeed)
-    metrics.import_succeeded(job.method, activated[0].size or 0)
-    return job
 
 
 def plugin_job(job: ImportJob, ports: Ports) -> PluginJob:

@@ -11,7 +11,14 @@ Run on a schedule (functions/sweeper) or by hand (``python -m image_import_dev.s
 4. multipart uploads older than ``upload_age`` in either bucket are aborted.
 
 Anything younger than ``grace`` is left alone: an import may be between taking its lock and
-starting its execution, a stage between writing its object and recording it.
+starting its execution, a stage between writing its object and recording it. A direct upload
+(``uploads/<id>``) of a ``queued`` image is kept for ``upload_event_window``: its ObjectCreated event
+may still be waiting in UploadQueue (retried or not yet received), and deleting the object would lose
+the upload that event reports.
+
+What a scan saw may be out of date by the time the execution's status is known (the import may have
+finished in between): both the image and its task are read again after DescribeExecution, and an
+image whose lock has moved on, or whose task is already a success, is left alone.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import ObjectBucket, Ports
-from image_import.data.layout import image_id_of_key, store_key
+from image_import.data.layout import UPLOAD_PREFIX, image_id_of_key, store_key
 from image_import.errors import TaskAborted
 from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, RequestContext, Task
@@ -50,17 +57,23 @@ USES_STORED_DATA = (lifecycle.ACTIVE, lifecycle.DEACTIVATED, lifecycle.PENDING_D
 class SweepLimits:
     grace: timedelta = timedelta(minutes=15)
     upload_age: timedelta = timedelta(hours=24)
+    # how long SQS may still deliver an uploads/ object's event: UploadQueue's message retention
+    # (SQS's default, 4 days), which bounds visibility timeout x maxReceiveCount too
+    upload_event_window: timedelta = timedelta(days=4)
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> SweepLimits:
-        """SWEEPER_GRACE_MINUTES and SWEEPER_UPLOAD_AGE_HOURS (template parameters), else the defaults."""
+        """SWEEPER_GRACE_MINUTES, SWEEPER_UPLOAD_AGE_HOURS (template parameters) and
+        SWEEPER_UPLOAD_EVENT_WINDOW_SECONDS (the template's UploadQueue), else the defaults."""
         env = os.environ if env is None else env
         defaults = cls()
         grace = env.get("SWEEPER_GRACE_MINUTES")
         age = env.get("SWEEPER_UPLOAD_AGE_HOURS")
+        window = env.get("SWEEPER_UPLOAD_EVENT_WINDOW_SECONDS")
         return cls(
             grace=timedelta(minutes=float(grace)) if grace else defaults.grace,
             upload_age=timedelta(hours=float(age)) if age else defaults.upload_age,
+            upload_event_window=timedelta(seconds=float(window)) if window else defaults.upload_event_window,
         )
 
 
@@ -91,6 +104,7 @@ def sweep(
         _revert_dead_imports(ports, settings, now, limits, report)
         _fail_dead_tasks(ports, now, limits, report)
     images = {image.id: image for image in ports.images.scan()}
+    # staged residue of an active image (a cleanup step failed after completion) goes here too
     report.staged_objects_deleted = _delete_unreferenced(ports.staging, images, USES_STAGED_DATA, now, limits)
     report.stored_objects_deleted = _delete_unreferenced(ports.store, images, USES_STORED_DATA, now, limits)
     for bucket in (ports.staging, ports.store):
@@ -116,7 +130,13 @@ def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits
         state = _execution_state(ports, image.id, task_id)
         if state == RUNNING or (state == "never started" and not _old(image.import_lock.taken_at, now, limits.grace)):
             continue
+        # the execution may have finished since the scan: judge the records as they are now
+        current = ports.images.get(image.id)
+        if current is None or current.import_lock is None or current.import_lock.task_id != task_id:
+            continue
         task = ports.tasks.get(task_id)
+        if task is not None and task.status == "success":
+            continue
         reason = f"its workflow execution {_describe(state)}; the sweeper reverted it"
         try:
             revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
@@ -133,6 +153,7 @@ def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -
         state = _execution_state(ports, task.image_id, task.id)
         if state == RUNNING or (state == "never started" and not _old(task.created_at, now, limits.grace)):
             continue
+        # fail_task re-reads the task and leaves it alone if it finished since the scan
         message = f"Import failed: its workflow execution {_describe(state)} before the task finished."
         if locks.fail_task(ports, task.id, message, now):
             report.tasks_failed += 1
@@ -150,6 +171,13 @@ def _delete_unreferenced(
         image = images.get(image_id) if image_id else None
         if image is not None and image.status in uses:
             continue
+        if (
+            key.startswith(UPLOAD_PREFIX)
+            and image is not None
+            and image.status == lifecycle.QUEUED
+            and now - modified < limits.upload_event_window
+        ):
+            continue  # its upload event may still arrive from the queue
         bucket.delete(key)
         deleted += 1
         logger.warning("deleted an unreferenced object", extra={"bucket": bucket.name, "key": key})
