@@ -133,4 +133,3 @@ def test_a_presigned_put_signs_its_content_length(bucket):
     # S3 then refuses a PUT of any other length (moto does not check signatures: what is signed is checked here)
     url = bucket.presigned_put("uploads/k", 900, 5)
     assert "X-Amz-SignedHeaders=content-length%3Bhost" in url and "X-Amz-Expires=900" in url
-

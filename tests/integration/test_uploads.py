@@ -199,12 +199,11 @@ def test_given_the_upload_event_handled_then_the_data_waits_under_a_key_only_the
     image = member.create()
     put(ask_urls(member, image["id"], size=3).json["url"], b"abc")
     stack.settle()
-    assert bucket_keys(stack, "StagingBucket") == [f"staging/{image['id']}.upload"]  # uploads/<id> removed
+    [key] = bucket_keys(stack, "StagingBucket")  # uploads/<id> removed
+    assert key.startswith(f"staging/{image['id']}.upload.")
 
 
-def test_given_a_completed_multipart_upload_when_its_event_is_handled_then_it_is_copied_out_of_uploads(
-    member, stack
-):
+def test_given_a_completed_multipart_upload_when_its_event_is_handled_then_it_is_copied_out_of_uploads(member, stack):
     data = os.urandom(9 * MiB)
     image = member.create()
     multipart = ask_urls(member, image["id"], size=len(data), multipart=True).json["multipart"]
@@ -214,7 +213,8 @@ def test_given_a_completed_multipart_upload_when_its_event_is_handled_then_it_is
     done = member.call("POST", f"/v2/images/{image['id']}/upload-complete", {"upload_id": multipart["upload_id"]})
     assert done.status == 202, done.text
     stack.settle()
-    assert bucket_keys(stack, "StagingBucket") == [f"staging/{image['id']}.upload"]
+    [key] = bucket_keys(stack, "StagingBucket")
+    assert key.startswith(f"staging/{image['id']}.upload.")
     assert member.import_(image["id"]).status == 202
     wait_for_executions(stack)
     assert store_bytes(stack, image["id"]) == data

@@ -435,3 +435,20 @@ def test_part_lengths_cover_the_size_exactly():
     assert direct_upload.part_lengths(0, 8) == [0]
     assert direct_upload.part_lengths(8, 8) == [8]
     assert direct_upload.part_lengths(17, 8) == [8, 8, 1]
+
+
+def test_the_sweeper_keeps_a_staged_copy_and_removes_a_copy_that_never_was_staged(settings):
+    from datetime import UTC, datetime, timedelta
+
+    from image_import.data.layout import received_key
+    from image_import.workflow.sweeper import sweep
+
+    ports = fake_ports()
+    staged_id, stray_id = uploaded(ports, settings), uploaded(ports, settings)
+    handled(ports, settings, staged_id)
+    staged_key = ports.images.get(staged_id).staged_key
+    stray = received_key(stray_id, "lost")  # a copy whose event crashed before staging it: its image is queued
+    ports.staging.put(stray, b"abcdef")
+    ports.staging.delete(upload_key(stray_id))
+    sweep(ports, settings, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    assert list(ports.staging.objects) == [staged_key]
