@@ -224,6 +224,7 @@ EXPECTED_ACTIONS = {
     | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"},
     "OnUploadFunctionRole": _ITEM_RW
     | {"dynamodb:Query", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "states:StartExecution"}
+    | {"s3:PutObject", "s3:AbortMultipartUpload"}
     | _SQS_POLLER,
     "WebDownloadFunctionRole": _ITEM_RW | {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
     "VerifyStagingFunctionRole": _ITEM_RW | {"s3:ListBucket", "s3:GetObject"},

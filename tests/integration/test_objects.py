@@ -60,7 +60,7 @@ def test_a_multipart_upload_completes_with_the_parts_s3_holds_in_order(bucket):
     upload_id = bucket.start_multipart("uploads/k")
     parts = [os.urandom(5 * 1024 * 1024), b"tail"]
     for number in (2, 1):  # parts may arrive in any order
-        url = bucket.presigned_part("uploads/k", upload_id, number, 60)
+        url = bucket.presigned_part("uploads/k", upload_id, number, 60, len(parts[number - 1]))
         assert requests.put(url, data=parts[number - 1], timeout=30).status_code == 200
     assert bucket.complete_multipart("uploads/k", upload_id) is True
     assert b"".join(bucket.chunks("uploads/k")) == b"".join(parts)
@@ -76,4 +76,60 @@ def test_completing_an_unknown_or_empty_upload_reports_false_and_aborting_twice_
 
 
 def test_presigned_urls_are_sigv4(bucket):
-    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in bucket.presigned_put("uploads/k", 60)
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in bucket.presigned_put("uploads/k", 60, 3)
+
+
+# ---------------------------------------------------------------- pinned server-side copies
+def copy_requests(monkeypatch) -> list[tuple[str, dict]]:
+    """(operation, headers) of every CopyObject / UploadPartCopy the adapter sends (moto does not check the pin)."""
+    seen: list[tuple[str, dict]] = []
+
+    def record(request, event_name, **_):
+        seen.append((event_name.rsplit(".", 1)[-1], dict(request.headers)))
+
+    s3 = aws.client("s3")
+    for operation in ("CopyObject", "UploadPartCopy"):
+        s3.meta.events.register(f"before-send.s3.{operation}", record)
+    return seen
+
+
+def test_head_gives_size_and_the_etag_without_quotes(bucket):
+    boto3.client("s3").put_object(Bucket="bucket-under-test", Key="k", Body=b"abc")
+    assert bucket.head("k") == (3, "900150983cd24fb0d6963f7d28e17f72")  # md5("abc")
+    assert bucket.head("nothing") is None
+
+
+def test_a_copy_is_pinned_on_the_etag_it_was_given(bucket, monkeypatch):
+    boto3.client("s3").put_object(Bucket="bucket-under-test", Key="uploads/k", Body=b"abc")
+    size, etag = bucket.head("uploads/k")
+    sent = copy_requests(monkeypatch)
+    assert bucket.copy("uploads/k", "staging/k", etag, size) is True
+    assert b"".join(bucket.chunks("staging/k")) == b"abc"
+    [(operation, headers)] = sent
+    assert operation == "CopyObject" and headers["x-amz-copy-source-if-match"] == f'"{etag}"'.encode()
+
+
+def test_a_large_copy_is_parts_each_pinned_on_the_etag(bucket, monkeypatch):
+    from image_import.adapters import objects
+
+    monkeypatch.setattr(objects, "COPY_PART_SIZE", 5 * 1024 * 1024)  # S3's smallest part: 3 parts of 11 MiB
+    data = os.urandom(11 * 1024 * 1024)
+    bucket.write("uploads/k", [data])
+    size, etag = bucket.head("uploads/k")
+    sent = copy_requests(monkeypatch)
+    assert bucket.copy("uploads/k", "staging/k", etag, size) is True
+    assert b"".join(bucket.chunks("staging/k")) == data
+    assert [op for op, _ in sent] == ["UploadPartCopy"] * 3
+    assert {headers["x-amz-copy-source-if-match"] for _, headers in sent} == {f'"{etag}"'.encode()}
+    assert uploads_in_progress() == []
+
+
+def test_a_copy_of_an_object_that_is_gone_is_refused_and_writes_nothing(bucket):
+    assert bucket.copy("uploads/k", "staging/k", "0" * 32, 3) is False
+    assert bucket.size("staging/k") is None
+
+
+def test_a_presigned_put_signs_its_content_length(bucket):
+    # S3 then refuses a PUT of any other length (moto does not check signatures: what is signed is checked here)
+    url = bucket.presigned_put("uploads/k", 900, 5)
+    assert "X-Amz-SignedHeaders=content-length%3Bhost" in url and "X-Amz-Expires=900" in url

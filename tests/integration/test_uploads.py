@@ -11,6 +11,7 @@ import boto3
 import pytest
 import requests
 
+from tests.conftest import set_option
 from tests.integration.conftest import bucket_keys, wait_for_executions
 
 MiB = 1024 * 1024
@@ -36,7 +37,7 @@ def test_given_a_queued_image_when_urls_are_asked_then_one_presigned_put_to_uplo
     reply = ask_urls(member, image["id"], size=5)
     assert reply.status == 200, reply.text
     body = reply.json
-    assert body["size"] == 5 and body["import"] is False and body["expires_in"] == 3600
+    assert body["size"] == 5 and body["import"] is False and body["expires_in"] == 900
     assert f"/uploads/{image['id']}?" in body["url"] and "multipart" not in body
     assert "X-Amz-Signature=" in body["url"]  # SigV4
 
@@ -165,3 +166,81 @@ def test_given_a_direct_upload_when_the_image_is_deleted_then_nothing_is_left_in
     bucket = stack.physical_name("StagingBucket")
     assert bucket_keys(stack, "StagingBucket") == []
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+# ---------------------------------------------------------------- the verified bytes are the imported bytes
+def store_bytes(stack, image_id: str) -> bytes:
+    bucket = stack.physical_name("StoreBucket")
+    return boto3.client("s3").get_object(Bucket=bucket, Key=f"images/{image_id}")["Body"].read()
+
+
+def test_given_the_upload_event_handled_when_the_same_url_is_used_again_then_the_first_bytes_are_imported(
+    member, stack
+):
+    first, second = os.urandom(4096), os.urandom(4096)  # the same length: the size check cannot tell them apart
+    image = member.create()
+    url = ask_urls(member, image["id"], size=len(first)).json["url"]
+    put(url, first)
+    stack.settle()
+    assert member.show(image["id"])["status"] == "uploading"
+    put(url, second)  # the URL is still valid: S3 takes the PUT, and its event arrives too
+    stack.settle()
+    assert member.import_(image["id"]).status == 202
+    [execution] = wait_for_executions(stack)
+    assert execution["status"] == "SUCCEEDED"
+    shown = member.show(image["id"])
+    assert (shown["status"], shown["size"]) == ("active", len(first))
+    assert shown["checksum"] == hashlib.md5(first).hexdigest()
+    assert store_bytes(stack, image["id"]) == first
+    assert bucket_keys(stack, "StagingBucket") == []  # the second PUT was removed, the first one imported
+
+
+def test_given_the_upload_event_handled_then_the_data_waits_under_a_key_only_the_service_writes(member, stack):
+    image = member.create()
+    put(ask_urls(member, image["id"], size=3).json["url"], b"abc")
+    stack.settle()
+    [key] = bucket_keys(stack, "StagingBucket")  # uploads/<id> removed
+    assert key.startswith(f"staging/{image['id']}.upload.")
+
+
+def test_given_a_completed_multipart_upload_when_its_event_is_handled_then_it_is_copied_out_of_uploads(member, stack):
+    data = os.urandom(9 * MiB)
+    image = member.create()
+    multipart = ask_urls(member, image["id"], size=len(data), multipart=True).json["multipart"]
+    for part in multipart["parts"]:
+        start = (part["part_number"] - 1) * multipart["part_size"]
+        put(part["url"], data[start : start + multipart["part_size"]])
+    done = member.call("POST", f"/v2/images/{image['id']}/upload-complete", {"upload_id": multipart["upload_id"]})
+    assert done.status == 202, done.text
+    stack.settle()
+    [key] = bucket_keys(stack, "StagingBucket")
+    assert key.startswith(f"staging/{image['id']}.upload.")
+    assert member.import_(image["id"]).status == 202
+    wait_for_executions(stack)
+    assert store_bytes(stack, image["id"]) == data
+
+
+def test_given_no_option_then_urls_live_fifteen_minutes_and_are_signed_with_the_content_length(member):
+    image = member.create()
+    body = ask_urls(member, image["id"], size=5).json
+    assert body["expires_in"] == 900 and "X-Amz-Expires=900&" in body["url"]
+    assert "X-Amz-SignedHeaders=content-length%3Bhost" in body["url"]  # S3 refuses a PUT of another length
+
+
+def test_given_a_multipart_upload_then_each_part_url_is_signed_with_its_own_length(member):
+    image = member.create()
+    multipart = ask_urls(member, image["id"], size=9 * MiB, multipart=True).json["multipart"]
+    for part in multipart["parts"]:
+        assert "X-Amz-SignedHeaders=content-length%3Bhost" in part["url"] and "X-Amz-Expires=900&" in part["url"]
+
+
+class TestAConfiguredUrlLifetime:
+    @pytest.fixture
+    def stack_config(self, config_dir):
+        set_option(config_dir, "glance-image-import.conf", "direct_upload", "url_lifetime", "300")
+        return config_dir
+
+    def test_then_the_urls_expire_after_it(self, member):
+        image = member.create()
+        body = ask_urls(member, image["id"], size=5).json
+        assert body["expires_in"] == 300 and "X-Amz-Expires=300&" in body["url"]

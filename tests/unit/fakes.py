@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
@@ -51,6 +52,7 @@ class FakeBucket:
         self.modified: dict[str, datetime] = {}
         self.multipart: dict[str, tuple[str, datetime]] = {}  # upload id -> (key, initiated)
         self.parts: dict[str, dict[int, bytes]] = {}  # direct uploads: upload id -> parts
+        self.copies: list[tuple[str, str, str]] = []  # (source, target, etag) of every copy made
 
     def put(self, key, data, modified=None):
         self.objects[key] = data
@@ -64,6 +66,20 @@ class FakeBucket:
 
     def size(self, key):
         return len(self.objects[key]) if key in self.objects else None
+
+    def head(self, key):
+        return (len(self.objects[key]), self.etag(key)) if key in self.objects else None
+
+    def etag(self, key):
+        return hashlib.md5(self.objects[key]).hexdigest()
+
+    def copy(self, source, target, etag, size):
+        """Server-side copy pinned on the source's ETag, as S3's CopySourceIfMatch."""
+        if self.head(source) != (size, etag):
+            return False
+        self.put(target, self.objects[source])
+        self.copies.append((source, target, etag))
+        return True
 
     def chunks(self, key, chunk_size=4):
         data = self.objects[key]
@@ -85,8 +101,8 @@ class FakeBucket:
         return f"https://fake-s3/{key}?expires={expires_in}"
 
     # direct uploads: URLs name what they would write; parts are put with put_part
-    def presigned_put(self, key, expires_in):
-        return f"https://fake-s3/{key}?expires={expires_in}"
+    def presigned_put(self, key, expires_in, content_length):
+        return f"https://fake-s3/{key}?expires={expires_in}&length={content_length}"
 
     def start_multipart(self, key):
         upload_id = f"upload-{uuid.uuid4().hex[:8]}"
@@ -94,8 +110,8 @@ class FakeBucket:
         self.parts[upload_id] = {}
         return upload_id
 
-    def presigned_part(self, key, upload_id, part_number, expires_in):
-        return f"https://fake-s3/{key}?uploadId={upload_id}&partNumber={part_number}"
+    def presigned_part(self, key, upload_id, part_number, expires_in, content_length):
+        return f"https://fake-s3/{key}?uploadId={upload_id}&partNumber={part_number}&length={content_length}"
 
     def put_part(self, upload_id, part_number, data):
         self.parts[upload_id][part_number] = data

@@ -228,3 +228,18 @@ def test_the_property_quota_defaults_to_glances(config_dir):
     assert load_settings(config_dir).image_property_quota == 128
     set_option(config_dir, "glance-api.conf", "DEFAULT", "image_property_quota", "-1")
     assert load_settings(config_dir).image_property_quota == -1
+
+
+def test_direct_upload_urls_live_fifteen_minutes_unless_configured(config_dir):
+    assert load_settings(config_dir).upload_url_lifetime == 900
+    set_option(config_dir, "glance-image-import.conf", "direct_upload", "url_lifetime", "120")
+    assert load_settings(config_dir).upload_url_lifetime == 120
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"), [("0", "at least 1"), ("604801", "at most 604800"), ("soon", "integer")]
+)
+def test_a_url_lifetime_s3_cannot_sign_stops_startup_naming_the_line(config_dir, text, complaint):
+    set_option(config_dir, "glance-api.conf", "direct_upload", "url_lifetime", text)
+    with pytest.raises(ConfigError, match=rf"glance-api.conf:\d+: .*{complaint}"):
+        load_settings(config_dir)

@@ -18,7 +18,7 @@ from tests.unit.fakes import FakeBucket, FakeRecords
 
 
 class LostAnArgument(FakeBucket):
-    def presigned_part(self, key, upload_id, part_number):
+    def presigned_part(self, key, upload_id, part_number, expires_in):
         return ""
 
 
@@ -50,5 +50,8 @@ def test_the_adapters_and_the_fakes_satisfy_the_ports_and_a_drifted_fake_does_no
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert [e for e in errors if not e.startswith(str(drifted))] == [], result.stdout + result.stderr
     assert len(errors) == 2, result.stdout + result.stderr
-    assert "def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int)" in result.stdout
+    assert (
+        "def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int, content_length: int)"
+        in result.stdout
+    )
     assert "attempts: int" in result.stdout and "tries: Any" in result.stdout

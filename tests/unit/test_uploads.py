@@ -8,7 +8,7 @@ import json
 import pytest
 
 from image_import.data import direct_upload
-from image_import.data.layout import image_id_of_upload, upload_key
+from image_import.data.layout import image_id_of_upload, is_received_key, upload_key
 from image_import.data.stage import stage_image
 from image_import.errors import BadRequest, Conflict, Forbidden, ImageNotFound, RequestEntityTooLarge
 from image_import.images.catalog import create_image, delete_image
@@ -39,7 +39,7 @@ def test_given_a_small_size_when_urls_are_asked_then_one_presigned_put_is_offere
     ports = fake_ports()
     image_id = new_image(ports, settings)
     offer = direct_upload.request_upload(MEMBER, image_id, {"size": 10}, settings, ports)
-    assert offer.url == f"https://fake-s3/uploads/{image_id}?expires=3600"
+    assert offer.url == f"https://fake-s3/uploads/{image_id}?expires=900&length=10"  # signed with its length
     assert offer.upload_id is None and offer.part_urls == []
 
 
@@ -156,16 +156,18 @@ def test_given_an_upload_when_its_event_arrives_then_the_image_is_uploading_with
     image_id = uploaded(ports, settings, b"abcdef")
     assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.STAGED
     image = ports.images.get(image_id)
-    assert (image.status, image.size, image.staged_key) == ("uploading", 6, f"uploads/{image_id}")
+    assert (image.status, image.size) == ("uploading", 6)
+    assert is_received_key(image_id, image.staged_key) and ports.staging.objects == {image.staged_key: b"abcdef"}
     assert ports.workflow.started == []
 
 
-def test_given_import_asked_when_the_event_arrives_then_the_import_starts_as_the_uploader_from_the_upload_key(settings):
+def test_given_import_asked_when_the_event_arrives_then_the_import_starts_as_the_uploader_from_the_copy(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings, start_import=True)
     assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.IMPORTING
     [(_, document)] = ports.workflow.started
-    assert document["staging_key"] == f"uploads/{image_id}"
+    assert document["staging_key"] == ports.images.get(image_id).staged_key
+    assert is_received_key(image_id, document["staging_key"])
     assert document["context"]["user_id"] == "demo"
     [task] = ports.tasks.for_image(image_id)
     assert task.request_id == "req-upload"
@@ -174,10 +176,21 @@ def test_given_import_asked_when_the_event_arrives_then_the_import_starts_as_the
 def test_given_a_replayed_event_then_nothing_is_started_twice(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings, start_import=True)
-    direct_upload.receive_upload(upload_key(image_id), settings, ports)
-    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
+    etag = ports.staging.etag(upload_key(image_id))
+    direct_upload.receive_upload(upload_key(image_id), settings, ports, etag=etag)
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports, etag=etag) == direct_upload.DUPLICATE
     assert len(ports.workflow.started) == 1
-    assert upload_key(image_id) in ports.staging.objects  # the staged data is kept
+    assert ports.images.get(image_id).staged_key in ports.staging.objects  # the staged data is kept
+
+
+def test_given_a_crash_before_the_users_object_was_removed_when_the_event_is_retried_then_it_is_removed(settings):
+    ports = fake_ports()
+    image_id = uploaded(ports, settings, b"abcdef", start_import=True)
+    direct_upload.receive_upload(upload_key(image_id), settings, ports)
+    ports.staging.put(upload_key(image_id), b"abcdef")  # as if the removal had not happened
+    assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
+    assert list(ports.staging.objects) == [ports.images.get(image_id).staged_key]
+    assert len(ports.workflow.started) == 1 and len(ports.staging.copies) == 1  # not copied again
 
 
 def test_given_an_import_that_failed_and_reverted_when_the_event_is_replayed_then_no_new_import_starts(settings):
@@ -187,6 +200,7 @@ def test_given_an_import_that_failed_and_reverted_when_the_event_is_replayed_the
     image = ports.images.get(image_id)
     image.status, image.import_lock = "uploading", None  # what revert leaves
     ports.images.save(image)
+    ports.staging.put(upload_key(image_id), b"abcdef")  # the same object, still there
     assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
     assert len(ports.workflow.started) == 1
 
@@ -196,8 +210,10 @@ def test_given_a_workflow_that_could_not_start_when_the_event_is_retried_then_th
     image_id = uploaded(ports, settings, start_import=True)
     with pytest.raises(Exception, match="could not be started"):
         direct_upload.receive_upload(upload_key(image_id), settings, ports)
+    assert upload_key(image_id) in ports.staging.objects  # kept until the import starts: the retry finds it
     ports.workflow.fail = None
     assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.IMPORTING
+    assert upload_key(image_id) not in ports.staging.objects
 
 
 def test_given_an_object_for_an_unknown_image_then_it_is_removed_and_nothing_starts(settings):
@@ -282,7 +298,7 @@ def test_image_ids_are_read_only_from_uploads_keys():
 
 
 def test_s3_events_are_read_directly_and_through_sqs_with_keys_decoded():
-    record = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": "uploads%2Fa+b"}}}
+    record = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": "uploads%2Fa+b", "eTag": "e1"}}}
     test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent"}
     event = {
         "Records": [
@@ -291,7 +307,7 @@ def test_s3_events_are_read_directly_and_through_sqs_with_keys_decoded():
             {"messageId": "m2", "body": json.dumps(test_event)},
         ]
     }
-    assert list(direct_upload.upload_keys(event)) == [(None, "uploads/a b"), ("m1", "uploads/a b")]
+    assert list(direct_upload.upload_keys(event)) == [(None, "uploads/a b", "e1"), ("m1", "uploads/a b", "e1")]
 
 
 def test_given_internal_fields_in_a_create_body_then_they_are_not_taken_as_base_fields(settings):
@@ -311,9 +327,11 @@ def test_given_two_concurrent_deliveries_of_one_event_then_one_stages_and_one_im
         return stale.model_copy(deep=True) if len(reads) == 1 else original_get(key)
 
     direct_upload.receive_upload(upload_key(image_id), settings, ports)
+    ports.staging.put(upload_key(image_id), b"abcdef")  # the second delivery runs before the first removes it
     ports.images.get = get
     assert direct_upload.receive_upload(upload_key(image_id), settings, ports) == direct_upload.DUPLICATE
     assert len(ports.workflow.started) == 1
+    assert list(ports.staging.objects) == [ports.images.get(image_id).staged_key]  # the loser's copy is gone
 
 
 def test_given_an_event_for_the_services_own_staging_key_then_nothing_is_touched(settings):
@@ -322,3 +340,115 @@ def test_given_an_event_for_the_services_own_staging_key_then_nothing_is_touched
     stage_image(MEMBER, image_id, [b"abc"], None, settings, ports)
     assert direct_upload.receive_upload(f"staging/{image_id}", settings, ports) == direct_upload.IGNORED
     assert ports.staging.objects == {f"staging/{image_id}": b"abc"}
+
+
+# ---------------------------------------------------------------- the verified bytes are the imported bytes
+def handled(ports, settings, image_id):
+    """The upload event of what ``uploads/<id>`` holds now, as S3 sends it (with the object's ETag)."""
+    key = upload_key(image_id)
+    return direct_upload.receive_upload(key, settings, ports, etag=ports.staging.etag(key))
+
+
+def test_given_a_handled_upload_when_the_url_is_used_again_then_the_new_object_is_removed_and_the_first_kept(
+    settings,
+):
+    ports = fake_ports()
+    image_id = uploaded(ports, settings, b"first!")
+    assert handled(ports, settings, image_id) == direct_upload.STAGED
+    ports.staging.put(upload_key(image_id), b"second")  # the same length, through the same URL
+    assert handled(ports, settings, image_id) == direct_upload.REMOVED
+    image = ports.images.get(image_id)
+    assert (image.status, image.size) == ("uploading", 6)
+    assert ports.staging.objects == {image.staged_key: b"first!"}
+
+
+def test_given_an_object_replaced_before_its_event_then_that_event_stages_nothing_and_the_next_one_decides(settings):
+    ports = fake_ports()
+    image_id = uploaded(ports, settings, b"first!")
+    first_etag = ports.staging.etag(upload_key(image_id))
+    ports.staging.put(upload_key(image_id), b"second")  # a second PUT before the first event was handled
+    outcome = direct_upload.receive_upload(upload_key(image_id), settings, ports, etag=first_etag)
+    assert outcome == direct_upload.SUPERSEDED
+    assert ports.images.get(image_id).status == "queued"
+    assert ports.staging.objects == {upload_key(image_id): b"second"}  # left for its own event
+    assert handled(ports, settings, image_id) == direct_upload.STAGED
+    image = ports.images.get(image_id)
+    assert ports.staging.objects == {image.staged_key: b"second"} and image.upload.etag == ports.staging.etag(
+        image.staged_key
+    )
+
+
+def test_given_an_object_replaced_while_it_is_copied_then_nothing_is_staged(settings):
+    ports = fake_ports()
+    image_id = uploaded(ports, settings, b"first!")
+    pinned_copy = ports.staging.copy
+
+    def copy(source, target, etag, size):
+        ports.staging.put(source, b"second")  # a PUT lands between the event's read and the copy
+        return pinned_copy(source, target, etag, size)
+
+    ports.staging.copy = copy
+    assert handled(ports, settings, image_id) == direct_upload.SUPERSEDED
+    assert ports.images.get(image_id).status == "queued"
+    assert ports.staging.objects == {upload_key(image_id): b"second"}
+
+
+def test_given_the_image_deleted_while_its_upload_is_copied_then_nothing_is_left(settings):
+    ports = fake_ports()
+    image_id = uploaded(ports, settings)
+    pinned_copy = ports.staging.copy
+
+    def copy(source, target, etag, size):
+        copied = pinned_copy(source, target, etag, size)
+        delete_image(MEMBER, image_id, ports, settings)
+        return copied
+
+    ports.staging.copy = copy
+    assert handled(ports, settings, image_id) == direct_upload.REMOVED
+    assert ports.staging.objects == {} and ports.workflow.started == []
+
+
+def test_given_an_object_for_an_image_that_asked_for_no_urls_then_it_is_removed(settings):
+    ports = fake_ports()
+    image_id = new_image(ports, settings)
+    ports.staging.put(upload_key(image_id), b"abc")
+    assert handled(ports, settings, image_id) == direct_upload.REMOVED
+    assert ports.images.get(image_id).status == "queued" and ports.staging.objects == {}
+
+
+def test_given_a_multipart_upload_then_each_part_url_signs_its_own_length(settings):
+    ports = fake_ports()
+    image_id = new_image(ports, settings)
+    offer = direct_upload.request_upload(MEMBER, image_id, {"size": 9 * MiB, "multipart": True}, settings, ports)
+    assert [url.rsplit("&length=", 1)[1] for url in offer.part_urls] == [str(8 * MiB), str(MiB)]
+
+
+def test_given_a_configured_url_lifetime_then_the_urls_expire_after_it(settings):
+    ports = fake_ports()
+    image_id = new_image(ports, settings)
+    settings = dataclasses.replace(settings, upload_url_lifetime=60)
+    offer = direct_upload.request_upload(MEMBER, image_id, {"size": 10}, settings, ports)
+    assert offer.expires_in == 60 and "expires=60&" in offer.url
+
+
+def test_part_lengths_cover_the_size_exactly():
+    assert direct_upload.part_lengths(0, 8) == [0]
+    assert direct_upload.part_lengths(8, 8) == [8]
+    assert direct_upload.part_lengths(17, 8) == [8, 8, 1]
+
+
+def test_the_sweeper_keeps_a_staged_copy_and_removes_a_copy_that_never_was_staged(settings):
+    from datetime import UTC, datetime, timedelta
+
+    from image_import.data.layout import received_key
+    from image_import.workflow.sweeper import sweep
+
+    ports = fake_ports()
+    staged_id, stray_id = uploaded(ports, settings), uploaded(ports, settings)
+    handled(ports, settings, staged_id)
+    staged_key = ports.images.get(staged_id).staged_key
+    stray = received_key(stray_id, "lost")  # a copy whose event crashed before staging it: its image is queued
+    ports.staging.put(stray, b"abcdef")
+    ports.staging.delete(upload_key(stray_id))
+    sweep(ports, settings, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    assert list(ports.staging.objects) == [staged_key]

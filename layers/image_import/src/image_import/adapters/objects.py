@@ -15,6 +15,12 @@ from image_import.adapters.aws import client, error_code, presigner
 
 CHUNK_SIZE = 8 * 1024 * 1024  # also the multipart part size (S3's minimum is 5 MiB)
 PARTS_IN_FLIGHT = 2
+# server-side copies: one CopyObject up to this size, above it UploadPartCopy parts of at least this size
+COPY_PART_SIZE = 256 * 1024 * 1024
+COPIES_IN_FLIGHT = 10  # botocore's default connection pool holds 10
+MAX_PARTS = 10_000
+# the source is no longer the object asked for: replaced (If-Match failed) or removed
+_SOURCE_CHANGED = ("PreconditionFailed", "412", "NoSuchKey", "404", "NotFound")
 
 
 class Bucket:
@@ -28,6 +34,60 @@ class Bucket:
         except Exception as exc:
             if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
+            raise
+
+    def head(self, key: str) -> tuple[int, str] | None:
+        """(size, ETag without its quotes) of the object, or None if there is none."""
+        try:
+            response = client("s3").head_object(Bucket=self.name, Key=key)
+        except Exception as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return response["ContentLength"], response["ETag"].strip('"')
+
+    def copy(self, source: str, target: str, etag: str, size: int) -> bool:
+        """Copy ``source`` to ``target`` inside the bucket (server-side: no byte passes through here), only
+        while ``source`` is still the object whose ETag is ``etag``; False, and nothing at ``target``, if it
+        is not (replaced or removed). Up to COPY_PART_SIZE one CopyObject, above it parallel UploadPartCopy
+        requests, every one of them pinned with CopySourceIfMatch: a part can never come from another object."""
+        pin = {"CopySource": {"Bucket": self.name, "Key": source}, "CopySourceIfMatch": f'"{etag}"'}
+        try:
+            if size <= COPY_PART_SIZE:
+                client("s3").copy_object(Bucket=self.name, Key=target, **pin)
+            else:
+                self._copy_parts(target, size, pin)
+        except Exception as exc:
+            if error_code(exc) in _SOURCE_CHANGED:
+                return False
+            raise
+        return True
+
+    def _copy_parts(self, target: str, size: int, pin: dict) -> None:
+        s3 = client("s3")
+        part_size = max(COPY_PART_SIZE, -(-size // MAX_PARTS))
+        ranges = [(first, min(first + part_size, size) - 1) for first in range(0, size, part_size)]
+        upload_id = s3.create_multipart_upload(Bucket=self.name, Key=target)["UploadId"]
+
+        def copy_part(number: int, first: int, last: int) -> dict:
+            response = s3.upload_part_copy(
+                Bucket=self.name,
+                Key=target,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySourceRange=f"bytes={first}-{last}",
+                **pin,
+            )
+            return {"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]}
+
+        try:
+            with ThreadPoolExecutor(max_workers=COPIES_IN_FLIGHT, thread_name_prefix="s3-copy") as pool:
+                parts = list(pool.map(lambda n: copy_part(n + 1, *ranges[n]), range(len(ranges))))
+            s3.complete_multipart_upload(
+                Bucket=self.name, Key=target, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            self.abort_multipart(target, upload_id)
             raise
 
     def chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -76,16 +136,23 @@ class Bucket:
                 raise
 
     # ---- direct uploads: presigned URLs the owner PUTs to (the bytes never pass through Lambda)
-    def presigned_put(self, key: str, expires_in: int) -> str:
-        return presigner().generate_presigned_url(
-            "put_object", Params={"Bucket": self.name, "Key": key}, ExpiresIn=expires_in
-        )
+    # Each URL signs the length it may carry (Content-Length is in its SignedHeaders): S3 refuses a PUT
+    # of any other length, so a URL cannot be used to write more (or less) than was announced.
+    def presigned_put(self, key: str, expires_in: int, content_length: int) -> str:
+        params = {"Bucket": self.name, "Key": key, "ContentLength": content_length}
+        return presigner().generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
 
     def start_multipart(self, key: str) -> str:
         return client("s3").create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
 
-    def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
-        params = {"Bucket": self.name, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
+    def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int, content_length: int) -> str:
+        params = {
+            "Bucket": self.name,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+            "ContentLength": content_length,
+        }
         return presigner().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
 
     def complete_multipart(self, key: str, upload_id: str) -> bool:

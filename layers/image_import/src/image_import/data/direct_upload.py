@@ -4,20 +4,27 @@ API Gateway and Lambda carry a few MB per request; real images are gigabytes. So
 ``queued`` image asks for presigned URLs (one PUT, or a multipart upload), writes ``uploads/<id>``
 straight into S3, and the ObjectCreated event does what PUT /stage does: ``queued -> uploading`` with
 the size recorded, then, if the uploader asked for it, the glance-direct import as the uploader.
+
+A presigned URL can be used again until it expires, so the event does not stage ``uploads/<id>``
+itself: it copies that object server-side to ``staging/<id>.upload.<copy id>`` (only the service writes there),
+pinned on the ETag the event saw, and removes the user's object. What is verified and imported is
+that copy; a later PUT through the same URL is a new object whose own event finds the image no
+longer queued and removes it.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import Ports
-from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, upload_key
+from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, is_received_key, received_key, upload_key
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -37,7 +44,6 @@ from image_import.workflow.start import NOT_STARTED, start_import
 
 log = Logger(child=True)
 
-URL_EXPIRES_IN = 3600  # seconds a presigned URL stays valid
 SINGLE_PUT_MAX = 5 * 1024**3  # S3's largest single PUT
 MULTIPART_THRESHOLD = 100 * 1024 * 1024  # above this, multipart (parallel, resumable parts)
 MIN_PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB (all parts but the last)
@@ -67,6 +73,13 @@ def part_size_for(size: int) -> int:
     return max(MIN_PART_SIZE, -(-needed // mib) * mib)
 
 
+def part_lengths(size: int, part_size: int) -> list[int]:
+    """The length of each part: ``part_size``, the last one the rest (one empty part for an empty image)."""
+    if size == 0:
+        return [0]
+    return [min(part_size, size - first) for first in range(0, size, part_size)]
+
+
 def request_upload(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> UploadOffer:
     """Hand the owner of a queued image presigned URLs to ``uploads/<id>``; remember who asked and why."""
     preconditions.require_available(preconditions.UPLOAD_URLS, settings)
@@ -81,18 +94,20 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
     preconditions.check(preconditions.UPLOAD_URLS_THEN_IMPORT if start_import else preconditions.UPLOAD_URLS, image)
 
     key = upload_key(image_id)
-    offer = UploadOffer(image_id, key, size, start_import, URL_EXPIRES_IN)
+    lifetime = settings.upload_url_lifetime
+    offer = UploadOffer(image_id, key, size, start_import, lifetime)
     if multipart is None:
         multipart = size > MULTIPART_THRESHOLD
+    # every URL is signed with the length it may carry: S3 refuses a PUT of another length
     if multipart or size > SINGLE_PUT_MAX:
         offer.upload_id = ports.staging.start_multipart(key)
         offer.part_size = part_size_for(size)
-        count = max(1, -(-size // offer.part_size))
         offer.part_urls = [
-            ports.staging.presigned_part(key, offer.upload_id, n, URL_EXPIRES_IN) for n in range(1, count + 1)
+            ports.staging.presigned_part(key, offer.upload_id, n, lifetime, length)
+            for n, length in enumerate(part_lengths(size, offer.part_size), start=1)
         ]
     else:
-        offer.url = ports.staging.presigned_put(key, URL_EXPIRES_IN)
+        offer.url = ports.staging.presigned_put(key, lifetime, size)
 
     previous = image.upload
     image.upload = UploadRequest(
@@ -145,78 +160,143 @@ def complete_upload(context: RequestContext, image_id: str, body: Any, settings:
 
 # ---------------------------------------------------------------- the S3 event
 STAGED, IMPORTING, DUPLICATE, GONE, REMOVED = "staged", "import started", "duplicate", "gone", "removed"
-IGNORED = "ignored"
+IGNORED, SUPERSEDED = "ignored", "superseded"
 
 
-def upload_keys(event: dict[str, Any]) -> Iterable[tuple[str | None, str]]:
-    """(SQS message id or None, object key) of every ObjectCreated record, from S3 events direct or via SQS."""
+class UploadEvent(NamedTuple):
+    """One ObjectCreated record: the SQS message it came in (None: direct from S3), the key, the ETag seen."""
+
+    message_id: str | None
+    key: str
+    etag: str | None
+
+
+def upload_keys(event: dict[str, Any]) -> Iterable[UploadEvent]:
+    """Every ObjectCreated record of an S3 event, direct or via SQS."""
     for record in event.get("Records", []):
         if "s3" in record:
-            yield from ((None, key) for key in _created_keys({"Records": [record]}))
+            yield from (UploadEvent(None, key, etag) for key, etag in _created_objects({"Records": [record]}))
         elif "body" in record:
             try:
                 body = json.loads(record["body"])
             except ValueError:
                 log.warning("ignored a message that is not an S3 event", extra={"body": record["body"][:200]})
                 continue
-            yield from ((record.get("messageId"), key) for key in _created_keys(body))
+            yield from (UploadEvent(record.get("messageId"), key, etag) for key, etag in _created_objects(body))
 
 
-def _created_keys(s3_event: dict[str, Any]) -> list[str]:
+def _created_objects(s3_event: dict[str, Any]) -> list[tuple[str, str | None]]:
     # s3:TestEvent (sent when notifications are set up) has no Records; keys arrive URL-encoded (quote_plus)
     return [
-        unquote_plus(r["s3"]["object"]["key"])
+        (unquote_plus(r["s3"]["object"]["key"]), (r["s3"]["object"].get("eTag") or "").strip('"') or None)
         for r in s3_event.get("Records", [])
         if str(r.get("eventName", "")).startswith("ObjectCreated")
     ]
 
 
-def receive_upload(key: str, settings: Settings, ports: Ports) -> str:
-    """Stage an object that arrived under ``uploads/``: exactly what PUT /stage does, once per object.
+def receive_upload(key: str, settings: Settings, ports: Ports, etag: str | None = None) -> str:
+    """Stage an object that arrived under ``uploads/``: what PUT /stage does, once per object.
 
-    Anything that is not the data of a known ``queued`` image is removed, never imported. Replayed
-    or duplicate events find the image already staged from this key and start nothing again.
+    ``etag`` is the object's ETag as the event saw it (None: whatever the object is now). What gets
+    staged is a server-side copy under ``staging/`` pinned on that ETag; the user's object is removed
+    once the import (if asked) has started. An object replaced since its event (a second PUT through
+    the URL) stages nothing: the replacing PUT's own event decides. Anything that is not the data of a
+    known ``queued`` image is removed, never imported. Replayed or duplicate events find the image
+    already staged from this object and start nothing again.
     """
     if not key.startswith(UPLOAD_PREFIX):  # a misrouted event: outside uploads/ is the service's own data
         log.warning("ignored an event for an object outside the upload prefix", extra={"key": key})
         return IGNORED
-    size = ports.staging.size(key)
-    if size is None:
-        return GONE  # a stale or replayed event: the object was already imported or removed
+    head = ports.staging.head(key)
     image_id = image_id_of_upload(key)
     if image_id is None:
-        return _remove(ports, key, "its key is not uploads/<image id>")
-    # what to do instead of staging, decided on the image as last read: import it (a replay) or remove the object
-    replayed: Image | None = None
-    refusal = ""
+        return GONE if head is None else _remove(ports, key, "its key is not uploads/<image id>")
+    current = head[1] if head else None
+    seen = etag or current  # the object this event is about
+    if seen is None:
+        return GONE  # a stale or replayed event: the object was already staged or removed
+    image = ports.images.get(image_id)
+    if _staged_from(image_id, image, seen):  # a replay, or a retry after the import could not start
+        return _replayed(ports, key if current == seen else None, image, settings)
+    if head is None:
+        return GONE
+    if seen != current:
+        return _superseded(key, image_id, f"the event saw ETag {seen}, the object now has {current}")
+    size = head[0]
+    target = received_key(image_id, uuid.uuid4().hex[:12])  # this copy's own key: no other copy can write it
+
+    def refusal(image: Image | None) -> str:
+        """Why the object is not staged ("": stage it), on the image as last read."""
+        if image is None or image.status != "queued":
+            return f"image {image_id} is {'unknown' if image is None else image.status}, not queued"
+        if image.upload is None:
+            return f"no upload URLs were asked for image {image_id}"
+        if size > settings.image_size_cap:
+            return f"{size} bytes is over the image size cap of {settings.image_size_cap}"
+        if image.upload.size != size:
+            return f"{size} bytes arrived but {image.upload.size} were announced"
+        return ""
+
+    if reason := refusal(image):
+        return _remove(ports, key, reason)
+    if not ports.staging.copy(key, target, seen, size):
+        return _superseded(key, image_id, "it changed while it was being copied")
+
+    raced, reason = False, ""
 
     def stage(image: Image | None) -> bool:
-        nonlocal replayed, refusal
-        replayed, refusal = None, ""
-        if image is not None and image.staged_key == key and image.status in ("uploading", "importing"):
-            replayed = image
-        elif image is None or image.status != "queued":
-            refusal = f"image {image_id} is {'unknown' if image is None else image.status}, not queued"
-        elif size > settings.image_size_cap:
-            refusal = f"{size} bytes is over the image size cap of {settings.image_size_cap}"
-        elif image.upload is not None and image.upload.size != size:
-            refusal = f"{size} bytes arrived but {image.upload.size} were announced"
-        else:
-            lifecycle.move(image, "stage")
-            image.size, image.staged_key, image.updated_at = size, key, utcnow()
-            return True
-        return False
+        nonlocal raced, reason
+        raced, reason = _staged_from(image_id, image, seen), refusal(image)
+        if raced or reason:
+            return False
+        assert image is not None and image.upload is not None
+        lifecycle.move(image, "stage")
+        image.size, image.staged_key, image.updated_at = size, target, utcnow()
+        image.upload.etag = seen
+        return True
 
     try:
         staged = ports.images.edit(image_id, stage, attempts=8)  # of two deliveries of one event, one stages
     except ConcurrentUpdate:
+        ports.staging.delete(target)
         raise ConcurrentUpdate(f"Image {image_id} kept changing; the upload event will be retried.") from None
-    if replayed is not None:
-        return _import_if_asked(replayed, settings, ports, replayed=True)
     if staged is None:
-        return _remove(ports, key, refusal)
-    log.info("staged a direct upload", extra={"image_id": image_id, "size": size})
-    return _import_if_asked(staged, settings, ports, replayed=False)
+        ports.staging.delete(target)  # never staged: another delivery's copy was, or the image moved on
+        if raced:
+            return _replayed(ports, key, ports.images.get(image_id), settings)
+        return _remove(ports, key, reason)
+    log.info("staged a direct upload", extra={"image_id": image_id, "size": size, "etag": seen})
+    outcome = _import_if_asked(staged, settings, ports, replayed=False)
+    ports.staging.delete(key)  # after the import started: a retry of this event still finds what to start
+    return outcome
+
+
+def _staged_from(image_id: str, image: Image | None, etag: str) -> bool:
+    """Whether the image is staged from a copy of the uploaded object whose ETag is ``etag``."""
+    return (
+        image is not None
+        and image.status in (lifecycle.UPLOADING, lifecycle.IMPORTING)
+        and is_received_key(image_id, image.staged_key)
+        and image.upload is not None
+        and image.upload.etag == etag
+    )
+
+
+def _replayed(ports: Ports, key: str | None, image: Image | None, settings: Settings) -> str:
+    """The object is staged already: import if asked and not yet started, then remove the user's
+    object (``key``; None: it is gone or is another object now, whose own event decides)."""
+    outcome = GONE if image is None else _import_if_asked(image, settings, ports, replayed=True)
+    if key is not None:
+        ports.staging.delete(key)  # its bytes are in the staged copy
+    return outcome
+
+
+def _superseded(key: str, image_id: str, why: str) -> str:
+    log.warning(
+        f"did not stage {key}: it was replaced since this event ({why}); the replacing upload's own event decides",
+        extra={"key": key, "image_id": image_id},
+    )
+    return SUPERSEDED
 
 
 def _remove(ports: Ports, key: str, reason: str) -> str:
@@ -253,12 +333,12 @@ def receive_uploads(event: dict[str, Any], settings: Settings, ports: Ports) -> 
     """Every upload an S3 event carries (itself, or one SQS message of it); raises the first failure, after
     trying them all, so that the event or message is retried (the batching of SQS messages is the edge's)."""
     failure: Exception | None = None
-    for _, key in upload_keys(event):
+    for upload in upload_keys(event):
         try:
-            outcome = receive_upload(key, settings, ports)
-            log.info("upload event handled", extra={"key": key, "outcome": outcome})
+            outcome = receive_upload(upload.key, settings, ports, etag=upload.etag)
+            log.info("upload event handled", extra={"key": upload.key, "outcome": outcome})
         except Exception as exc:  # one bad object must not hold back the others
-            log.exception("upload event failed; it will be retried", extra={"key": key})
+            log.exception("upload event failed; it will be retried", extra={"key": upload.key})
             failure = failure or exc
     if failure is not None:
         raise failure

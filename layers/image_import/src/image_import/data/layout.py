@@ -1,7 +1,8 @@
 """Where an image's data lives in the two buckets: every key and prefix the service uses, in one place.
 
 Staging bucket: ``staging/<id>`` (PUT /stage), ``uploads/<id>`` (direct uploads through presigned
-URLs; the S3 trigger listens there), ``web-download/<id>`` (the web-download step). Store bucket:
+URLs; the S3 trigger listens there), ``staging/<id>.upload.<copy id>`` (a direct upload once its
+event was handled: copied out of ``uploads/``), ``web-download/<id>`` (the web-download step). Store bucket:
 ``images/<id>``. The adapters know nothing of this layout: they take whole keys.
 """
 
@@ -20,6 +21,9 @@ UPLOAD_PREFIX = "uploads/"
 # Outside staging/ and uploads/: a download is neither staged by a user nor an upload event.
 DOWNLOAD_PREFIX = "web-download/"
 STORE_PREFIX = "images/"
+# staging/<id>.upload.<copy id>: a direct upload once its event was handled (the sweeper's rule, the
+# segment up to its first '.', still names the image)
+RECEIVED_MARK = ".upload."
 
 
 def staging_key(image_id: str) -> str:
@@ -28,6 +32,20 @@ def staging_key(image_id: str) -> str:
 
 def upload_key(image_id: str) -> str:
     return f"{UPLOAD_PREFIX}{image_id}"
+
+
+def received_key(image_id: str, copy_id: str) -> str:
+    """Where a direct upload is imported from: the upload event copies ``uploads/<id>`` here, pinned on
+    the ETag the event saw, and removes the user's object. Only the service writes under staging/, so
+    a later PUT through a still-valid URL lands in uploads/ again and changes nothing that is imported.
+    Each copy has a key of its own (``copy_id``): a copy that loses the race to stage can never
+    overwrite the one that won. Not ``staging/<id>``: that is PUT /stage's."""
+    return f"{STAGING_PREFIX}{image_id}{RECEIVED_MARK}{copy_id}"
+
+
+def is_received_key(image_id: str, key: str | None) -> bool:
+    """Whether ``key`` is one of the image's received direct-upload copies."""
+    return key is not None and key.startswith(f"{STAGING_PREFIX}{image_id}{RECEIVED_MARK}")
 
 
 def download_key(image_id: str) -> str:
@@ -43,7 +61,7 @@ def source_key(image: Image, method: str) -> str:
     """Where an import of ``method`` finds the image's data in the staging bucket."""
     if method == "web-download":
         return download_key(image.id)
-    # where it was staged: staging/<id> (PUT /stage) or uploads/<id> (direct upload)
+    # where it was staged: staging/<id> (PUT /stage) or staging/<id>.upload.<copy id> (direct upload)
     return image.staged_key or staging_key(image.id)
 
 

@@ -39,6 +39,7 @@ class UploadRequest(BaseModel):
     size: int  # the declared size: an object of any other size is not staged
     requested_at: str
     upload_id: str | None = None  # the S3 multipart upload, when one was started
+    etag: str | None = None  # the ETag of the uploaded object that was staged (copied out of uploads/)
 
 
 class ImageMember(BaseModel):
@@ -72,7 +73,7 @@ class Image(BaseModel):
     # extra ("custom") properties, all strings; includes service-written os_glance_* keys
     properties: dict[str, str] = Field(default_factory=dict)
     import_lock: ImportLock | None = None
-    # where the staged data is in the staging bucket (staging/<id> from PUT /stage, uploads/<id> direct)
+    # where the staged data is in the staging bucket (staging/<id> from PUT /stage, staging/<id>.upload direct)
     staged_key: str | None = None
     upload: UploadRequest | None = None
     # image sharing: member project id -> membership (only a `shared` image's members see it)

@@ -113,13 +113,15 @@ def parse_bool(item: ConfValue) -> bool:
     raise ConfigError(f"{item.where()}: expected true or false, got {item.value!r}")
 
 
-def parse_int(item: ConfValue, minimum: int | None = None) -> int:
+def parse_int(item: ConfValue, minimum: int | None = None, maximum: int | None = None) -> int:
     try:
         number = int(item.value.strip())
     except ValueError:
         raise ConfigError(f"{item.where()}: expected an integer, got {item.value!r}") from None
     if minimum is not None and number < minimum:
         raise ConfigError(f"{item.where()}: must be at least {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{item.where()}: must be at most {maximum}, got {number}")
     return number
 
 

@@ -44,6 +44,8 @@ DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker"
 SUPPORTED_IMPORT_METHODS = ["glance-direct", "web-download"]
 DEFAULT_MAX_API_DOWNLOAD_SIZE = 4 * 1024 * 1024  # base64 of it stays under Lambda's 6 MB response
 IDENTITY_BACKENDS = ("token_file", "dynamodb", "keystone")
+DEFAULT_UPLOAD_URL_LIFETIME = 900  # seconds a direct-upload URL stays valid: 15 minutes
+MAX_PRESIGNED_LIFETIME = 7 * 24 * 3600  # SigV4's limit for a presigned URL
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Settings:
     enable_image_import: bool = True
     uri_filter: FilterOptions = field(default_factory=FilterOptions)
     max_api_download_size: int = DEFAULT_MAX_API_DOWNLOAD_SIZE
+    upload_url_lifetime: int = DEFAULT_UPLOAD_URL_LIFETIME  # ours: [direct_upload] url_lifetime
     tokens: dict[str, Caller] = field(default_factory=dict)  # the token_file backend's tokens
     identity_backend: str = "token_file"
     keystone: KeystoneSettings | None = None
@@ -174,6 +177,9 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
 
     if "max_api_download_size" in default:
         values["max_api_download_size"] = parse_int(default["max_api_download_size"], minimum=0)
+    if "url_lifetime" in sections.get("direct_upload", {}):
+        item = sections["direct_upload"]["url_lifetime"]
+        values["upload_url_lifetime"] = parse_int(item, minimum=1, maximum=MAX_PRESIGNED_LIFETIME)
     values["uri_filter"] = load_uri_filter(sections.get("import_filtering_opts", {}))
     if "enable_image_import" in default:
         values["enable_image_import"] = parse_bool(default["enable_image_import"])
