@@ -162,7 +162,8 @@ def test_deleting_the_image_deletes_its_members(member, other, stack):
     assert member.call("DELETE", f"/v2/images/{image['id']}").status == 204
     assert other.call("GET", f"/v2/images/{image['id']}/members/{OTHER_PROJECT}").status == 404
     table = stack.physical_name("ImagesTable")
-    assert "Item" not in boto3.client("dynamodb").get_item(TableName=table, Key={"id": {"S": image["id"]}})
+    item = boto3.client("dynamodb").get_item(TableName=table, Key={"id": {"S": image["id"]}})["Item"]
+    assert "members" not in item and item["deleted"] == {"BOOL": True}  # only its tombstone is left
 
 
 # ---------------------------------------------------------------- who may do what

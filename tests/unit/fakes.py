@@ -14,13 +14,14 @@ from image_import.errors import ConcurrentUpdate, Conflict
 class FakeRecords(Editable):  # edit(): the repositories' own, over this get and save
     def __init__(self):
         self.items: dict = {}
+        self.tombstones: dict = {}  # deleted id -> owner: as the image repository, the id stays taken
 
     def get(self, key):
         item = self.items.get(key)
         return item.model_copy(deep=True) if item else None
 
     def create(self, record):
-        if record.id in self.items:
+        if record.id in self.items or record.id in self.tombstones:
             raise Conflict(f"{record.id} already exists")
         self.items[record.id] = record.model_copy(deep=True)
 
@@ -36,7 +37,9 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
             current = self.items.get(key)
             if current is None or current.version != expected_version or current.protected:
                 raise ConcurrentUpdate(key)
-        self.items.pop(key, None)
+        record = self.items.pop(key, None)
+        if record is not None:
+            self.tombstones[key] = getattr(record, "owner", None)
 
     def scan(self):
         return [i.model_copy(deep=True) for i in self.items.values()]

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from image_import.adapters.aws import client, is_conditional_failure
 from image_import.errors import ConcurrentUpdate, Conflict
 from image_import.models import Image, Task
+from image_import.models.time import utcnow
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,6 +46,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, set)):
         return [_plain(v) for v in value]
     return value
+
+
+# What a deleted image leaves in its place (OSSN-0075): its id stays taken, so ``create``'s
+# ``attribute_not_exists(id)`` refuses it for ever; nothing else ever sees it (``get`` answers None,
+# ``scan`` skips it). It has no ``version``, so no ``save`` or conditional delete matches it.
+TOMBSTONE = "deleted"
+
+
+def _is_tombstone(item: dict[str, Any]) -> bool:
+    return TOMBSTONE in item
+
+
+def _tombstone(image_id: str, owner: str | None) -> dict[str, Any]:
+    item = {"id": {"S": image_id}, TOMBSTONE: {"BOOL": True}, "deleted_at": {"S": utcnow()}}
+    if owner is not None:
+        item["owner"] = {"S": owner}
+    return item
 
 
 class Editable:
@@ -86,11 +104,14 @@ class _Repository(Editable):
     def __init__(self, table: str):
         self.table = table
 
-    def _get(self, key: str):
-        item = (
+    def _item(self, key: str) -> dict[str, Any] | None:
+        return (
             client("dynamodb").get_item(TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
         )
-        return _from_item(self.model, item) if item else None
+
+    def _get(self, key: str):
+        item = self._item(key)
+        return _from_item(self.model, item) if item and not _is_tombstone(item) else None
 
     def _create(self, record: BaseModel, duplicate_message: str) -> None:
         try:
@@ -126,7 +147,8 @@ class _Repository(Editable):
         paginator = client("dynamodb").get_paginator("scan")
         for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
             for item in page.get("Items", []):
-                yield _from_item(self.model, item)
+                if not _is_tombstone(item):  # checked before validation: a tombstone is no record
+                    yield _from_item(self.model, item)
 
 
 class ImageRepository(_Repository):
@@ -139,24 +161,36 @@ class ImageRepository(_Repository):
         return super().edit(image_id, change, attempts)
 
     def create(self, image: Image) -> None:
-        self._create(image, f"Image with identifier {image.id} already exists!")
+        # Glance's own words (its DB layer), for a deleted image's id too: its tombstone holds the id
+        self._create(image, f"Image ID {image.id} already exists!")
 
     def save(self, image: Image) -> None:
         self._save(image)
 
     def delete(self, image_id: str, expected_version: int | None = None) -> None:
-        """Delete the record; with ``expected_version`` only if it is still at that version and not
-        protected (else :class:`ConcurrentUpdate`: re-read and decide again)."""
-        if expected_version is None:
-            client("dynamodb").delete_item(TableName=self.table, Key={"id": {"S": image_id}})
-            return
+        """Replace the record by its tombstone (the id stays taken; see TOMBSTONE); with
+        ``expected_version`` only if it is still at that version and not protected (else
+        :class:`ConcurrentUpdate`: re-read and decide again). A record that is gone stays gone."""
+        item = self._item(image_id)
+        if item is None or _is_tombstone(item):
+            if expected_version is None:
+                return
+            raise ConcurrentUpdate(f"Image {image_id} was deleted concurrently")
+        # conditional on the version of this read, so the tombstone's owner is the record's owner
+        version = int(item["version"]["N"])
+        if expected_version is not None and version != expected_version:
+            raise ConcurrentUpdate(f"Image {image_id} was changed concurrently")
+        condition, names, values = "#v = :v", {"#v": "version"}, {":v": {"N": str(version)}}
+        if expected_version is not None:
+            condition += " AND (attribute_not_exists(#p) OR #p = :unprotected)"
+            names["#p"], values[":unprotected"] = "protected", {"BOOL": False}
         try:
-            client("dynamodb").delete_item(
+            client("dynamodb").put_item(
                 TableName=self.table,
-                Key={"id": {"S": image_id}},
-                ConditionExpression="#v = :v AND (attribute_not_exists(#p) OR #p = :unprotected)",
-                ExpressionAttributeNames={"#v": "version", "#p": "protected"},
-                ExpressionAttributeValues={":v": {"N": str(expected_version)}, ":unprotected": {"BOOL": False}},
+                Item=_tombstone(image_id, item.get("owner", {}).get("S")),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except Exception as exc:
             if is_conditional_failure(exc):
