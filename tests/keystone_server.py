@@ -44,6 +44,10 @@ key_repository = {dir}/credential-keys
 [identity]
 # bcrypt's cheapest cost: logins in tests, not passwords worth protecting
 password_hash_rounds = 4
+[cache]
+# in-process: one gunicorn worker, so Keystone's own invalidation (revocations, grants) stays whole
+enabled = true
+backend = dogpile.cache.memory
 """
 
 # gunicorn settings live here, not on its command line: Keystone parses sys.argv with oslo.config

@@ -2,11 +2,12 @@
 
 Pieces used by tests/tempest/test_tempest_image.py, and by hand:
 
-    .venv/bin/python -m tests.tempest.harness [REGEX]
+    .venv/bin/python -m tests.tempest.harness [--rbac] [REGEX]
 
 starts Keystone (tests/keystone_server.py), the local stack behind it, a web server for
 web-download, writes a tempest workspace and runs tempest on it (REGEX, default: the chosen set),
-leaving the workspace in place for `stestr last` and a re-run.
+leaving the workspace in place for `stestr last` and a re-run. ``--rbac``: glance-tempest-plugin's
+secure-RBAC persona tests (RBAC_EXPECTED) with scope enforced, instead of tempest's image tests.
 """
 
 from __future__ import annotations
@@ -104,6 +105,43 @@ NOT_RUN = {
     "test_images_formats, test_images_dependency, admin/*": "out of scope (format inspection, nova, admin APIs)",
 }
 
+# Glance's secure-RBAC persona tests (glance-tempest-plugin, tests/rbac/v2), run with
+# [enforce_scope] glance = true: each persona (project admin, member, reader, and their "alt"
+# projects) against every image and member call, and a system-scoped admin that may do nothing
+# (docs/decisions.md, "tenants and scope"). Test ids are RBAC_PREFIX + module.Class.test.
+RBAC_PREFIX = "glance_tempest_plugin.tests.rbac.v2."
+RBAC_CLASSES = {
+    "test_project_admin_tests.ImageProjectAdminTests",
+    "test_project_members_tests.ImagesProjectMemberTests",
+    "test_project_reader_tests.ImagesProjectReaderTests",
+}
+RBAC_TESTS = [
+    "test_create_image",
+    "test_get_image",
+    "test_list_images",
+    "test_update_image",
+    "test_upload_image",
+    "test_download_image",
+    "test_delete_image",
+    "test_add_image_member",
+    "test_get_image_member",
+    "test_list_image_members",
+    "test_update_image_member",
+    "test_delete_image_member",
+    "test_deactivate_image",
+    "test_reactivate_image",
+]
+# Of those, the ones we do not run, and why.
+RBAC_EXCLUDED: dict[str, str] = {}
+RBAC_EXPECTED = [
+    f"{cls}.{test}" for cls in sorted(RBAC_CLASSES) for test in RBAC_TESTS if f"{cls}.{test}" not in RBAC_EXCLUDED
+]
+# one worker a class: each class makes its own personas in Keystone, which is the slow part
+RBAC_CONCURRENCY = 3
+# In the same modules, not run at all: the metadata-definitions personas (Namespaces*, RSTypes*,
+# Objects*, Properties*, Tags*ProjectAdmin/Member/ReaderTests, and tests/rbac/v2/metadefs/):
+# metadata definitions are not implemented (GET /v2/metadefs/... is 404).
+
 TEMPEST_CONF = """\
 [DEFAULT]
 log_file = {workspace}/tempest.log
@@ -162,6 +200,14 @@ glance = false
 run_validation = false
 """
 
+# What the RBAC run changes in TEMPEST_CONF, and adds to it.
+RBAC_CONF_CHANGES = {"[enforce_scope]\nglance = false\n": "[enforce_scope]\nglance = true\n"}
+RBAC_CONF_EXTRA = """
+[glance_api]
+# glance-tempest-plugin's option: a system-scoped admin may do nothing here (as in Glance today)
+system_scope_supported = false
+"""
+
 # A qcow2 v3 header, enough for the one web-download test (format inspection: qcow2, no backing file).
 QCOW2 = b"QFI\xfb" + (3).to_bytes(4, "big") + bytes(96) + b"tempest-web-download" * 64
 
@@ -183,6 +229,24 @@ def tempest_dir() -> str:
 def include_list() -> list[str]:
     """One regex a test: ``name[`` (tempest ids end in ``[id-...]``), so no test's name is another's prefix."""
     return ["^" + re.escape(PREFIX + name + "[") for name in EXPECTED]
+
+
+def rbac_include_list() -> list[str]:
+    return ["^" + re.escape(RBAC_PREFIX + name + "[") for name in RBAC_EXPECTED]
+
+
+def plugin_available() -> bool:
+    try:
+        import glance_tempest_plugin  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def plugin_dir() -> str:
+    import glance_tempest_plugin
+
+    return str(Path(glance_tempest_plugin.__file__).parent)
 
 
 # ---------------------------------------------------------------------------- pieces
@@ -239,7 +303,7 @@ def web_server(directory: Path) -> Iterator[str]:
         server.server_close()
 
 
-def write_workspace(workspace: Path, keystone: Keystone, web_url: str) -> Path:
+def write_workspace(workspace: Path, keystone: Keystone, web_url: str, rbac: bool = False) -> Path:
     workspace.mkdir(parents=True, exist_ok=True)
     conf = workspace / "etc" / "tempest.conf"
     conf.parent.mkdir(exist_ok=True)
@@ -252,12 +316,32 @@ def write_workspace(workspace: Path, keystone: Keystone, web_url: str) -> Path:
             http_qcow2_image=f"{web_url}/cirros.qcow2",
         )
     )
+    if rbac:
+        conf.write_text(rbac_conf(conf.read_text()))
+        return write_rbac_discovery(workspace, conf)
     (workspace / "include.txt").write_text("\n".join(include_list()) + "\n")
     # discover only the image tests (tempest's own .stestr.conf imports all of tempest first, ~40 s);
     # test ids stay tempest.api.image.v2.<module>.<Class>.<test>, grouped by class as tempest does
     site = Path(tempest_dir()).parent
     (workspace / ".stestr.conf").write_text(
         f"[DEFAULT]\ntest_path={site / 'tempest' / 'api' / 'image' / 'v2'}\ntop_dir={site}\ngroup_regex=([^\\.]*\\.)*\n"
+    )
+    return conf
+
+
+def rbac_conf(text: str) -> str:
+    for before, after in RBAC_CONF_CHANGES.items():
+        assert before in text, before
+        text = text.replace(before, after)
+    return text + RBAC_CONF_EXTRA
+
+
+def write_rbac_discovery(workspace: Path, conf: Path) -> Path:
+    """Discover only the plugin's RBAC tests (tempest finds the plugin's options by its entry point)."""
+    (workspace / "include.txt").write_text("\n".join(rbac_include_list()) + "\n")
+    plugin = Path(plugin_dir())
+    (workspace / ".stestr.conf").write_text(
+        f"[DEFAULT]\ntest_path={plugin / 'tests' / 'rbac' / 'v2'}\ntop_dir={plugin.parent}\ngroup_regex=([^\\.]*\\.)*\n"
     )
     return conf
 
@@ -270,7 +354,9 @@ class TempestRun:
     seconds: float
 
 
-RESULT = re.compile(r"^\{\d+\} (?P<test>tempest\.\S+?)(?:\[[^\]]*\])? (?:\[[\d.]+s\] )?\.\.\. (?P<result>.+)$")
+RESULT = re.compile(
+    r"^\{\d+\} (?P<test>(?:glance_)?tempest(?:_plugin)?\.\S+?)(?:\[[^\]]*\])? (?:\[[\d.]+s\] )?\.\.\. (?P<result>.+)$"
+)
 
 
 def run_tempest(workspace: Path, regex: str | None = None, concurrency: int = 2, timeout: float = 900) -> TempestRun:
@@ -298,7 +384,7 @@ def run_tempest(workspace: Path, regex: str | None = None, concurrency: int = 2,
 
 
 @contextmanager
-def tempest_workspace(base: Path, keystone: Keystone) -> Iterator[Path]:
+def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False) -> Iterator[Path]:
     """The local stack behind ``keystone``, in its catalog, and a tempest workspace for it under ``base``."""
     import shutil
 
@@ -313,7 +399,7 @@ def tempest_workspace(base: Path, keystone: Keystone) -> Iterator[Path]:
         endpoint_id = None
         try:
             _, endpoint_id = register_image_endpoint(keystone, service.url)
-            yield write_workspace(base / "workspace", keystone, web_url).parents[1]
+            yield write_workspace(base / "workspace", keystone, web_url, rbac).parents[1]
         finally:
             if endpoint_id:
                 unregister_endpoint(keystone, endpoint_id)
@@ -328,11 +414,13 @@ def tempest_workspace(base: Path, keystone: Keystone) -> Iterator[Path]:
 def main(argv: list[str]) -> int:
     from tests.keystone_server import start_keystone
 
+    rbac = "--rbac" in argv  # glance-tempest-plugin's RBAC persona tests instead
+    argv = [arg for arg in argv if arg != "--rbac"]
     base = Path(tempfile.mkdtemp(prefix="tempest-image-"))
     keystone = start_keystone()
     try:
-        with tempest_workspace(base, keystone) as workspace:
-            run = run_tempest(workspace, argv[0] if argv else None)
+        with tempest_workspace(base, keystone, rbac) as workspace:
+            run = run_tempest(workspace, argv[0] if argv else None, RBAC_CONCURRENCY if rbac else 2)
             print(run.output[-20000:])
             print(f"tempest: rc={run.returncode} in {run.seconds:.0f}s; workspace {workspace}")
             return run.returncode
