@@ -123,3 +123,23 @@ def test_a_record_that_cannot_be_read_is_left_out_of_lists_and_shows_a_clear_err
     reply = member.call("GET", f"/v2/images/{ID}")
     assert 400 <= reply.status < 500, reply.text
     assert "cannot be read" in reply.json["message"]
+
+
+class KeyLimitedDynamoDB:
+    """DynamoDB's rule that moto does not enforce: a key value is at most 2048 bytes."""
+
+    def get_item(self, **request):
+        from botocore.exceptions import ClientError
+
+        if len(request["Key"]["id"]["S"].encode()) > 2048:
+            error = {"Code": "ValidationException", "Message": "Hash primary key values must be under 2048 bytes"}
+            raise ClientError({"Error": error}, "GetItem")
+        return {}
+
+
+def test_an_id_longer_than_any_key_is_no_record_not_a_dynamodb_error(monkeypatch):
+    from image_import.adapters import records
+
+    monkeypatch.setattr(records, "client", lambda service: KeyLimitedDynamoDB())
+    assert records.ImageRepository("images").get("a" * 3000) is None
+    assert records.TaskRepository("tasks").get("\u00e9" * 1100) is None  # 2200 bytes

@@ -17,6 +17,7 @@ from image_import.errors import ConcurrentUpdate, Conflict, RequestEntityTooLarg
 from image_import.models import Image, Task
 
 M = TypeVar("M", bound=BaseModel)
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key value
 log = logging.getLogger(__name__)  # adapters sit below observability: the standard logger, which Lambda ships
 
 
@@ -107,6 +108,8 @@ class _Repository(Editable):
         self.table = table
 
     def _get(self, key: str):
+        if not key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            return None  # no record can have such an id; DynamoDB would refuse the request
         item = (
             client("dynamodb").get_item(TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
         )
