@@ -86,3 +86,13 @@ def test_given_no_token_when_a_protected_route_is_asked_over_http_then_401(conne
     response = connection.getresponse()
 
     assert (response.status, json.loads(response.read())) == (401, {"message": "Unauthorized"})
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND", "FOO"])
+def test_given_a_method_http_server_does_not_know_when_sent_then_the_api_answers_it_not_a_501(connection, method):
+    # an ANY route takes every method to the handler, which (the image API) answers 405 with Allow as Glance
+    connection.request(method, "/things", headers=ALLOW)
+    response = connection.getresponse()
+    echo = json.loads(response.read())
+    assert response.status == 200
+    assert (echo["httpMethod"], echo["path"]) == (method, "/things")

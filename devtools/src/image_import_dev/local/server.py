@@ -124,6 +124,13 @@ class _FrontDoor(BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        # any other method (TRACE, QUERY, ...) goes to the API too, which answers it (405 with Allow):
+        # http.server would answer 501 itself for a method it has no do_<METHOD> for
+        if name.startswith("do_") and name[3:].isalpha():
+            return self._handle
+        raise AttributeError(name)
+
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked()  # python-glanceclient streams image data this way

@@ -59,6 +59,10 @@ class ImageNotFound(NotFound):
         super().__init__(f"No image found with ID {image_id}")
 
 
+class UnreadableRecord(Conflict):
+    """A stored record the model refuses: a scan leaves it out (and logs it), a read of it is this error."""
+
+
 class ConcurrentUpdate(Conflict):
     """Someone else changed the record between our read and our conditional write."""
 

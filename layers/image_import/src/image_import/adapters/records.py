@@ -6,17 +6,20 @@ silently overwrite each other; the loser gets :class:`ConcurrentUpdate` and re-r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from image_import.adapters.aws import client, is_conditional_failure
-from image_import.errors import ConcurrentUpdate, Conflict
+from image_import.adapters.aws import client, error_code, is_conditional_failure
+from image_import.errors import ConcurrentUpdate, Conflict, RequestEntityTooLarge, UnreadableRecord
 from image_import.models import Image, Task
 from image_import.models.time import utcnow
 
 M = TypeVar("M", bound=BaseModel)
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key value
+log = logging.getLogger(__name__)  # adapters sit below observability: the standard logger, which Lambda ships
 
 
 def _serializer():
@@ -32,8 +35,26 @@ def _to_item(model: BaseModel) -> dict[str, Any]:
 
 
 def _from_item(cls: type[M], item: dict[str, Any]) -> M:
+    """The record an item holds; UnreadableRecord when it holds none (written by hand, or by an older
+    version that let through what the model now refuses)."""
     _, deserializer = _serializer()
-    return cls.model_validate({k: _plain(deserializer.deserialize(v)) for k, v in item.items()})
+    try:
+        return cls.model_validate({k: _plain(deserializer.deserialize(v)) for k, v in item.items()})
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        record_id = item.get("id", {}).get("S", "?") if isinstance(item.get("id"), dict) else "?"
+        raise UnreadableRecord(
+            f"{cls.__name__} {record_id} cannot be read: its stored record is invalid. An operator must repair "
+            "or remove it."
+        ) from exc
+
+
+def _too_large(exc: Exception, record: BaseModel) -> None:
+    """DynamoDB's 400 KB item limit as the 413 Glance answers for what exceeds a limit."""
+    if error_code(exc) == "ValidationException" and "item size" in str(exc).lower():
+        raise RequestEntityTooLarge(
+            f"{type(record).__name__} {getattr(record, 'id', '')} is too large to store "
+            "(at most 400 KB in all: fewer or shorter properties)."
+        ) from None
 
 
 def _plain(value: Any) -> Any:
@@ -105,6 +126,8 @@ class _Repository(Editable):
         self.table = table
 
     def _item(self, key: str) -> dict[str, Any] | None:
+        if not key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            return None  # no record can have such an id; DynamoDB would refuse the request
         return (
             client("dynamodb").get_item(TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
         )
@@ -121,6 +144,7 @@ class _Repository(Editable):
         except Exception as exc:
             if is_conditional_failure(exc):
                 raise Conflict(duplicate_message) from None
+            _too_large(exc, record)
             raise
 
     def _save(self, record: Any) -> None:
@@ -141,14 +165,19 @@ class _Repository(Editable):
                 raise ConcurrentUpdate(
                     f"{self.model.__name__} {record.id} was changed or deleted concurrently"
                 ) from None
+            _too_large(exc, record)
             raise
 
     def _scan(self) -> Iterator[Any]:
         paginator = client("dynamodb").get_paginator("scan")
         for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
             for item in page.get("Items", []):
-                if not _is_tombstone(item):  # checked before validation: a tombstone is no record
+                if _is_tombstone(item):  # checked before validation: a tombstone is no record
+                    continue
+                try:
                     yield _from_item(self.model, item)
+                except UnreadableRecord as exc:  # one bad record must not break every list
+                    log.warning("%s: left out of the scan: %s", self.table, exc)
 
 
 class ImageRepository(_Repository):

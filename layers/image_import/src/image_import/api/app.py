@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from image_import.api.errors import render_error
 from image_import.api.requests import header, request_id
 from image_import.api.routes import data, images, imports, members, schemas, tags, tasks, versions
-from image_import.errors import GlanceError, NotFound
+from image_import.errors import GlanceError, MethodNotAllowed, NotFound
 from image_import.observability import logger
 
 app = APIGatewayRestResolver()
@@ -43,11 +43,32 @@ def glance_error(error: GlanceError) -> Response:
 
 @app.not_found
 def not_found(_: NotFoundError) -> Response:
+    """No route for this method and path: 405 with ``Allow`` when the path has routes of other methods
+    (Glance's router answers so, any method name included), else 404."""
+    event = app.current_event
+    path = app._remove_prefix(event.path or "/")
+    allowed = [] if len(path) > 1 and path.endswith("/") else allowed_methods(path)
+    if allowed:
+        method = event.http_method.upper()
+        return glance_error(
+            MethodNotAllowed(
+                f"The method {method} is not allowed for this resource.", headers={"Allow": ", ".join(allowed)}
+            )
+        )
     return glance_error(NotFound("The resource could not be found."))
+
+
+METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")  # the order of Glance's Allow headers
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods the API's routes answer on ``path``, in Glance's order."""
+    methods = {route.method.upper() for route in app._static_routes + app._dynamic_routes if route.rule.match(path)}
+    return [m for m in METHOD_ORDER if m in methods] + sorted(methods - set(METHOD_ORDER))
 
 
 # ---------------------------------------------------------------- the resources
 # No two routes of one method match the same path (path parameters never span a "/"), so the order
-# of the routers does not decide which route answers; a method a path does not have is a 404.
+# of the routers does not decide which route answers; a method a path does not have is a 405.
 for resource in (versions, schemas, imports, images, data, tags, members, tasks):
     app.include_router(resource.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from image_import.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from image_import.identity.authorizer import caller_from_authorizer
 from image_import.settings import get_settings
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 if TYPE_CHECKING:  # pydantic models cost ~100 ms to import: only routes that need them pay
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
@@ -20,6 +23,7 @@ if TYPE_CHECKING:  # pydantic models cost ~100 ms to import: only routes that ne
 
 JSON = "application/json"
 OCTET_STREAM = "application/octet-stream"
+MAX_JSON_DEPTH = 32  # no body of this API nests deeper than 4; Python's parser would recurse until it fails
 
 
 def event() -> APIGatewayProxyEvent:
@@ -100,9 +104,29 @@ def json_body(required: bool = True, media_types: tuple[str, ...] | None = (JSON
     if media_types is not None and content_type and content_type not in media_types:
         raise UnsupportedMediaType(f"Unsupported Content-Type: {content_type}")
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        parsed = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("Malformed JSON in request body.") from None
+    if not _storable(parsed):
+        raise BadRequest("Malformed JSON in request body.")
+    return parsed
+
+
+def _storable(document: Any) -> bool:
+    """Nested at most MAX_JSON_DEPTH deep, and every string (keys too) valid Unicode: JSON's ``\\ud800``
+    escapes decode to lone surrogates, which no UTF-8 store (DynamoDB, a log line) can hold."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return False
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return False
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return True
 
 
 def query() -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,10 @@ BASE_FIELDS = frozenset(Image.model_fields) - {
     "upload",
     "members",
 }
+MAX_INT = 2**31 - 1  # Glance's min_ram / min_disk columns are INTs
+MAX_PROPERTY_NAME = 255  # image_properties.name VARCHAR(255)
+MAX_PROPERTY_VALUE = 65535  # image_properties.value TEXT
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at")
 
 
@@ -55,9 +60,10 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
         if key in DISALLOWED or key in READ_ONLY_ON_CREATE:
             raise Forbidden(f"Attribute '{key}' is read-only.")
     validate_against_schema(body, settings)
+    if "id" in body and not UUID.fullmatch(body["id"]):  # the schema's "$" also matches before a final "\n"
+        raise BadRequest(f"Provided object does not match schema 'image': {body['id']!r} does not match (at 'id')")
+    check_stored_values(body)
     for key in body:
-        if key not in BASE_FIELDS and len(key) > 255:
-            raise BadRequest("Custom property should not be greater than 255 characters.")
         if key in RESERVED or key.startswith(RESERVED_PREFIX):
             raise Forbidden(f"Attribute '{key}' is reserved.")
     owner = body.get("owner") or context.project_id
@@ -75,9 +81,6 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
         check_tag_quota(base["tags"], settings)
     now = utcnow()
     base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status=lifecycle.INITIAL)
-    for key in ("min_ram", "min_disk"):
-        if base.get(key) is not None and base[key] < 0:
-            raise BadRequest(f"{key} must be a non-negative integer.")
     check_property_quota(extra, settings)
     image = Image(**base, properties=extra)
     ports.images.create(image)
@@ -95,6 +98,30 @@ def validate_against_schema(body: dict, settings: Settings) -> None:
         raise BadRequest(
             f"Provided object does not match schema 'image': {exc.message}" + (f" (at '{where}')" if where else "")
         ) from None
+
+
+def check_stored_values(document: dict[str, Any]) -> None:
+    """What Glance's database can hold, checked before anything is stored (400): min_ram and min_disk
+    non-negative INTs, custom property names VARCHAR(255) and not empty (DynamoDB refuses an empty
+    attribute name), values TEXT (65535). One record that cannot be stored or read would otherwise
+    be a 5xx for every list that would include it."""
+    for key in ("min_ram", "min_disk"):
+        value = document.get(key)
+        if value is None:
+            continue
+        if value < 0:
+            raise BadRequest(f"{key} must be a non-negative integer.")
+        if value > MAX_INT:
+            raise BadRequest(f"'{key}' value out of range, must not exceed {MAX_INT}.")
+    for key, value in document.items():
+        if key in BASE_FIELDS:
+            continue
+        if not key:
+            raise BadRequest("Custom property name cannot be empty.")
+        if len(key) > MAX_PROPERTY_NAME:
+            raise BadRequest(f"Custom property should not be greater than {MAX_PROPERTY_NAME} characters.")
+        if isinstance(value, str) and len(value) > MAX_PROPERTY_VALUE:
+            raise BadRequest(f"Custom property value should not be greater than {MAX_PROPERTY_VALUE} characters.")
 
 
 def check_tag_quota(tags: list[str] | None, settings: Settings) -> None:

@@ -17,6 +17,7 @@ from image_import.images.catalog import (
     RESERVED,
     RESERVED_PREFIX,
     check_property_quota,
+    check_stored_values,
     check_tag_quota,
     validate_against_schema,
 )
@@ -135,7 +136,7 @@ def _apply(context: RequestContext, image: Image, operations: list[dict], media_
             raise Forbidden("Owner can't be updated by non admin.")
         if name in QUEUED_ONLY and image.status not in ("queued", "importing"):
             raise Forbidden(f"Attribute {name} can be only replaced for a queued image.")
-        if name == "visibility":
+        if name == "visibility" and isinstance(op["value"], str):  # anything else: the schema refuses it below
             access.require_visibility_change(
                 context, {"project_id": image.owner, "owner": image.owner}, op["value"], settings
             )
@@ -152,12 +153,7 @@ def _apply(context: RequestContext, image: Image, operations: list[dict], media_
         except jsonpatch.JsonPatchException as exc:
             raise BadRequest(str(exc)) from None
     validate_against_schema(document, settings)
-    for key in ("min_ram", "min_disk"):
-        if document.get(key, 0) < 0:
-            raise BadRequest(f"{key} must be a non-negative integer.")
-    for key in document:
-        if key not in BASE_FIELDS and len(key) > 255:
-            raise BadRequest("Custom property should not be greater than 255 characters.")
+    check_stored_values(document)
     for key in BASE_FIELDS - READ_ONLY:
         setattr(image, key, document.get(key))
     if image.tags is not None:

@@ -1,0 +1,145 @@
+"""Bad input gets a 4xx in Glance's format, never a 5xx; nothing one request stores breaks anyone's list."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import boto3
+import pytest
+
+PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+RAW_JSON = {"Content-Type": "application/json"}
+ID = "d5a2b8a0-6ac4-4a2b-8a19-7a6f5ef1d4a1"
+
+
+def _listed(api) -> list[str]:
+    reply = api.call("GET", "/v2/images")
+    assert reply.status == 200, reply.text
+    return [image["id"] for image in reply.json["images"]]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('{"name": "x", "": "v"}', "Custom property name cannot be empty."),
+        ('{"name": "x", "\\ud800": "v"}', "Malformed JSON in request body."),
+        ('{"name": "x", "k": "\\udc00"}', "Malformed JSON in request body."),
+        ('{"name": "\\udc00"}', "Malformed JSON in request body."),
+        ('{"tags": ["a\\ud83d"]}', "Malformed JSON in request body."),
+        (json.dumps({"k": "v" * 65536}), "Custom property value should not be greater than 65535 characters."),
+        ("[" * 100000, "Malformed JSON in request body."),
+        ('{"a": ' * 50 + "1" + "}" * 50, "Malformed JSON in request body."),
+        (json.dumps({"min_ram": 10**40}), "'min_ram' value out of range, must not exceed 2147483647."),
+        (json.dumps({"min_disk": 2**31}), "'min_disk' value out of range, must not exceed 2147483647."),
+        (json.dumps({"id": ID + "\n"}), "does not match"),
+    ],
+    ids=[
+        "empty-name",
+        "surrogate-name",
+        "surrogate-value",
+        "surrogate-image-name",
+        "surrogate-tag",
+        "value-too-long",
+        "deep-array",
+        "deep-object",
+        "min_ram-over-int",
+        "min_disk-over-int",
+        "id-with-newline",
+    ],
+)
+def test_a_create_glance_cannot_store_is_400_and_stores_nothing(member, admin, body, message):
+    reply = member.call("POST", "/v2/images", body, RAW_JSON)
+    assert reply.status == 400, reply.text
+    assert message in reply.json["message"]
+    assert _listed(member) == [] and _listed(admin) == []
+
+
+def test_the_largest_values_glance_stores_are_accepted(member):
+    image = member.create(**{"k" * 255: "v", "big": "v" * 65535}, min_ram=2**31 - 1, min_disk=2**31 - 1)
+    assert image["big"] == "v" * 65535 and image["min_ram"] == 2**31 - 1
+    assert _listed(member) == [image["id"]]
+
+
+@pytest.mark.parametrize(
+    "operation, status, message",
+    [
+        ({"op": "replace", "path": "/visibility", "value": ["public"]}, 400, "is not of type 'string'"),
+        ({"op": "replace", "path": "/visibility", "value": {"a": 1}}, 400, "is not of type 'string'"),
+        ({"op": "replace", "path": "/min_ram", "value": 10**40}, 400, "'min_ram' value out of range"),
+        ({"op": "add", "path": "/k", "value": "v" * 65536}, 400, "should not be greater than 65535 characters"),
+        ({"op": "add", "path": "/k", "value": "\udfff"}, 400, "Malformed JSON in request body."),
+        ({"op": "add", "path": "/\ud800", "value": "v"}, 400, "Malformed JSON in request body."),
+        (
+            {
+                "op": "add",
+                "path": "/k",
+                "value": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+            },
+            400,
+            "Malformed JSON",
+        ),
+    ],
+    ids=[
+        "visibility-list",
+        "visibility-object",
+        "min_ram-huge",
+        "value-too-long",
+        "surrogate-value",
+        "surrogate-name",
+        "deep-value",
+    ],
+)
+def test_a_patch_glance_cannot_store_is_4xx_and_changes_nothing(member, admin, operation, status, message):
+    image = member.create()
+    body = json.dumps([operation])  # json.dumps escapes lone surrogates as \udxxx, as a client would send them
+    reply = member.call("PATCH", f"/v2/images/{image['id']}", body, PATCH)
+    assert reply.status == status, reply.text
+    assert message in reply.json["message"]
+    assert member.show(image["id"]) == image
+    assert _listed(member) == [image["id"]] and _listed(admin) == [image["id"]]
+
+
+def test_an_item_over_dynamodbs_400_kb_is_413_not_a_server_error(member):
+    properties = {f"p{n}": "v" * 60000 for n in range(8)}  # each within Glance's limits, together ~480 KB
+    reply = member.call("POST", "/v2/images", {"name": "x", **properties})
+    assert reply.status == 413, reply.text
+    assert "too large" in reply.json["message"]
+    image = member.create(**{f"p{n}": "v" * 60000 for n in range(5)})
+    patch = [{"op": "add", "path": f"/q{n}", "value": "v" * 60000} for n in range(3)]
+    reply = member.call("PATCH", f"/v2/images/{image['id']}", patch, PATCH)
+    assert reply.status == 413, reply.text
+    assert "q0" not in member.show(image["id"])
+
+
+def test_a_record_that_cannot_be_read_is_left_out_of_lists_and_shows_a_clear_error(stack, member, admin, caplog):
+    good = member.create()
+    table = stack.physical_name("ImagesTable")
+    broken = {"id": {"S": ID}, "owner": {"S": "demo"}, "status": {"S": "no-such-status"}, "version": {"N": "0"}}
+    boto3.client("dynamodb").put_item(TableName=table, Item=broken)
+    with caplog.at_level(logging.WARNING):
+        assert _listed(member) == [good["id"]] and _listed(admin) == [good["id"]]
+    assert any(ID in record.getMessage() for record in caplog.records)
+    reply = member.call("GET", f"/v2/images/{ID}")
+    assert 400 <= reply.status < 500, reply.text
+    assert "cannot be read" in reply.json["message"]
+
+
+class KeyLimitedDynamoDB:
+    """DynamoDB's rule that moto does not enforce: a key value is at most 2048 bytes."""
+
+    def get_item(self, **request):
+        from botocore.exceptions import ClientError
+
+        if len(request["Key"]["id"]["S"].encode()) > 2048:
+            error = {"Code": "ValidationException", "Message": "Hash primary key values must be under 2048 bytes"}
+            raise ClientError({"Error": error}, "GetItem")
+        return {}
+
+
+def test_an_id_longer_than_any_key_is_no_record_not_a_dynamodb_error(monkeypatch):
+    from image_import.adapters import records
+
+    monkeypatch.setattr(records, "client", lambda service: KeyLimitedDynamoDB())
+    assert records.ImageRepository("images").get("a" * 3000) is None
+    assert records.TaskRepository("tasks").get("\u00e9" * 1100) is None  # 2200 bytes
