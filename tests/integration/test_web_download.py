@@ -157,6 +157,24 @@ def test_given_mismatching_validation_data_when_imported_then_it_fails_and_nothi
     assert_failed_and_nothing_kept(stack, image, task, "os_hash_value")
 
 
+def test_given_matching_sha256_validation_data_when_imported_then_it_is_active_with_that_digest(member, stack, base):
+    expected = {"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(DATA).hexdigest()}  # a distro's SHA256SUMS
+    image, task = import_and_wait(member, stack, f"{base}/disk.img", validation_data=expected)
+    assert image["status"] == "active", task["message"]
+    assert (image["os_hash_algo"], image["os_hash_value"]) == ("sha256", expected["os_hash_value"])
+    assert image["checksum"] == hashlib.md5(DATA).hexdigest() and image["size"] == len(DATA)
+    assert bucket_keys(stack, "StoreBucket") == [f"images/{image['id']}"]
+
+
+def test_given_mismatching_sha256_validation_data_when_imported_then_it_fails_naming_sha256(member, stack, base):
+    wrong = {"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(b"other").hexdigest()}
+    image, task = import_and_wait(member, stack, f"{base}/disk.img", validation_data=wrong)
+    assert_failed_and_nothing_kept(
+        stack, image, task, f"actual sha256 os_hash_value: ({hashlib.sha256(DATA).hexdigest()})"
+    )
+    assert image["os_hash_algo"] is None
+
+
 def test_given_malformed_validation_data_when_importing_then_it_is_400_and_nothing_changes(member, stack, base):
     image = member.create()
     reply = web_import(member, image["id"], f"{base}/disk.img", validation_data={"os_hash_value": "abc"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 
@@ -11,7 +12,7 @@ from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext
 from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
-from image_import.workflow import revert, web_download
+from image_import.workflow import revert, steps, web_download
 from image_import.workflow.start import start_import
 from tests.unit.fakes import fake_ports
 
@@ -76,18 +77,65 @@ def test_given_validation_data_when_web_download_starts_then_the_expected_digest
     assert (image.os_hash_algo, image.os_hash_value) == ("sha512", SHA512_OF_ABC)
 
 
+@pytest.mark.parametrize("algo", ["sha1", "sha256", "sha512", "md5"])
+def test_given_validation_data_in_any_algorithm_glance_accepts_when_web_download_starts_then_it_is_set(settings, algo):
+    ports = fake_ports()
+    value = hashlib.new(algo, b"abc").hexdigest()
+    job = started(settings, ports, validation_data={"os_hash_algo": algo, "os_hash_value": value.upper()})
+    image = ports.images.get(job.image_id)
+    assert (image.os_hash_algo, image.os_hash_value) == (algo, value)  # hex normalised to Glance's lower case
+
+
+def test_given_no_validation_values_when_web_download_starts_then_nothing_is_expected(settings):
+    ports = fake_ports()
+    job = started(settings, ports, validation_data={})  # Glance's schema allows it: nothing to verify
+    image = ports.images.get(job.image_id)
+    assert (image.os_hash_algo, image.os_hash_value) == (None, None)
+
+
 @pytest.mark.parametrize(
-    "data",
+    ("data", "message"),
     [
-        {"os_hash_algo": "md5", "os_hash_value": "0" * 32},
-        {"os_hash_algo": "sha512", "os_hash_value": "xyz"},
-        {"os_hash_algo": "sha512"},
-        "sha512:abc",
+        (
+            {"os_hash_algo": "sha384", "os_hash_value": "0" * 96},
+            "'sha384' is not one of ['sha1', 'sha256', 'sha512', 'md5']",
+        ),
+        ({"os_hash_algo": "sha256", "os_hash_value": "xyz"}, "os_hash_value (xyz) is not a valid hexadecimal value"),
+        (
+            {"os_hash_algo": "sha256", "os_hash_value": "ab" * 20},
+            f"os_hash_value: ({'ab' * 20}) is not the correct size for (sha256) (should be (32) bytes)",
+        ),
+        ({"os_hash_algo": "sha512"}, "'os_hash_value' is a dependency of 'os_hash_algo'"),
+        ({"os_hash_value": "ab" * 32}, "'os_hash_algo' is a dependency of 'os_hash_value'"),
+        ({"os_hash_algo": "sha256", "os_hash_value": "ab" * 32, "checksum": "x"}, "Additional properties"),
+        ("sha512:abc", "is not of type 'object'"),
     ],
 )
-def test_given_unusable_validation_data_when_web_download_starts_then_it_is_400(settings, data):
-    with pytest.raises(BadRequest):
+def test_given_unusable_validation_data_when_web_download_starts_then_it_is_400_in_glances_words(
+    settings, data, message
+):
+    with pytest.raises(BadRequest) as raised:
         started(settings, fake_ports(), validation_data=data)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("matches", [True, False])
+def test_given_sha256_validation_data_when_stored_then_the_image_gets_that_digest_or_fails_naming_it(settings, matches):
+    ports = fake_ports()
+    data = b"image bytes"
+    expected = hashlib.sha256(data if matches else b"other").hexdigest()
+    job = started(settings, ports, validation_data={"os_hash_algo": "sha256", "os_hash_value": expected})
+    ports.staging.objects[job.staging_key] = data
+    if matches:
+        steps.import_to_store(job, settings, ports)
+        image = ports.images.get(job.image_id)
+        assert (image.os_hash_algo, image.os_hash_value) == ("sha256", expected)  # as Glance's location import
+        assert image.checksum == hashlib.md5(data).hexdigest() and image.size == len(data)
+    else:
+        with pytest.raises(ImportFailed, match="sha256") as raised:
+            steps.import_to_store(job, settings, ports)
+        assert hashlib.sha256(data).hexdigest() in str(raised.value)
+        assert ports.store.objects == {}
 
 
 def test_given_a_served_image_when_the_step_runs_then_the_bytes_are_staged_from_the_checked_address(settings):

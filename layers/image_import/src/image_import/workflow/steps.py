@@ -52,7 +52,8 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJ
     image = actions.current()  # fail fast if the image is gone or the lock was lost
     key = store_key(job.image_id)
     job = job.model_copy(update={"store_key": key})  # revert removes it whatever happens below
-    hasher = ParallelHasher(settings.hashing_algorithm)
+    # a web-download's validation_data may name another algorithm: Glance then hashes and records that one
+    hasher = ParallelHasher(image.os_hash_algo or settings.hashing_algorithm)
     # what the data is, checked in the same single read that hashes and stores it
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
@@ -75,6 +76,10 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJ
             ("os_hash_value", digests.hash_value),
         ):
             current = getattr(image, attribute)
+            if current is not None and current != value and attribute == "os_hash_value":
+                raise ImportFailed(
+                    f"os_hash_value: ({current}) not matched with actual {digests.hash_algo} os_hash_value: ({value})"
+                )
             if current is not None and current != value:
                 raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
         image.size, image.checksum = digests.size, digests.checksum

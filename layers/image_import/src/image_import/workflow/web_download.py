@@ -56,25 +56,47 @@ def checked_uri(method: dict, settings: Settings, resolve: Resolver = system_res
     return uri
 
 
+# Glance's add-location ``validation_data`` (glance/api/v2/images.py, get_add_location_properties)
+VALIDATION_ALGORITHMS = ["sha1", "sha256", "sha512", "md5"]
+VALIDATION_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "os_hash_algo": {"type": "string", "maxLength": 64, "enum": VALIDATION_ALGORITHMS},
+        "os_hash_value": {"type": "string", "maxLength": 128},
+    },
+    "dependentRequired": {"os_hash_value": ["os_hash_algo"], "os_hash_algo": ["os_hash_value"]},
+}
+
+
 def validation_data(body: dict, settings: Settings) -> tuple[str, str] | None:
     """Optional expected digest: ``validation_data: {os_hash_algo, os_hash_value}``, beside ``uri``.
 
-    Same shape and checks as Glance's add-location API; the store step compares it with the
-    digest of the downloaded data and fails the import on a mismatch.
+    Same shape, algorithms and checks (and 400 messages) as Glance's add-location API; as there, the
+    import hashes the data with that algorithm, records it as the image's ``os_hash_algo`` and fails
+    on a mismatch. An empty object asks for nothing. ``settings`` is kept for the call's shape.
     """
-    data = body["method"].get("validation_data", body.get("validation_data"))
-    if data is None:
+    import jsonschema  # only a web-download with validation_data pays for it
+
+    method = body["method"]
+    if "validation_data" not in method and "validation_data" not in body:
         return None
-    if not isinstance(data, dict) or not data.get("os_hash_value"):
-        raise BadRequest("validation_data must be an object with 'os_hash_algo' and 'os_hash_value'.")
-    algo = data.get("os_hash_algo") or settings.hashing_algorithm
-    if algo != settings.hashing_algorithm:
-        raise BadRequest(f"os_hash_algo must be {settings.hashing_algorithm}, not {algo}.")
-    value = str(data["os_hash_value"]).lower()
-    expected_length = hashlib.new(algo).digest_size * 2
-    if len(value) != expected_length or any(c not in "0123456789abcdef" for c in value):
-        raise BadRequest(f"os_hash_value must be {expected_length} hexadecimal digits for {algo}.")
-    return algo, value
+    data = method.get("validation_data", body.get("validation_data"))
+    try:
+        jsonschema.validate(data, VALIDATION_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        raise BadRequest(f"Provided object does not match schema 'validation_data': {exc.message}") from None
+    if not data:
+        return None
+    algo, value = data["os_hash_algo"], data["os_hash_value"]
+    try:
+        digest = bytes.fromhex(value)
+    except ValueError:
+        raise BadRequest(f"os_hash_value ({value}) is not a valid hexadecimal value") from None
+    want = hashlib.new(algo).digest_size
+    if len(digest) != want:
+        raise BadRequest(f"os_hash_value: ({value}) is not the correct size for ({algo}) (should be ({want}) bytes)")
+    return algo, digest.hex()
 
 
 def download(

@@ -1,0 +1,26 @@
+"""API Gateway's own answers, in Glance's error format: a body too large for API Gateway/Lambda is 413."""
+
+from __future__ import annotations
+
+import json
+
+from image_import.api.errors import render_error
+from image_import.errors import RequestEntityTooLarge
+from tests.infra.conftest import resources_of
+
+
+def gateway_responses(cfn: dict) -> dict:
+    [api] = [r for lid, r in resources_of(cfn, "AWS::ApiGateway::RestApi").items() if lid == "ImageApi"]
+    # in the API's own OpenAPI body, so every deployment carries it (a separate GatewayResponse
+    # resource is forgotten on SAM's redeploys: aws/serverless-application-model#390, #623)
+    return api["Properties"]["Body"].get("x-amazon-apigateway-gateway-responses", {})
+
+
+def test_a_request_too_large_for_api_gateway_is_a_413_in_glances_json_naming_the_direct_upload(cfn):
+    response = gateway_responses(cfn)["REQUEST_TOO_LARGE"]
+    assert response["statusCode"] == "413"
+    body = json.loads(response["responseTemplates"]["application/json"])  # no $variables: parses as it is
+    content_type, glance = render_error(RequestEntityTooLarge(body["message"]), "application/json")
+    assert content_type == "application/json" and body == json.loads(glance)
+    assert body["code"] == "413 Request Entity Too Large"
+    assert "POST /v2/images/{image_id}/upload-urls" in body["message"]
