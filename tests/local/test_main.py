@@ -61,3 +61,16 @@ def test_given_no_template_when_started_then_it_exits_2_with_an_error(tmp_path):
 
     assert (result.returncode, "Traceback" in result.stderr) == (2, False)
     assert "missing.yaml" in result.stderr
+
+
+def test_given_the_stack_running_when_it_prints_its_glance_command_then_the_command_runs_as_pasted(served, tmp_path):
+    """A newcomer's PATH lacks the venv: the printed command names glance by a path (issue 11)."""
+    logs = (tmp_path / "local.log").read_text()
+    command = next(line for line in logs.splitlines() if "try:" in line).split("try:", 1)[1].split()
+
+    assert "/" in command[0], f"{command[0]} would be looked up on PATH"
+    assert command[1:3] == ["--os-image-url", served]
+    program = (Path.cwd() / command[0]).resolve()  # relative to where the stack was started
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no venv on PATH
+    result = subprocess.run([str(program), "--version"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -78,7 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError:  # a template of its own (--no-render) may come without our configuration
         backend = "token_file"
     token = "member-token" if backend == "token_file" else "<token>"
-    print(f"  try: glance --os-image-url {server.url} --os-auth-token {token} --os-image-api-version 2 image-list")
+    print(f"  try: {_glance()} --os-image-url {server.url} --os-auth-token {token} --os-image-api-version 2 image-list")
     if backend == "token_file":
         print("  (tokens admin-token and member-token are in local-tokens.yaml; Ctrl-C stops)", flush=True)
     else:
@@ -95,6 +96,19 @@ def _serve(args: argparse.Namespace) -> int:
         stack.down()
         moto.stop()
     return 0
+
+
+def _glance() -> str:
+    """glance as a newcomer can paste it: the venv's by its path (the venv's bin is not on their PATH),
+    relative to the working directory when inside it (``.venv/bin/glance`` from the repository)."""
+    program = Path(sys.executable).parent / "glance"  # not resolved: the venv's python is a symlink
+    if not program.is_file():
+        return shutil.which("glance") or "glance"
+    try:
+        relative = str(program.absolute().relative_to(Path.cwd()))
+        return relative if "/" in relative else f"./{relative}"  # a bare name would be looked up on PATH
+    except ValueError:
+        return str(program.absolute())
 
 
 STATE_KEYS = ("IMAGES_TABLE", "TASKS_TABLE", "STAGING_BUCKET", "STORE_BUCKET", "STATE_MACHINE_ARN")
