@@ -14,7 +14,7 @@
     revert  importing -> uploading (staged data kept) | queued (nothing kept)
     deactivate active <-> deactivated reactivate
 
-Deleting removes the record whatever its status. Glance's ``killed``, ``deleted`` and
+Deleting replaces the record by a tombstone whatever its status (adapters/records). Glance's ``killed``, ``deleted`` and
 ``pending_delete`` are never set here. A move from a status the table does not list is a bug in
 the service, not a user error: it raises :class:`IllegalTransition` (an internal error).
 """
