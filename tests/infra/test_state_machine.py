@@ -21,6 +21,9 @@ STATES_ERRORS = {
     "States.ResultWriterFailed", "States.Runtime", "States.TaskFailed", "States.Timeout",
     "States.QueryEvaluationError",
 }  # fmt: skip
+# what Step Functions reports when the function itself dies: timed out (Sandbox.Timedout), or failed
+# without a response of its own (Lambda.Unknown: out of memory, runtime crash)
+LAMBDA_RUNTIME_ERRORS = {"Sandbox.Timedout", "Lambda.Unknown"}
 OUR_ERRORS = {name for name, value in vars(errors).items() if isinstance(value, type) and issubclass(value, Exception)}
 
 
@@ -60,7 +63,11 @@ def test_every_lambda_task_retries_lambda_service_errors_and_catches_everything(
 
 @pytest.mark.parametrize("asl", [committed(), definition(["no_op"])])
 def test_every_matched_error_name_is_real(asl):
-    unknown = {n for n in error_names(asl) if not (n in STATES_ERRORS or n in OUR_ERRORS or n in LAMBDA_SERVICE_ERRORS)}
+    unknown = {
+        n
+        for n in error_names(asl)
+        if not (n in STATES_ERRORS or n in OUR_ERRORS or n in LAMBDA_SERVICE_ERRORS or n in LAMBDA_RUNTIME_ERRORS)
+    }
     assert unknown == set()
 
 

@@ -23,7 +23,8 @@ def chain_of(asl: dict, method: str = "glance-direct") -> list[str]:
     while name:
         state = states[name]
         if state["Type"] == "Choice":
-            chosen = [c["Next"] for c in state["Choices"] if c["StringEquals"] == method]
+            # a pass loop's choice: the way out once the passes are done
+            chosen = [c["Next"] for c in state["Choices"] if c.get("StringEquals", method) == method]
             name = chosen[0] if chosen else state["Default"]
             continue
         order.append(name)
@@ -41,6 +42,26 @@ def test_states_run_in_glances_order_with_one_state_per_plugin_in_list_order():
         "CompleteImport",
         "DeleteStaging",
     ]
+
+
+def test_the_states_that_move_data_run_again_until_their_passes_are_done():
+    asl = definition(["no_op"])
+    states = asl["States"]
+    for task, flag, after in (
+        ("ImportToStore", "$.store_copy.done", "CompleteImport"),
+        ("WebDownload", "$.download.done", "VerifyStaging"),
+    ):
+        choice = states[states[task]["Next"]]
+        assert choice["Type"] == "Choice"
+        assert choice["Default"] == task  # not done: one more pass
+        (way_out,) = choice["Choices"]
+        assert way_out["Next"] == after
+        assert {"Variable": flag, "BooleanEquals": True} in way_out["And"]
+        # a pass that broke off is retried (from the offset its input records); anything else reverts
+        retried = {error for retry in states[task]["Retry"] for error in retry["ErrorEquals"]}
+        assert {"PassInterrupted", "Sandbox.Timedout"} <= retried
+        assert "ImportFailed" not in retried and "States.ALL" not in retried
+        assert states[task]["Catch"][0]["Next"] == "RevertImport"
 
 
 def test_given_a_web_download_import_when_the_workflow_starts_then_it_downloads_before_the_common_chain():

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from image_import.settings import ConfigError, Settings, load_settings
-from image_import.workflow.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, import_states, plugin_state
+from image_import.workflow.chain import (
+    CLEANUP_STATES,
+    PASS_STATES,
+    WEB_DOWNLOAD_STATE,
+    import_states,
+    plugin_state,
+)
 
 PLUGIN_CODE_URI = "functions/plugin/"
 DEFINITION_PATH = "statemachine/import.asl.json"
@@ -38,6 +44,14 @@ REVERT = ("RevertImport", "RevertImportFunction")
 CHOOSE_METHOD = "ChooseMethod"
 WEB_DOWNLOAD = (WEB_DOWNLOAD_STATE, "WebDownloadFunction")
 FAILED = "ImportFailed"
+# A pass of a looping state (data/passes.py) that broke off (S3 or the network failed, the function
+# timed out) is retried from the offset the previous pass recorded: its input is that pass's output.
+PASS_RETRY = {
+    "ErrorEquals": ["PassInterrupted", "Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 4,
+    "BackoffRate": 2,
+}
 # where a cleanup state's failure goes: the image is already active, so the import succeeded
 CLEANUP_FAILED = "StagingLeftForSweeper"
 
@@ -88,6 +102,8 @@ def definition(plugins: list[str] | tuple[str, ...]) -> dict[str, Any]:
         "Default": chain[0][0],
     }
     states = {CHOOSE_METHOD: choose, **states}
+    for name, (done_flag, choice) in PASS_STATES.items():
+        _loop(states, name, done_flag, choice)
     revert = _task(REVERT[1], FAILED, {"Payload.$": "$"}, catch=None)
     revert["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.revert_error", "Next": FAILED}]
     states[REVERT[0]] = revert
@@ -108,6 +124,27 @@ def definition(plugins: list[str] | tuple[str, ...]) -> dict[str, Any]:
         "StartAt": CHOOSE_METHOD,
         "States": states,
     }
+
+
+def _loop(states: dict[str, Any], name: str, done_flag: str, choice: str) -> None:
+    """``name`` runs again (the next pass) until its output says ``done_flag``, then goes on as before."""
+    task = states[name]
+    task["Retry"].append(PASS_RETRY)
+    states[choice] = {
+        "Type": "Choice",
+        "Comment": f"{name} moves its data in passes: one more until {done_flag} is true",
+        "Choices": [
+            {
+                "And": [
+                    {"Variable": done_flag, "IsPresent": True},
+                    {"Variable": done_flag, "BooleanEquals": True},
+                ],
+                "Next": task.pop("Next"),
+            }
+        ],
+        "Default": name,
+    }
+    task["Next"] = choice
 
 
 # where staged data is (PUT /stage, direct uploads, web-download): a plugin reads the key it is given

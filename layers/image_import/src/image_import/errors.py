@@ -71,5 +71,10 @@ class ImportFailed(Exception):
     """An import step failed in a way the user can act on; the message goes on the task."""
 
 
+class PassInterrupted(Exception):
+    """A pass of a copy broke off for a reason a retry can mend (S3 or the network failed): the state
+    machine runs the pass again from the offset the previous pass recorded."""
+
+
 class TaskAborted(ImportFailed):
     """The import no longer owns the image (deleted, or its lock was taken over)."""

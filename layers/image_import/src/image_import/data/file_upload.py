@@ -11,10 +11,10 @@ import contextlib
 from collections.abc import Iterable
 
 from image_import.adapters.ports import Ports
+from image_import.data.hashing import ParallelHasher, hashed
 from image_import.data.inspection import FormatCheck, FormatOptions, InvalidImageData, inspected
 from image_import.data.layout import store_key
 from image_import.data.stage import declared_image_size
-from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,

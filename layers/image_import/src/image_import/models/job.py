@@ -16,6 +16,35 @@ class StepError(BaseModel):
     Cause: str | None = None
 
 
+class CopyState(BaseModel):
+    """Where a copy in passes stands (data/passes.py): a few hundred bytes whatever the image size.
+
+    Each pass is one function call that moves a bounded range and returns this; the next pass (or a
+    retry of a failed one) starts from ``offset``. Part ETags are not kept: S3 lists them (ListParts)
+    when the last pass completes the multipart upload.
+    """
+
+    size: int  # of the source object
+    source_etag: str  # every read and copy is pinned to it (IfMatch / CopySourceIfMatch)
+    part_size: int
+    upload_id: str | None = None  # the target's multipart upload (None: one CopyObject, or nothing yet)
+    offset: int = 0  # bytes before it are copied and hashed
+    passes: int = 0  # passes that finished
+    hashing: dict[str, Any] | None = None  # ParallelHasher.snapshot(); None when the digests are known
+    inspection: dict[str, Any] | None = None  # FormatCheck.snapshot()
+    done: bool = False
+
+
+class KnownDigests(BaseModel):
+    """Digests of a staged object computed while it was written (web-download), valid while its ETag is."""
+
+    etag: str
+    size: int
+    checksum: str
+    hash_algo: str
+    hash_value: str
+
+
 class ImportJob(BaseModel):
     image_id: str
     task_id: str
@@ -27,6 +56,13 @@ class ImportJob(BaseModel):
     source_uri: str | None = None
     # set by the store step once the store object exists, so revert knows what to remove
     store_key: str | None = None
+    # the store step's copy in passes (the state machine loops on ImportToStore until it is done)
+    store_copy: CopyState | None = None
+    # the web-download step's download in passes (it loops on WebDownload until it is done)
+    download: dict[str, Any] | None = None
+    # what the staged object hashes to, when the step that wrote it hashed it (the store step then reads
+    # only what format inspection needs)
+    staged_digests: KnownDigests | None = None
     # plugins whose execute() finished, so that revert undoes exactly those (in reverse order)
     plugins_done: list[str] = []
     # states that finished (step_handler appends), so a failure is counted against the state it hit

@@ -64,6 +64,13 @@ class KeystoneSettings:
     http_connect_timeout: float = 5.0
 
 
+# A pass also ends when its function's time runs short; the byte bound keeps what a failed pass costs
+# (it is read again) small. 16 GiB: at the ~150-300 MiB/s a 2-vCPU function reads and hashes, 55-110 s
+# of a 900 s function, so a slow pass still ends on bytes, well inside the timeout.
+DEFAULT_MAX_BYTES_PER_PASS = 16 * GIB
+MIN_BYTES_PER_PASS = 5 * 1024 * 1024  # S3's smallest multipart part
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: one Settings per process
 class Settings:
     """What the operator configured; plugins read their own sections from ``sections``."""
@@ -73,6 +80,8 @@ class Settings:
     image_import_plugins: tuple[str, ...] = ()
     image_size_cap: int = 1024 * GIB
     hashing_algorithm: str = "sha512"
+    # [image_import_opts] max_bytes_per_pass (ours): the most one pass of a copy moves (data/passes.py)
+    max_bytes_per_pass: int = DEFAULT_MAX_BYTES_PER_PASS
     public_endpoint: str | None = None
     limit_param_default: int = 25
     image_tag_quota: int = 128  # Glance's option: tags per image (negative: unlimited)
@@ -136,6 +145,8 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
                     f"(supported: {', '.join(SUPPORTED_IMPORT_METHODS)})"
                 )
         values["enabled_import_methods"] = tuple(methods)
+    if "max_bytes_per_pass" in import_opts:
+        values["max_bytes_per_pass"] = parse_int(import_opts["max_bytes_per_pass"], minimum=MIN_BYTES_PER_PASS)
     if "image_import_plugins" in import_opts:
         values["image_import_plugins"] = tuple(parse_list(import_opts["image_import_plugins"]))
     if "image_size_cap" in default:

@@ -14,6 +14,12 @@ TRAILING_STATES = ("ImportToStore", "CompleteImport")
 # After CompleteImport the image is active: a failure in these must never revert it (their Catch
 # ends the execution as a success; whatever they leave behind is the sweeper's to remove).
 CLEANUP_STATES = ("DeleteStaging",)
+# States that move data in passes: the state machine runs each again until its output's flag says
+# done (the JSONPath of the flag, and the Choice state that checks it).
+PASS_STATES = {
+    WEB_DOWNLOAD_STATE: ("$.download.done", "DownloadDone"),
+    "ImportToStore": ("$.store_copy.done", "StoreCopyDone"),
+}
 
 
 def plugin_state(plugin: str) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from image_import import metrics
 from image_import.adapters.ports import Ports
+from image_import.data.hashing import ParallelHasher, hashed
 from image_import.data.inspection import FormatCheck, FormatOptions, inspected
 from image_import.data.layout import store_key
-from image_import.data.transfer import ParallelHasher, hashed
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
 from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, Task
