@@ -1,4 +1,4 @@
-"""Import step: stream staging -> store once, computing size, MD5 and the multihash."""
+"""Import step: one pass of the copy staging -> store (server-side parts, read once to hash and inspect)."""
 
 from image_import.adapters.ports import default_ports
 from image_import.observability import step_handler
@@ -6,6 +6,6 @@ from image_import.settings import get_settings
 from image_import.workflow import steps
 
 
-@step_handler("ImportToStore")
-def handler(job):
-    return steps.import_to_store(job, get_settings(), default_ports())
+@step_handler("ImportToStore", finished=lambda job: bool(job.store_copy and job.store_copy.done))
+def handler(job, deadline):
+    return steps.import_to_store(job, get_settings(), default_ports(), deadline)

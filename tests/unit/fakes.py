@@ -97,8 +97,35 @@ class FakeBucket:
     def delete(self, key):
         self.objects.pop(key, None)
 
-    def read(self, key, first, last):
-        return self.objects[key][first : last + 1]
+    def read(self, key, first, last, etag=None):
+        return b"".join(self.ranged_chunks(key, first, last, etag)) if etag else self.objects[key][first : last + 1]
+
+    # ---- a copy in passes: reads and part copies pinned to the source's ETag, as S3's IfMatch
+    def _pinned(self, key, etag):
+        from image_import.errors import SourceChanged
+
+        if key not in self.objects or self.etag(key) != etag:
+            raise SourceChanged(key)
+        return self.objects[key]
+
+    def ranged_chunks(self, key, first, last, etag, chunk_size=4 * 1024 * 1024):
+        data = self._pinned(key, etag)[first : last + 1]
+        self.bytes_read = getattr(self, "bytes_read", 0) + len(data)
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]
+
+    def copy_from(self, source, source_key, etag, key):
+        self.put(key, source._pinned(source_key, etag))
+
+    def copy_part_from(self, source, source_key, etag, key, upload_id, number, first, last):
+        if upload_id not in self.parts:
+            raise KeyError(f"NoSuchUpload {upload_id}")
+        self.parts[upload_id][number] = source._pinned(source_key, etag)[first : last + 1]
+
+    def abort_uploads(self, key):
+        for upload_id, (upload_key, _) in list(self.multipart.items()):
+            if upload_key == key:
+                self.abort_multipart(key, upload_id)
 
     def presigned_get(self, key, expires_in):
         return f"https://fake-s3/{key}?expires={expires_in}"

@@ -10,12 +10,23 @@ import os
 
 import pytest
 
-from image_import.data.inspection import FormatCheck, FormatOptions, inspected
+from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object, inspected
 from image_import.errors import ImportFailed
 from tests import disk_images
 from tests.disk_images import KIB, MIB
 
 CHUNK_SIZES = [512, 64 * KIB, 8 * MIB]  # smaller than, equal to and larger than what Glance's inspectors see
+
+
+@pytest.fixture(autouse=True, params=["streamed", "by range"])
+def reading(request, monkeypatch):
+    """Every verdict of this module twice: the data streamed through the inspectors (PUT /file), and read
+    by range as a copy in passes does (inspect_object): the two must agree on everything."""
+    monkeypatch.setattr(f"{__name__}.READING", request.param)
+    return request.param
+
+
+READING = "streamed"
 
 
 def verdict(
@@ -27,6 +38,8 @@ def verdict(
     **options,
 ) -> int | None:
     check = FormatCheck(disk_format, container_format, FormatOptions(**options))
+    if READING == "by range":
+        return inspect_object(check, len(data), lambda first, last: data[first : last + 1])
     for chunk in disk_images.chunked(data, chunk_size):
         check.feed(chunk)
     return check.verdict()
@@ -303,3 +316,58 @@ def test_the_image_format_options_are_read_from_glance_api_conf(config_dir):
     set_option(config_dir, "glance-api.conf", "image_format", "gpt_safety_checks_nonfatal", "")
     options = FormatOptions.of(load_settings(config_dir))
     assert options == FormatOptions(False, ("streamOptimized",), ())
+
+
+# --- by range (a copy in passes): a few MiB read whatever the size, the same verdict -----------------
+
+
+class RangeReader:
+    def __init__(self, data: bytes):
+        self.data, self.read = data, 0
+
+    def __call__(self, first: int, last: int) -> bytes:
+        self.read += last - first + 1
+        return self.data[first : last + 1]
+
+
+@pytest.mark.parametrize(
+    ("disk_format", "data", "virtual_size"),
+    [
+        ("raw", disk_images.raw(96 * MIB), 96 * MIB),
+        ("qcow2", disk_images.qcow2(1024 * MIB) + bytes(64 * MIB), 1024 * MIB),
+        ("vhdx", disk_images.vhdx(256 * MIB) + bytes(64 * MIB), 256 * MIB),
+        # streamOptimized: its footer is in the last bytes, after 64 MiB of grains
+        (
+            "vmdk",
+            (lambda image: image[: 64 * KIB] + bytes(64 * MIB) + image[64 * KIB :])(
+                disk_images.vmdk(64 * MIB, create_type="streamOptimized", stream_optimized_footer=True)
+            ),
+            64 * MIB,
+        ),
+    ],
+    ids=["raw", "qcow2", "vhdx", "vmdk-streamOptimized"],
+)
+def test_by_range_only_the_regions_are_read_and_the_verdict_is_the_streamed_one(disk_format, data, virtual_size):
+    streamed = FormatCheck(disk_format, "bare", FormatOptions())
+    for chunk in disk_images.chunked(data, 8 * MIB):
+        streamed.feed(chunk)
+    read = RangeReader(data)
+    by_range = inspect_object(FormatCheck(disk_format, "bare", FormatOptions()), len(data), read)
+    assert by_range == streamed.verdict() == virtual_size
+    assert read.read <= 2 * MIB
+
+
+def test_by_range_a_vmdk_footer_that_is_unsafe_is_refused():
+    image = disk_images.vmdk(64 * MIB, create_type="streamOptimized", stream_optimized_footer=True)
+    broken = image[:-SECTOR_AND_FOOTER] + bytes(SECTOR_AND_FOOTER)  # the footer and end marker wiped
+    padded = broken[: 64 * KIB] + bytes(32 * MIB) + broken[64 * KIB :]
+    with pytest.raises(ImportFailed):
+        inspect_object(FormatCheck("vmdk", "bare", FormatOptions()), len(padded), RangeReader(padded))
+    with pytest.raises(ImportFailed):
+        check = FormatCheck("vmdk", "bare", FormatOptions())
+        for chunk in disk_images.chunked(padded, 8 * MIB):
+            check.feed(chunk)
+        check.verdict()
+
+
+SECTOR_AND_FOOTER = 3 * 512

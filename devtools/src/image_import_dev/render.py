@@ -48,8 +48,8 @@ FAILED = "ImportFailed"
 # timed out) is retried from the offset the previous pass recorded: its input is that pass's output.
 PASS_RETRY = {
     "ErrorEquals": ["PassInterrupted", "Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"],
-    "IntervalSeconds": 2,
-    "MaxAttempts": 4,
+    "IntervalSeconds": 1,
+    "MaxAttempts": 3,
     "BackoffRate": 2,
 }
 # where a cleanup state's failure goes: the image is already active, so the import succeeded

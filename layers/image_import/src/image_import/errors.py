@@ -71,6 +71,10 @@ class ImportFailed(Exception):
     """An import step failed in a way the user can act on; the message goes on the task."""
 
 
+class SourceChanged(Exception):
+    """The object a pinned read or copy names is no longer the one it was pinned to (replaced or gone)."""
+
+
 class PassInterrupted(Exception):
     """A pass of a copy broke off for a reason a retry can mend (S3 or the network failed): the state
     machine runs the pass again from the offset the previous pass recorded."""

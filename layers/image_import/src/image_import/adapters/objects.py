@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from image_import.adapters.aws import client, error_code, presigner
+from image_import.errors import SourceChanged
 
 CHUNK_SIZE = 8 * 1024 * 1024  # also the multipart part size (S3's minimum is 5 MiB)
 PARTS_IN_FLIGHT = 2
@@ -63,6 +64,67 @@ class Bucket:
             raise
         return True
 
+    # ---- a copy in passes (data/passes.py): ranged reads and part copies, each pinned to the source's ETag
+    def ranged_chunks(
+        self, key: str, first: int, last: int, etag: str, chunk_size: int = CHUNK_SIZE
+    ) -> Iterator[bytes]:
+        """Bytes first..last (inclusive) of the object while it is the one whose ETag is ``etag``
+        (SourceChanged if it is not), in chunks."""
+        try:
+            response = client("s3").get_object(
+                Bucket=self.name, Key=key, Range=f"bytes={first}-{last}", IfMatch=f'"{etag}"'
+            )
+        except Exception as exc:
+            if error_code(exc) in _SOURCE_CHANGED:
+                raise SourceChanged(key) from None
+            raise
+        body = response["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
+
+    def copy_from(self, source: Bucket, source_key: str, etag: str, key: str) -> None:
+        """One CopyObject (up to 5 GiB) from another bucket, pinned to the source's ETag."""
+        try:
+            client("s3").copy_object(
+                Bucket=self.name,
+                Key=key,
+                CopySource={"Bucket": source.name, "Key": source_key},
+                CopySourceIfMatch=f'"{etag}"',
+            )
+        except Exception as exc:
+            if error_code(exc) in _SOURCE_CHANGED:
+                raise SourceChanged(source_key) from None
+            raise
+
+    def copy_part_from(
+        self, source: Bucket, source_key: str, etag: str, key: str, upload_id: str, number: int, first: int, last: int
+    ) -> None:
+        """Part ``number`` of a multipart upload to ``key``: bytes first..last of the source, server-side."""
+        try:
+            client("s3").upload_part_copy(
+                Bucket=self.name,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource={"Bucket": source.name, "Key": source_key},
+                CopySourceIfMatch=f'"{etag}"',
+                CopySourceRange=f"bytes={first}-{last}",
+            )
+        except Exception as exc:
+            if error_code(exc) in _SOURCE_CHANGED:
+                raise SourceChanged(source_key) from None
+            raise
+
+    def abort_uploads(self, key: str) -> None:
+        """Abort every unfinished multipart upload to ``key`` (a reverted copy's, whatever its id)."""
+        paginator = client("s3").get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.name, Prefix=key):
+            for upload in page.get("Uploads", []):
+                if upload["Key"] == key:
+                    self.abort_multipart(key, upload["UploadId"])
+
     def _copy_parts(self, target: str, size: int, pin: dict) -> None:
         s3 = client("s3")
         part_size = max(COPY_PART_SIZE, -(-size // MAX_PARTS))
@@ -100,8 +162,11 @@ class Bucket:
     def delete(self, key: str) -> None:
         client("s3").delete_object(Bucket=self.name, Key=key)
 
-    def read(self, key: str, first: int, last: int) -> bytes:
-        """Bytes first..last (inclusive) of the object; for answers small enough to hold."""
+    def read(self, key: str, first: int, last: int, etag: str | None = None) -> bytes:
+        """Bytes first..last (inclusive) of the object; for answers small enough to hold. With ``etag``,
+        only while the object is that one (SourceChanged otherwise)."""
+        if etag is not None:
+            return b"".join(self.ranged_chunks(key, first, last, etag))
         response = client("s3").get_object(Bucket=self.name, Key=key, Range=f"bytes={first}-{last}")
         return response["Body"].read()
 

@@ -31,7 +31,10 @@ class CopyState(BaseModel):
     offset: int = 0  # bytes before it are copied and hashed
     passes: int = 0  # passes that finished
     hashing: dict[str, Any] | None = None  # ParallelHasher.snapshot(); None when the digests are known
-    inspection: dict[str, Any] | None = None  # FormatCheck.snapshot()
+    # the format inspection's verdict, from the first pass, and the formats it was given
+    virtual_size: int | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
     done: bool = False
 
 

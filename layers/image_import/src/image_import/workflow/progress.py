@@ -28,20 +28,25 @@ class Progress:
         task_id: str,
         interval: float = REPORT_EVERY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        start: int = 0,
     ):
         self.ports, self.task_id, self.interval, self.clock = ports, task_id, interval, clock
-        self.copied = 0
+        self.copied = start  # a pass of a copy in passes counts on from where the previous one stopped
         self._last_report: float | None = None
 
     def track(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """Pass chunks through, reporting at the start and then at least every ``interval`` seconds."""
         self.report()
         for chunk in chunks:
-            self.copied += len(chunk)
-            if self.clock() - self._last_report >= self.interval:
-                self.report()
+            self.add(len(chunk))
             yield chunk
         self.report()
+
+    def add(self, count: int) -> None:
+        """``count`` more bytes moved; a report if the last one is ``interval`` old."""
+        self.copied += count
+        if self._last_report is None or self.clock() - self._last_report >= self.interval:
+            self.report()
 
     def report(self) -> None:
         self._last_report = self.clock()

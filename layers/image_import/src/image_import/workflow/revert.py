@@ -49,6 +49,7 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
         # The key is deterministic, so revert clears it even when the failing step never reported it
         # (a store step that crashed or timed out after writing). Once a newer import holds the lock
         # the key may be that import's data: left alone.
+        ports.store.abort_uploads(job.store_key or store_key(job.image_id))  # a copy in passes stopped midway
         ports.store.delete(job.store_key or store_key(job.image_id))
         if job.method == "web-download":
             ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from image_import import metrics
 from image_import.adapters.ports import Ports
-from image_import.data.hashing import ParallelHasher, hashed
-from image_import.data.inspection import FormatCheck, FormatOptions, inspected
+from image_import.data import passes
+from image_import.data.hashing import Digests, ParallelHasher
+from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object
 from image_import.data.layout import store_key
-from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
+from image_import.errors import ConcurrentUpdate, ImportFailed, SourceChanged, TaskAborted
 from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, Task
+from image_import.models.job import KnownDigests
 from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.base import PluginJob
 from image_import.plugins.registry import plugin_for
@@ -47,28 +49,55 @@ def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports) -> I
     return job.model_copy(update={"plugins_done": [*job.plugins_done, name]})
 
 
-def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJob:
+def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
+    """One pass of the copy into the store (data/passes.py); the state machine calls it until it is done.
+
+    The first pass inspects the staged data (a few MiB, by range) before a byte is copied; the last one
+    records size, checksum, multihash and virtual size on the image, as Glance does at the end of its
+    single read.
+    """
     actions = ImageActions(ports, job.image_id, job.task_id)
     image = actions.current()  # fail fast if the image is gone or the lock was lost
     key = store_key(job.image_id)
     job = job.model_copy(update={"store_key": key})  # revert removes it whatever happens below
+    state = job.store_copy
+    known = None
+    if state is None:
+        state, known = _first_pass_state(job, image, settings, ports)
+    elif job.staged_digests is not None and job.staged_digests.etag == state.source_etag:
+        known = job.staged_digests
     # a web-download's validation_data may name another algorithm: Glance then hashes and records that one
-    hasher = ParallelHasher(image.os_hash_algo or settings.hashing_algorithm)
-    # what the data is, checked in the same single read that hashes and stores it
-    check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
+    algorithm = image.os_hash_algo or settings.hashing_algorithm
+    if known is not None:
+        hasher = None
+    elif state.hashing is not None:
+        hasher = ParallelHasher.resume(state.hashing)
+    else:
+        hasher = ParallelHasher(algorithm)
+    progress = Progress(ports, job.task_id, start=state.offset)
+    copier = passes.CopyPass(ports.staging, job.staging_key, ports.store, key, hasher=hasher, on_bytes=progress.add)
     try:
-        progress = Progress(ports, job.task_id)
-        chunks = progress.track(ports.staging.chunks(job.staging_key))
-        ports.store.write(key, hashed(inspected(chunks, check), hasher, settings.image_size_cap))
-        digests = hasher.finish()
-        virtual_size = check.verdict()
-    except BaseException:
-        hasher.close()
-        ports.store.delete(key)
+        progress.report()
+        state = copier.run(
+            state, passes.pass_bytes(state, settings.max_bytes_per_pass, hasher), deadline or _no_deadline()
+        )
+        progress.report()
+        digests = (hasher.finish() if hasher else _known(known)) if state.done else None
+    except ImportFailed:
+        _discard(ports, key)  # nothing half-written stays; a PassInterrupted keeps it for the retry
         raise
+    finally:
+        if hasher is not None:
+            hasher.close()
+    job = job.model_copy(update={"store_copy": state})
+    if digests is None:
+        return job
+    if digests.size != state.size:
+        raise ImportFailed(f"Read {digests.size} bytes of the staged data, expected {state.size}")
+    check_format = (state.disk_format, state.container_format)
 
     def record(image: Image) -> None:
-        if (image.disk_format, image.container_format) != (check.disk_format or None, check.container_format):
+        if (image.disk_format, image.container_format) != check_format:
             raise ImportFailed("disk_format or container_format changed during the import; import the image again")
         for attribute, value in (
             ("size", digests.size),
@@ -84,14 +113,61 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports) -> ImportJ
                 raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value = digests.hash_algo, digests.hash_value
-        image.virtual_size = virtual_size
+        image.virtual_size = state.virtual_size
 
     try:
         actions.apply(record)
     except ImportFailed:
-        ports.store.delete(key)
+        _discard(ports, key)
         raise
     return job
+
+
+def _discard(ports: Ports, key: str) -> None:
+    ports.store.abort_uploads(key)
+    ports.store.delete(key)
+
+
+def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: Ports):
+    """The copy's starting state: what is staged (pinned by its ETag), inspected before anything is copied."""
+    head = ports.staging.head(job.staging_key)
+    if head is None:
+        raise ImportFailed(f"No staged data found for image {job.image_id}")
+    size, etag = head
+    if size > settings.image_size_cap:
+        raise ImportFailed(f"Image exceeds the size cap of {settings.image_size_cap} bytes")
+    known = job.staged_digests if job.staged_digests is not None and job.staged_digests.etag == etag else None
+    check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
+    try:
+        virtual_size = inspect_object(
+            check, size, lambda first, last: ports.staging.read(job.staging_key, first, last, etag)
+        )
+    except SourceChanged:
+        raise ImportFailed("The staged data changed during the import; stage it again") from None
+    algorithm = image.os_hash_algo or settings.hashing_algorithm
+    hasher = None if known is not None else ParallelHasher(algorithm)
+    try:
+        state = passes.start(size, etag, settings.max_bytes_per_pass, hasher)
+    finally:
+        if hasher is not None:
+            hasher.close()
+    inspected = {
+        "virtual_size": virtual_size,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+    }
+    return state.model_copy(update=inspected), known
+
+
+def _known(known: KnownDigests | None) -> Digests:
+    assert known is not None
+    return Digests(known.size, known.checksum, known.hash_algo, known.hash_value)
+
+
+def _no_deadline() -> float:
+    import time
+
+    return time.monotonic() + 1e9
 
 
 def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:

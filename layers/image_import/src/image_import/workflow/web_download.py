@@ -131,7 +131,7 @@ def download(
             raise
     finally:
         response.close()
-    return job
+    return job.model_copy(update={"download": {"done": True}})  # one pass, the whole download
 
 
 def _open(uri: str | None, settings: Settings, fetcher: Fetcher, resolve: Resolver) -> tuple[Response, str]:
