@@ -84,7 +84,9 @@ def keystone_session(credentials: Credentials):
         from keystoneauth1 import session
         from keystoneauth1.identity import generic
     except ImportError:
-        raise AuthError("Keystone authentication needs keystoneauth1: pip install 'image-import-client[keystone]'")
+        raise AuthError(
+            "Keystone authentication needs keystoneauth1: pip install 'image-import-client[keystone]'"
+        ) from None
     scope = {
         "project_name": credentials.project_name,
         "project_id": credentials.project_id,

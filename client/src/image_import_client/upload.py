@@ -139,8 +139,6 @@ def _send(api, store, file, image_id, recorded, start_import, parallel, progress
                     "command again to send the parts that are missing, or ask the operator for a longer lifetime"
                 ) from None
             raise UploadError(str(refused)) from None
-        except KeyboardInterrupt:
-            raise UploadError("interrupted: run the same command again to send only the parts that are missing")
     if FileIdentity.of(file.path) != file:
         store.forget(api.endpoint, file)
         raise UploadError(f"{file.path} changed while it was being uploaded: run the command again")
