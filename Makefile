@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint format render check-render benchmark sweep load build deploy lint-template print-python312 clean
 
-$(STAMP): pyproject.toml layers/image_import/pyproject.toml devtools/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
+$(STAMP): pyproject.toml layers/image_import/pyproject.toml devtools/pyproject.toml client/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e layers/image_import -e devtools -e ".[dev]" -e tests/fixtures/sample_plugin
+	$(BIN)/python -m pip install --quiet -e layers/image_import -e devtools -e client -e ".[dev]" -e tests/fixtures/sample_plugin
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,12 +23,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check layers devtools functions tests benchmarks
-	$(BIN)/ruff format --check layers devtools functions tests benchmarks
+	$(BIN)/ruff check layers devtools client functions tests benchmarks
+	$(BIN)/ruff format --check layers devtools client functions tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format layers devtools functions tests benchmarks
-	$(BIN)/ruff check --fix layers devtools functions tests benchmarks
+	$(BIN)/ruff format layers devtools client functions tests benchmarks
+	$(BIN)/ruff check --fix layers devtools client functions tests benchmarks
 
 ## regenerate statemachine/import.asl.json and the plugin functions in template.yaml from config/
 render: $(STAMP)

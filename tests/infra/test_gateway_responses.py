@@ -24,3 +24,12 @@ def test_a_request_too_large_for_api_gateway_is_a_413_in_glances_json_naming_the
     assert content_type == "application/json" and body == json.loads(glance)
     assert body["code"] == "413 Request Entity Too Large"
     assert "POST /v2/images/{image_id}/upload-urls" in body["message"]
+
+
+def test_the_413_names_the_upload_command_as_it_parses(cfn):
+    from image_import_client.cli import parser
+
+    body = json.loads(gateway_responses(cfn)["REQUEST_TOO_LARGE"]["responseTemplates"]["application/json"])
+    assert "glance-image-upload --file <image file> --image-id <image id>" in body["message"]
+    args = parser().parse_args(["--file", "disk.img", "--image-id", "an-id"])  # the command as written takes those
+    assert (args.file, args.image_id) == ("disk.img", "an-id")

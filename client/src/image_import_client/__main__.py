@@ -1,0 +1,3 @@
+from image_import_client.cli import main
+
+raise SystemExit(main())
