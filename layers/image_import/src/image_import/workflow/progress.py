@@ -28,9 +28,10 @@ class Progress:
         task_id: str,
         interval: float = REPORT_EVERY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        start: int = 0,  # bytes a previous pass of the same transfer copied
     ):
         self.ports, self.task_id, self.interval, self.clock = ports, task_id, interval, clock
-        self.copied = 0
+        self.copied = start
         self._last_report: float | None = None
 
     def track(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
