@@ -36,18 +36,20 @@ class RangeHandler(BaseHTTPRequestHandler):
     sent = 0
     requests: list[dict] = []
     drop: set[int] = set()
+    length = len(DATA)  # how much of DATA the file is
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         number = len(RangeHandler.requests) + 1
         RangeHandler.requests.append(dict(self.headers))
         wanted = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
         if_range = self.headers.get("If-Range")
+        size = RangeHandler.length
         if wanted and (if_range is None or if_range == ETAG):
-            first, last = int(wanted[1]), min(int(wanted[2]), len(DATA) - 1)
+            first, last = int(wanted[1]), min(int(wanted[2]), size - 1)
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes {first}-{last}/{len(DATA)}")
+            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
         else:
-            first, last = 0, len(DATA) - 1
+            first, last = 0, size - 1
             self.send_response(200)
         body = memoryview(DATA)[first : last + 1]
         self.send_header("Content-Length", str(len(body)))
@@ -91,7 +93,7 @@ def stack_config(config_dir, server):
 
 @pytest.fixture
 def served(server):
-    RangeHandler.sent, RangeHandler.requests, RangeHandler.drop = 0, [], set()
+    RangeHandler.sent, RangeHandler.requests, RangeHandler.drop, RangeHandler.length = 0, [], set(), len(DATA)
     return f"http://127.0.0.1:{server.server_address[1]}/disk.img"
 
 
@@ -177,3 +179,26 @@ def test_given_a_connection_reset_in_pass_3_of_5_when_retried_then_it_finishes_r
     assert job.staged_digests.hash_value == hashlib.sha512(DATA).hexdigest()
     assert job.staged_digests.checksum == hashlib.md5(DATA).hexdigest()
     assert 0 < RangeHandler.sent - len(DATA) <= 8 * MIB  # bytes sent twice: at most one pass
+
+
+def test_given_8_mib_passes_when_the_state_machine_imports_20_mib_then_webdownload_runs_three_times(
+    stack, member, served
+):
+    import boto3
+
+    from tests.integration.conftest import wait_for_executions
+
+    RangeHandler.length = 20 * MIB
+    image = member.create()
+    reply = member.call("POST", f"/v2/images/{image['id']}/import", {"method": {"name": "web-download", "uri": served}})
+    assert reply.status == 202, reply.text
+    [execution] = wait_for_executions(stack)
+    shown = member.show(image["id"])
+    assert shown["status"] == "active", execution
+    data = DATA[: 20 * MIB]
+    assert (shown["size"], shown["checksum"]) == (len(data), hashlib.md5(data).hexdigest())
+    assert shown["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    sfn = boto3.client("stepfunctions")
+    events = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered.count("WebDownload") == 3 and entered.count("DownloadDone") == 3
