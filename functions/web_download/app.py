@@ -1,4 +1,4 @@
-"""web-download step: fetch the user's URI (checked again, address pinned) into the staging bucket."""
+"""web-download step: fetch the user's URI (checked again, address pinned) into the staging bucket, in passes."""
 
 from image_import.adapters.ports import default_ports
 from image_import.observability import step_handler
@@ -6,6 +6,6 @@ from image_import.settings import get_settings
 from image_import.workflow import web_download
 
 
-@step_handler("WebDownload")
-def handler(job):
-    return web_download.download(job, get_settings(), default_ports())
+@step_handler("WebDownload", finished=lambda job: bool(job.download and job.download.get("done")))
+def handler(job, deadline):
+    return web_download.download(job, get_settings(), default_ports(), deadline)

@@ -226,13 +226,15 @@ EXPECTED_ACTIONS = {
     | {"dynamodb:Query", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "states:StartExecution"}
     | {"s3:PutObject", "s3:AbortMultipartUpload"}
     | _SQS_POLLER,
-    "WebDownloadFunctionRole": _ITEM_RW | {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
+    "WebDownloadFunctionRole": _ITEM_RW
+    | {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListMultipartUploadParts", "s3:GetObject"},
     "VerifyStagingFunctionRole": _ITEM_RW | {"s3:ListBucket", "s3:GetObject"},
     "ImportToStoreFunctionRole": _ITEM_RW
     | {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
     "DeleteStagingFunctionRole": {"s3:DeleteObject"},
     "CompleteImportFunctionRole": _ITEM_RW,
-    "RevertImportFunctionRole": _ITEM_RW | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject"},
+    "RevertImportFunctionRole": _ITEM_RW
+    | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
     "SweeperFunctionRole": _ITEM_RW
     | {"dynamodb:Scan", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
     | {"s3:DeleteObject", "s3:AbortMultipartUpload", "states:DescribeExecution"},
@@ -314,4 +316,5 @@ def test_only_the_import_writes_the_store_and_only_the_api_and_sweeper_list_uplo
             if "s3:ListMultipartUploadParts" in actions:
                 part_listers.add(role_id)
     assert writers == {"ImportToStoreFunctionRole", "ApiFunctionRole"}  # the import; PUT /file
-    assert part_listers == {"ApiFunctionRole"}
+    # the API completes direct uploads; web-download completes its own download in passes (web-download/*)
+    assert part_listers == {"ApiFunctionRole", "WebDownloadFunctionRole"}

@@ -158,6 +158,11 @@ class FakeBucket:
         self.multipart.pop(upload_id, None)
         self.parts.pop(upload_id, None)
 
+    def upload_part(self, key, upload_id, part_number, data):
+        if upload_id not in self.parts:
+            raise KeyError(f"NoSuchUpload: {upload_id}")  # as S3: aborted or completed
+        self.parts[upload_id][part_number] = bytes(data)
+
 
 class FakeWorkflow:
     def __init__(self, fail: Exception | None = None):

@@ -46,7 +46,7 @@ class ScriptedWeb:
     def __init__(self, **replies: Reply):
         self.replies, self.targets = replies, []
 
-    def get(self, target: Target):
+    def get(self, target: Target, headers=None):
         self.targets.append(target)
         return self.replies[target.path.strip("/")]
 

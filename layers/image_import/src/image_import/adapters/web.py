@@ -65,11 +65,13 @@ class WebFetcher:
     def __init__(self, timeout: float = TIMEOUT_SECONDS):
         self.timeout = timeout
 
-    def get(self, target: Target) -> WebResponse:
+    def get(self, target: Target, headers: dict[str, str] | None = None) -> WebResponse:
+        """``headers`` adds to ours, e.g. ``Range`` and ``If-Range`` for a pass of a download."""
         cls = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
         connection = cls(target, self.timeout)
         try:
-            connection.request("GET", target.path, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+            sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+            connection.request("GET", target.path, headers=sent)
             return WebResponse(connection, connection.getresponse())
         except BaseException:
             connection.close()

@@ -52,6 +52,9 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
         ports.store.abort_uploads(job.store_key or store_key(job.image_id))  # a copy in passes stopped midway
         ports.store.delete(job.store_key or store_key(job.image_id))
         if job.method == "web-download":
+            upload_id = (job.download or {}).get("upload_id")
+            if upload_id and not job.download.get("done"):  # the parts of a download in passes
+                ports.staging.abort_multipart(job.staging_key, upload_id)
             ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
 
     staged = ports.staging.size(job.staging_key) is not None
@@ -144,6 +147,6 @@ def failure_reason(job: ImportJob) -> str:
     except json.JSONDecodeError:
         cause = {"errorMessage": error.Cause}
     message = cause.get("errorMessage") or error.Error
-    if error.Error in ("ImportFailed", "TaskAborted"):
+    if error.Error in ("ImportFailed", "TaskAborted", "PassInterrupted"):  # the last: retries did not mend it
         return f"Import failed: {message}"
     return f"Import failed due to an internal error ({error.Error}: {message})"
