@@ -230,11 +230,12 @@ EXPECTED_ACTIONS = {
     | {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListMultipartUploadParts", "s3:GetObject"},
     "VerifyStagingFunctionRole": _ITEM_RW | {"s3:ListBucket", "s3:GetObject"},
     "ImportToStoreFunctionRole": _ITEM_RW
-    | {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
+    | {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListMultipartUploadParts"}
+    | {"s3:ListBucket", "s3:ListBucketMultipartUploads"},
     "DeleteStagingFunctionRole": {"s3:DeleteObject"},
     "CompleteImportFunctionRole": _ITEM_RW,
     "RevertImportFunctionRole": _ITEM_RW
-    | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
+    | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucketMultipartUploads"},
     "SweeperFunctionRole": _ITEM_RW
     | {"dynamodb:Scan", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
     | {"s3:DeleteObject", "s3:AbortMultipartUpload", "states:DescribeExecution"},
@@ -306,7 +307,7 @@ def test_object_actions_name_the_services_prefixes_only_the_sweeper_sweeps_whole
                     assert resource.endswith(prefixes), (role_id, resource)
 
 
-def test_only_the_import_writes_the_store_and_only_the_api_and_sweeper_list_uploads(cfn):
+def test_only_the_import_writes_the_store_and_only_those_completing_uploads_list_parts(cfn):
     writers, part_listers = set(), set()
     for role_id, role in function_roles(cfn).items():
         for _, statement in statements(role):
@@ -316,5 +317,5 @@ def test_only_the_import_writes_the_store_and_only_the_api_and_sweeper_list_uplo
             if "s3:ListMultipartUploadParts" in actions:
                 part_listers.add(role_id)
     assert writers == {"ImportToStoreFunctionRole", "ApiFunctionRole"}  # the import; PUT /file
-    # the API completes direct uploads; web-download completes its own download in passes (web-download/*)
-    assert part_listers == {"ApiFunctionRole", "WebDownloadFunctionRole"}
+    # the API completes direct uploads; web-download and the store copy complete their own uploads in passes
+    assert part_listers == {"ApiFunctionRole", "WebDownloadFunctionRole", "ImportToStoreFunctionRole"}
