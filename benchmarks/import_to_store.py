@@ -1,7 +1,8 @@
 """Figures 2 and 3: import-to-store throughput and the import step's peak memory.
 
 A source object is staged in a moto S3 server (its own process); one fresh child process per size
-then runs the store path of the import step, ``Bucket.chunks -> hashed(ParallelHasher) -> Bucket.write``
+then runs the streaming store path (PUT /file's, and the import step's before it copied in passes:
+see passes.py), ``Bucket.chunks -> hashed(ParallelHasher) -> Bucket.write``
 (plus the read+hash, read and write parts alone), measuring time, CPU and its RSS high-water mark.
 The child is this file run as a script (``--child-import``).
 """

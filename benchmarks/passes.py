@@ -65,14 +65,15 @@ def child(key: str, size: int, mode: str) -> None:
         print(json.dumps(result))
         return
     max_bytes = size_bytes if mode == "one pass" else PASS_MIB * MIB
-    break_at = 2 * PASS_MIB * MIB if mode == "broken pass" else None
+    # midway through pass 3: the third 8 MiB read of its 64 MiB
+    break_at = 2 * PASS_MIB * MIB + 2 * passes.READ_CHUNK if mode == "broken pass" else None
     read = {"bytes": 0}
     real = Bucket.ranged_chunks
 
     def counting(self, key, first, last, etag, chunk_size=passes.READ_CHUNK):
         for index, chunk in enumerate(real(self, key, first, last, etag, chunk_size)):
             read["bytes"] += len(chunk)
-            if first == break_at and index == 2 and not read.get("broke"):
+            if first == break_at and not read.get("broke"):
                 read["broke"] = True
                 raise ConnectionResetError("injected: the connection drops midway through pass 3")
             yield chunk

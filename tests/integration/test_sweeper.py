@@ -105,8 +105,9 @@ def test_after_a_sweep_the_stack_is_consistent(stack, member, sweep):
         "tasks_failed": 0,  # the reverted import's task was failed by the revert itself
         "staged_objects_deleted": 1,
         "stored_objects_deleted": 1,  # the deleted image's (the crashed import's went with its revert)
-        "uploads_aborted": 1,
+        "uploads_aborted": 0,  # the crashed import's open store upload went with its revert (abort_uploads)
     }
+    assert uploads_in_progress(stack, "StoreBucket") == []
 
 
 def test_the_reverted_image_can_be_imported_to_active(stack, member, sweep):

@@ -27,6 +27,7 @@ MAX_PART_SIZE = 512 * MIB  # fewer, larger server-side copies; S3 allows 5 GiB
 MAX_PARTS = 10_000  # S3's limit
 READ_CHUNK = 8 * MIB
 COPIES_AHEAD = 3  # part copies in flight ahead of the reads
+READS_AHEAD = 2  # ranged GETs in flight ahead of the hashers
 
 
 def part_size_for(size: int, max_bytes_per_pass: int) -> int:
@@ -130,12 +131,25 @@ class CopyPass:
         )
 
     def _read(self, state: CopyState, first: int, last: int) -> None:
+        """Hash bytes first..last: READS_AHEAD ranged GETs in flight, fed to the hashers in order (one GET
+        at a time leaves the hashers waiting on each request's latency)."""
         if self.hasher is None or last < first:
             self.on_bytes(last - first + 1)
             return
-        for chunk in self.source.ranged_chunks(self.source_key, first, last, state.source_etag, READ_CHUNK):
-            self.hasher.update(chunk)
-            self.on_bytes(len(chunk))
+        ranges = [(start, min(last, start + READ_CHUNK - 1)) for start in range(first, last + 1, READ_CHUNK)]
+
+        def fetch(span: tuple[int, int]) -> bytes:
+            return b"".join(self.source.ranged_chunks(self.source_key, *span, state.source_etag, READ_CHUNK))
+
+        with ThreadPoolExecutor(max_workers=READS_AHEAD, thread_name_prefix="part-read") as pool:
+            pending = [pool.submit(fetch, span) for span in ranges[:READS_AHEAD]]
+            for index in range(len(ranges)):
+                chunk = pending.pop(0).result()
+                if index + READS_AHEAD < len(ranges):
+                    pending.append(pool.submit(fetch, ranges[index + READS_AHEAD]))
+                self.hasher.update(chunk)
+                self.on_bytes(len(chunk))
+                del chunk  # memory: READS_AHEAD chunks in flight and the two the hashers hold
 
     def _snapshot(self, state: CopyState) -> dict | None:
         if self.hasher is None:
