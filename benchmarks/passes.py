@@ -71,7 +71,7 @@ def child(key: str, size: int, mode: str) -> None:
     real = Bucket.ranged_chunks
 
     def counting(self, key, first, last, etag, chunk_size=passes.READ_CHUNK):
-        for index, chunk in enumerate(real(self, key, first, last, etag, chunk_size)):
+        for chunk in real(self, key, first, last, etag, chunk_size):
             read["bytes"] += len(chunk)
             if first == break_at and not read.get("broke"):
                 read["broke"] = True
