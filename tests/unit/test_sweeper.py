@@ -191,3 +191,13 @@ def test_a_direct_upload_of_a_deleted_image_is_removed(settings):
     ports.staging.put("uploads/0a3c5f0e-0000-4000-8000-000000000000", b"abc")
     sweep(ports, settings, clock=at(LATER))
     assert ports.staging.objects == {}
+
+
+def test_the_old_upload_of_an_import_still_in_passes_is_kept(settings):
+    ports = fake_ports()
+    image_id, _ = importing(ports, settings)
+    ports.store.multipart["u1"] = (f"images/{image_id}", datetime.now(UTC))  # its copy, pass after pass
+    ports.store.multipart["u2"] = ("images/gone", datetime.now(UTC))
+    ports.workflow.statuses = {name: "RUNNING" for name in ports.workflow.statuses}
+    report = sweep(ports, settings, clock=at(MUCH_LATER))
+    assert list(ports.store.multipart) == ["u1"] and report.uploads_aborted == 1

@@ -108,7 +108,7 @@ def sweep(
     report.staged_objects_deleted = _delete_unreferenced(ports.staging, images, USES_STAGED_DATA, now, limits)
     report.stored_objects_deleted = _delete_unreferenced(ports.store, images, USES_STORED_DATA, now, limits)
     for bucket in (ports.staging, ports.store):
-        report.uploads_aborted += _abort_old_uploads(bucket, now, limits)
+        report.uploads_aborted += _abort_old_uploads(bucket, images, now, limits)
     logger.info("sweep done", extra=report.as_dict())
     return report
 
@@ -184,9 +184,14 @@ def _delete_unreferenced(
     return deleted
 
 
-def _abort_old_uploads(bucket: ObjectBucket, now: datetime, limits: SweepLimits) -> int:
+def _abort_old_uploads(bucket: ObjectBucket, images: dict[str, Image], now: datetime, limits: SweepLimits) -> int:
     aborted = 0
     for key, upload_id, initiated in bucket.uploads():
+        image = images.get(image_id_of_key(key) or "")
+        if image is not None and image.status == lifecycle.IMPORTING and not key.startswith(UPLOAD_PREFIX):
+            # a copy or download in passes of a live import (dead ones were reverted above): however old,
+            # its upload is still being written
+            continue
         if now - initiated >= limits.upload_age:
             bucket.abort_multipart(key, upload_id)
             aborted += 1
