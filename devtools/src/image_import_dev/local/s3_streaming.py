@@ -226,6 +226,8 @@ def _streaming_setter(original_set: Any) -> Any:
                 buffer.truncate()
                 buffer.rollover()  # an UploadPart/PutObject body: one copy to disk, none through a BytesIO
             original_set(self, new_value)
+            if self._etag is None and isinstance(new_value, bytes | bytearray):
+                self._etag = hashlib.md5(new_value, usedforsecurity=False).hexdigest()  # not by reading it back
         self._value_buffer.flush()  # positioned reads (read_at) go to the file, past Python's buffer
 
     return value
