@@ -9,8 +9,10 @@
    moto S3 server in a separate process, plus the read+hash and read-only parts alone
 3. peak RSS of the process doing the import step, one fresh child process per size
 4. cold import time of every Lambda function module, fresh interpreter, .pyc present
+5. the local stack (make run) importing a large file staged through presigned part URLs: peak RSS of
+   its process tree, staging rate, import time (LOCAL_MEMORY_MIB, default 4096; --quick: 256)
 
-One module per figure (hashing.py: 1, import_to_store.py: 2 and 3, cold_start.py: 4) on a shared
+One module per figure (hashing.py: 1, import_to_store.py: 2 and 3, cold_start.py: 4, local_memory.py: 5) on a shared
 harness.py. See benchmarks/README.md for what each figure means.
 """
 
@@ -28,13 +30,14 @@ from cold_start import bench_cold_imports
 from harness import chunk_pool, machine_header
 from hashing import bench_hashing
 from import_to_store import bench_import, child_import
+from local_memory import bench_local_memory
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="64,1024", help="import sizes in MiB, comma separated (default 64,1024)")
     parser.add_argument("--quick", action="store_true", help="64 MiB only")
-    parser.add_argument("--skip", default="", help="comma separated sections to skip: hash,import,imports")
+    parser.add_argument("--skip", default="", help="comma separated sections to skip: hash,import,imports,local")
     # the child of figures 2 and 3 (import_to_store.py runs itself; kept here for scripts that call run.py)
     parser.add_argument("--child-import", metavar="KEY", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -68,6 +71,8 @@ def main(argv: list[str]) -> int:
         del pool
         if "imports" not in args.skip:
             bench_cold_imports(tmp)
+        if "local" not in args.skip:
+            bench_local_memory(tmp, 256 if args.quick else None)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
