@@ -392,3 +392,60 @@ def test_given_parts_put_to_presigned_urls_when_answered_then_their_bodies_are_f
     ] * 8
     assert left < 4 * MIB, f"{left / MIB:.0f} MiB still allocated after 8 parts of 8 MiB"
     assert peak < 16 * MIB, f"peak {peak / MIB:.0f} MiB for one 8 MiB part"
+
+
+@pytest.fixture
+def installed() -> Iterator[None]:
+    was_installed = s3_streaming.installed()
+    s3_streaming.install()
+    yield
+    if not was_installed:
+        s3_streaming.uninstall()
+
+
+def test_given_the_override_installed_when_mock_aws_serves_s3_then_it_still_works(installed, moto):
+    """mock_aws answers in-process, not through the HTTP server: a test after the local stack's in the
+    same process gets bytes, copies, completions and 412s as over HTTP."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mocked")
+    data = os.urandom(PART + 10)
+    etag = s3.put_object(Bucket="mocked", Key="k", Body=data)["ETag"]
+    upload = s3.create_multipart_upload(Bucket="mocked", Key="m")["UploadId"]
+    copied = s3.upload_part_copy(
+        Bucket="mocked",
+        Key="m",
+        UploadId=upload,
+        PartNumber=1,
+        CopySource={"Bucket": "mocked", "Key": "k"},
+        CopySourceRange=f"bytes=5-{PART + 4}",
+        CopySourceIfMatch=etag,
+    )["CopyPartResult"]["ETag"]
+    tail = s3.upload_part(Bucket="mocked", Key="m", UploadId=upload, PartNumber=2, Body=b"tail")["ETag"]
+    parts = [{"PartNumber": 1, "ETag": copied}, {"PartNumber": 2, "ETag": tail}]
+    s3.complete_multipart_upload(Bucket="mocked", Key="m", UploadId=upload, MultipartUpload={"Parts": parts})
+
+    assert s3.get_object(Bucket="mocked", Key="k")["Body"].read() == data
+    assert s3.get_object(Bucket="mocked", Key="k", Range="bytes=3-9", IfMatch=etag)["Body"].read() == data[3:10]
+    assert s3.get_object(Bucket="mocked", Key="m")["Body"].read() == data[5 : PART + 5] + b"tail"
+    with pytest.raises(ClientError) as excinfo:
+        s3.copy_object(Bucket="mocked", Key="c", CopySource={"Bucket": "mocked", "Key": "k"}, CopySourceIfMatch='"x"')
+    assert error(excinfo)[0] == "PreconditionFailed"
+
+
+def test_given_a_stream_that_returns_pieces_when_a_body_is_read_then_all_of_it(installed):
+    import io
+
+    from werkzeug.exceptions import ClientDisconnected
+    from werkzeug.wsgi import LimitedStream
+
+    class Trickle(io.RawIOBase):
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def read(self, size: int = -1) -> bytes:
+            piece, self.data = self.data[: min(size, 1000)], self.data[min(size, 1000) :]
+            return piece
+
+    assert LimitedStream(Trickle(b"x" * 5000), 4500).read() == b"x" * 4500
+    with pytest.raises(ClientDisconnected):
+        LimitedStream(Trickle(b"x" * 3000), 4500).read()

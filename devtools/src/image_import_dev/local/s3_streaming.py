@@ -58,7 +58,7 @@ def install() -> None:
     _replace(FakeMultipart, "complete", _complete)
     _replace(S3Backend, "upload_part_copy", _in_scope(S3Backend.upload_part_copy))
     _replace(S3Backend, "copy_object", _in_scope(S3Backend.copy_object))
-    _replace(S3Response, "get_object", _in_scope(S3Response.get_object))
+    _replace(S3Response, "get_object", _streamed_when_served(S3Response.get_object))
     _replace(S3Response, "upload_part_copy", _source_checked(S3Response.upload_part_copy))
     _replace(S3Response, "copy_object", _source_checked(S3Response.copy_object))
     from werkzeug.wsgi import LimitedStream
@@ -89,6 +89,11 @@ def _read_body_at_once(original: Any) -> Any:
         if self._limit_is_max or remaining <= 0:
             return original(self)
         data = self._stream.read(remaining)  # a BufferedReader reads straight into a bytes of that size
+        if 0 < len(data) < remaining:  # a stream that returns what it has: the rest, then one join
+            pieces = [data]
+            while remaining > (got := sum(map(len, pieces))) and (piece := self._stream.read(remaining - got)):
+                pieces.append(piece)
+            data = b"".join(pieces)
         self._pos += len(data)
         if len(data) < remaining:
             self.on_disconnect()
@@ -240,6 +245,20 @@ def _in_scope(method: Any) -> Any:
             return method(*args, **kwargs)
 
     return streamed
+
+
+def _streamed_when_served(method: Any) -> Any:
+    """GetObject's body a KeyBody only for moto's HTTP server, which iterates it; ``mock_aws`` (in the
+    same process, say a test after the local stack's) wants bytes."""
+
+    @wraps(method)
+    def get_object(self: Any) -> Any:
+        if not self.is_werkzeug_request:
+            return method(self)
+        with _lazy_values():
+            return method(self)
+
+    return get_object
 
 
 # ---------------------------------------------------------------------------- CompleteMultipartUpload
