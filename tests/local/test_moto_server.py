@@ -44,3 +44,9 @@ def test_given_start_moto_server_when_it_returns_then_state_machines_execute(mot
     from moto.core.config import default_user_config
 
     assert default_user_config["stepfunctions"]["execute_state_machine"] is True
+
+
+def test_given_start_moto_server_when_it_returns_then_its_s3_streams(moto_server):
+    from image_import_dev.local import s3_streaming
+
+    assert s3_streaming.installed()  # whole objects are never read into memory (test_s3_streaming.py)

@@ -40,6 +40,9 @@ def start_moto_server(port: int = 0, *, region: str = "us-east-1") -> MotoServer
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
+    from image_import_dev.local import s3_streaming
+
+    s3_streaming.install()  # objects of any size in bounded memory (moto holds whole objects otherwise)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)  # logs every caught failure
     default_user_config["stepfunctions"] = {"execute_state_machine": True}  # same process: no config call needed
