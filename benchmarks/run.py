@@ -32,8 +32,8 @@ from cold_start import bench_cold_imports
 from harness import chunk_pool, machine_header
 from hashing import bench_hashing
 from import_to_store import bench_import, child_import
-from passes import bench_passes
 from local_memory import bench_local_memory
+from passes import bench_passes
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
