@@ -425,3 +425,20 @@ def test_given_the_api_function_held_on_an_event_when_another_call_comes_then_it
     assert held.is_alive()
     assert answer.function_error is None, answer.payload
     assert answer.json()["statusCode"] == 404
+
+
+def test_given_two_functions_first_called_at_once_when_they_import_then_their_cold_starts_take_turns(runtime, tmp_path):
+    # two threads importing one circular package at once meet it partially initialized: cold starts share
+    # the process's imports, so they run one at a time
+    log = tmp_path / "cold.log"
+    source = f"import time\nwith open({str(log)!r}, 'a') as f:\n    f.write('<')\ntime.sleep(0.2)\nwith open({str(log)!r}, 'a') as f:\n    f.write('>')\ndef handler(e, c):\n    return 1\n"
+    add(runtime, tmp_path, "one", source)
+    add(runtime, tmp_path, "two", source)
+    threads = [threading.Thread(target=runtime.invoke, args=(name, {})) for name in ("one", "two")]
+
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert log.read_text() == "<><>"

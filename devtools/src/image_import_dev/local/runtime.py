@@ -136,6 +136,9 @@ class LambdaRuntime:
         self._pools: dict[str, _Pool] = {}
         self._pools_lock = threading.Lock()
         self._importers: list[_SandboxImporter] = []
+        # one cold start at a time: they share the process's imports, and two threads importing the same
+        # circular package at once meet it partially initialized (Powertools' data_classes did)
+        self._import_lock = threading.Lock()
         # a test's stand-in for a function (``runtime._handlers[name] = faulty``): runs outside the pool
         self._handlers: dict[str, Handler] = {}
         self._token = uuid.uuid4().hex[:8]  # module names unique per runtime: every function has an app.py
@@ -227,14 +230,14 @@ class LambdaRuntime:
         sandbox, number = pool.take()
         if sandbox is not None:
             return sandbox
-        try:  # a cold start, outside the pool's lock: other events of the function go on meanwhile
+        try:  # a cold start, outside the pool's lock: warm sandboxes of the function go on meanwhile
             importer = None
             if number > 0:
-                prefix = f"_local_sandbox_{self._token}_{_name(function.name)}_{number}"
-                importer = _SandboxImporter(prefix)
+                importer = _SandboxImporter(f"_local_sandbox_{self._token}_{_name(function.name)}_{number}")
                 with self._pools_lock:
                     self._importers.append(importer)
-            return _Sandbox(self._import(function, number, importer), number, pool)
+            with self._import_lock:
+                return _Sandbox(self._import(function, number, importer), number, pool)
         except BaseException:
             pool.cold_start_failed(number)  # a fixed module loads on the next invoke, as in Lambda
             raise
