@@ -11,9 +11,19 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from image_import_dev.local.runtime import LambdaContext, LambdaRuntime, LocalFunction
+from image_import_dev.local.runtime import (
+    DEFAULT_SANDBOXES,
+    SANDBOXES_VARIABLE,
+    LambdaContext,
+    LambdaRuntime,
+    LocalFunction,
+    sandboxes_per_function,
+)
 
 from tests.local.conftest import invoke_hooks
+
+ROOT = Path(__file__).resolve().parents[2]
+BARRIER = threading.Barrier(2)  # shared by handlers in different sandboxes: this module is not copied
 
 
 def write_handler(folder: Path, source: str) -> Path:
@@ -116,8 +126,9 @@ def test_given_an_event_invocation_when_invoked_then_it_returns_202_and_runs_in_
 
 
 def test_given_two_invocations_at_once_when_both_wait_for_each_other_then_neither_blocks_the_other(runtime, tmp_path):
-    # a barrier of two only opens if both handlers are inside at the same time
-    source = "import threading\nBARRIER = threading.Barrier(2)\ndef handler(e, c):\n    return BARRIER.wait(timeout=5) >= 0\n"
+    # a barrier of two only opens if both handlers are inside at the same time (each in a sandbox of its
+    # own, so the barrier lives in a module they share: this test's)
+    source = "import tests.local.test_runtime as t\ndef handler(e, c):\n    return t.BARRIER.wait(timeout=5) >= 0\n"
     add(runtime, tmp_path, "meet", source)
     results: list = []
     threads = [threading.Thread(target=lambda: results.append(runtime.invoke("meet", {}).json())) for _ in range(2)]
@@ -130,7 +141,8 @@ def test_given_two_invocations_at_once_when_both_wait_for_each_other_then_neithe
     assert results == [True, True]
 
 
-def test_given_many_concurrent_first_calls_when_invoked_then_the_handler_module_is_imported_once(runtime, tmp_path):
+def test_given_many_concurrent_first_calls_when_invoked_then_each_sandbox_imports_the_module_once(tmp_path):
+    runtime = LambdaRuntime(sandboxes=2)
     log = tmp_path / "imports.log"
     source = f"with open({str(log)!r}, 'a') as f:\n    f.write('x')\nimport time\ntime.sleep(0.05)\ndef handler(e, c):\n    return 1\n"
     add(runtime, tmp_path, "once", source)
@@ -140,8 +152,9 @@ def test_given_many_concurrent_first_calls_when_invoked_then_the_handler_module_
         thread.start()
     for thread in threads:
         thread.join()
+    runtime.uninstall()
 
-    assert log.read_text() == "x"
+    assert log.read_text() in ("x", "xx")  # one cold start per sandbox, at most two sandboxes: not one per call
 
 
 def test_given_two_functions_sharing_one_app_py_name_when_invoked_then_each_runs_its_own_module(runtime, tmp_path):
@@ -217,3 +230,215 @@ def test_given_a_handler_within_its_timeout_when_invoked_then_its_result_comes_b
 
     assert runtime.invoke("quick", {}).json() == "on time"
     assert runtime.timed_out == []
+
+
+# ---------------------------------------------------------------------- sandboxes side by side (issue 11)
+class Gate:
+    """Holds an event inside its handler until the test lets it go: overlap without timing."""
+
+    def __init__(self):
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def hold(self) -> None:
+        self.entered.set()
+        assert self.release.wait(30), "the test never released the held event"
+
+
+GATE: Gate | None = None
+
+# module state at every level a Lambda sandbox keeps it: the handler module, the Logger's keys, the
+# resolver's context, the composition's caches; and the plugin registry's entry points, which load
+# through importlib rather than an import statement
+STATEFUL = """
+import importlib
+from image_import.api.app import app
+from image_import.observability import logger
+from image_import.plugins import registry
+from image_import.settings import environment
+import tests.local.test_runtime as hooks
+
+seen = []
+
+def handler(event, context):
+    if event.get("hold"):
+        seen.append(event["hold"])
+        logger.append_keys(held=event["hold"])
+        app.append_context(held=event["hold"])
+        hooks.GATE.hold()
+    plugin = registry.available()["no_op"].load()
+    found = {
+        "seen": list(seen),
+        "key": logger.get_current_keys().get("held"),
+        "context": app.context.get("held"),
+        "logger": id(logger),
+        "cache": id(environment.get_resources),
+        "import_module_is_ours": importlib.import_module("image_import.observability").logger is logger,
+        "plugin_is_ours": issubclass(plugin, registry.ImportPlugin),
+    }
+    logger.remove_keys(["held"])  # sandbox 0 is the process's modules: leave them as found
+    app.context.pop("held", None)
+    return found
+"""
+
+
+@pytest.fixture
+def gate():
+    global GATE
+    GATE = Gate()
+    yield GATE
+    GATE.release.set()
+    GATE = None
+
+
+def in_thread(target, *args) -> tuple[threading.Thread, dict]:
+    box: dict = {}
+    thread = threading.Thread(target=lambda: box.update(result=target(*args)), daemon=True)
+    thread.start()
+    return thread, box
+
+
+def hold_one(runtime: LambdaRuntime, gate: Gate, name: str, event: dict) -> tuple[threading.Thread, dict]:
+    held, box = in_thread(runtime.invoke, name, event)
+    assert gate.entered.wait(30), "the held event never reached its handler"
+    return held, box
+
+
+def test_given_one_sandbox_busy_when_another_event_comes_then_it_runs_in_a_sandbox_with_its_own_module_state(
+    runtime, gate, tmp_path
+):
+    add(runtime, tmp_path, "stateful", STATEFUL)
+    held, box = hold_one(runtime, gate, "stateful", {"hold": "first"})
+
+    second = runtime.invoke("stateful", {}).json()
+    gate.release.set()
+    held.join(30)
+    first = box["result"].json()
+
+    assert (first["seen"], first["key"], first["context"]) == (["first"], "first", "first")
+    assert (second["seen"], second["key"], second["context"]) == ([], None, None)
+    assert first["logger"] != second["logger"] and first["cache"] != second["cache"]
+    assert first["import_module_is_ours"] and second["import_module_is_ours"]
+    assert first["plugin_is_ours"] and second["plugin_is_ours"]
+
+
+def test_given_calls_one_after_another_when_invoked_then_one_sandbox_serves_them_warm(runtime, tmp_path):
+    add(runtime, tmp_path, "counter", "n = []\ndef handler(event, context):\n    n.append(1)\n    return len(n)\n")
+
+    assert [runtime.invoke("counter", {}).json() for _ in range(3)] == [1, 2, 3]
+    assert runtime.sandboxes_of("counter") == 1  # none made while calls did not overlap
+
+
+def test_given_an_extra_sandbox_when_calls_overlap_again_then_it_is_reused_not_made_anew(runtime, gate, tmp_path):
+    add(runtime, tmp_path, "stateful", STATEFUL)
+    for round_ in ("one", "two"):
+        gate.entered.clear()
+        gate.release.clear()
+        held, _ = hold_one(runtime, gate, "stateful", {"hold": round_})
+        second = runtime.invoke("stateful", {}).json()
+        gate.release.set()
+        held.join(30)
+
+    assert second["seen"] == []  # the extra sandbox never held anything: the held events went to sandbox 0
+    assert runtime.sandboxes_of("stateful") == 2
+
+
+def test_given_every_sandbox_busy_when_an_event_comes_then_it_waits_for_a_free_one(tmp_path, gate):
+    runtime = LambdaRuntime(sandboxes=1)
+    try:
+        add(runtime, tmp_path, "stateful", STATEFUL)
+        held, _ = hold_one(runtime, gate, "stateful", {"hold": "first"})
+        waiting, box = in_thread(runtime.invoke, "stateful", {})
+        waiting.join(0.3)
+        assert waiting.is_alive() and not box
+
+        gate.release.set()
+        waiting.join(30)
+
+        assert box["result"].json()["seen"] == ["first"]  # the same, warm sandbox
+        assert runtime.sandboxes_of("stateful") == 1
+    finally:
+        runtime.uninstall()
+
+
+def test_given_an_uninstalled_runtime_then_its_sandboxes_modules_are_gone_from_sys_modules(gate, tmp_path):
+    import sys
+
+    runtime = LambdaRuntime()
+    add(runtime, tmp_path, "stateful", STATEFUL)
+    held, _ = hold_one(runtime, gate, "stateful", {"hold": "first"})
+    runtime.invoke("stateful", {})
+    gate.release.set()
+    held.join(30)
+    copies = [name for name in sys.modules if name.startswith(f"_local_sandbox_{runtime._token}")]
+    assert any(name.endswith(".image_import.observability") for name in copies)
+
+    runtime.uninstall()
+
+    assert not [name for name in sys.modules if runtime._token in name]
+
+
+def test_given_a_sandbox_that_timed_out_when_the_next_event_comes_then_a_fresh_sandbox_takes_it(tmp_path):
+    runtime = LambdaRuntime(sandboxes=1)
+    try:
+        source = (
+            "import time\nn = []\ndef handler(e, c):\n    n.append(1)\n    time.sleep(e['sleep'])\n    return len(n)\n"
+        )
+        add(runtime, tmp_path, "slow", source)
+        runtime.functions["slow"] = dataclasses.replace(runtime.functions["slow"], timeout=0.3)
+        assert runtime.invoke("slow", {"sleep": 1}).error_type == "Sandbox.Timedout"
+
+        assert runtime.invoke("slow", {"sleep": 0}).json() == 1  # not the busy one (it would wait), nor its state
+        runtime.timed_out[0].join(5)
+    finally:
+        runtime.uninstall()
+
+
+def test_given_no_setting_when_sized_then_the_pool_is_small_and_the_variable_changes_it():
+    assert sandboxes_per_function({}) == DEFAULT_SANDBOXES <= 4
+    assert sandboxes_per_function({SANDBOXES_VARIABLE: "1"}) == 1
+    assert LambdaRuntime(sandboxes=0).sandboxes == 1
+    for wrong in ("0", "two", "-1"):
+        with pytest.raises(ValueError, match=SANDBOXES_VARIABLE):
+            sandboxes_per_function({SANDBOXES_VARIABLE: wrong})
+
+
+def test_given_the_api_function_held_on_an_event_when_another_call_comes_then_it_answers_meanwhile(
+    runtime, gate, monkeypatch
+):
+    """A slow call (a large stage) no longer makes every other image call wait (issue 11)."""
+    from image_import.api import app as api
+
+    resolve = api.app.resolve
+
+    def held_resolve(event, context):
+        if event["path"] == "/hold":
+            gate.hold()
+        return resolve(event, context)
+
+    monkeypatch.setattr(api.app, "resolve", held_resolve)  # the process's modules: the first sandbox's
+    runtime.add(LocalFunction("api", ROOT / "functions" / "api", timeout=60))
+    event = {"httpMethod": "GET", "resource": "/{proxy+}", "headers": {}, "requestContext": {"requestId": "r"}}
+    held, _ = hold_one(runtime, gate, "api", {**event, "path": "/hold"})
+
+    answer = runtime.invoke("api", {**event, "path": "/v2/nowhere"})
+
+    assert held.is_alive()
+    assert answer.function_error is None, answer.payload
+    assert answer.json()["statusCode"] == 404
+
+
+def test_given_two_functions_first_called_at_once_when_they_import_then_their_cold_starts_take_turns(runtime, tmp_path):
+    # two threads importing one circular package at once meet it partially initialized: cold starts share
+    # the process's imports, so they run one at a time
+    log = tmp_path / "cold.log"
+    source = f"import time\nwith open({str(log)!r}, 'a') as f:\n    f.write('<')\ntime.sleep(0.2)\nwith open({str(log)!r}, 'a') as f:\n    f.write('>')\ndef handler(e, c):\n    return 1\n"
+    add(runtime, tmp_path, "one", source)
+    add(runtime, tmp_path, "two", source)
+    threads = [threading.Thread(target=runtime.invoke, args=(name, {})) for name in ("one", "two")]
+
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert log.read_text() == "<><>"

@@ -5,26 +5,37 @@ botocore lets a ``before-call`` handler answer a request itself. Registered in
 the fresh default session ``mock_aws`` makes, and the throw-away client moto's Step Functions
 interpreter builds for each Task. Functions the runtime does not know go on to moto/AWS untouched.
 
-Invocations are not serialized: handlers run concurrently on the caller's thread, as in Lambda
-(an API request must not wait behind a long workflow step). So nothing here changes
-``os.environ`` per invocation; the stack sets one process environment for all functions.
+Invocations run side by side, as in Lambda: each function has a small pool of sandboxes (at most
+``$IMAGE_IMPORT_LOCAL_SANDBOXES``, default ``DEFAULT_SANDBOXES``), made only when calls overlap and
+reused warm afterwards; a sandbox takes one event at a time, so module state (the resolver's
+``current_event``, the Logger's keys, the caches of settings and boto3 clients) is never shared by
+two events. The first sandbox of a function runs on the process's own modules (a test can patch
+them); every further one executes its own copies of ``SANDBOX_PACKAGES``, see ``_SandboxImporter``.
+Nothing here changes ``os.environ`` per invocation; the stack sets one process environment for all.
 """
 
 from __future__ import annotations
 
+import builtins
+import functools
+import importlib
+import importlib.machinery
+import importlib.metadata
 import importlib.util
 import io
 import json
 import logging
+import os
 import re
 import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
@@ -38,6 +49,13 @@ INVOKE_EVENT = "before-call.lambda.Invoke"
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account
 
 Handler = Callable[[Any, Any], Any]
+
+# What a sandbox has its own copy of (Lambda: a process per sandbox). ``logging`` because Powertools'
+# Logger keeps its keys on the handler of a std logger, found by name in logging's registry.
+SANDBOX_PACKAGES = ("image_import", "aws_lambda_powertools", "logging")
+SANDBOXES_VARIABLE = "IMAGE_IMPORT_LOCAL_SANDBOXES"
+# Each extra sandbox costs about 20 MiB RSS (the API's, measured: README "The local stack"): small.
+DEFAULT_SANDBOXES = 3
 
 
 @dataclass
@@ -111,11 +129,18 @@ def function_name_of(identifier: str) -> str:
 class LambdaRuntime:
     """Registered functions, run in-process when boto3 invokes them."""
 
-    def __init__(self, region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID):
+    def __init__(self, region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID, sandboxes: int | None = None):
         self.region, self.account_id = region, account_id
         self.functions: dict[str, LocalFunction] = {}
-        self._handlers: dict[str, Handler] = {}
+        self.sandboxes = sandboxes_per_function() if sandboxes is None else max(1, sandboxes)
+        self._pools: dict[str, _Pool] = {}
+        self._pools_lock = threading.Lock()
+        self._importers: list[_SandboxImporter] = []
+        # one cold start at a time: they share the process's imports, and two threads importing the same
+        # circular package at once meet it partially initialized (Powertools' data_classes did)
         self._import_lock = threading.Lock()
+        # a test's stand-in for a function (``runtime._handlers[name] = faulty``): runs outside the pool
+        self._handlers: dict[str, Handler] = {}
         self._token = uuid.uuid4().hex[:8]  # module names unique per runtime: every function has an app.py
         self._modules: list[str] = []
         self._sessions: list[Any] = []
@@ -145,10 +170,20 @@ class LambdaRuntime:
             log_stream_name=f"local/{self._token}",
             timeout_seconds=function.timeout,
         )
+        stand_in = self._handlers.get(function.name)
         try:
-            result = self._run_with_timeout(function, self._handler(function), event, context)
-        except Exception as exc:
+            sandbox = _Sandbox(stand_in) if stand_in else self._acquire(function)
+        except Exception as exc:  # it did not import: Lambda's Runtime.* errors
             return self._failure(function, context, exc)
+        timed_out = False
+        try:
+            result = self._run_with_timeout(function, sandbox.handler, event, context)
+        except Exception as exc:
+            timed_out = getattr(exc, "error_type", None) == "Sandbox.Timedout"
+            return self._failure(function, context, exc)
+        finally:  # a timed-out sandbox is still busy: Lambda throws it away, a later event gets a new one
+            if sandbox.pool is not None:
+                sandbox.pool.give_back(sandbox, retire=timed_out)
         try:
             return InvokeResult(json.dumps(result).encode())
         except (TypeError, ValueError) as exc:  # Lambda cannot serialize the result either
@@ -187,22 +222,47 @@ class LambdaRuntime:
         }
         return InvokeResult(json.dumps(envelope).encode(), "Unhandled")
 
-    def _handler(self, function: LocalFunction) -> Handler:
-        handler = self._handlers.get(function.name)
-        if handler is None:
-            with self._import_lock:  # import each handler module once, even when first called concurrently
-                handler = self._handlers.get(function.name) or self._import(function)
-                self._handlers[function.name] = handler
-        return handler
+    # ------------------------------------------------------------------ sandboxes
+    def _acquire(self, function: LocalFunction) -> _Sandbox:
+        """An idle sandbox of the function, a new one if all are busy and the pool has room, else the next freed."""
+        with self._pools_lock:
+            pool = self._pools.setdefault(function.name, _Pool(self.sandboxes))
+        sandbox, number = pool.take()
+        if sandbox is not None:
+            return sandbox
+        try:  # a cold start, outside the pool's lock: warm sandboxes of the function go on meanwhile
+            importer = None
+            if number > 0:
+                importer = _SandboxImporter(f"_local_sandbox_{self._token}_{_name(function.name)}_{number}")
+                with self._pools_lock:
+                    self._importers.append(importer)
+            with self._import_lock:
+                return _Sandbox(self._import(function, number, importer), number, pool)
+        except BaseException:
+            pool.cold_start_failed(number)  # a fixed module loads on the next invoke, as in Lambda
+            raise
 
-    def _import(self, function: LocalFunction) -> Handler:
+    def sandboxes_of(self, identifier: str) -> int:
+        """How many sandboxes the function has now (idle or busy)."""
+        pool = self._pools.get(function_name_of(identifier))
+        return pool.live if pool else 0
+
+    def _handler(self, function: LocalFunction) -> Handler:
+        """The handler of a free sandbox of the function (for a test's stand-in to wrap)."""
+        sandbox = self._acquire(function)
+        sandbox.pool.give_back(sandbox)  # type: ignore[union-attr]
+        return sandbox.handler
+
+    def _import(self, function: LocalFunction, number: int = 0, importer: _SandboxImporter | None = None) -> Handler:
         module_path, _, attribute = function.handler.rpartition(".")
         source = Path(function.code_dir, *module_path.split(".")).with_suffix(".py")
         if not module_path or not source.is_file():
             raise LambdaRuntimeError("Runtime.ImportModuleError", f"Unable to import module '{module_path}': {source}")
-        module_name = f"_local_lambda_{self._token}_" + re.sub(r"\W", "_", function.name)
+        module_name = f"_local_lambda_{self._token}_{_name(function.name)}" + (f"_{number}" if number else "")
         spec = importlib.util.spec_from_file_location(module_name, source)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        if importer is not None:  # its imports, also those inside functions, come from the sandbox's copies
+            module.__builtins__ = importer.builtins  # type: ignore[attr-defined]
         sys.modules[module_name] = module  # dataclasses and pydantic look their module up here
         try:
             spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -213,7 +273,8 @@ class LambdaRuntime:
             if isinstance(exc, ImportError):
                 raise LambdaRuntimeError("Runtime.ImportModuleError", f"Unable to import module: {exc}") from exc
             raise
-        self._modules.append(module_name)
+        with self._pools_lock:
+            self._modules.append(module_name)
         handler = getattr(module, attribute, None)
         if not callable(handler):
             raise LambdaRuntimeError(
@@ -244,9 +305,12 @@ class LambdaRuntime:
         for session in {id(s): s for s in [*self._sessions, boto3.DEFAULT_SESSION] if s is not None}.values():
             session.events.unregister(INVOKE_EVENT, self._on_invoke)
         self._sessions.clear()
-        for name in self._modules:
-            sys.modules.pop(name, None)
-        self._modules.clear()
+        with self._pools_lock:
+            for name in [*self._modules, *(name for importer in self._importers for name in importer.names())]:
+                sys.modules.pop(name, None)
+            self._modules.clear()
+            self._importers.clear()
+            self._pools.clear()
         self._handlers.clear()
 
     @property
@@ -272,6 +336,201 @@ class LambdaRuntime:
             threading.Thread(target=self.invoke, args=(name, event), name=f"lambda-{name}", daemon=True).start()
             return _response(202, InvokeResult(b""))
         return _response(200, self.invoke(name, event))
+
+
+def sandboxes_per_function(environ: Mapping[str, str] = os.environ) -> int:
+    """How many events one function runs at once: ``$IMAGE_IMPORT_LOCAL_SANDBOXES``, else the default."""
+    raw = environ.get(SANDBOXES_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_SANDBOXES
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{SANDBOXES_VARIABLE}={raw!r}: give a whole number of sandboxes per function, 1 or more")
+    return int(raw)
+
+
+def _name(function_name: str) -> str:
+    return re.sub(r"\W", "_", function_name)
+
+
+@dataclass
+class _Sandbox:
+    """One execution environment: its handler, which takes one event at a time."""
+
+    handler: Handler
+    number: int = -1  # 0 runs on the process's modules; -1 is a test's stand-in, outside any pool
+    pool: _Pool | None = field(default=None, repr=False)  # where it goes back to (not a later runtime's)
+
+
+class _Pool:
+    """A function's sandboxes: at most ``size``, the idle ones reused, the lowest number first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.idle: list[_Sandbox] = []
+        self.live = 0  # idle, busy or starting
+        self.numbers: set[int] = set()  # of the live ones
+        self._changed = threading.Condition()
+
+    def take(self) -> tuple[_Sandbox | None, int]:
+        """An idle sandbox, or (None, the number of a sandbox the caller is to start); waits while all are busy."""
+        with self._changed:
+            while not self.idle and self.live >= self.size:
+                self._changed.wait()
+            if self.idle:
+                sandbox = min(self.idle, key=lambda s: s.number)  # 0 first: the process's modules
+                self.idle.remove(sandbox)
+                return sandbox, sandbox.number
+            number = 0 if 0 not in self.numbers else max(self.numbers) + 1
+            self.live += 1
+            self.numbers.add(number)
+            return None, number
+
+    def give_back(self, sandbox: _Sandbox, *, retire: bool = False) -> None:
+        with self._changed:
+            if retire:  # a retired sandbox 0 is not made again: later ones run on copies
+                self.live -= 1
+            else:
+                self.idle.append(sandbox)
+            self._changed.notify()
+
+    def cold_start_failed(self, number: int) -> None:
+        with self._changed:
+            self.live -= 1
+            self.numbers.discard(number)
+            self._changed.notify()
+
+
+class _SandboxImporter:
+    """A sandbox's own copies of ``SANDBOX_PACKAGES``, as a Lambda sandbox's own process would have.
+
+    Each module is executed again from its source under a name of its own (``<prefix>.<name>``, in
+    ``sys.modules`` so that pydantic and dataclasses find its namespace), with builtins whose
+    ``__import__`` answers those packages from this sandbox's copies: imports at module level and
+    inside functions alike, on any thread. ``importlib`` as these modules see it does the same for
+    ``import_module`` and entry points (the plugin registry loads plugins so). Everything else
+    (pydantic, boto3, moto, the rest of the stdlib) is the process's, shared.
+    """
+
+    def __init__(self, prefix: str, packages: tuple[str, ...] = SANDBOX_PACKAGES):
+        self.prefix, self.packages = prefix, packages
+        self.modules: dict[str, ModuleType] = {}  # real name -> this sandbox's copy
+        self.builtins = {**builtins.__dict__, "__import__": self.import_}
+        self.importlib = _SandboxImportlib(self)
+        self._lock = threading.RLock()  # one module executed at a time (a handler's threads may import lazily)
+
+    def owns(self, name: str) -> bool:
+        return name.partition(".")[0] in self.packages
+
+    def names(self) -> list[str]:
+        """This sandbox's names in ``sys.modules``."""
+        return [module.__name__ for name, module in self.modules.items() if module.__name__ != name]
+
+    def import_(
+        self, name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> ModuleType:
+        absolute = name
+        if level:
+            package = (globals or {}).get("__package__") or ""
+            if not package.startswith(self.prefix + "."):
+                return builtins.__import__(name, globals, locals, fromlist, level)
+            absolute = importlib.util.resolve_name("." * level + name, package[len(self.prefix) + 1 :])
+        if absolute.partition(".")[0] == "importlib":
+            real = builtins.__import__(absolute, globals, locals, fromlist)  # loaded, as it would be
+            if not fromlist:
+                return self.importlib
+            return {"importlib": self.importlib, "importlib.metadata": self.importlib.metadata}.get(absolute, real)
+        if not self.owns(absolute):
+            return builtins.__import__(name, globals, locals, fromlist, level)
+        with self._lock:
+            module = self.load(absolute)
+            if not fromlist:
+                return module if level else self.modules[absolute.partition(".")[0]]
+            names = [*fromlist]
+            if "*" in names:
+                names = [n for n in names if n != "*"] + list(getattr(module, "__all__", []))
+            for item in names:
+                if not hasattr(module, item) and hasattr(module, "__path__"):
+                    try:
+                        self.load(f"{absolute}.{item}")
+                    except ModuleNotFoundError:
+                        pass  # an attribute the interpreter reports missing itself
+            return module
+
+    def import_module(self, name: str, package: str | None = None) -> ModuleType:
+        """``importlib.import_module`` as this sandbox's modules see it."""
+        absolute = importlib.util.resolve_name(name, package) if name.startswith(".") else name
+        if absolute.startswith(self.prefix + "."):  # a copy naming itself by its __name__
+            absolute = absolute[len(self.prefix) + 1 :]
+        if not self.owns(absolute):
+            return importlib.import_module(absolute)
+        with self._lock:
+            return self.load(absolute)
+
+    def load(self, name: str) -> ModuleType:
+        if name in self.modules:
+            return self.modules[name]
+        parent_name, _, child = name.rpartition(".")
+        parent = self.load(parent_name) if parent_name else None
+        if name in self.modules:  # the parent's __init__ imported it
+            return self.modules[name]
+        spec = importlib.machinery.PathFinder.find_spec(name, getattr(parent, "__path__", None))
+        if spec is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        if not (spec.origin or "").endswith(".py"):  # compiled or namespace: the process's module
+            module = importlib.import_module(name)
+        else:
+            own = f"{self.prefix}.{name}"
+            copy = importlib.util.spec_from_file_location(
+                own, spec.origin, submodule_search_locations=spec.submodule_search_locations
+            )
+            module = importlib.util.module_from_spec(copy)  # type: ignore[arg-type]
+            module.__builtins__ = self.builtins  # type: ignore[attr-defined]
+            self.modules[name], sys.modules[own] = module, module
+            try:
+                copy.loader.exec_module(module)  # type: ignore[union-attr]
+            except BaseException:
+                del self.modules[name], sys.modules[own]
+                raise
+            if name == "logging":  # its records go where the process's go (its root's handlers and level)
+                module.root.handlers, module.root.level = logging.root.handlers, logging.root.level
+        self.modules[name] = module
+        if parent is not None:
+            setattr(parent, child, module)
+        return module
+
+
+class _SandboxImportlib(ModuleType):
+    """``importlib`` for a sandbox's modules: ``import_module`` and entry points load the sandbox's copies."""
+
+    def __init__(self, importer: _SandboxImporter):
+        super().__init__("importlib")
+        self.import_module = importer.import_module
+        self.metadata = _SandboxMetadata(importer)
+
+    def __getattr__(self, name: str) -> Any:  # everything else: the real importlib
+        return getattr(importlib, name)
+
+
+class _SandboxMetadata(ModuleType):
+    """``importlib.metadata`` whose entry points load into the sandbox."""
+
+    def __init__(self, importer: _SandboxImporter):
+        super().__init__("importlib.metadata")
+
+        def load(entry_point: importlib.metadata.EntryPoint) -> Any:
+            module = importer.import_module(entry_point.module)
+            return functools.reduce(getattr, filter(None, (entry_point.attr or "").split(".")), module)
+
+        self._entry_point = type("EntryPoint", (importlib.metadata.EntryPoint,), {"load": load})
+
+    def entry_points(self, **params: Any) -> importlib.metadata.EntryPoints:
+        found = importlib.metadata.entry_points(**params)
+        if not isinstance(found, importlib.metadata.EntryPoints):  # Python 3.11's every group at once: as is
+            return found
+        return importlib.metadata.EntryPoints(self._entry_point(ep.name, ep.value, ep.group) for ep in found)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.metadata, name)
 
 
 def _metadata(status: int) -> tuple[dict[str, str], dict[str, Any]]:
