@@ -99,8 +99,17 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 # moto S3 in a separate process
 
 
+# moto's server with the local stack's streaming S3 (image_import_dev.local.s3_streaming): what `make run`
+# serves, and without it moto holds whole objects and re-reads the source of every UploadPartCopy
+STREAMING_MOTO = (
+    "import sys; from image_import_dev.local import s3_streaming; s3_streaming.install(); "
+    "from moto.server import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 class MotoServer:
-    """`python -m moto.server` on a free 127.0.0.1 port; its spooled temp files go under tmp_dir."""
+    """moto's server (streaming S3, as the local stack's) on a free 127.0.0.1 port; its spooled temp files go
+    under tmp_dir."""
 
     def __init__(self, tmp_dir: Path):
         self.tmp_dir = tmp_dir / "moto-tmp"
@@ -114,7 +123,7 @@ class MotoServer:
         env = child_env({"TMPDIR": str(self.tmp_dir)})
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-c", STREAMING_MOTO, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -137,3 +137,36 @@ def test_a_broken_read_is_a_pass_to_retry_from_its_input_state():
         )
     assert store.objects["images/x"] == data
     assert hasher.finish().hash_value == hashlib.sha512(data).hexdigest()
+
+
+def test_a_last_pass_that_died_after_completing_the_upload_is_finished_by_its_retry():
+    data = os.urandom(20 * MIB)
+    staging, store, _ = staged(data)
+    hasher = ParallelHasher("sha512")
+    state = passes.start(len(data), staging.etag("staging/x"), 8 * MIB, hasher)
+    hasher.close()
+    while state.offset + state.part_size < state.size:  # up to the last pass
+        hasher = ParallelHasher.resume(state.hashing)
+        state = passes.CopyPass(staging, "staging/x", store, "images/x", hasher=hasher).run(
+            state, 8 * MIB, float("inf")
+        )
+        hasher.close()
+    real_head = store.head
+    calls = []
+
+    def head_then_die(key):
+        calls.append(key)
+        if len(calls) > 1:  # the check after completing: the function dies there
+            raise ConnectionResetError("died after completing")
+        return real_head(key)
+
+    store.head = head_then_die
+    with pytest.raises(PassInterrupted):
+        passes.CopyPass(staging, "staging/x", store, "images/x", hasher=ParallelHasher.resume(state.hashing)).run(
+            state, 8 * MIB, float("inf")
+        )
+    assert store.objects["images/x"] == data and store.multipart == {}  # completed, its state lost
+    store.head = real_head
+    hasher = ParallelHasher.resume(state.hashing)
+    done = passes.CopyPass(staging, "staging/x", store, "images/x", hasher=hasher).run(state, 8 * MIB, float("inf"))
+    assert done.done and hasher.finish().hash_value == hashlib.sha512(data).hexdigest()

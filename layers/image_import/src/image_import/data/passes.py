@@ -93,6 +93,11 @@ class CopyPass:
         upload_id = state.upload_id or self.target.start_multipart(self.target_key)
         end = min(size, state.offset + budget)
         offset = state.offset
+        if state.upload_id and self._completed_before(state):
+            # the attempt this one retries completed the upload, then died before returning its state:
+            # only the hashing of the rest is left to do
+            self._read(state, offset, size - 1)
+            return self._finished(state, size, upload_id)
         with ThreadPoolExecutor(max_workers=COPIES_AHEAD, thread_name_prefix="part-copy") as pool:
             copies: dict[int, Future] = {}
             first_part = offset // part_size
@@ -122,6 +127,12 @@ class CopyPass:
                 "hashing": self._snapshot(state),
             }
         )
+
+    def _completed_before(self, state: CopyState) -> bool:
+        if state.offset + state.part_size < state.size:
+            return False  # not the last pass: nothing could have completed the upload
+        stored = self.target.head(self.target_key)
+        return stored is not None and stored[0] == state.size
 
     def _copy_part(self, state: CopyState, upload_id: str, index: int) -> None:
         first = index * state.part_size
