@@ -91,6 +91,50 @@ def test_given_a_multipart_upload_when_parts_are_put_and_completed_then_the_imag
     assert shown["os_hash_value"] == hashlib.sha512(data).hexdigest()
 
 
+def test_given_an_upload_in_progress_when_its_urls_are_asked_again_then_they_are_resigned_with_the_parts_held(
+    member, stack
+):
+    data = os.urandom(17 * MiB)
+    image = member.create()
+    first = ask_urls(member, image["id"], size=len(data), multipart=True, **{"import": True}).json["multipart"]
+    put(first["parts"][1]["url"], data[8 * MiB : 16 * MiB])  # part 2 arrived before the URLs expired
+    again = ask_urls(member, image["id"], upload_id=first["upload_id"])
+    assert again.status == 200, again.text
+    multipart = again.json["multipart"]
+    assert multipart["upload_id"] == first["upload_id"] and again.json["import"] is True
+    assert multipart["parts_received"] == [{"part_number": 2, "size": 8 * MiB}]
+    assert [p["part_number"] for p in multipart["parts"]] == [1, 2, 3]
+    for part in (multipart["parts"][0], multipart["parts"][2]):  # only the missing ones, through the new URLs
+        start = (part["part_number"] - 1) * multipart["part_size"]
+        put(part["url"], data[start : start + multipart["part_size"]])
+    done = member.call("POST", f"/v2/images/{image['id']}/upload-complete", {"upload_id": first["upload_id"]})
+    assert done.status == 202, done.text
+    stack.settle()
+    wait_for_executions(stack)
+    shown = member.show(image["id"])
+    assert shown["status"] == "active" and shown["checksum"] == hashlib.md5(data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [({"upload_id": "not-this-one"}, 409), ({"upload_id": 7}, 400), ({"upload_id": "x", "size": 3}, 400)],
+)
+def test_given_a_resume_request_that_names_no_upload_in_progress_then_it_is_refused(member, body, status):
+    image = member.create()
+    ask_urls(member, image["id"], size=9 * MiB, multipart=True)
+    reply = ask_urls(member, image["id"], **body)
+    assert reply.status == status and reply.json["message"]
+
+
+def test_given_an_upload_whose_parts_were_aborted_when_resumed_then_409_saying_to_ask_again(member, stack):
+    image = member.create()
+    offer = ask_urls(member, image["id"], size=9 * MiB, multipart=True).json["multipart"]
+    staging = stack.physical_name("StagingBucket")
+    boto3.client("s3").abort_multipart_upload(Bucket=staging, Key=f"uploads/{image['id']}", UploadId=offer["upload_id"])
+    reply = ask_urls(member, image["id"], upload_id=offer["upload_id"])
+    assert reply.status == 409 and "ask for upload URLs again" in reply.json["message"]
+
+
 def test_given_another_projects_image_when_urls_are_asked_then_404(member, admin):
     image = admin.create()
     assert ask_urls(member, image["id"], size=1).status == 404

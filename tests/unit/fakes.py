@@ -146,6 +146,11 @@ class FakeBucket:
     def put_part(self, upload_id, part_number, data):
         self.parts[upload_id][part_number] = data
 
+    def received_parts(self, key, upload_id):
+        if upload_id not in self.parts:
+            return None
+        return {n: len(data) for n, data in self.parts[upload_id].items()}
+
     def complete_multipart(self, key, upload_id):
         self.multipart.pop(upload_id, None)
         parts = self.parts.pop(upload_id, None)

@@ -118,6 +118,8 @@ class FakeApi:
         self.s3, self.part_size, self.expires_in = s3, part_size, expires_in
         self.images: dict[str, dict] = {}
         self.offers: list[str] = []
+        self.sizes: dict[str, int] = {}
+        self.resumed: list[str] = []
         self.completed: list[str] = []
         self.imports: list[str] = []
 
@@ -134,10 +136,27 @@ class FakeApi:
     def upload_urls(self, image_id, size, start_import):
         upload_id = f"upload-{len(self.offers) + 1}"
         self.offers.append(upload_id)
+        self.sizes[upload_id] = size
         count = len(plan_parts(size, self.part_size))
         parts = [{"part_number": n, "url": f"{self.s3.url}/{upload_id}/{n}"} for n in range(1, count + 1)]
         multipart = {"upload_id": upload_id, "part_size": self.part_size, "parts": parts}
         return {"image_id": image_id, "size": size, "expires_in": self.expires_in, "multipart": multipart}
+
+    def resume_upload_urls(self, image_id, upload_id):
+        """The service re-signs the upload in progress and names the parts S3 holds (409 once it is gone)."""
+        self.resumed.append(upload_id)
+        if upload_id in self.s3.gone or upload_id != self.offers[-1]:
+            raise ApiError(409, f"Image {image_id} has no multipart upload {upload_id!r} in progress.")
+        offer = self.upload_urls(image_id, self.sizes[upload_id], True)
+        self.offers.pop()
+        offer["multipart"]["upload_id"] = upload_id
+        for part in offer["multipart"]["parts"]:
+            part["url"] = f"{self.s3.url}/{upload_id}/{part['part_number']}"
+        held = sorted(n for u, n in self.s3.parts if u == upload_id)
+        offer["multipart"]["parts_received"] = [
+            {"part_number": n, "size": len(self.s3.parts[(upload_id, n)])} for n in held
+        ]
+        return offer
 
     def upload_complete(self, image_id, upload_id):
         self.completed.append(upload_id)
@@ -203,15 +222,46 @@ def test_given_a_run_that_stopped_part_way_when_run_again_then_only_the_missing_
     assert any("not creating another image" in m for m in messages)
 
 
-def test_given_the_earlier_runs_urls_expired_when_run_again_then_the_upload_starts_afresh(s3, image_file, tmp_path):
+def test_given_the_earlier_runs_urls_expired_when_run_again_then_the_same_upload_goes_on_with_new_urls(
+    s3, image_file, tmp_path
+):
     api, store = FakeApi(s3, expires_in=60), StateStore(tmp_path / "state")  # 60 s: all within the expiry margin
     s3.refuse = {2: (403, "AccessDenied")}
     with pytest.raises(UploadError):
         upload(image_file, api, store, image_fields={"name": "disk"})
+    held = {n for u, n in s3.parts if u == "upload-1"}
     s3.refuse, s3.received = {}, []
     result, messages = upload(image_file, api, store, image_fields={"name": "disk"})
+    assert api.resumed == ["upload-1"] and api.offers == ["upload-1"]  # re-signed, not started again
+    assert sorted(s3.received) == sorted({1, 2, 3, 4, 5} - held)  # S3's word on what it holds
+    assert any("signed new ones" in m for m in messages)
+    assert s3.object("upload-1") == image_file.read_bytes() and api.completed == ["upload-1"]
+
+
+def test_given_urls_that_expire_during_the_upload_then_it_goes_on_with_new_ones(s3, image_file, tmp_path):
+    api, store = FakeApi(s3), StateStore(tmp_path / "state")
+    s3.refuse = {3: (403, "AccessDenied: Request has expired")}
+
+    def resume(image_id, upload_id, real=api.resume_upload_urls):
+        s3.refuse = {}  # the new URLs are valid
+        return real(image_id, upload_id)
+
+    api.resume_upload_urls = resume
+    result, messages = upload(image_file, api, store, image_fields={"name": "disk"})
+    assert api.offers == ["upload-1"] and api.completed == ["upload-1"]
+    assert any("expired during the upload" in m for m in messages)
+    assert s3.object("upload-1") == image_file.read_bytes()
+
+
+def test_given_expired_urls_of_an_upload_that_is_gone_then_the_upload_starts_afresh(s3, image_file, tmp_path):
+    api, store = FakeApi(s3, expires_in=60), StateStore(tmp_path / "state")
+    s3.refuse = {2: (403, "AccessDenied")}
+    with pytest.raises(UploadError):
+        upload(image_file, api, store, image_fields={"name": "disk"})
+    s3.refuse, s3.received, s3.gone = {}, [], {"upload-1"}
+    result, messages = upload(image_file, api, store, image_fields={"name": "disk"})
     assert api.offers == ["upload-1", "upload-2"] and sorted(s3.received) == [1, 2, 3, 4, 5]
-    assert any("expired" in m for m in messages)
+    assert any("can no longer be resumed" in m for m in messages)
     assert s3.object("upload-2") == image_file.read_bytes()
 
 

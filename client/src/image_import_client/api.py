@@ -137,6 +137,10 @@ class ImageApi:
         body = {"size": size, "import": start_import, "multipart": True}
         return self.call("POST", f"/v2/images/{image_id}/upload-urls", body)
 
+    def resume_upload_urls(self, image_id: str, upload_id: str) -> dict[str, Any]:
+        """Fresh part URLs for the image's multipart upload in progress, and the parts S3 already holds."""
+        return self.call("POST", f"/v2/images/{image_id}/upload-urls", {"upload_id": upload_id})
+
     def upload_complete(self, image_id: str, upload_id: str) -> None:
         self.call("POST", f"/v2/images/{image_id}/upload-complete", {"upload_id": upload_id}, expect=(202,))
 

@@ -109,10 +109,11 @@ def _image_to_fill(api, recorded, image_id, image_fields, say) -> dict[str, Any]
 
 
 def _send(api, store, file, image_id, recorded, start_import, parallel, progress, say, result) -> None:
-    upload = recorded if recorded is not None and recorded.urls_valid() else None
-    if recorded is not None and upload is None:
-        say("the upload URLs of the earlier run have expired: starting this upload again")
+    upload = recorded
+    if upload is not None and not upload.urls_valid():
+        upload = _resigned(api, store, upload, say, "the upload URLs of the earlier run have expired")
     fresh_offer_allowed = upload is not None  # a resumed upload may be gone (replaced, swept): one fresh start
+    sent_when_resigned = None  # parts sent when URLs were last re-signed in this run: no progress, no loop
     while True:
         if upload is None:
             upload = _new_upload(api, store, file, image_id, start_import)
@@ -133,6 +134,13 @@ def _send(api, store, file, image_id, recorded, start_import, parallel, progress
                 say(f"the earlier run's multipart upload no longer exists ({refused}): starting this upload again")
                 upload, fresh_offer_allowed = None, False
                 continue
+            if refused.expired and sent_when_resigned != result.parts_sent:
+                # an upload longer than the URLs' lifetime: new URLs for the same upload, the rest goes on
+                sent_when_resigned = result.parts_sent
+                upload = _resigned(api, store, upload, say, "the upload URLs expired during the upload")
+                if upload is None:
+                    fresh_offer_allowed = False
+                continue
             if refused.expired:
                 raise UploadError(
                     f"{refused}. The URLs last {upload.expires_in} s ([direct_upload] url_lifetime): run the same "
@@ -146,6 +154,27 @@ def _send(api, store, file, image_id, recorded, start_import, parallel, progress
     upload.completed = True
     store.save(upload)
     say(f"uploaded: {result.bytes_sent / MiB:.1f} MiB in {result.seconds:.1f} s ({result.rate:.1f} MiB/s)")
+
+
+def _resigned(api, store, upload: UploadState, say, why: str) -> UploadState | None:
+    """The same multipart upload with freshly signed URLs, its done parts as S3 holds them; None if it is
+    gone (replaced, completed or swept): the caller starts a new one."""
+    try:
+        offer = api.resume_upload_urls(upload.image_id, upload.upload_id)
+    except ApiError as refused:
+        if refused.status in (404, 409):
+            say(f"{why} and the upload can no longer be resumed ({refused}): starting this upload again")
+            return None
+        raise
+    say(f"{why}: the service signed new ones for the same upload")
+    multipart = offer["multipart"]
+    upload.urls = {part["part_number"]: part["url"] for part in multipart["parts"]}
+    upload.issued_at, upload.expires_in = time.time(), int(offer["expires_in"])
+    held = {part["part_number"]: part["size"] for part in multipart.get("parts_received", [])}
+    # S3's word on which parts arrived: a part recorded here but not held is sent again, and the reverse
+    upload.done = {n: upload.done.get(n, "") for n in held}
+    store.save(upload)
+    return upload
 
 
 def _new_upload(api, store, file, image_id, start_import) -> UploadState:

@@ -220,6 +220,20 @@ class Bucket:
         }
         return presigner().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
 
+    def received_parts(self, key: str, upload_id: str) -> dict[int, int] | None:
+        """The parts S3 holds of a multipart upload (number -> size); None if there is no such upload."""
+        found: dict[int, int] = {}
+        try:
+            for page in (
+                client("s3").get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id)
+            ):
+                found.update({p["PartNumber"]: p["Size"] for p in page.get("Parts", [])})
+        except Exception as exc:
+            if error_code(exc) in ("NoSuchUpload", "404", "NotFound"):
+                return None
+            raise
+        return found
+
     def complete_multipart(self, key: str, upload_id: str) -> bool:
         """Complete with every part S3 holds (the client need not list ETags); False if there is no such upload."""
         s3 = client("s3")

@@ -64,6 +64,8 @@ class UploadOffer:
     upload_id: str | None = None
     part_size: int | None = None
     part_urls: list[str] = field(default_factory=list)
+    # a resumed multipart upload: the parts S3 already holds (part number -> size)
+    parts_received: dict[int, int] | None = None
 
 
 def part_size_for(size: int) -> int:
@@ -81,8 +83,14 @@ def part_lengths(size: int, part_size: int) -> list[int]:
 
 
 def request_upload(context: RequestContext, image_id: str, body: Any, settings: Settings, ports: Ports) -> UploadOffer:
-    """Hand the owner of a queued image presigned URLs to ``uploads/<id>``; remember who asked and why."""
+    """Hand the owner of a queued image presigned URLs to ``uploads/<id>``; remember who asked and why.
+
+    ``{"upload_id": ...}`` (the image's multipart upload in progress) re-signs that upload's part URLs
+    instead and says which parts S3 already holds: an upload outlives its URLs' lifetime.
+    """
     preconditions.require_available(preconditions.UPLOAD_URLS, settings)
+    if isinstance(body, dict) and "upload_id" in body:
+        return _resume_upload(context, image_id, body, settings, ports)
     size, start_import, multipart = _validate_request(body)
     if size > settings.image_size_cap:
         raise RequestEntityTooLarge(
@@ -122,6 +130,31 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
         raise Conflict(f"Image {image_id} was changed by another request; ask for upload URLs again.") from None
     if previous is not None and previous.upload_id:
         ports.staging.abort_multipart(key, previous.upload_id)  # the newest request replaces older ones
+    return offer
+
+
+def _resume_upload(context: RequestContext, image_id: str, body: dict, settings: Settings, ports: Ports) -> UploadOffer:
+    upload_id = body["upload_id"]
+    if not isinstance(upload_id, str) or set(body) != {"upload_id"}:
+        raise BadRequest("To resume an upload send only 'upload_id' (a string, from the upload-urls response).")
+    image = get_image(context, image_id, ports, settings)
+    access.authorize(context, "modify_image", image, settings)
+    preconditions.check(preconditions.UPLOAD_URLS, image)
+    request = image.upload
+    if request is None or request.upload_id != upload_id or request.size is None:
+        raise Conflict(f"Image {image_id} has no multipart upload {upload_id!r} in progress.")
+    key = upload_key(image_id)
+    received = ports.staging.received_parts(key, upload_id)
+    if received is None:
+        raise Conflict(f"Multipart upload {upload_id!r} no longer exists; ask for upload URLs again.")
+    lifetime = settings.upload_url_lifetime
+    offer = UploadOffer(image_id, key, request.size, request.start_import, lifetime, upload_id=upload_id)
+    offer.part_size = part_size_for(request.size)
+    offer.part_urls = [
+        ports.staging.presigned_part(key, upload_id, n, lifetime, length)
+        for n, length in enumerate(part_lengths(request.size, offer.part_size), start=1)
+    ]
+    offer.parts_received = received
     return offer
 
 

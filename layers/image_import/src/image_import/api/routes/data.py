@@ -82,6 +82,10 @@ def upload_urls(image_id: str) -> Response:
             "parts": [{"part_number": n, "url": url} for n, url in enumerate(offer.part_urls, start=1)],
             "complete_url": f"{base_url()}/v2/images/{image_id}/upload-complete",
         }
+        if offer.parts_received is not None:  # a resumed upload: what S3 already holds
+            body["multipart"]["parts_received"] = [
+                {"part_number": n, "size": size} for n, size in sorted(offer.parts_received.items())
+            ]
     return respond(200, body)
 
 
