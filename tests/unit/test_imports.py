@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pytest
 
@@ -178,3 +179,26 @@ def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_i
     revert.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
     assert ports.store.objects == {}
     assert "a step timed out" in ports.tasks.scan()[0].message
+
+
+def test_the_store_step_moves_its_data_in_passes_and_its_task_counts_every_pass(settings):
+    import dataclasses
+    import json
+
+    from image_import.models import ImportJob
+
+    data = os.urandom(20 * 1024 * 1024)
+    settings = dataclasses.replace(settings, max_bytes_per_pass=8 * 1024 * 1024)
+    ports = fake_ports()
+    image_id = staged_image(ports, settings, data)
+    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    messages = []
+    while not (job.store_copy and job.store_copy.done):
+        job = steps.import_to_store(ImportJob.model_validate(json.loads(json.dumps(job.to_state()))), settings, ports)
+        messages.append(ports.tasks.get(job.task_id).message)
+        assert ports.images.get(image_id).checksum is None or job.store_copy.done  # recorded by the last pass only
+    assert messages == ["Copied 8 MiB", "Copied 16 MiB", "Copied 20 MiB"]
+    assert job.store_copy.passes == 3
+    image = ports.images.get(image_id)
+    assert image.checksum == hashlib.md5(data).hexdigest() and image.size == len(data)
+    assert ports.store.objects[f"images/{image_id}"] == data
