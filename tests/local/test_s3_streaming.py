@@ -391,7 +391,8 @@ def test_given_parts_put_to_presigned_urls_when_answered_then_their_bodies_are_f
         f'"{md5(part)}"'
     ] * 8
     assert left < 4 * MIB, f"{left / MIB:.0f} MiB still allocated after 8 parts of 8 MiB"
-    assert peak < 16 * MIB, f"peak {peak / MIB:.0f} MiB for one 8 MiB part"
+    # the traced peak also holds the client's side of the PUT (same process): 2x is the floor, 4x the bug
+    assert peak < 3 * 8 * MIB, f"peak {peak / MIB:.0f} MiB for one 8 MiB part"
 
 
 @pytest.fixture
