@@ -45,11 +45,14 @@ def copy_all(data: bytes, max_bytes: int, algorithm: str = "sha512", clock=None,
 
 
 def test_parts_are_whole_mib_within_s3s_limits():
-    assert passes.part_size_for(100 * MIB, 8 * MIB) == 8 * MIB
-    assert passes.part_size_for(100 * MIB, 5 * MIB) == 8 * MIB  # S3's minimum, with margin
-    assert passes.part_size_for(1024**4, 16 * 1024**3) == 512 * MIB  # 1 TiB: 2,048 parts
-    assert passes.part_size_for(8 * 1024**4, 8 * MIB) >= 8 * 1024**4 // passes.MAX_PARTS
-    assert passes.part_size_for(8 * 1024**4, 8 * MIB) % MIB == 0
+    from image_import.data import parts
+
+    assert parts.part_size_for(100 * MIB, 8 * MIB) == 8 * MIB
+    assert parts.part_size_for(100 * MIB, 5 * MIB) == 8 * MIB  # S3's minimum, with margin
+    assert parts.part_size_for(1024**4, 16 * 1024**3) == 512 * MIB  # 1 TiB: 2,048 parts
+    assert parts.part_size_for(8 * 1024**4, 8 * MIB) >= 8 * 1024**4 // parts.MAX_PARTS
+    assert parts.part_size_for(8 * 1024**4, 8 * MIB) % MIB == 0
+    assert parts.part_size_for(1024**4) == 105 * MIB  # a buffered part (upload, download): the smallest that fits
 
 
 def test_a_copy_in_8_mib_passes_moves_every_byte_once_and_hashes_it():
@@ -68,7 +71,9 @@ def test_the_state_stays_a_few_hundred_bytes():
 
 
 def test_a_pass_ends_at_a_part_boundary_when_its_time_runs_short(monkeypatch):
-    monkeypatch.setattr(passes, "MAX_PART_SIZE", 8 * MIB)  # passes of many parts
+    from image_import.data import parts
+
+    monkeypatch.setattr(parts, "MAX_PART_SIZE", 8 * MIB)  # passes of many parts
     data = os.urandom(40 * MIB)
     ticks = iter(range(1000))
     # every part read takes one tick; a pass may use two before its deadline

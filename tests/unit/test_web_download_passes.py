@@ -76,7 +76,11 @@ class Answer:
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    monkeypatch.setattr(web_download, "MIN_PART_SIZE", PART)
+    from image_import.data import parts
+
+    monkeypatch.setattr(web_download, "MIN_PART_SIZE", PART)  # the first pass's range
+    monkeypatch.setattr(parts, "MIN_PART_SIZE", PART)
+    monkeypatch.setattr(parts, "ALIGN", 1)
 
 
 def passes_of(settings, per_pass=4 * PART, **changes):

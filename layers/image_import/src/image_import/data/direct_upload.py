@@ -25,6 +25,7 @@ from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import Ports
 from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, is_received_key, received_key, upload_key
+from image_import.data.parts import part_size_for
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -46,8 +47,6 @@ log = Logger(child=True)
 
 SINGLE_PUT_MAX = 5 * 1024**3  # S3's largest single PUT
 MULTIPART_THRESHOLD = 100 * 1024 * 1024  # above this, multipart (parallel, resumable parts)
-MIN_PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB (all parts but the last)
-MAX_PARTS = 10_000  # S3's limit
 GLANCE_DIRECT = {"method": {"name": "glance-direct"}}
 
 
@@ -66,13 +65,6 @@ class UploadOffer:
     part_urls: list[str] = field(default_factory=list)
     # a resumed multipart upload: the parts S3 already holds (part number -> size)
     parts_received: dict[int, int] | None = None
-
-
-def part_size_for(size: int) -> int:
-    """The smallest whole-MiB part size >= 8 MiB that fits ``size`` in S3's 10,000 parts."""
-    mib = 1024 * 1024
-    needed = -(-size // MAX_PARTS)
-    return max(MIN_PART_SIZE, -(-needed // mib) * mib)
 
 
 def part_lengths(size: int, part_size: int) -> list[int]:

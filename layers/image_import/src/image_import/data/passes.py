@@ -18,22 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from image_import.data.hashing import ParallelHasher
+from image_import.data.parts import MIB, part_size_for
 from image_import.errors import ImportFailed, PassInterrupted, SourceChanged
 from image_import.models.job import CopyState
 
-MIB = 1024 * 1024
-MIN_PART_SIZE = 8 * MIB  # S3's minimum is 5 MiB (every part but the last)
-MAX_PART_SIZE = 512 * MIB  # fewer, larger server-side copies; S3 allows 5 GiB
-MAX_PARTS = 10_000  # S3's limit
 READ_CHUNK = 8 * MIB
 COPIES_AHEAD = 3  # part copies in flight ahead of the reads
 READS_AHEAD = 2  # ranged GETs in flight ahead of the hashers
-
-
-def part_size_for(size: int, max_bytes_per_pass: int) -> int:
-    """A whole number of MiB: at most a pass, at least S3's minimum, few enough parts for S3's limit."""
-    wanted = max(min(max_bytes_per_pass, MAX_PART_SIZE), MIN_PART_SIZE, -(-size // MAX_PARTS))
-    return -(-wanted // MIB) * MIB
 
 
 def start(size: int, etag: str, max_bytes_per_pass: int, hasher: ParallelHasher | None) -> CopyState:

@@ -99,18 +99,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     def record(image: Image) -> None:
         if (image.disk_format, image.container_format) != check_format:
             raise ImportFailed("disk_format or container_format changed during the import; import the image again")
-        for attribute, value in (
-            ("size", digests.size),
-            ("checksum", digests.checksum),
-            ("os_hash_value", digests.hash_value),
-        ):
-            current = getattr(image, attribute)
-            if current is not None and current != value and attribute == "os_hash_value":
-                raise ImportFailed(
-                    f"os_hash_value: ({current}) not matched with actual {digests.hash_algo} os_hash_value: ({value})"
-                )
-            if current is not None and current != value:
-                raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
+        check_expected(image, digests)
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value = digests.hash_algo, digests.hash_value
         image.virtual_size = state.virtual_size
@@ -121,6 +110,23 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
         _discard(ports, key)
         raise
     return job
+
+
+def check_expected(image: Image, digests: Digests) -> None:
+    """What the image already says (a size, a checksum, validation_data's digest) must be what the data is,
+    in Glance's words."""
+    for attribute, value in (
+        ("size", digests.size),
+        ("checksum", digests.checksum),
+        ("os_hash_value", digests.hash_value),
+    ):
+        current = getattr(image, attribute)
+        if current is not None and current != value and attribute == "os_hash_value":
+            raise ImportFailed(
+                f"os_hash_value: ({current}) not matched with actual {digests.hash_algo} os_hash_value: ({value})"
+            )
+        if current is not None and current != value:
+            raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
 
 
 def _discard(ports: Ports, key: str) -> None:

@@ -30,6 +30,7 @@ from urllib.parse import urljoin
 
 from image_import.adapters.ports import Ports
 from image_import.data.hashing import ParallelHasher
+from image_import.data.parts import MIN_PART_SIZE, part_size_for
 from image_import.errors import BadRequest, GlanceError, ImportFailed, PassInterrupted
 from image_import.models import Image, ImportJob
 from image_import.models.job import KnownDigests
@@ -37,7 +38,7 @@ from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_
 from image_import.settings import Settings
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.progress import Progress
-from image_import.workflow.steps import set_processing
+from image_import.workflow.steps import check_expected, set_processing
 
 METHOD = "web-download"
 MAX_REDIRECTS = 5
@@ -45,8 +46,6 @@ REDIRECTS = (301, 302, 303, 307, 308)
 MIB = 1024 * 1024
 # parts of the staging multipart upload: all of one size, a multiple of this (S3's minimum is 5 MiB),
 # large enough that the whole image fits in S3's 10,000 parts
-MIN_PART_SIZE = 8 * MIB
-MAX_PARTS = 10_000
 
 
 class Response(Protocol):
@@ -137,11 +136,6 @@ class DownloadState:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def part_size_for(total: int) -> int:
-    """The smallest multiple of MIN_PART_SIZE that fits ``total`` bytes in MAX_PARTS parts."""
-    return MIN_PART_SIZE * max(1, math.ceil(total / MAX_PARTS / MIN_PART_SIZE))
 
 
 def pass_bytes(settings: Settings, part_size: int) -> int:
@@ -333,7 +327,7 @@ class _Pass:
         try:
             if not completed or staged is None or staged[0] != state.size or digests.size != state.size:
                 raise ImportFailed(f"The staged download of {state.uri} is not the {state.size} bytes fetched")
-            _check_expected(self.image, digests)
+            check_expected(self.image, digests)
         except ImportFailed:
             self.ports.staging.delete(self.key)
             raise
@@ -364,22 +358,6 @@ class _Pass:
             raise
         except Exception as exc:
             raise PassInterrupted(f"The staging bucket failed: {exc!r}") from exc
-
-
-def _check_expected(image: Image, digests) -> None:
-    """What the image already says (validation_data, a size) must be what was downloaded: the store step's checks."""
-    for attribute, value in (
-        ("size", digests.size),
-        ("checksum", digests.checksum),
-        ("os_hash_value", digests.hash_value),
-    ):
-        current = getattr(image, attribute)
-        if current is not None and current != value and attribute == "os_hash_value":
-            raise ImportFailed(
-                f"os_hash_value: ({current}) not matched with actual {digests.hash_algo} os_hash_value: ({value})"
-            )
-        if current is not None and current != value:
-            raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
 
 
 def _check_cap(size: int, settings: Settings) -> None:
