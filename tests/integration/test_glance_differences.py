@@ -1,0 +1,100 @@
+"""What a differential run against real Glance 33 showed, each answered as Glance answers it
+(checked against the peer of /work/shared/glance-peer)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.conftest import Api
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what `curl -d` sends
+
+
+# ---------------------------------------------------------------- JSON bodies whatever their Content-Type
+def test_an_import_reads_its_body_as_json_when_sent_form_encoded(member):
+    image = member.create()
+    assert member.stage(image["id"], b"data").status == 204
+    body = json.dumps({"method": {"name": "glance-direct"}})
+    reply = member.call("POST", f"/v2/images/{image['id']}/import", body, FORM)
+    assert reply.status == 202, reply.text
+
+
+def test_a_create_sent_form_encoded_is_created(member):
+    body = json.dumps({"name": "curl", "disk_format": "raw", "container_format": "bare"})
+    reply = member.call("POST", "/v2/images", body, FORM)
+    assert reply.status == 201, reply.text
+    assert reply.json["disk_format"] == "raw"
+
+
+def test_a_form_encoded_body_that_is_not_json_is_400_malformed_json(member):
+    reply = member.call("POST", "/v2/images", "name=x", FORM)
+    assert reply.status == 400
+    assert reply.json["message"] == "Malformed JSON in request body."
+
+
+def test_member_add_and_update_read_json_whatever_the_content_type(member, stack):
+    image = member.create(visibility="shared")
+    added = member.call("POST", f"/v2/images/{image['id']}/members", json.dumps({"member": "alt"}), FORM)
+    assert added.status == 200, added.text
+    other = Api(stack, "other-token")
+    path = f"/v2/images/{image['id']}/members/alt"
+    updated = other.call("PUT", path, json.dumps({"status": "accepted"}), {"Content-Type": "text/plain"})
+    assert updated.status == 200, updated.text
+    assert updated.json["status"] == "accepted"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_patch_still_needs_its_json_patch_media_type(member, content_type):
+    image = member.create()
+    reply = member.call("PATCH", f"/v2/images/{image['id']}", "[]", {"Content-Type": content_type})
+    assert reply.status == 415
+
+
+# ---------------------------------------------------------------- version discovery
+# GET /versions of single-store Glance 33 (no image cache), ids and statuses in its order
+GLANCE_VERSIONS = [("v2.15", "SUPPORTED"), ("v2.9", "SUPPORTED"), ("v2.17", "CURRENT")] + [
+    (f"v2.{n}", "SUPPORTED") for n in range(7, -1, -1)
+]
+
+
+@pytest.mark.parametrize(("path", "status"), [("/versions", 200), ("/", 300)])
+def test_versions_lists_what_single_store_glance_lists_in_its_order(anonymous, path, status):
+    reply = anonymous.call("GET", path)
+    assert reply.status == status
+    assert [(v["id"], v["status"]) for v in reply.json["versions"]] == GLANCE_VERSIONS
+
+
+# ---------------------------------------------------------------- 401
+GLANCE_401 = {
+    "message": "This server could not verify that you are authorized to access the document you requested."
+    " Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand"
+    " how to supply the credentials required.",
+    "code": "401 Unauthorized",
+    "title": "Unauthorized",
+}
+
+
+@pytest.mark.parametrize("token", [None, "no-such-token"])
+def test_a_missing_or_unknown_token_is_glances_401(stack, token):
+    reply = Api(stack, token).call("GET", "/v2/images")
+    assert reply.status == 401
+    assert reply.json == GLANCE_401
+
+
+def test_the_api_functions_own_401_is_glances(stack):
+    """Without the authorizer's identity (the API never takes it from headers) the API answers it itself."""
+    from image_import.api.app import app
+
+    event = {
+        "httpMethod": "GET",
+        "path": "/v2/images",
+        "resource": "/v2/images",
+        "headers": {"Accept": "application/json"},
+        "requestContext": {"requestId": "r1", "stage": "v1"},
+        "body": None,
+    }
+    answer = app.resolve(event, None)
+    assert answer["statusCode"] == 401
+    assert json.loads(answer["body"]) == GLANCE_401
