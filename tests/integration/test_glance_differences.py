@@ -98,3 +98,21 @@ def test_the_api_functions_own_401_is_glances(stack):
     answer = app.resolve(event, None)
     assert answer["statusCode"] == 401
     assert json.loads(answer["body"]) == GLANCE_401
+
+
+# ---------------------------------------------------------------- quota usage
+@pytest.mark.parametrize("token", ["member-token", "other-token", "admin-token"])
+def test_info_usage_is_an_empty_usage_map_for_any_caller_as_glance_without_limits(stack, token):
+    reply = Api(stack, token).call("GET", "/v2/info/usage")
+    assert reply.status == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json == {"usage": {}}
+
+
+def test_info_usage_needs_a_token(anonymous):
+    assert anonymous.call("GET", "/v2/info/usage").status == 401
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_info_usage_under_another_method_is_404_as_glance_routes_it(member, method):
+    assert member.call(method, "/v2/info/usage").status == 404
