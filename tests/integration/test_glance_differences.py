@@ -116,3 +116,20 @@ def test_info_usage_needs_a_token(anonymous):
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 def test_info_usage_under_another_method_is_404_as_glance_routes_it(member, method):
     assert member.call(method, "/v2/info/usage").status == 404
+
+
+# ---------------------------------------------------------------- list filters
+def listed_names(api, query: dict[str, list[str]]) -> list[str]:
+    reply = api.call("GET", "/v2/images", query=query)
+    assert reply.status == 200, reply.text
+    return sorted(i["name"] for i in reply.json["images"])
+
+
+def test_several_tag_filters_must_all_match(member):
+    member.create(name="both", tags=["t1", "t2"])
+    member.create(name="t1 only", tags=["t1"])
+    member.create(name="t2 only", tags=["t2"])
+    assert listed_names(member, {"tag": ["t1"]}) == ["both", "t1 only"]
+    assert listed_names(member, {"tag": ["t1", "t2"]}) == ["both"]
+    assert listed_names(member, {"tag": ["t2", "t1"]}) == ["both"]
+    assert listed_names(member, {"tag": ["t1", "nope"]}) == []

@@ -162,6 +162,8 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
     marker = paging.single(query, "marker")
     sort_key, sort_dir = _sort(query)
     filters = {k: v[-1] for k, v in query.items() if k not in ("limit", "marker", "sort_key", "sort_dir", "sort")}
+    tags = set(query.get("tag") or ())  # as Glance: every tag given must be on the image
+    filters.pop("tag", None)
     if "changes-since" in filters:
         raise BadRequest('The "changes-since" filter is no longer available on v2.')
     visibility = filters.pop("visibility", None)
@@ -184,6 +186,8 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
         elif visibility != "all" and image.visibility != visibility:
             return False
         if image.os_hidden != (hidden == "true"):
+            return False
+        if not tags <= set(image.tags):
             return False
         return all(_matches(image, key, value) for key, value in filters.items())
 
@@ -217,8 +221,6 @@ def _sort(query: dict[str, list[str]]) -> tuple[str, str]:
 
 
 def _matches(image: Image, key: str, value: str) -> bool:
-    if key == "tag":
-        return value in image.tags
     if key in ("protected",):
         if value not in ("true", "false"):
             raise BadRequest(f"Invalid value for {key}: {value}")
