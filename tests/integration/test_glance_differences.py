@@ -133,3 +133,65 @@ def test_several_tag_filters_must_all_match(member):
     assert listed_names(member, {"tag": ["t1", "t2"]}) == ["both"]
     assert listed_names(member, {"tag": ["t2", "t1"]}) == ["both"]
     assert listed_names(member, {"tag": ["t1", "nope"]}) == []
+
+
+def test_time_filters_compare_with_glances_operators(member, stack):
+    old = member.create(name="old")
+    new = member.create(name="new")
+    # set the times apart in the records (the API writes them; they hold ISO 8601 UTC seconds)
+    _set_times(stack, {old["id"]: "2024-01-01T00:00:00Z", new["id"]: "2025-06-01T12:00:00Z"})
+
+    def names(value: str, key: str = "created_at") -> list[str]:
+        return listed_names(member, {key: [value]})
+
+    assert names("gt:2024-01-01T00:00:00Z") == ["new"]
+    assert names("gte:2024-01-01T00:00:00Z") == ["new", "old"]
+    assert names("lt:2025-06-01T12:00:00Z") == ["old"]
+    assert names("lte:2025-06-01T12:00:00Z") == ["new", "old"]
+    assert names("neq:2024-01-01T00:00:00Z") == ["new"]
+    assert names("eq:2025-06-01T12:00:00Z") == names("2025-06-01T12:00:00Z") == ["new"]
+    assert names("gt:2025-06-01T13:00:00+02:00") == ["new"]  # an offset counts: that is 11:00 UTC
+    assert names("gt:2025") == ["new"]  # ISO 8601 reduced precision, as Glance's parser takes it
+    assert names("lt:2024-06-01T00:00:00Z", "updated_at") == ["old"]
+
+
+def _set_times(stack, created: dict[str, str]) -> None:
+    from image_import.adapters.records import ImageRepository
+
+    images = ImageRepository(stack.physical_name("ImagesTable"))
+    for image_id, stamp in created.items():
+        images.save(images.get(image_id).model_copy(update={"created_at": stamp, "updated_at": stamp}))
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [  # Glance 33's answers to the same queries
+        ({"created_at": ["yesterday"]}, 'Bad "created_at" query filter format. Use ISO 8601 DateTime notation.'),
+        ({"updated_at": ["gt:yesterday"]}, 'Bad "updated_at" query filter format. Use ISO 8601 DateTime notation.'),
+        ({"created_at": ["foo:2020-01-01T00:00:00Z"]}, "Unable to filter on a unknown operator."),
+        ({"name": ["lt:x"]}, "Unable to filter by unknown operator 'lt'."),
+        ({"id": ["neq:x"]}, "Unable to filter by unknown operator 'neq'."),
+        ({"name": ['in:"a,b']}, 'Invalid filter value "a,b. The quote is not closed.'),
+        ({"name": ['in:a"b"']}, 'Invalid filter value a"b". There is no comma before opening quotation mark.'),
+        ({"name": ['in:"a"b']}, 'Invalid filter value "a"b. There is no comma after closing quotation mark.'),
+        ({"size_min": ["1.5"]}, "Unable to filter on a range with a non-numeric value."),
+        ({"protected": ["True"]}, "Invalid value 'True' for 'protected' filter. Valid values are 'true' or 'false'."),
+    ],
+)
+def test_a_malformed_filter_is_glances_400_even_with_no_image_to_filter(member, query, message):
+    reply = member.call("GET", "/v2/images", query=query)
+    assert reply.status == 400
+    assert reply.json["message"] == message
+
+
+def test_in_lists_and_eq_on_the_list_filters(member):
+    a = member.create(name="a", disk_format="qcow2")
+    member.create(name="b,c", disk_format="raw")
+    member.create(name="d", container_format="ova", disk_format="vmdk")
+    assert listed_names(member, {"name": ['in:a,"b,c"']}) == ["a", "b,c"]
+    assert listed_names(member, {"name": ["eq:d"]}) == ["d"]
+    assert listed_names(member, {"id": [f"in:{a['id']},nope"]}) == ["a"]
+    assert listed_names(member, {"disk_format": ["in:raw,vmdk"]}) == ["b,c", "d"]
+    assert listed_names(member, {"container_format": ["in:ova"]}) == ["d"]
+    assert listed_names(member, {"status": ["in:queued,active"]}) == ["a", "b,c", "d"]
+    assert listed_names(member, {"status": ["in:active"]}) == []
