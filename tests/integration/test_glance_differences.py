@@ -64,6 +64,8 @@ def test_versions_lists_what_single_store_glance_lists_in_its_order(anonymous, p
     reply = anonymous.call("GET", path)
     assert reply.status == status
     assert [(v["id"], v["status"]) for v in reply.json["versions"]] == GLANCE_VERSIONS
+    assert reply.headers["content-type"] == "application/json"
+    assert "x-openstack-request-id" not in reply.headers  # Glance's version negotiation sends none
 
 
 # ---------------------------------------------------------------- 401

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from image_import.api.requests import base_url
-from image_import.api.views import respond
+from image_import.api.requests import JSON, base_url
 from image_import.settings import get_settings
 
 router = APIGatewayRouter()
@@ -31,11 +32,17 @@ def versions_document(base_url: str, import_enabled: bool = True) -> dict:
     return {"versions": [{**e, "links": [{"rel": "self", "href": href}]} for e in entries]}
 
 
+def _versions(status: int) -> Response:
+    # Glance's version negotiation answers before its request-id middleware: no x-openstack-request-id
+    body = versions_document(base_url(), get_settings().enable_image_import)
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body))
+
+
 @router.get("/")
 def root() -> Response:
-    return respond(300, versions_document(base_url(), get_settings().enable_image_import))
+    return _versions(300)
 
 
 @router.get("/versions")
 def versions() -> Response:
-    return respond(200, versions_document(base_url(), get_settings().enable_image_import))
+    return _versions(200)
