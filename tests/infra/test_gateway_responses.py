@@ -33,3 +33,14 @@ def test_the_413_names_the_upload_command_as_it_parses(cfn):
     assert "glance-image-upload --file <image file> --image-id <image id>" in body["message"]
     args = parser().parse_args(["--file", "disk.img", "--image-id", "an-id"])  # the command as written takes those
     assert (args.file, args.image_id) == ("disk.img", "an-id")
+
+
+def test_api_gateways_own_401_is_glances_401_in_its_json_format(cfn):
+    from image_import.api.requests import UNAUTHORIZED
+    from image_import.errors import Unauthorized
+
+    response = gateway_responses(cfn)["UNAUTHORIZED"]
+    assert response["statusCode"] == "401"
+    body = json.loads(response["responseTemplates"]["application/json"])
+    assert body == json.loads(render_error(Unauthorized(UNAUTHORIZED), "application/json")[1])
+    assert (body["code"], body["title"]) == ("401 Unauthorized", "Unauthorized")

@@ -15,7 +15,7 @@ def test_root_answers_300_with_the_versions_without_a_token(anonymous):
     reply = anonymous.call("GET", "/")
     assert reply.status == 300
     ids = [v["id"] for v in reply.json["versions"]]
-    assert "v2.17" in ids and "v2.12" in ids and "v2.6" in ids
+    assert "v2.17" in ids and "v2.6" in ids
     assert reply.json["versions"][0]["links"][0]["href"] == "http://127.0.0.1:9292/v2/"
 
 
@@ -109,9 +109,11 @@ def test_create_with_malformed_json_is_400(member):
     assert "Malformed JSON" in reply.json["message"]
 
 
-def test_create_with_a_non_json_content_type_is_415(member):
+def test_create_reads_its_body_as_json_whatever_the_content_type(member):
+    # Glance 33 answers 201 here (curl -d sends form-encoded); it never checks a create's media type
     reply = member.call("POST", "/v2/images", '{"name": "x"}', {"Content-Type": "text/plain"})
-    assert reply.status == 415
+    assert reply.status == 201
+    assert reply.json["name"] == "x"
 
 
 def test_create_without_a_body_is_400(member):

@@ -117,3 +117,10 @@ def test_given_another_projects_private_image_when_downloaded_then_it_is_404(mem
 def test_given_an_unknown_image_when_downloaded_then_it_is_404(member):
     status, _, _ = get_file(member, "00000000-0000-0000-0000-000000000000")
     assert status == 404
+
+
+@pytest.mark.parametrize("request_headers", [{"Range": "bytes=2-5"}, {"Content-Range": "bytes 2-5/3000"}])
+def test_a_range_carries_the_whole_images_content_md5_as_a_download_does(member, active, request_headers):
+    status, headers, _ = get_file(member, active["id"], **request_headers)
+    assert status == 206
+    assert headers["content-md5"] == hashlib.md5(DATA).hexdigest() == active["checksum"]

@@ -103,6 +103,8 @@ class RestApi:
     routes: list[Route]
     binary_media_types: list[str]
     stage_variables: dict[str, str] | None = None
+    # the API's own GatewayResponses (x-amazon-apigateway-gateway-responses), by response type
+    gateway_responses: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_openapi(
@@ -135,7 +137,8 @@ class RestApi:
                 routes.append(Route.of(resource, method, function, authorizer))
         media = [*(body.get("x-amazon-apigateway-binary-media-types") or []), *(binary_media_types or [])]
         media = list(dict.fromkeys(m.replace("~1", "/") for m in media))  # SAM escapes "/" as "~1"
-        return cls(logical_id, api_id, stage, region, account_id, routes, media, stage_variables or None)
+        customized = body.get("x-amazon-apigateway-gateway-responses") or {}
+        return cls(logical_id, api_id, stage, region, account_id, routes, media, stage_variables or None, customized)
 
     def route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The most specific resource matching the path, then its method (or ANY) as API Gateway picks."""
@@ -176,7 +179,7 @@ class RestApi:
         if route.authorizer is not None:
             outcome = self._authorize(runtime, route.authorizer, event, request)
             if "statusCode" in outcome:
-                return outcome
+                return self._as_customized(outcome)
             event["requestContext"]["authorizer"] = outcome
         result = runtime.invoke(route.function, event)
         if result.function_error:
@@ -192,6 +195,16 @@ class RestApi:
             )
             return gateway_response(502, "Internal server error", "InternalServerErrorException")
         return _proxy_response(result.json(), route.function)
+
+    def _as_customized(self, response: dict[str, Any]) -> dict[str, Any]:
+        """API Gateway's own answer as the API's GatewayResponse of that type sets it (status, JSON body)."""
+        error_type = response["headers"]["x-amzn-ErrorType"]
+        customized = self.gateway_responses.get(GATEWAY_RESPONSE_TYPES.get(error_type, ""))
+        if not customized:
+            return response
+        template = (customized.get("responseTemplates") or {}).get("application/json")
+        status = int(customized.get("statusCode") or response["statusCode"])
+        return {**response, "statusCode": status, "body": template if template is not None else response["body"]}
 
     def _proxy_event(self, route: Route, request: Request, path_parameters: dict[str, str]) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -269,6 +282,10 @@ class RestApi:
         if not allowed:
             return gateway_response(403, "User is not authorized to access this resource", "AccessDeniedException")
         return {**context, "principalId": answer.get("principalId")}
+
+
+# the GatewayResponse type of each answer API Gateway makes itself around the authorizer
+GATEWAY_RESPONSE_TYPES = {"UnauthorizedException": "UNAUTHORIZED", "AccessDeniedException": "ACCESS_DENIED"}
 
 
 def gateway_response(status: int, message: str | None, error_type: str) -> dict[str, Any]:

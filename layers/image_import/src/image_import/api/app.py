@@ -47,7 +47,7 @@ def not_found(_: NotFoundError) -> Response:
     (Glance's router answers so, any method name included), else 404."""
     event = app.current_event
     path = app._remove_prefix(event.path or "/")
-    allowed = [] if len(path) > 1 and path.endswith("/") else allowed_methods(path)
+    allowed = [] if len(path) > 1 and path.endswith("/") or path in NO_405 else allowed_methods(path)
     if allowed:
         method = event.http_method.upper()
         return glance_error(
@@ -58,6 +58,7 @@ def not_found(_: NotFoundError) -> Response:
     return glance_error(NotFound("The resource could not be found."))
 
 
+NO_405 = {"/v2/info/usage"}  # Glance's router has no method-reject route for these: another method is 404
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")  # the order of Glance's Allow headers
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +163,8 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
     marker = paging.single(query, "marker")
     sort_key, sort_dir = _sort(query)
     filters = {k: v[-1] for k, v in query.items() if k not in ("limit", "marker", "sort_key", "sort_dir", "sort")}
+    tags = set(query.get("tag") or ())  # as Glance: every tag given must be on the image
+    filters.pop("tag", None)
     if "changes-since" in filters:
         raise BadRequest('The "changes-since" filter is no longer available on v2.')
     visibility = filters.pop("visibility", None)
@@ -185,7 +188,11 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
             return False
         if image.os_hidden != (hidden == "true"):
             return False
-        return all(_matches(image, key, value) for key, value in filters.items())
+        if not tags <= set(image.tags):
+            return False
+        return all(matches(image) for matches in predicates)
+
+    predicates = [_predicate(key, value) for key, value in filters.items()]  # a malformed one is 400 at once
 
     images = sorted(
         (i for i in ports.images.scan() if listed(i)),
@@ -216,27 +223,45 @@ def _sort(query: dict[str, list[str]]) -> tuple[str, str]:
     return key, direction
 
 
-def _matches(image: Image, key: str, value: str) -> bool:
-    if key == "tag":
-        return value in image.tags
-    if key in ("protected",):
+TIME_FILTERS = ("created_at", "updated_at")  # with an operator: eq, neq, lt, lte, gt, gte
+LIST_FILTERS = ("name", "id", "status", "container_format", "disk_format")  # eq: or in: a list
+
+
+def _predicate(key: str, value: str) -> Callable[[Image], bool]:
+    """Whether an image passes the filter ``key=value``, as Glance's database query has it; a malformed
+    value is refused here, before any image is read, with Glance's message."""
+    if key == "protected":
         if value not in ("true", "false"):
-            raise BadRequest(f"Invalid value for {key}: {value}")
-        return image.protected == (value == "true")
+            raise BadRequest(f"Invalid value '{value}' for 'protected' filter. Valid values are 'true' or 'false'.")
+        return lambda image: image.protected == (value == "true")
     if key in ("size_min", "size_max"):
         try:
             bound = int(value)
         except ValueError:
-            raise BadRequest(f"Unable to filter on a {key} of {value}") from None
-        return image.size is not None and (image.size >= bound if key == "size_min" else image.size <= bound)
-    if key in BASE_FIELDS:
-        actual = getattr(image, key)
-        if value.startswith("in:"):
-            return str(actual) in value[3:].split(",")
-        if value.startswith("eq:"):
-            value = value[3:]
-        return actual is not None and str(actual) == value
-    return image.properties.get(key) == value
+            raise BadRequest("Unable to filter on a range with a non-numeric value.") from None
+        if key == "size_min":
+            return lambda image: image.size is not None and image.size >= bound
+        return lambda image: image.size is not None and image.size <= bound
+    if key in TIME_FILTERS:
+        op, stamp = paging.split_filter_op(value)
+        threshold = paging.parse_isotime(stamp)
+        if threshold is None:
+            raise BadRequest(f'Bad "{key}" query filter format. Use ISO 8601 DateTime notation.')
+        compare = paging.COMPARISONS.get(op)
+        if compare is None:
+            raise BadRequest("Unable to filter on a unknown operator.")
+        return lambda image: compare(paging.parse_isotime(getattr(image, key)), threshold)
+    if key in LIST_FILTERS:
+        op, operand = paging.split_filter_op(value)
+        if op == "in":
+            accepted = set(paging.split_in_list(operand))
+            return lambda image: getattr(image, key) in accepted
+        if op != "eq":
+            raise BadRequest(f"Unable to filter by unknown operator '{op}'.")
+        return lambda image: getattr(image, key) == operand
+    if key in BASE_FIELDS:  # compared as given, no operator (Glance's other columns)
+        return lambda image: (actual := getattr(image, key)) is not None and str(actual) == value
+    return lambda image: image.properties.get(key) == value
 
 
 DELETE_ATTEMPTS = 5

@@ -1,9 +1,9 @@
 """``GET /v2/images/{id}/file``: what to answer, as Glance does, within Lambda's response limit.
 
-Full data is 200 with Content-Length and Content-MD5 (the hex MD5, Glance's ``checksum``); a
-single ``Range`` (or, as Glance still honours, a request ``Content-Range``) is 206; no data is
-204. Bodies up to ``max_api_download_size`` travel through the API; anything larger is a 303 to a
-short-lived presigned URL of the store object (S3 honours the same Range header there).
+Full data is 200 with Content-Length; a single ``Range`` (or, as Glance still honours, a request
+``Content-Range``) is 206; both carry Content-MD5, the whole image's hex MD5 (Glance's ``checksum``),
+as Glance 33 does; no data is 204. Bodies up to ``max_api_download_size`` travel through the API;
+anything larger is a 303 to a short-lived presigned URL of the store object (S3 honours the same Range header there).
 """
 
 from __future__ import annotations
@@ -56,8 +56,6 @@ def download_image(
     if span is None:
         start, end, status = 0, size - 1, 200
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        if image.checksum:
-            headers["Content-MD5"] = image.checksum
     else:
         start, end = span
         status = 206
@@ -66,6 +64,8 @@ def download_image(
             "Content-Length": str(end - start + 1),
             "Content-Range": f"bytes {start}-{end}/{size}",
         }
+    if image.checksum:  # the whole image's MD5 on a range too, as Glance 33 sends it
+        headers["Content-MD5"] = image.checksum
 
     if end - start + 1 > settings.max_api_download_size:
         # beyond Lambda's response limit: the client follows to S3, resending its Range header

@@ -1,9 +1,12 @@
-"""Glance's marker/limit paging, as GET /v2/images and GET /v2/tasks both do it."""
+"""Glance's marker/limit paging, as GET /v2/images and GET /v2/tasks both do it, and the filter expressions
+of its list queries (``gt:2024-01-01T00:00:00Z``, ``in:a,"b,c"``), parsed as glance.common.utils does."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, TypeVar
+import operator
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from image_import.errors import BadRequest
 from image_import.settings import Settings
@@ -46,3 +49,54 @@ def page_after(records: Sequence[R], marker: str | None, limit: int, kind: str) 
         records = records[position + 1 :]
     page = list(records[:limit])
     return page, page[-1].id if page and len(page) == limit else None
+
+
+# ---------------------------------------------------------------- filter expressions
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "neq": operator.ne,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
+
+
+def split_filter_op(expression: str) -> tuple[str, str]:
+    """(operator, operand) of a filter value; ``eq`` without an operator, and for a bare ISO 8601 time
+    (whose colons are not an operator's)."""
+    left, sep, right = expression.partition(":")
+    if not sep:
+        return "eq", left
+    if parse_isotime(expression) is not None:
+        return "eq", expression
+    return left, right
+
+
+def parse_isotime(value: str):
+    """The UTC time (naive, as Glance's database compares it) of an ISO 8601 value, None if it is not one."""
+    from oslo_utils import timeutils  # Glance's own parser (iso8601): "2024", "2024-01-01T10:00+02:00"...
+
+    try:
+        return timeutils.normalize_time(timeutils.parse_isotime(value))
+    except ValueError:
+        return None
+
+
+_QUOTED_OR_PLAIN = re.compile(r'"([^\"\\]*(?:\\.[^\"\\]*)*)",?|([^,]+),?|,')
+
+
+def split_in_list(value: str) -> list[str]:
+    """The values of an ``in:`` list: comma-separated, a value with commas in double quotes (api-wg)."""
+    opened = False
+    for n, char in enumerate(value):
+        if char != '"' or (n and value[n - 1] == "\\"):
+            continue
+        if not opened and n and value[n - 1] != ",":
+            raise BadRequest(f"Invalid filter value {value}. There is no comma before opening quotation mark.")
+        if opened and n + 1 != len(value) and value[n + 1] != ",":
+            raise BadRequest(f"Invalid filter value {value}. There is no comma after closing quotation mark.")
+        opened = not opened
+    if opened:
+        raise BadRequest(f"Invalid filter value {value}. The quote is not closed.")
+    return [quoted or plain for quoted, plain in _QUOTED_OR_PLAIN.findall(value)]

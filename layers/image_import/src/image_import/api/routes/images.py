@@ -51,7 +51,7 @@ def update_image(image_id: str) -> Response:
 
     context = caller()
     given = media_type()
-    body = json_body(media_types=None) if given.endswith("json-patch") else None
+    body = json_body() if given.endswith("json-patch") else None
     image = update(context, image_id, given, body, get_settings(), ports())
     return respond(200, present(image, context))
 

@@ -1,5 +1,5 @@
-"""Interoperable image import: POST /v2/images/{image_id}/import, discovery (/v2/info/import, /v2/info/stores)
-and the image's import tasks (GET /v2/images/{image_id}/tasks)."""
+"""Interoperable image import: POST /v2/images/{image_id}/import, discovery (/v2/info/import, /v2/info/stores,
+/v2/info/usage) and the image's import tasks (GET /v2/images/{image_id}/tasks)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ def info_import() -> Response:
 def info_stores() -> Response:
     caller()
     raise NotFound("Multi backend is not supported at this site.")
+
+
+@router.get("/v2/info/usage")
+def info_usage() -> Response:
+    """The caller's quota usage, as Glance without ``use_keystone_limits``: no limits, so an empty map.
+    Any authenticated caller may read it (Glance checks no policy); a body is not refused."""
+    caller()
+    return respond(200, {"usage": {}})
 
 
 @router.post(f"/v2/images/{IMAGE_ID}/import")
