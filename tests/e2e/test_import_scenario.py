@@ -79,7 +79,7 @@ def test_glanceclient_image_create_via_import_ends_active_with_the_files_hashes_
     assert copy.read_bytes() == data
 
 
-def test_glanceclient_import_info_and_image_tasks(target, tmp_path):
+def test_glanceclient_import_info_and_image_tasks_as_against_single_store_glance(target, tmp_path):
     info = glance(target, target.token, "import-info", tmp_path=tmp_path)
     assert info.returncode == 0, info.stderr
     cells = "".join(line.strip().strip("|").split("|")[-1].strip() for line in info.stdout.splitlines())
@@ -93,9 +93,12 @@ def test_glanceclient_import_info_and_image_tasks(target, tmp_path):
     assert created.returncode == 0, created.stderr
     image_id = target.track(image_id_from(created.stdout))
     target.wait_for_status(image_id, {"active"})
+    # the image's tasks are served, but /versions lists the tasks API (v2.12) only with several stores, as
+    # single-store Glance 33 does: glanceclient then refuses `image-tasks` itself, as it does against Glance
+    status, _, body = target.request("GET", f"/v2/images/{image_id}/tasks")
+    assert status == 200 and [task["status"] for task in body["tasks"]] == ["success"]
     tasks = glance(target, target.token, "image-tasks", image_id, tmp_path=tmp_path)
-    assert tasks.returncode == 0, tasks.stderr
-    assert "success" in tasks.stdout
+    assert tasks.returncode == 1 and "does not support image tasks API (v2.12)" in tasks.stderr
 
 
 def test_glanceclient_shows_glances_error_for_an_unknown_image(target, tmp_path):
