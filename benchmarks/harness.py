@@ -201,3 +201,63 @@ def machine_header() -> None:
         f"  {os.cpu_count()} CPUs ({cpu}); Python {platform.python_version()}; {ssl.OPENSSL_VERSION}; "
         f"{platform.system()} {platform.release()}"
     )
+
+
+class SendfileS3:
+    """A stand-in for S3's GetObject/HeadObject that costs almost no CPU: every key is one file, served with
+    ranges and If-Match by ``os.sendfile``. Reading from it measures our reader, not the server (moto's
+    Python serving costs about as much CPU per MiB as our hashing, and on 2 cores the two compete)."""
+
+    ETAG = "0123456789abcdef0123456789abcdef"
+
+    def __init__(self, path: Path):
+        import http.server
+        import threading
+
+        self.path, self.size = path, path.stat().st_size
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _headers(self, status: int, length: int, extra: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in {"Content-Length": str(length), "ETag": f'"{server.ETAG}"', **extra}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+
+            def do_HEAD(self) -> None:
+                self._headers(200, server.size, {"Accept-Ranges": "bytes"})
+
+            def do_GET(self) -> None:
+                if self.headers.get("If-Match", f'"{server.ETAG}"').strip('"') != server.ETAG:
+                    self._headers(412, 0, {})
+                    return
+                first, last = 0, server.size - 1
+                if spec := self.headers.get("Range"):
+                    start, _, end = spec.removeprefix("bytes=").partition("-")
+                    first, last = int(start), min(int(end) if end else last, last)
+                count = last - first + 1
+                status = 206 if spec else 200
+                self._headers(status, count, {"Content-Range": f"bytes {first}-{last}/{server.size}"})
+                self.wfile.flush()
+                with open(server.path, "rb") as source:
+                    offset = first
+                    while count:
+                        sent = os.sendfile(self.connection.fileno(), source.fileno(), offset, count)
+                        offset, count = offset + sent, count - sent
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sendfile-s3", daemon=True)
+
+    def __enter__(self) -> SendfileS3:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -32,7 +32,7 @@ DEFAULT_MIB = 4096
 PARALLEL_PARTS = 4
 TOKEN = "member-token"
 SAMPLE_EVERY = 0.1  # s
-IMPORT_TIMEOUT = 3600  # s
+IMAGE_IMPORT_TIMEOUT = 3600  # s
 
 
 class TreeRss:
@@ -135,12 +135,9 @@ def make_file(path: Path, size: int) -> str:
     return md5.hexdigest()
 
 
-def bench_local_memory(tmp: Path, size_mib: int | None = None) -> dict:
-    size_mib = size_mib or int(os.environ.get("LOCAL_MEMORY_MIB") or DEFAULT_MIB)
-    size = size_mib * MIB
-    section(f"Local stack: a {size_mib} MiB glance-direct import through presigned part URLs")
-    source = tmp / "image.raw"
-    md5 = make_file(source, size)
+def stage_and_import_locally(tmp: Path, source: Path, size: int, md5: str) -> dict:
+    """The local stack: create, stage ``source`` through presigned part URLs (PARALLEL_PARTS at once),
+    upload-complete with the import, until active; times and the process tree's peak RSS."""
     spool = tmp / "moto-spool"
     spool.mkdir(exist_ok=True)
     env = {"TMPDIR": str(spool), "POWERTOOLS_LOG_LEVEL": "ERROR", "IMAGE_IMPORT_LOCAL_STATE": str(tmp / "state.json")}
@@ -154,7 +151,12 @@ def bench_local_memory(tmp: Path, size_mib: int | None = None) -> dict:
             )
             assert status == 201, image
             image_id = image["id"]
-            status, offer = api(stack.url, "POST", f"/v2/images/{image_id}/upload-urls", {"size": size, "import": True})
+            status, offer = api(
+                stack.url,
+                "POST",
+                f"/v2/images/{image_id}/upload-urls",
+                {"size": size, "import": True, "multipart": True},
+            )
             assert status == 200, offer
             multipart = offer["multipart"]
             part_size = multipart["part_size"]
@@ -178,7 +180,7 @@ def bench_local_memory(tmp: Path, size_mib: int | None = None) -> dict:
                 stack.url, "POST", f"/v2/images/{image_id}/upload-complete", {"upload_id": multipart["upload_id"]}
             )
             assert status == 202, reply
-            deadline = time.monotonic() + IMPORT_TIMEOUT
+            deadline = time.monotonic() + IMAGE_IMPORT_TIMEOUT
             while time.monotonic() < deadline:
                 status, shown = api(stack.url, "GET", f"/v2/images/{image_id}")
                 if status == 200 and shown["status"] in ("active", "killed", "deleted"):
@@ -188,16 +190,39 @@ def bench_local_memory(tmp: Path, size_mib: int | None = None) -> dict:
     finally:
         os.close(fd)
         stack.stop()
-    ok = shown["status"] == "active" and shown["checksum"] == md5 and shown["size"] == size
-    stage_s, import_s = staged - started, done - staged
+    return {
+        "ok": shown["status"] == "active" and shown["checksum"] == md5 and shown["size"] == size,
+        "status": shown["status"],
+        "peak": rss.peak,
+        "baseline": baseline,
+        "staging_peak": staging_peak,
+        "stage_s": staged - started,
+        "import_s": done - staged,
+        "part_size": part_size,
+        "parts": len(multipart["parts"]),
+    }
+
+
+def bench_local_memory(tmp: Path, size_mib: int | None = None) -> dict:
+    size_mib = size_mib or int(os.environ.get("LOCAL_MEMORY_MIB") or DEFAULT_MIB)
+    size = size_mib * MIB
+    section(f"Local stack: a {size_mib} MiB glance-direct import through presigned part URLs")
+    source = tmp / "image.raw"
+    md5 = make_file(source, size)
+    result = stage_and_import_locally(tmp, source, size, md5)
+    source.unlink()
+    stage_s, import_s = result["stage_s"], result["import_s"]
     print(
         table(
             ["", f"{size_mib} MiB"],
             [
-                ["result", "active, checksum and size right" if ok else f"{shown['status']} (checksum/size wrong?)"],
-                ["peak RSS of the process tree (MiB)", f"{rss.peak / MIB:,.0f}"],
-                ["  of which before the first part (MiB)", f"{baseline / MIB:,.0f}"],
-                ["  peak while staging (MiB)", f"{staging_peak / MIB:,.0f}"],
+                [
+                    "result",
+                    "active, checksum and size right" if result["ok"] else f"{result['status']} (checksum/size wrong?)",
+                ],
+                ["peak RSS of the process tree (MiB)", f"{result['peak'] / MIB:,.0f}"],
+                ["  of which before the first part (MiB)", f"{result['baseline'] / MIB:,.0f}"],
+                ["  peak while staging (MiB)", f"{result['staging_peak'] / MIB:,.0f}"],
                 ["staging: parts PUT (s)", f"{stage_s:.1f}"],
                 ["staging rate (MiB/s)", f"{size_mib / stage_s:,.0f}"],
                 ["complete + import to active (s)", f"{import_s:.1f}"],
@@ -205,8 +230,8 @@ def bench_local_memory(tmp: Path, size_mib: int | None = None) -> dict:
             ],
         )
     )
-    print(f"  part size {part_size // MIB} MiB, {len(multipart['parts'])} parts, {PARALLEL_PARTS} in parallel")
-    return {"ok": ok, "peak": rss.peak, "baseline": baseline, "staging_s": stage_s, "import_s": import_s}
+    print(f"  part size {result['part_size'] // MIB} MiB, {result['parts']} parts, {PARALLEL_PARTS} in parallel")
+    return result
 
 
 def main() -> int:

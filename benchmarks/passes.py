@@ -25,7 +25,18 @@ import threading
 import time
 from pathlib import Path
 
-from harness import MIB, STAGING_BUCKET, STORE_BUCKET, MotoServer, child_env, section, status_kib, table, use_endpoint
+from harness import (
+    MIB,
+    STAGING_BUCKET,
+    STORE_BUCKET,
+    MotoServer,
+    SendfileS3,
+    child_env,
+    section,
+    status_kib,
+    table,
+    use_endpoint,
+)
 
 PASS_MIB = 64
 
@@ -68,6 +79,30 @@ class _MemoryObject:
         return self.size, "etag"
 
 
+def _cpu(measure, *args) -> tuple[float, float]:
+    """(the MiB/s ``measure`` returns, this process's CPU ms per MiB while it ran)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    rate = measure(*args)
+    mib = rate * (time.perf_counter() - wall)
+    return rate, (time.process_time() - cpu) * 1000 / mib
+
+
+def _read_hash_pass(source, key: str, size: int, etag: str) -> float:
+    """MiB/s of one CopyPass over ``source`` whose target copies for free: the store step's pinned ranged
+    reads (READS_AHEAD at once) into the resumable MD5 + SHA-512, without S3's server-side copy."""
+    from image_import.data import passes
+    from image_import.data.hashing import ParallelHasher
+
+    target = _MemoryObject([b"x"])
+    target.size = size  # what the completed upload holds
+    state = passes.start(size, etag, 64 * MIB, None).model_copy(update={"part_size": 64 * MIB})
+    hasher = ParallelHasher("sha512")
+    started = time.perf_counter()
+    passes.CopyPass(source, key, target, "t", hasher=hasher).run(state, size, time.monotonic() + 600)
+    hasher.finish()
+    return size / MIB / (time.perf_counter() - started)
+
+
 def _copy_pass_in_memory(chunks: list[bytes], passes, ParallelHasher) -> float:
     """MiB/s of one CopyPass over an in-memory source of 4x ``chunks`` (MD5 + SHA-512, as in S3)."""
     source = _MemoryObject(chunks)
@@ -92,14 +127,15 @@ def child(key: str, size: int, mode: str) -> None:
     result: dict = {"mode": mode, "size": size}
     if mode == "rates":
         chunks = [os.urandom(8 * MIB) for _ in range(32)]
-        result["hashlib"] = _raw_two_thread(lambda name: hashlib.new(name), chunks)
-        result["resumable"] = _raw_two_thread(lambda name: hashing.new_digest(name), chunks)
-        hasher = ParallelHasher("sha512")
-        started = time.perf_counter()
-        for chunk in staging.ranged_chunks(key, 0, size_bytes - 1, etag, passes.READ_CHUNK):
-            hasher.update(chunk)
-        hasher.finish()
-        result["read_hash"] = size_bytes / MIB / (time.perf_counter() - started)
+        result["hashlib"], _ = _cpu(_raw_two_thread, lambda name: hashlib.new(name), chunks)
+        result["resumable"], result["hash_cpu"] = _cpu(_raw_two_thread, lambda name: hashing.new_digest(name), chunks)
+        result["read_hash"], result["read_hash_cpu"] = _cpu(_read_hash_pass, staging, key, size_bytes, etag)
+        # the same pass reading from a server that costs (almost) no CPU: our reader's own cost
+        use_endpoint(os.environ["SENDFILE_S3_URL"])
+        fast_size, fast_etag = staging.head(key)
+        result["read_hash_fast"], result["read_hash_fast_cpu"] = _cpu(
+            _read_hash_pass, staging, key, fast_size, fast_etag
+        )
         result["in_memory"] = _copy_pass_in_memory(chunks, passes, ParallelHasher)
         print(json.dumps(result))
         return
@@ -155,12 +191,22 @@ def child(key: str, size: int, mode: str) -> None:
     print(json.dumps(result))
 
 
-def run_child(url: str, key: str, size: int, mode: str) -> dict:
+def run_child(url: str, key: str, size: int, mode: str, env: dict[str, str] | None = None) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", key, "--size", str(size), "--mode", mode]
-    proc = subprocess.run(command, env=child_env({"AWS_ENDPOINT_URL": url}), capture_output=True, text=True)
+    proc = subprocess.run(
+        command, env=child_env({"AWS_ENDPOINT_URL": url, **(env or {})}), capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{mode} child failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _same_bytes(path: Path, piece: bytes, size_mib: int) -> Path:
+    """The staged object's bytes in a file (``piece`` repeated), for the sendfile server."""
+    with path.open("wb") as out:
+        for _ in range(size_mib // 8):
+            out.write(piece)
+    return path
 
 
 def bench_passes(sizes: list[int], tmp: Path) -> None:
@@ -196,7 +242,8 @@ def bench_passes(sizes: list[int], tmp: Path) -> None:
                     ]
                 )
             assert one["checksum"] == many["checksum"] == broken["checksum"]
-            rate = run_child(moto.url, key, size, "rates")
+            with SendfileS3(_same_bytes(tmp / "sendfile-source", piece, size)) as fast:
+                rate = run_child(moto.url, key, size, "rates", {"SENDFILE_S3_URL": fast.url})
             rates.append(
                 [
                     f"{size} MiB",
@@ -204,6 +251,8 @@ def bench_passes(sizes: list[int], tmp: Path) -> None:
                     f"{rate['resumable']:.0f} MiB/s",
                     f"{rate['read_hash']:.0f} MiB/s",
                     f"{rate['read_hash'] / rate['resumable']:.2f}x",
+                    f"{rate['read_hash_fast']:.0f} MiB/s ({rate['read_hash_fast'] / rate['resumable']:.2f}x)",
+                    f"{rate['hash_cpu']:.2f} / {rate['read_hash_fast_cpu']:.2f} / {rate['read_hash_cpu']:.2f}",
                     f"{rate['in_memory']:.0f} MiB/s ({rate['in_memory'] / rate['resumable']:.2f}x)",
                 ]
             )
@@ -219,6 +268,8 @@ def bench_passes(sizes: list[int], tmp: Path) -> None:
                 "resumable, 2 threads",
                 "read+hash (moto S3)",
                 "read+hash / raw",
+                "read+hash (sendfile S3) / raw",
+                "CPU ms/MiB: hash / +sendfile read / +moto read",
                 "pass from memory / raw",
             ],
             rates,

@@ -13,8 +13,11 @@
    read+hash against the raw two-thread hashing rates, peak RSS, the largest state (passes.py)
 6. the local stack (make run) importing a large file staged through presigned part URLs: peak RSS of
    its process tree, staging rate, import time (LOCAL_MEMORY_MIB, default 4096; --quick: 256)
+7. beside real Glance 33 (when its peer is installed): the same file staged and imported by both on the same
+   kind of moto S3: staging, import and total time, peak RSS, ours / Glance (SIDE_BY_SIDE_MIB, default 512)
 
-One module per figure (hashing.py: 1, import_to_store.py: 2 and 3, cold_start.py: 4, passes.py: 5, local_memory.py: 6) on a shared
+One module per figure (hashing.py: 1, import_to_store.py: 2 and 3, cold_start.py: 4, passes.py: 5, local_memory.py: 6,
+glance_side_by_side.py: 7) on a shared
 harness.py. See benchmarks/README.md for what each figure means.
 """
 
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 from cold_start import bench_cold_imports
+from glance_side_by_side import bench_glance_side_by_side
 from harness import chunk_pool, machine_header
 from hashing import bench_hashing
 from import_to_store import bench_import, child_import
@@ -40,7 +44,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="64,1024", help="import sizes in MiB, comma separated (default 64,1024)")
     parser.add_argument("--quick", action="store_true", help="64 MiB only")
-    parser.add_argument("--skip", default="", help="comma separated sections to skip: hash,import,imports,passes,local")
+    parser.add_argument(
+        "--skip", default="", help="comma separated sections to skip: hash,import,imports,passes,local,glance"
+    )
     # the child of figures 2 and 3 (import_to_store.py runs itself; kept here for scripts that call run.py)
     parser.add_argument("--child-import", metavar="KEY", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -78,6 +84,8 @@ def main(argv: list[str]) -> int:
             bench_passes(args.sizes, tmp)
         if "local" not in args.skip:
             bench_local_memory(tmp, 256 if args.quick else None)
+        if "glance" not in args.skip:
+            bench_glance_side_by_side(tmp, 128 if args.quick else None)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import threading
 
 import pytest
 
+from image_import.data import hashing
 from image_import.data.hashing import ParallelHasher, hashed
 from image_import.errors import ImportFailed
 
@@ -110,3 +113,66 @@ def test_an_algorithm_no_backend_resumes_hashes_in_one_pass():
     with pytest.raises(StateError, match="cannot be resumed"):
         hasher.snapshot()
     assert hasher.finish().hash_value == hashlib.sha3_512(b"abc").hexdigest()
+
+
+class _Gated:
+    """A digest whose updates wait for a gate: a multihash much slower than MD5."""
+
+    def __init__(self):
+        self.gate, self.seen = threading.Event(), 0
+
+    def update(self, data) -> None:
+        self.gate.wait(10)
+        self.seen += 1
+
+    def hexdigest(self) -> str:
+        return "gated"
+
+
+def test_each_digest_runs_at_its_own_pace_not_chunk_by_chunk():
+    slow = _Gated()
+    hasher = ParallelHasher("sha512", multi=slow)
+    fed = threading.Thread(target=lambda: [hasher.update(b"x" * 1024) for _ in range(hashing.HASH_QUEUE_DEPTH)])
+    fed.start()
+    fed.join(5)
+    # the slow digest has not finished a chunk, yet every update returned and MD5 hashed all of them
+    assert not fed.is_alive() and slow.seen == 0
+    hasher._md5.drain()
+    assert hasher._md5.digest.hexdigest() == hashlib.md5(b"x" * 1024 * hashing.HASH_QUEUE_DEPTH).hexdigest()
+    slow.gate.set()
+    assert hasher.finish().hash_value == "gated" and slow.seen == hashing.HASH_QUEUE_DEPTH
+
+
+def test_chunks_waiting_for_a_digest_are_bounded():
+    slow = _Gated()
+    hasher = ParallelHasher("sha512", multi=slow)
+    fed = threading.Thread(target=lambda: [hasher.update(b"x") for _ in range(hashing.HASH_QUEUE_DEPTH + 3)])
+    fed.start()
+    fed.join(0.5)
+    assert fed.is_alive()  # the feeder waits: at most the queue's depth (and the one being hashed) is held
+    slow.gate.set()
+    fed.join(5)
+    assert hasher.finish().size == hashing.HASH_QUEUE_DEPTH + 3
+
+
+def test_a_hasher_dropped_unfinished_leaves_no_thread_behind():
+    before = threading.active_count()
+    hasher = ParallelHasher("sha512")
+    hasher.update(b"data")
+    threads = [hasher._md5._thread, hasher._multi._thread]
+    del hasher
+    gc.collect()
+    for thread in threads:
+        thread.join(5)
+    assert not any(t.is_alive() for t in threads) and threading.active_count() <= before
+
+
+def test_a_failing_digest_fails_the_hashing():
+    class Broken(_Gated):
+        def update(self, data) -> None:
+            raise ValueError("libcrypto said no")
+
+    hasher = ParallelHasher("sha512", multi=Broken())
+    hasher.update(b"x")
+    with pytest.raises(ValueError, match="libcrypto said no"):
+        hasher.finish()

@@ -22,12 +22,17 @@ from __future__ import annotations
 import base64
 import ctypes
 import hashlib
+import queue
 import struct
+import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
+
+
+# chunks a digest thread may be behind the reader (8 MiB each in a copy pass): what lets each run free
+HASH_QUEUE_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -198,18 +203,61 @@ def saved_state(digest: Digest) -> str:
     return f"{digest.backend}:{base64.b64encode(digest.state()).decode('ascii')}"
 
 
+class _DigestThread:
+    """One digest on a thread of its own, fed through a short queue: it runs at its own pace (MD5 and
+    SHA-512 do not take the same time per chunk), so neither waits for the other chunk by chunk."""
+
+    _STOP = object()
+
+    def __init__(self, digest: Digest, name: str):
+        self.digest = digest
+        self._chunks: queue.Queue = queue.Queue(maxsize=HASH_QUEUE_DEPTH)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"hash-{name}", daemon=True)  # started by the first put
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not self._STOP:
+            try:
+                if self._failure is None:
+                    self.digest.update(chunk)
+            except BaseException as exc:  # kept for the feeding thread, which raises it
+                self._failure = exc
+            finally:
+                self._chunks.task_done()
+        self._chunks.task_done()
+
+    def put(self, chunk: bytes) -> None:
+        self._raise_failure()
+        if not self._thread.is_alive():
+            self._thread.start()
+        self._chunks.put(chunk)
+
+    def drain(self) -> None:
+        self._chunks.join()
+        self._raise_failure()
+
+    def stop(self, wait: bool = True) -> None:
+        if self._thread.is_alive():
+            self._chunks.put(self._STOP)
+            if wait:
+                self._thread.join()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+
 class ParallelHasher:
     """Feed chunks in order; MD5 and the multihash each update on a thread of their own.
 
     ``ParallelHasher.resume(snapshot)`` goes on where ``snapshot()`` stopped, in another process.
+    At most HASH_QUEUE_DEPTH chunks wait for a digest: memory does not grow with the data.
     """
 
     def __init__(self, algorithm: str, *, md5: Digest | None = None, multi: Digest | None = None, size: int = 0):
         self.algorithm = algorithm
-        self._md5 = md5 or new_digest("md5")
-        self._multi = multi or new_digest(algorithm)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hash")
-        self._pending: list = []
+        self._md5 = _DigestThread(md5 or new_digest("md5"), "md5")
+        self._multi = _DigestThread(multi or new_digest(algorithm), algorithm)
         self.size = size
 
     @classmethod
@@ -227,16 +275,14 @@ class ParallelHasher:
         return resumable(self.algorithm)
 
     def update(self, chunk: bytes) -> None:
-        # wait for the previous chunk's updates so each digest sees chunks in order
-        # and at most two chunks are referenced at any time
-        self._drain()
+        """Hand ``chunk`` (bytes: it is hashed after this returns) to both digests."""
         self.size += len(chunk)
-        self._pending = [self._pool.submit(self._md5.update, chunk), self._pool.submit(self._multi.update, chunk)]
+        self._md5.put(chunk)
+        self._multi.put(chunk)
 
     def _drain(self) -> None:
-        for future in self._pending:
-            future.result()
-        self._pending = []
+        self._md5.drain()
+        self._multi.drain()
 
     def snapshot(self) -> dict:
         """Where the hashing stands: a few hundred bytes of JSON-safe values."""
@@ -244,17 +290,25 @@ class ParallelHasher:
         return {
             "algorithm": self.algorithm,
             "size": self.size,
-            "md5": saved_state(self._md5),
-            "multi": saved_state(self._multi),
+            "md5": saved_state(self._md5.digest),
+            "multi": saved_state(self._multi.digest),
         }
 
     def finish(self) -> Digests:
-        self._drain()
-        self._pool.shutdown()
-        return Digests(self.size, self._md5.hexdigest(), self.algorithm, self._multi.hexdigest())
+        try:
+            self._drain()
+            return Digests(self.size, self._md5.digest.hexdigest(), self.algorithm, self._multi.digest.hexdigest())
+        finally:
+            self.close()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._md5.stop()
+        self._multi.stop()
+
+    def __del__(self) -> None:  # a hasher dropped without finish() or close() must not leave its threads waiting
+        for digest in (getattr(self, "_md5", None), getattr(self, "_multi", None)):
+            if digest is not None:
+                digest.stop(wait=False)
 
 
 def hashed(chunks: Iterable[bytes], hasher: ParallelHasher, size_cap: int) -> Iterator[bytes]:
