@@ -197,3 +197,18 @@ def test_in_lists_and_eq_on_the_list_filters(member):
     assert listed_names(member, {"container_format": ["in:ova"]}) == ["d"]
     assert listed_names(member, {"status": ["in:queued,active"]}) == ["a", "b,c", "d"]
     assert listed_names(member, {"status": ["in:active"]}) == []
+
+
+# ---------------------------------------------------------------- paging
+def test_an_unknown_image_marker_is_glances_400(member):
+    marker = "0b6bc1a4-4ad8-4a4a-9f40-4a1e1a0b0c0d"
+    reply = member.call("GET", "/v2/images", query={"marker": [marker]})
+    assert reply.status == 400
+    assert reply.json["message"].startswith(f"No image found with ID {marker}")
+
+
+def test_an_unknown_task_marker_is_glances_400(admin):
+    marker = "0b6bc1a4-4ad8-4a4a-9f40-4a1e1a0b0c0d"
+    reply = admin.call("GET", "/v2/tasks", query={"marker": [marker]})
+    assert reply.status == 400
+    assert reply.json["message"].startswith(f"Task with the given id {marker} was not found")

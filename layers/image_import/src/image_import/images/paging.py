@@ -39,13 +39,17 @@ def limit(query: dict[str, list[str]], settings: Settings) -> int:
     return min(value, settings.api_limit_max)
 
 
+# Glance's words for a marker that names no record it lists (400)
+MARKER_NOT_FOUND = {"Image": "No image found with ID {}", "Task": "Task with the given id {} was not found"}
+
+
 def page_after(records: Sequence[R], marker: str | None, limit: int, kind: str) -> tuple[list[R], str | None]:
     """The ``limit`` records after the one whose id is ``marker`` (from the start without one), and the
     next page's marker: the last id of a full page (a client stops at a page without one)."""
     if marker is not None:
         position = next((n for n, record in enumerate(records) if record.id == marker), None)
         if position is None:
-            raise BadRequest(f"Invalid marker. {kind} {marker} could not be found.")
+            raise BadRequest(MARKER_NOT_FOUND[kind].format(marker))
         records = records[position + 1 :]
     page = list(records[:limit])
     return page, page[-1].id if page and len(page) == limit else None
