@@ -15,9 +15,12 @@
    its process tree, staging rate, import time (LOCAL_MEMORY_MIB, default 4096; --quick: 256)
 7. beside real Glance 33 (when its peer is installed): the same file staged and imported by both on the same
    kind of moto S3: staging, import and total time, peak RSS, ours / Glance (SIDE_BY_SIDE_MIB, default 512)
+8. a project's image list against 100 to 100,000 images in another project: time, DynamoDB calls and items
+   read (flat: the list reads indexes), and an admin's whole-table list for contrast (--quick: up to 1,000)
 
 One module per figure (hashing.py: 1, import_to_store.py: 2 and 3, cold_start.py: 4, passes.py: 5, local_memory.py: 6,
-glance_side_by_side.py: 7) on a shared
+glance_side_by_side.py: 7,
+list_latency.py: 8) on a shared
 harness.py. See benchmarks/README.md for what each figure means.
 """
 
@@ -36,6 +39,7 @@ from glance_side_by_side import bench_glance_side_by_side
 from harness import chunk_pool, machine_header
 from hashing import bench_hashing
 from import_to_store import bench_import, child_import
+from list_latency import bench_list_latency
 from local_memory import bench_local_memory
 from passes import bench_passes
 
@@ -86,6 +90,8 @@ def main(argv: list[str]) -> int:
             bench_local_memory(tmp, 256 if args.quick else None)
         if "glance" not in args.skip:
             bench_glance_side_by_side(tmp, 128 if args.quick else None)
+        if "lists" not in args.skip:
+            bench_list_latency([100, 1000] if args.quick else [100, 1000, 10_000, 100_000])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")

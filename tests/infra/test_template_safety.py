@@ -219,7 +219,7 @@ _SQS_POLLER = {
 EXPECTED_ACTIONS = {
     "AuthorizerFunctionRole": {"dynamodb:GetItem"},
     "ApiFunctionRole": _ITEM_RW
-    | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query"}
+    | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem"}
     | {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"},
     "OnUploadFunctionRole": _ITEM_RW

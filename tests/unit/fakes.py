@@ -47,6 +47,16 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def for_image(self, image_id):
         return [t for t in self.scan() if t.image_id == image_id]
 
+    # the image repository's indexes
+    def owned_by(self, project):
+        return [i for i in self.scan() if i.owner == project]
+
+    def with_visibility(self, visibility):
+        return [i for i in self.scan() if i.visibility == visibility]
+
+    def shared_with(self, project):
+        return [i for i in self.scan() if project in i.members]
+
 
 class FakeBucket:
     def __init__(self, name="bucket"):

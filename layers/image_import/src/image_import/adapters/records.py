@@ -7,7 +7,7 @@ silently overwrite each other; the loser gets :class:`ConcurrentUpdate` and re-r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -79,6 +79,25 @@ def _is_tombstone(item: dict[str, Any]) -> bool:
     return TOMBSTONE in item
 
 
+# A project an image is shared with, as a row of its own beside the image (the image's ``members`` map
+# stays the record; DynamoDB cannot index a map's keys): the ``by-member`` index finds the images
+# shared with a project without a scan. Written in the same transaction as the image, so the two never
+# disagree; ``scan`` and ``get`` never show a row as an image.
+MEMBERSHIP = "member_of"
+
+
+def _is_membership(item: dict[str, Any]) -> bool:
+    return MEMBERSHIP in item
+
+
+def _membership_key(image_id: str, project: str) -> dict[str, Any]:
+    return {"id": {"S": f"{image_id}/members/{project}"}}
+
+
+def _membership_row(image_id: str, project: str) -> dict[str, Any]:
+    return {**_membership_key(image_id, project), MEMBERSHIP: {"S": project}, "image_id": {"S": image_id}}
+
+
 def _tombstone(image_id: str, owner: str | None) -> dict[str, Any]:
     item = {"id": {"S": image_id}, TOMBSTONE: {"BOOL": True}, "deleted_at": {"S": utcnow()}}
     if owner is not None:
@@ -134,7 +153,10 @@ class _Repository(Editable):
 
     def _get(self, key: str):
         item = self._item(key)
-        return _from_item(self.model, item) if item and not _is_tombstone(item) else None
+        return self._record(item) if item and not _is_tombstone(item) and not _is_membership(item) else None
+
+    def _record(self, item: dict[str, Any]) -> Any:
+        return _from_item(self.model, item)
 
     def _create(self, record: BaseModel, duplicate_message: str) -> None:
         try:
@@ -147,18 +169,23 @@ class _Repository(Editable):
             _too_large(exc, record)
             raise
 
-    def _save(self, record: Any) -> None:
-        """Write ``record`` if nobody changed it since it was read; bumps its version."""
+    def _save(self, record: Any, also: list[dict[str, Any]] | None = None) -> None:
+        """Write ``record`` if nobody changed it since it was read; bumps its version. ``also``: more
+        writes (TransactWriteItems entries) that happen together with it or not at all."""
         expected = record.version
         record.version = expected + 1
+        put = {
+            "TableName": self.table,
+            "Item": _to_item(record),
+            "ConditionExpression": "attribute_exists(id) AND #v = :v",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": {"N": str(expected)}},
+        }
         try:
-            client("dynamodb").put_item(
-                TableName=self.table,
-                Item=_to_item(record),
-                ConditionExpression="attribute_exists(id) AND #v = :v",
-                ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues={":v": {"N": str(expected)}},
-            )
+            if also:
+                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *also])
+            else:
+                client("dynamodb").put_item(**put)
         except Exception as exc:
             record.version = expected
             if is_conditional_failure(exc):
@@ -171,20 +198,40 @@ class _Repository(Editable):
     def _scan(self) -> Iterator[Any]:
         paginator = client("dynamodb").get_paginator("scan")
         for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
-            for item in page.get("Items", []):
-                if _is_tombstone(item):  # checked before validation: a tombstone is no record
-                    continue
-                try:
-                    yield _from_item(self.model, item)
-                except UnreadableRecord as exc:  # one bad record must not break every list
-                    log.warning("%s: left out of the scan: %s", self.table, exc)
+            yield from self._records(page.get("Items", []))
+
+    def _query(self, index: str, attribute: str, value: str) -> Iterator[dict[str, Any]]:
+        paginator = client("dynamodb").get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table,
+            IndexName=index,
+            KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": attribute},
+            ExpressionAttributeValues={":v": {"S": value}},
+        ):
+            yield from page.get("Items", [])
+
+    def _records(self, items: Iterable[dict[str, Any]]) -> Iterator[Any]:
+        for item in items:
+            if _is_tombstone(item) or _is_membership(item):  # checked before validation: neither is a record
+                continue
+            try:
+                yield self._record(item)
+            except UnreadableRecord as exc:  # one bad record must not break every list
+                log.warning("%s: left out of a list: %s", self.table, exc)
 
 
 class ImageRepository(_Repository):
     model = Image
+    BY_OWNER_INDEX, BY_VISIBILITY_INDEX, BY_MEMBER_INDEX = "by-owner", "by-visibility", "by-member"
 
     def get(self, image_id: str) -> Image | None:
         return self._get(image_id)
+
+    def _record(self, item: dict[str, Any]) -> Image:
+        image = _from_item(Image, item)
+        image._stored_members = frozenset(image.members)  # what save() compares with: the rows that exist
+        return image
 
     def edit(self, image_id: str, change: Callable[[Image | None], Any], attempts: int) -> Image | None:
         return super().edit(image_id, change, attempts)
@@ -192,9 +239,36 @@ class ImageRepository(_Repository):
     def create(self, image: Image) -> None:
         # Glance's own words (its DB layer), for a deleted image's id too: its tombstone holds the id
         self._create(image, f"Image ID {image.id} already exists!")
+        image._stored_members = frozenset()  # an image is created unshared (members come by their API)
 
     def save(self, image: Image) -> None:
-        self._save(image)
+        rows = [
+            {"Put": {"TableName": self.table, "Item": _membership_row(image.id, project)}}
+            for project in sorted(set(image.members) - image._stored_members)
+        ] + [
+            {"Delete": {"TableName": self.table, "Key": _membership_key(image.id, project)}}
+            for project in sorted(image._stored_members - set(image.members))
+        ]
+        self._save(image, rows)
+        image._stored_members = frozenset(image.members)
+
+    # ---- what a list reads instead of the whole table (images.catalog), each through an index
+    def owned_by(self, project: str) -> Iterator[Image]:
+        return self._records(self._query(self.BY_OWNER_INDEX, "owner", project))
+
+    def with_visibility(self, visibility: str) -> Iterator[Image]:
+        return self._records(self._query(self.BY_VISIBILITY_INDEX, "visibility", visibility))
+
+    def shared_with(self, project: str) -> Iterator[Image]:
+        """The images whose members include ``project`` (any membership status)."""
+        ids = [row["image_id"]["S"] for row in self._query(self.BY_MEMBER_INDEX, MEMBERSHIP, project)]
+        for start in range(0, len(ids), 100):  # BatchGetItem's limit
+            keys = [{"id": {"S": image_id}} for image_id in ids[start : start + 100]]
+            request = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                answer = client("dynamodb").batch_get_item(RequestItems=request)
+                yield from self._records(answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or {}
 
     def delete(self, image_id: str, expected_version: int | None = None) -> None:
         """Replace the record by its tombstone (the id stays taken; see TOMBSTONE); with
@@ -213,21 +287,27 @@ class ImageRepository(_Repository):
         if expected_version is not None:
             condition += " AND (attribute_not_exists(#p) OR #p = :unprotected)"
             names["#p"], values[":unprotected"] = "protected", {"BOOL": False}
+        put = {
+            "TableName": self.table,
+            "Item": _tombstone(image_id, item.get("owner", {}).get("S")),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        members = sorted(item.get("members", {}).get("M", {}))
         try:
-            client("dynamodb").put_item(
-                TableName=self.table,
-                Item=_tombstone(image_id, item.get("owner", {}).get("S")),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            if members:  # its membership rows go with it
+                rows = [{"Delete": {"TableName": self.table, "Key": _membership_key(image_id, p)}} for p in members]
+                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *rows])
+            else:
+                client("dynamodb").put_item(**put)
         except Exception as exc:
             if is_conditional_failure(exc):
                 raise ConcurrentUpdate(f"Image {image_id} was changed, protected or deleted concurrently") from None
             raise
 
     def scan(self) -> Iterator[Image]:
-        # A full scan: fine at the scale of one cloud's image list for now; see README (limits).
+        """Every image: an admin's list and the sweeper; a project's list reads the indexes instead."""
         return self._scan()
 
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-
 # chunks a digest thread may be behind the reader (8 MiB each in a copy pass): what lets each run free
 HASH_QUEUE_DEPTH = 4
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,11 +195,36 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
     predicates = [_predicate(key, value) for key, value in filters.items()]  # a malformed one is 400 at once
 
     images = sorted(
-        (i for i in ports.images.scan() if listed(i)),
+        (i for i in _candidates(context, visibility, ports) if listed(i)),
         key=lambda i: (_sort_value(getattr(i, sort_key)), i.created_at, i.id),
         reverse=sort_dir == "desc",
     )
     return ImagePage(*paging.page_after(images, marker, limit, "Image"))
+
+
+def _candidates(context: RequestContext, visibility: str | None, ports: Ports) -> Iterator[Image]:
+    """The images a list may show, read through the indexes, not the table: what Glance's database
+    returns to the caller (policy.access: an admin every image; anyone else the public and community
+    images, their project's and those shared with it), narrowed by the visibility asked for; each
+    image once, and ``listed`` still decides."""
+    if context.is_admin:
+        yield from ports.images.scan()
+        return
+    sources: list[Iterable[Image]] = []
+    if context.project_id is not None:
+        sources.append(ports.images.owned_by(context.project_id))
+    if visibility in (None, "public", "all"):
+        sources.append(ports.images.with_visibility("public"))
+    if visibility in ("community", "all"):  # unasked, only the owner's community images are listed
+        sources.append(ports.images.with_visibility("community"))
+    if context.project_id is not None and visibility in (None, "shared", "all"):
+        sources.append(ports.images.shared_with(context.project_id))
+    seen: set[str] = set()
+    for source in sources:
+        for image in source:
+            if image.id not in seen:
+                seen.add(image.id)
+                yield image
 
 
 def _sort_value(value: Any) -> tuple:

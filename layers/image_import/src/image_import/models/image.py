@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from image_import.models.context import RequestContext
 from image_import.models.time import utcnow
@@ -80,6 +80,8 @@ class Image(BaseModel):
     members: dict[str, ImageMember] = Field(default_factory=dict)
     # optimistic concurrency: every write is conditional on the version it read
     version: int = 0
+    # the members whose index rows the store holds, as read (adapters/records.py); not part of the record
+    _stored_members: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     def to_api(self) -> dict[str, Any]:
         """The image as Glance's v2 API shows it (base properties, then extra properties)."""

@@ -1,0 +1,92 @@
+"""A project's image list reads DynamoDB indexes, never the whole table; membership rows follow the members."""
+
+from __future__ import annotations
+
+import boto3
+import botocore.client
+import pytest
+
+from tests.integration.conftest import Api
+
+OWNER_PROJECT, OTHER_PROJECT = "demo", "alt"  # member-token's and other-token's projects (config/local-tokens.yaml)
+
+
+@pytest.fixture
+def other(stack) -> Api:
+    return Api(stack, "other-token")
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch) -> list[str]:
+    """Every DynamoDB operation any client in this process makes (the API function's included)."""
+    calls: list[str] = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation)
+        return real(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls
+
+
+def listed(api, **query) -> set[str]:
+    reply = api.call("GET", "/v2/images", query={k: [v] for k, v in query.items()})
+    assert reply.status == 200, reply.text
+    return {i["id"] for i in reply.json["images"]}
+
+
+def membership_rows(stack, image_id: str) -> list[dict]:
+    table = stack.physical_name("ImagesTable")
+    items = boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+    return [i for i in items if i.get("image_id", {}).get("S") == image_id and "member_of" in i]
+
+
+def test_a_projects_list_queries_the_indexes_and_never_scans(member, other, admin, dynamodb_calls):
+    mine = member.create(visibility="private")["id"]
+    public = admin.create(visibility="public")["id"]
+    shared = other.create(visibility="shared")["id"]
+    assert other.call("POST", f"/v2/images/{shared}/members", {"member": OWNER_PROJECT}).status == 200
+    assert member.call("PUT", f"/v2/images/{shared}/members/{OWNER_PROJECT}", {"status": "accepted"}).status == 200
+    others_private = other.create(visibility="private")["id"]
+    dynamodb_calls.clear()
+    seen = listed(member)
+    assert {mine, public, shared} <= seen and others_private not in seen
+    assert "Scan" not in dynamodb_calls and "Query" in dynamodb_calls
+
+
+def test_an_admins_list_is_every_image_but_never_a_membership_row(admin, member, other, stack):
+    shared = member.create(visibility="shared")["id"]
+    assert member.call("POST", f"/v2/images/{shared}/members", {"member": OTHER_PROJECT}).status == 200
+    assert membership_rows(stack, shared)  # the row is there...
+    reply = admin.call("GET", "/v2/images", query={"limit": ["1000"]})
+    assert reply.status == 200
+    ids = [i["id"] for i in reply.json["images"]]
+    assert shared in ids and all("/" not in i for i in ids)  # ...and never listed as an image
+
+
+@pytest.mark.parametrize(
+    ("visibility", "listed_to_other"),
+    [(None, {"public"}), ("community", {"community"}), ("all", {"public", "community"}), ("private", set())],
+)
+def test_what_another_project_lists_by_visibility(member, other, admin, visibility, listed_to_other):
+    created = {v: member.create(visibility=v)["id"] for v in ("community", "private", "shared")}
+    created["public"] = admin.create(visibility="public")["id"]  # publicize_image is admin's
+    query = {} if visibility is None else {"visibility": visibility}
+    assert {v for v, i in created.items() if i in listed(other, **query)} == listed_to_other
+    owner_sees = {v for v, i in created.items() if i in listed(member, **query)}
+    assert owner_sees == ({"public", "community", "private", "shared"} if visibility in (None, "all") else {visibility})
+
+
+def test_membership_rows_follow_the_members_and_go_with_the_image(member, other, stack):
+    image = member.create(visibility="shared")["id"]
+    assert member.call("POST", f"/v2/images/{image}/members", {"member": OTHER_PROJECT}).status == 200
+    assert member.call("POST", f"/v2/images/{image}/members", {"member": "third"}).status == 200
+    assert sorted(r["member_of"]["S"] for r in membership_rows(stack, image)) == [OTHER_PROJECT, "third"]
+    assert member.call("DELETE", f"/v2/images/{image}/members/third").status == 204
+    assert [r["member_of"]["S"] for r in membership_rows(stack, image)] == [OTHER_PROJECT]
+    assert other.call("PUT", f"/v2/images/{image}/members/{OTHER_PROJECT}", {"status": "accepted"}).status == 200
+    assert image in listed(other)
+    assert member.call("DELETE", f"/v2/images/{image}").status == 204
+    assert membership_rows(stack, image) == [] and image not in listed(other)
