@@ -14,7 +14,7 @@ from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
-from image_import.models.time import utcnow
+from image_import.models.time import task_expiry, utcnow
 from image_import.policy import access, preconditions
 from image_import.settings import Settings
 from image_import.workflow import locks, web_download
@@ -173,6 +173,7 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
         if stored is None:
             return False
         stored.status, stored.message, stored.updated_at = "failure", message, utcnow()
+        stored.expires_at = task_expiry()  # as every task that ends (Glance's Task.fail)
         return True
 
     ports.tasks.edit(task.id, fail, attempts=1)  # one try: a lost race raises ConcurrentUpdate
