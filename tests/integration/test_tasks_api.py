@@ -173,12 +173,22 @@ def test_empty_image_properties_make_a_qcow2_bare_image_as_in_glance(admin, stac
     assert (image["disk_format"], image["container_format"], image["status"]) == ("qcow2", "bare", "active")
 
 
-def test_a_task_whose_download_fails_ends_in_failure_without_a_result(admin, stack, base):
+def test_a_task_whose_download_fails_ends_in_failure_and_deletes_the_image_it_made_as_glance(admin, stack, base):
     created = admin.call("POST", "/v2/tasks", legacy_task(f"{base}/missing.qcow2")).json
     [execution] = wait_for_executions(stack)
     task = admin.call("GET", f"/v2/tasks/{created['id']}").json
     assert task["status"] == "failure" and task["result"] is None and "404" in task["message"]
+    assert task["message"].endswith("The image the task created was deleted.")
+    assert admin.call("GET", "/v2/images").json["images"] == []
     assert bucket_keys(stack, "StoreBucket") == [] and bucket_keys(stack, "StagingBucket") == []
+
+
+def test_a_failed_web_download_of_the_users_own_image_still_returns_it_to_queued(member, stack, base):
+    image = member.create(disk_format="qcow2")
+    web_download = {"method": {"name": "web-download", "uri": f"{base}/missing.qcow2"}}
+    assert member.call("POST", f"/v2/images/{image['id']}/import", web_download).status == 202
+    wait_for_executions(stack)
+    assert member.show(image["id"])["status"] == "queued"
 
 
 def test_a_task_past_its_expiry_is_gone_from_show_and_lists_before_dynamodb_removes_it(admin, stack, base):
@@ -220,3 +230,12 @@ def test_an_images_tasks_leave_out_the_expired_ones(member, stack, base):
         ExpressionAttributeValues={":past": {"S": "2020-01-01T00:00:00Z"}},
     )
     assert member.call("GET", f"/v2/images/{image['id']}/tasks").json["tasks"] == []
+
+
+def test_deleting_a_task_is_405_in_glances_words(admin, stack):
+    reply = admin.call("DELETE", "/v2/tasks/00000000-0000-0000-0000-000000000001")
+    assert reply.status == 405 and reply.headers["allow"] == "GET"
+    assert reply.json["message"] == (
+        "This operation is currently not permitted on Glance Tasks. "
+        "They are auto deleted after reaching the time based on their expires_at property."
+    )

@@ -35,6 +35,12 @@ class Task(BaseModel):
         DynamoDB deletes expired items only eventually, so reads check ``expired`` themselves."""
         return None if self.expires_at is None else int(parse_time(self.expires_at).timestamp())
 
+    @property
+    def made_its_image(self) -> bool:
+        """A legacy ``import`` task (POST /v2/tasks) created the image it imports: a failure deletes it, as
+        Glance's flow does, where an import of the user's own image returns it to where a retry can start."""
+        return self.type == "import"
+
     def expired(self, now: datetime) -> bool:
         """Past its ``expires_at`` (set when the task ended): gone from lists and shows, as in Glance."""
         return self.expires_at is not None and parse_time(self.expires_at) <= now

@@ -48,5 +48,7 @@ def show_task(task_id: str) -> Response:
 def delete_task(task_id: str) -> Response:
     caller()
     raise MethodNotAllowed(
-        "This operation is currently not permitted on Glance Tasks. It is restricted to GET.", headers={"Allow": "GET"}
+        "This operation is currently not permitted on Glance Tasks. They are auto deleted after reaching the time"
+        " based on their expires_at property.",
+        headers={"Allow": "GET"},
     )
