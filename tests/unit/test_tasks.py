@@ -194,3 +194,17 @@ def test_an_import_task_checks_its_uri_with_the_web_download_filter(settings):
     private = lambda host: ["10.0.0.8"]  # noqa: E731 (a resolver)
     with pytest.raises(BadRequest, match="URI for legacy import task does not pass filtering"):
         create_task(ADMIN, LEGACY, settings, fake_ports(), resolve=private)
+
+
+def test_an_import_task_may_name_its_images_id_and_a_malformed_one_fails_the_task(settings):
+    ports = fake_ports()
+    chosen = "11111111-2222-3333-4444-555555555555"
+    named = {**LEGACY, "input": {**LEGACY["input"], "image_properties": {**LEGACY["input"]["image_properties"]}}}
+    named["input"]["image_properties"]["id"] = chosen
+    created = create_task(ADMIN, named, settings, ports, resolve=public)
+    assert created.image_id == chosen and ports.images.get(chosen).status == "importing"
+
+    named["input"]["image_properties"]["id"] = 5
+    failed = create_task(ADMIN, named, settings, ports, resolve=public)
+    stored = ports.tasks.get(failed.id)
+    assert stored.status == "failure" and stored.message.startswith("The image could not be created:")

@@ -181,9 +181,9 @@ def _run_legacy_import(context: RequestContext, task: Task, uri: str, settings: 
         _fail(ports, task, "Input field 'image_properties' must be an object of image properties")
         return
     try:
-        image = create_image(
-            context, {**(properties or DEFAULT_IMAGE_PROPERTIES), "id": task.image_id}, settings, ports
-        )
+        # the id chosen with the task, unless the properties name one (then that one, or a refusal)
+        body = {"id": task.image_id, **(properties or DEFAULT_IMAGE_PROPERTIES)}
+        image = create_image(context, body, settings, ports)
     except GlanceError as exc:
         _fail(ports, task, f"The image could not be created: {exc.explanation}")
         return
