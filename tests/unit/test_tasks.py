@@ -208,3 +208,14 @@ def test_an_import_task_may_name_its_images_id_and_a_malformed_one_fails_the_tas
     failed = create_task(ADMIN, named, settings, ports, resolve=public)
     stored = ports.tasks.get(failed.id)
     assert stored.status == "failure" and stored.message.startswith("The image could not be created:")
+
+
+def test_creating_a_task_needs_add_task_besides_tasks_api_access(config_dir):
+    from image_import.errors import Forbidden
+    from image_import.settings import load_settings
+
+    (config_dir / "policy.yaml").write_text('"tasks_api_access": "role:admin"\n"add_task": "!"\n')
+    ports = fake_ports()
+    with pytest.raises(Forbidden, match="add_task"):
+        create_task(ADMIN, LEGACY, load_settings(config_dir), ports, resolve=public)
+    assert ports.tasks.scan() == [] and ports.images.scan() == []
