@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
+
+from image_import.models.time import parse_time
 
 TaskStatus = Literal["pending", "processing", "success", "failure"]
 
@@ -24,6 +27,23 @@ class Task(BaseModel):
     updated_at: str
     expires_at: str | None = None
     version: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def expires_at_epoch(self) -> int | None:
+        """``expires_at`` in epoch seconds: the tasks table's DynamoDB TTL attribute (stored, never read back).
+        DynamoDB deletes expired items only eventually, so reads check ``expired`` themselves."""
+        return None if self.expires_at is None else int(parse_time(self.expires_at).timestamp())
+
+    @property
+    def made_its_image(self) -> bool:
+        """A legacy ``import`` task (POST /v2/tasks) created the image it imports: a failure deletes it, as
+        Glance's flow does, where an import of the user's own image returns it to where a retry can start."""
+        return self.type == "import"
+
+    def expired(self, now: datetime) -> bool:
+        """Past its ``expires_at`` (set when the task ended): gone from lists and shows, as in Glance."""
+        return self.expires_at is not None and parse_time(self.expires_at) <= now
 
     def as_image_task(self) -> dict[str, Any]:
         """The raw record shape of ``GET /v2/images/{id}/tasks`` (Glance emits DB rows there)."""

@@ -58,7 +58,11 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
             ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
 
     staged = ports.staging.size(job.staging_key) is not None
-    outcome = _restore_image(job, staged, ports)
+    task = ports.tasks.get(job.task_id)
+    if task is not None and task.made_its_image and _delete_image(job, ports):
+        outcome = "The image the task created was deleted."
+    else:
+        outcome = _restore_image(job, staged, ports)
     message = f"{reason}. {outcome}"
 
     def fail(task: Task) -> None:
@@ -129,6 +133,18 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
     except ConcurrentUpdate:
         raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.") from None
     return outcome
+
+
+def _delete_image(job: ImportJob, ports: Ports) -> bool:
+    """Delete the image a legacy import task created, if this import still holds it (else restore it)."""
+    image = ports.images.get(job.image_id)
+    if image is None or not _holds_lock(image, job.task_id):
+        return False
+    try:
+        ports.images.delete(job.image_id, expected_version=image.version)
+    except ConcurrentUpdate:
+        return False
+    return True
 
 
 def _holds_lock(image: Image, task_id: str) -> bool:

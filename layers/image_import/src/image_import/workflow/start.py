@@ -14,7 +14,7 @@ from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
-from image_import.models.time import utcnow
+from image_import.models.time import task_expiry, utcnow
 from image_import.policy import access, preconditions
 from image_import.settings import Settings
 from image_import.workflow import locks, web_download
@@ -62,6 +62,31 @@ def start_import(
         created_at=now,
         updated_at=now,
     )
+    _lock_and_start(image, task, method, context, ports, source_uri, expected_hash, record_task=True)
+    return task
+
+
+def start_task_import(context: RequestContext, image: Image, task: Task, source_uri: str, ports: Ports) -> None:
+    """A legacy ``import`` task (POST /v2/tasks) on the image it just created: a web-download of its
+    ``import_from`` through the same lock, task record and workflow as POST /import. The task is
+    recorded already; the URI passed the filter at the API (the workflow checks it again)."""
+    preconditions.check(preconditions.import_operation(web_download.METHOD), image)
+    _lock_and_start(image, task, web_download.METHOD, context, ports, source_uri, None, record_task=False)
+
+
+def _lock_and_start(
+    image: Image,
+    task: Task,
+    method: str,
+    context: RequestContext,
+    ports: Ports,
+    source_uri: str | None,
+    expected_hash: tuple[str, str] | None,
+    record_task: bool,
+) -> None:
+    """Take the image's import lock for ``task`` (conditional write), record the task, start one execution;
+    undo the lock and fail the task if the execution cannot start."""
+    now = utcnow()
     previous_status = image.status
     image.import_lock = ImportLock(task_id=task.id, taken_at=now)
     lifecycle.move(image, "import")
@@ -74,22 +99,22 @@ def start_import(
         ports.images.save(image)  # conditional on the version read: only one import wins
     except ConcurrentUpdate:
         raise Conflict(
-            f"New operation on image '{image_id}' is not permitted as prior operation is still in progress"
+            f"New operation on image '{image.id}' is not permitted as prior operation is still in progress"
         ) from None
 
     job = import_job(image, task.id, method, context, source_uri=source_uri)
     try:
-        ports.tasks.create(task)
+        if record_task:
+            ports.tasks.create(task)
         if ports.workflow is None:
             raise ServiceUnavailable("The import workflow is not configured (STATE_MACHINE_ARN is unset).")
-        ports.workflow.start(execution_name(image_id, task.id), job.to_state())
+        ports.workflow.start(execution_name(image.id, task.id), job.to_state())
     except Exception as exc:
-        _release(image_id, task, previous_status, ports, f"{NOT_STARTED}: {exc}")
+        _release(image.id, task, previous_status, ports, f"{NOT_STARTED}: {exc}")
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
     metrics.import_started(method)
-    return task
 
 
 def import_job(image: Image, task_id: str, method: str, context: RequestContext, **fields: Any) -> ImportJob:
@@ -148,6 +173,7 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
         if stored is None:
             return False
         stored.status, stored.message, stored.updated_at = "failure", message, utcnow()
+        stored.expires_at = task_expiry()  # as every task that ends (Glance's Task.fail)
         return True
 
     ports.tasks.edit(task.id, fail, attempts=1)  # one try: a lost race raises ConcurrentUpdate

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -57,9 +59,10 @@ def image_tasks(image_id: str) -> Response:
 
     context = caller()
     get_image(context, image_id, ports())
+    now = datetime.now(UTC)
     tasks = [
         t
         for t in ports().tasks.for_image(image_id)
-        if context.is_admin or (context.has_project and t.owner == context.project_id)
+        if not t.expired(now) and (context.is_admin or (context.has_project and t.owner == context.project_id))
     ]
     return respond(200, {"tasks": [t.as_image_task() for t in tasks]})
