@@ -245,7 +245,11 @@ def plugin_parameters(plugins: list[str] | tuple[str, ...]) -> dict[str, dict[st
 
 
 def _yaml_value(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    """A YAML scalar or flow value: JSON for collections and for text YAML would read otherwise."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    text = str(value)
+    return json.dumps(text) if isinstance(value, str) and re.search(r": |#|^[\[{&*!|>'\"%@`-]", text) else text
 
 
 def _functions_block(plugins) -> str:
