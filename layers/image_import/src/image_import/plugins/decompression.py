@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, cast
 
 from image_import.errors import ImportFailed, SourceChanged
 from image_import.plugins.base import ImportPlugin, PluginFunction, PluginJob
@@ -141,7 +141,8 @@ def _decompressed(kind: str, source: RangedFile, cap: int, deadline: float, comp
         reader.close()
 
 
-def _open(kind: str, source: RangedFile, cap: int) -> IO[bytes]:
+def _open(kind: str, ranged: RangedFile, cap: int) -> IO[bytes]:
+    source = cast(IO[bytes], ranged)  # a file object, as the decompressors' stubs want it
     if kind == GZIP:
         import gzip
 
@@ -159,7 +160,7 @@ def _open(kind: str, source: RangedFile, cap: int) -> IO[bytes]:
     return _zip_member(source, cap)
 
 
-def _zstd_reader(source: RangedFile) -> IO[bytes]:
+def _zstd_reader(source: IO[bytes]) -> IO[bytes]:
     try:
         import zstandard
     except ImportError:  # pragma: no cover - a dependency of the package
@@ -167,11 +168,11 @@ def _zstd_reader(source: RangedFile) -> IO[bytes]:
     return zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)  # type: ignore[return-value]
 
 
-def _zip_member(source: RangedFile, cap: int) -> IO[bytes]:
+def _zip_member(source: IO[bytes], cap: int) -> IO[bytes]:
     import zipfile
 
     try:
-        archive = zipfile.ZipFile(source)  # type: ignore[arg-type]
+        archive = zipfile.ZipFile(source)
     except zipfile.BadZipFile as exc:
         raise ImportFailed(f"Image decompression failed: the zip data is not a readable archive ({exc})") from None
     members = archive.infolist()
