@@ -432,3 +432,23 @@ def test_decompression_memory_stays_flat_whatever_the_image_size(config_dir):
     assert ports.images.get(image_id).size == 128 * MIB
     print(f"decompression peak {peak / MIB:.1f} MiB")
     assert peak < 40 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+def test_the_sweeper_reverting_a_lost_execution_after_a_data_plugin_restores_the_image(config_dir):
+    """The execution died after decompression (no revert state ran): the sweeper's revert, built from the
+    records alone, still removes the replacement and gives the image back its staged size."""
+    from datetime import UTC, datetime, timedelta
+
+    from image_import.workflow.sweeper import sweep
+
+    settings = configured(config_dir, "[image_decompression]")
+    ports = fake_ports()
+    compressed = gzip.compress(payload())
+    image_id = staged(ports, settings, compressed)
+    job = through_plugins(ports, settings, image_id)
+    ports.workflow.status = lambda name: "FAILED"  # the execution ended without its revert
+    report = sweep(ports, settings, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    image = ports.images.get(image_id)
+    assert report.imports_reverted == 1
+    assert (image.status, image.size) == ("uploading", len(compressed))
+    assert list(ports.staging.objects) == [job.staging_key]
