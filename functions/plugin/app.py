@@ -9,5 +9,8 @@ from image_import.workflow.chain import plugin_state
 
 def handler(event, context):
     name = event["plugin"]
-    run = step_handler(plugin_state(name))(lambda job: steps.run_plugin(name, job, get_settings(), default_ports()))
+    # finished always: a plugin runs in one call, and is given the call's deadline (data plugins need it)
+    run = step_handler(plugin_state(name), finished=lambda job: True)(
+        lambda job, deadline: steps.run_plugin(name, job, get_settings(), default_ports(), deadline)
+    )
     return run(event["job"], context)

@@ -289,7 +289,7 @@ def _resources(statement: dict) -> list[str]:
 @pytest.mark.parametrize(
     "prefix_of_bucket",
     [
-        ("StagingBucket", ("/staging/*", "/uploads/*", "/web-download/*")),
+        ("StagingBucket", ("/staging/*", "/uploads/*", "/web-download/*", "/plugin-data/*")),
         ("StoreBucket", ("/images/*",)),
     ],
 )

@@ -60,9 +60,13 @@ def test_a_third_party_plugin_package_is_found_by_its_entry_point(config_dir):
 
 def test_an_unknown_plugin_name_is_a_config_error_naming_the_file_and_line(config_dir):
     set_option(
-        config_dir, "glance-image-import.conf", "image_import_opts", "image_import_plugins", "[no_op, image_conversion]"
+        config_dir,
+        "glance-image-import.conf",
+        "image_import_opts",
+        "image_import_plugins",
+        "[no_op, image_frobnication]",
     )
-    with pytest.raises(ConfigError, match=r"glance-image-import.conf:\d+: unknown import plugin 'image_conversion'"):
+    with pytest.raises(ConfigError, match=r"glance-image-import.conf:\d+: unknown import plugin 'image_frobnication'"):
         load_chain(load_settings(config_dir))
 
 

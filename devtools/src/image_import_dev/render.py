@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from image_import.data.layout import PLUGIN_DATA_PREFIX
+from image_import.plugins.base import PluginFunction
 from image_import.settings import ConfigError, Settings, load_settings
 from image_import.workflow.chain import (
     CLEANUP_STATES,
@@ -147,15 +149,17 @@ def _loop(states: dict[str, Any], name: str, done_flag: str, choice: str) -> Non
     task["Next"] = choice
 
 
-# where staged data is (PUT /stage, direct uploads, web-download): a plugin reads the key it is given
-STAGED_PREFIXES = ("staging/", "uploads/", "web-download/")
+# where staged data is (PUT /stage, direct uploads, web-download, data plugins): a plugin reads the key it is given
+STAGED_PREFIXES = ("staging/", "uploads/", "web-download/", PLUGIN_DATA_PREFIX)
 
 
-def plugin_statements() -> list[dict[str, Any]]:
+def plugin_statements(function: PluginFunction | None = None) -> list[dict[str, Any]]:
     """What a plugin function may do, and no more: change its image through ImageActions (get and
     conditional put on the images table) and read the staged data it is told about
-    (``PluginJob.staging_key``). No tasks, no writes to staging, no store, no bucket settings."""
-    return [
+    (``PluginJob.staging_key``). A data plugin (``writes_data``) may also write its replacement under
+    ``plugin-data/`` (a multipart upload). No tasks, no writes to users' staged data, no store, no
+    bucket settings."""
+    statements: list[dict[str, Any]] = [
         {
             "Effect": "Allow",
             "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
@@ -167,41 +171,108 @@ def plugin_statements() -> list[dict[str, Any]]:
             "Resource": [{"Fn::Sub": f"${{StagingBucket.Arn}}/{prefix}*"} for prefix in STAGED_PREFIXES],
         },
     ]
+    if function is not None and function.writes_data:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": {"Fn::Sub": f"${{StagingBucket.Arn}}/{PLUGIN_DATA_PREFIX}*"},
+            }
+        )
+    return statements
+
+
+def plugin_function_of(plugin: str) -> PluginFunction:
+    """What the plugin's class declares its function needs (plugins/base.py ``PluginFunction``)."""
+    from image_import.plugins.registry import available
+
+    found = available().get(plugin)
+    plugin_class = found.load() if found is not None else None
+    return getattr(plugin_class, "function", None) or PluginFunction()
+
+
+def _function_properties(plugin: str) -> dict[str, Any]:
+    function = plugin_function_of(plugin)
+    properties: dict[str, Any] = {
+        "CodeUri": PLUGIN_CODE_URI,
+        "Handler": "app.handler",
+        "Description": f"Import plugin '{plugin}' (entry point group glance.image_import.plugins)",
+    }
+    if function.timeout is not None:
+        properties["Timeout"] = function.timeout
+    if function.memory_size is not None:
+        properties["MemorySize"] = function.memory_size
+    if function.scratch is not None:
+        properties["EphemeralStorage"] = {"Size": {"Ref": function.scratch.name}}
+    if function.layers:  # added to the Globals' layers (SAM merges lists)
+        properties["Layers"] = [{"Ref": layer.logical_id} for layer in function.layers]
+    properties["Policies"] = [{"Version": "2012-10-17", "Statement": plugin_statements(function)}]
+    return properties
 
 
 def plugin_resources(plugins: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """The SAM resources of the plugin functions, as a template dict."""
-    return {
-        plugin_function_id(p): {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "CodeUri": PLUGIN_CODE_URI,
-                "Handler": "app.handler",
-                "Description": f"Import plugin '{p}' (entry point group glance.image_import.plugins)",
-                "Policies": [{"Version": "2012-10-17", "Statement": plugin_statements()}],
-            },
-        }
-        for p in plugins
-    }
+    """The SAM resources of the plugin functions and the layers they need, as a template dict."""
+    resources: dict[str, dict[str, Any]] = {}
+    for p in plugins:
+        resources[plugin_function_id(p)] = {"Type": "AWS::Serverless::Function", "Properties": _function_properties(p)}
+        for layer in plugin_function_of(p).layers:
+            resources[layer.logical_id] = {
+                "Type": "AWS::Serverless::LayerVersion",
+                "Properties": {
+                    "Description": layer.description,
+                    "ContentUri": layer.content_uri,
+                    "CompatibleRuntimes": ["python3.12"],
+                },
+                "Metadata": {"BuildMethod": "makefile"},
+            }
+    return resources
+
+
+def plugin_parameters(plugins: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Template parameters the plugin functions read (a data plugin's scratch space)."""
+    parameters: dict[str, dict[str, Any]] = {}
+    for p in plugins:
+        scratch = plugin_function_of(p).scratch
+        if scratch is not None:
+            parameters[scratch.name] = {
+                "Type": "Number",
+                "Default": scratch.default,
+                "MinValue": scratch.minimum,
+                "MaxValue": scratch.maximum,
+                "Description": scratch.description,
+            }
+    return parameters
+
+
+def _yaml_value(value: Any) -> str:
+    """A YAML scalar or flow value: JSON for collections and for text YAML would read otherwise."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    text = str(value)
+    return json.dumps(text) if isinstance(value, str) and re.search(r": |#|^[\[{&*!|>'\"%@`-]", text) else text
 
 
 def _functions_block(plugins) -> str:
     lines = []
-    for p in plugins:
-        fid = plugin_function_id(p)
-        lines += [
-            f"  {fid}:",
-            "    Type: AWS::Serverless::Function",
-            "    Properties:",
-            f"      CodeUri: {PLUGIN_CODE_URI}",
-            "      Handler: app.handler",
-            f"      Description: Import plugin '{p}' (entry point group glance.image_import.plugins)",
-            "      Policies:",
-            '        - Version: "2012-10-17"',
-            "          Statement:",
-            *(f"            - {json.dumps(statement)}" for statement in plugin_statements()),
-            "",
-        ]
+    for resource_id, resource in plugin_resources(plugins).items():
+        lines += [f"  {resource_id}:", f"    Type: {resource['Type']}", "    Properties:"]
+        for key, value in resource["Properties"].items():
+            if key == "Policies":
+                lines += ["      Policies:", '        - Version: "2012-10-17"', "          Statement:"]
+                lines += [f"            - {json.dumps(statement)}" for statement in value[0]["Statement"]]
+            else:
+                lines.append(f"      {key}: {_yaml_value(value)}")
+        if "Metadata" in resource:
+            lines += ["    Metadata:", *(f"      {k}: {_yaml_value(v)}" for k, v in resource["Metadata"].items())]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _parameters_block(plugins) -> str:
+    lines = []
+    for name, parameter in plugin_parameters(plugins).items():
+        lines.append(f"  {name}:")
+        lines += [f"    {key}: {_yaml_value(value)}" for key, value in parameter.items()]
     return "\n".join(lines)
 
 
@@ -230,6 +301,7 @@ def rendered_files(root: Path, settings: Settings) -> dict[Path, str]:
     plugins = settings.image_import_plugins
     template_path = root / "template.yaml"
     text = template_path.read_text(encoding="utf-8")
+    text = _replace_block(text, "PLUGIN PARAMETERS", _parameters_block(plugins))
     text = _replace_block(text, "PLUGIN FUNCTIONS", _functions_block(plugins))
     text = _replace_block(text, "PLUGIN SUBSTITUTIONS", _substitutions_block(plugins))
     text = _replace_block(text, "PLUGIN POLICIES", _policies_block(plugins))
@@ -241,9 +313,13 @@ def apply_plugins(sam: dict[str, Any], plugins: list[str] | tuple[str, ...]) -> 
     """The SAM template dict with this plugin chain wired in (what the files would say)."""
     sam = copy.deepcopy(sam)
     resources = sam["Resources"]
-    for fid in [k for k in resources if k.endswith("PluginFunction")]:
+    for fid in [k for k in resources if k.endswith("PluginFunction") or k in _plugin_layer_ids()]:
         del resources[fid]
     resources.update(plugin_resources(plugins))
+    parameters = sam.setdefault("Parameters", {})
+    for name in [k for k in parameters if k in _plugin_parameter_names()]:
+        del parameters[name]
+    parameters.update(plugin_parameters(plugins))
     machine = resources[STATE_MACHINE]["Properties"]
     subs = {k: v for k, v in machine.get("DefinitionSubstitutions", {}).items() if not k.endswith("PluginFunctionArn")}
     subs.update({f"{plugin_function_id(p)}Arn": {"Fn::GetAtt": [plugin_function_id(p), "Arn"]} for p in plugins})
@@ -254,6 +330,21 @@ def apply_plugins(sam: dict[str, Any], plugins: list[str] | tuple[str, ...]) -> 
     machine.pop("DefinitionUri", None)
     machine["Definition"] = definition(plugins)
     return sam
+
+
+def _installed_functions() -> list[PluginFunction]:
+    from image_import.plugins.registry import available
+
+    return [plugin_function_of(name) for name in available()]
+
+
+def _plugin_layer_ids() -> set[str]:
+    """Layers some installed plugin declares: generated, so replaced by the configured chain's."""
+    return {layer.logical_id for function in _installed_functions() for layer in function.layers}
+
+
+def _plugin_parameter_names() -> set[str]:
+    return {function.scratch.name for function in _installed_functions() if function.scratch is not None}
 
 
 def _invokes_plugin(policy: dict) -> bool:

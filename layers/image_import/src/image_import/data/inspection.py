@@ -71,6 +71,7 @@ class FormatCheck:
         self.container_format = container_format
         self.options = options
         self.size = 0
+        self.detected: str | None = None  # what verdict() found the data to be (image_conversion needs it)
         # Glance inspects only bare images: a container (ovf, ova, docker...) is not a disk
         self.inspecting = container_format == "bare"
         self._inspectors: list[FileInspector] = []
@@ -183,6 +184,7 @@ class FormatCheck:
         else:
             detected = matches
         names = ", ".join(inspector.NAME for inspector in detected)
+        self.detected = names
         declared = self.disk_format
         mismatch = None
         sized_by = None  # what gives the virtual size: the inspector, the byte count, or nothing known

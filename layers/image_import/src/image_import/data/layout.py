@@ -3,7 +3,7 @@
 Staging bucket: ``staging/<id>`` (PUT /stage), ``uploads/<id>`` (direct uploads through presigned
 URLs; the S3 trigger listens there), ``staging/<id>.upload.<copy id>`` (a direct upload once its
 event was handled: copied out of ``uploads/``), ``web-download/<id>`` (the web-download step). Store bucket:
-``images/<id>``. The adapters know nothing of this layout: they take whole keys.
+``images/<id>``. Data plugins write ``plugin-data/<id>.<task id>.<plugin>`` in the staging bucket. The adapters know nothing of this layout: they take whole keys.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ UPLOAD_PREFIX = "uploads/"
 # Outside staging/ and uploads/: a download is neither staged by a user nor an upload event.
 DOWNLOAD_PREFIX = "web-download/"
 STORE_PREFIX = "images/"
+# What data plugins (image_decompression, image_conversion, ...) write in place of the staged data:
+# outside staging/ and uploads/ (users' data), so a plugin's role writes only here.
+PLUGIN_DATA_PREFIX = "plugin-data/"
 # staging/<id>.upload.<copy id>: a direct upload once its event was handled (the sweeper's rule, the
 # segment up to its first '.', still names the image)
 RECEIVED_MARK = ".upload."
@@ -51,6 +54,12 @@ def is_received_key(image_id: str, key: str | None) -> bool:
 def download_key(image_id: str) -> str:
     """Where the web-download step lands the data in the staging bucket."""
     return f"{DOWNLOAD_PREFIX}{image_id}"
+
+
+def replacement_key(image_id: str, task_id: str, plugin: str) -> str:
+    """Where ``plugin`` writes the data that replaces an import's staged data: one key per (image, task,
+    plugin), so a retried plugin overwrites its own and a revert knows every key without being told."""
+    return f"{PLUGIN_DATA_PREFIX}{image_id}.{task_id}.{plugin}"
 
 
 def store_key(image_id: str) -> str:

@@ -26,6 +26,9 @@ class ImportLock(BaseModel):
 
     task_id: str
     taken_at: str
+    # the image's size and formats before a data plugin replaced its data (plugins/base.py): the revert
+    # puts them back, so a retry sees the staged data as it was declared
+    restore: dict[str, Any] | None = None
 
 
 class UploadRequest(BaseModel):

@@ -53,8 +53,11 @@ class ImportJob(BaseModel):
     task_id: str
     method: str = "glance-direct"
     context: RequestContext
-    # current location of the data in the staging bucket; a plugin that rewrites data updates it
+    # where the data was staged (kept on a glance-direct revert for a retry)
     staging_key: str
+    # what data plugins wrote in place of the staged data, in order (data/layout.replacement_key): the
+    # last one is what later steps read; all are removed when the import completes or reverts
+    replacements: list[str] = []
     # web-download: the URI the user asked for (checked again before every connection)
     source_uri: str | None = None
     # set by the store step once the store object exists, so revert knows what to remove
@@ -73,6 +76,11 @@ class ImportJob(BaseModel):
     # where it failed when no state reported it (the sweeper reverting an execution that was lost)
     failed_step: str | None = None
     error: StepError | None = None
+
+    @property
+    def data_key(self) -> str:
+        """Where the data the next step reads is: the last replacement, else the staged object."""
+        return self.replacements[-1] if self.replacements else self.staging_key
 
     def to_state(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -6,18 +6,68 @@ must reject bad options in its constructor (raise ConfigError): that makes a mis
 plugin fail at build/start time, not during someone's import. Each import calls ``execute``;
 if a later step fails, ``revert`` is called for every plugin whose ``execute`` finished, in
 reverse order.
+
+A *data plugin* (``image_decompression``, ``image_conversion``, your own) may also change the bytes:
+
+* read the data it is given (``PluginJob.staging_key``: the staged object, or what an earlier data
+  plugin wrote) with ``read`` (by range, pinned to the object it saw) or ``chunks`` (streamed);
+* write a replacement with ``replace_data``: a new object in the staging bucket
+  (``plugin-data/<image>.<task>.<plugin>``) that every later step reads instead, the image's
+  ``size`` set to it, its ``disk_format``, ``container_format`` and ``virtual_size`` as given, and
+  the digests cleared (the store step computes them from what it stores). The previous object stays
+  until the import completes (then every replacement and the staged object are removed) or reverts
+  (then the replacements are removed and the staged object is kept for a retry, as before);
+* finish before ``PluginJob.deadline`` (a ``time.monotonic()`` value: the function's time minus a
+  margin) or fail saying so: a plugin runs in one function call;
+* declare what its function needs in ``function`` (``PluginFunction``: timeout, memory, scratch space,
+  layers, write access), which the renderer turns into its Lambda. A plugin that writes data must say
+  ``writes_data=True``: only then may its function write to ``plugin-data/``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from image_import.models import Image, RequestContext
 
 if TYPE_CHECKING:
+    from image_import.adapters.ports import StagingBucket
     from image_import.settings import Settings
     from image_import.workflow.actions import ImageActions
+
+
+@dataclass(frozen=True)
+class TemplateParameter:
+    """A template parameter a plugin's function reads (e.g. its scratch space), rendered into template.yaml."""
+
+    name: str
+    default: int
+    minimum: int
+    maximum: int
+    description: str
+
+
+@dataclass(frozen=True)
+class PluginLayer:
+    """A Lambda layer a plugin's function needs (built by ``make build`` from ``content_uri``'s Makefile)."""
+
+    logical_id: str
+    content_uri: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PluginFunction:
+    """What a plugin's Lambda needs beyond the defaults (60 s, 512 MB, read-only access to staged data)."""
+
+    timeout: int | None = None  # seconds, at most 900
+    memory_size: int | None = None  # MB
+    writes_data: bool = False  # may write its replacement under plugin-data/
+    scratch: TemplateParameter | None = None  # EphemeralStorage (/tmp) in MiB, from this parameter
+    layers: tuple[PluginLayer, ...] = ()
 
 
 @dataclass
@@ -27,8 +77,14 @@ class PluginJob:
     task_id: str
     method: str
     context: RequestContext  # the importing user (roles included)
-    staging_key: str  # where the data is in the staging bucket
+    staging_key: (
+        str  # where the data is in the staging bucket (an earlier data plugin's replacement, or the staged object)
+    )
     actions: ImageActions  # the only way to change the image
+    staging: StagingBucket | None = None  # the staging bucket (data plugins read and write through this job)
+    plugin: str = ""  # the plugin's name (names its replacement key)
+    deadline: float = field(default_factory=lambda: time.monotonic() + 840.0)
+    replaced_by: str | None = None  # set by replace_data: the key later steps read
 
     @property
     def image(self) -> Image:
@@ -39,9 +95,75 @@ class PluginJob:
         """Set extra properties as the service (os_glance_* keys are dropped)."""
         self.actions.set_extra_properties(properties)
 
+    # ---- data plugins
+    def data_head(self) -> tuple[int, str]:
+        """(size, ETag) of the data; ImportFailed if it is gone."""
+        from image_import.errors import ImportFailed
+
+        head = self._bucket().head(self.staging_key)
+        if head is None:
+            raise ImportFailed(f"No staged data found at {self.staging_key}")
+        return head
+
+    def read(self, first: int, last: int, etag: str) -> bytes:
+        """Bytes first..last (inclusive) of the data, while it is the object whose ETag is ``etag``."""
+        return self._bucket().read(self.staging_key, first, last, etag)
+
+    def chunks(self, etag: str, size: int, chunk_size: int = 8 * 1024 * 1024) -> Iterator[bytes]:
+        """The whole data, streamed in ranged reads of ``chunk_size`` pinned to ``etag`` (memory: one chunk)."""
+        for first in range(0, size, chunk_size):
+            last = min(size, first + chunk_size) - 1
+            yield from self._bucket().ranged_chunks(self.staging_key, first, last, etag)
+
+    def replace_data(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        disk_format: str | None = None,
+        container_format: str | None = None,
+        virtual_size: int | None = None,
+    ) -> int:
+        """Write the data later steps use instead of the current one and record it on the image; its size."""
+        from image_import.data.layout import replacement_key
+        from image_import.errors import ImportFailed
+
+        if not self.plugin:
+            raise ImportFailed("replace_data needs the plugin's name (PluginJob.plugin)")
+        key = replacement_key(self.actions.image_id, self.task_id, self.plugin)
+        size = self._bucket().write(key, chunks)
+        self.replaced_by, self.staging_key = key, key
+
+        def record(image: Image) -> None:
+            if image.import_lock is not None and image.import_lock.restore is None:  # the first replacement
+                image.import_lock.restore = {
+                    "size": image.size,
+                    "disk_format": image.disk_format,
+                    "container_format": image.container_format,
+                }
+            image.size = size
+            # what the store step will compute from the new bytes; nothing may claim the old ones
+            image.checksum = image.os_hash_value = None
+            image.virtual_size = virtual_size
+            if disk_format is not None:
+                image.disk_format = disk_format
+            if container_format is not None:
+                image.container_format = container_format
+
+        self.actions.apply(record)
+        return size
+
+    def time_left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _bucket(self) -> Any:
+        if self.staging is None:
+            raise RuntimeError("this PluginJob has no staging bucket")
+        return self.staging
+
 
 class ImportPlugin:
     name: ClassVar[str] = ""
+    function: ClassVar[PluginFunction] = PluginFunction()
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -50,4 +172,5 @@ class ImportPlugin:
         raise NotImplementedError
 
     def revert(self, job: PluginJob) -> None:
-        """Undo what execute did; the default has nothing to undo."""
+        """Undo what execute did; the default has nothing to undo (a replacement is removed by the revert
+        step itself, whatever the plugin)."""

@@ -18,7 +18,7 @@ from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.workflow.chain import failed_state
-from image_import.workflow.steps import plugin_job, record_success, update_task
+from image_import.workflow.steps import plugin_job, record_success, remove_replacements, update_task
 
 logger = Logger(child=True)
 TERMINAL_TASK_STATUSES = ("success", "failure")
@@ -41,9 +41,10 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
     for name in reversed(job.plugins_done):
         if name in plugin_names:
             try:
-                plugin_for(name, settings).revert(plugin_job(job, ports))
+                plugin_for(name, settings).revert(plugin_job(job, ports, name))
             except Exception:  # one plugin's failed revert must not stop the others
                 logger.exception("plugin revert failed", extra={"plugin": name, "task_id": job.task_id})
+    remove_replacements(job, plugin_names, ports)  # keyed by this task: never another import's
     current = ports.images.get(job.image_id)
     if current is None or _holds_lock(current, job.task_id):
         # The key is deterministic, so revert clears it even when the failing step never reported it
@@ -109,7 +110,10 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
         if image.import_lock is None or image.import_lock.task_id != job.task_id:
             outcome = "The image is held by another import; it was left as it is."
             return False
+        restore = image.import_lock.restore or {}  # what a data plugin changed (plugins/base.py)
         image.import_lock = None
+        for attribute, value in restore.items():
+            setattr(image, attribute, value)
         image.checksum = image.os_hash_algo = image.os_hash_value = image.virtual_size = None
         if staged:
             lifecycle.move(image, "revert", to=lifecycle.UPLOADING)

@@ -13,7 +13,7 @@ from image_import.adapters.ports import Ports
 from image_import.data import passes
 from image_import.data.hashing import Digests, ParallelHasher
 from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object
-from image_import.data.layout import store_key
+from image_import.data.layout import replacement_key, store_key
 from image_import.errors import ConcurrentUpdate, ImportFailed, SourceChanged, TaskAborted
 from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, Task
@@ -43,10 +43,13 @@ def set_processing(job: ImportJob, ports: Ports) -> None:
     update_task(ports, job.task_id, lambda t: setattr(t, "status", "processing"))
 
 
-def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports) -> ImportJob:
+def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
     plugin = plugin_for(name, settings)
-    plugin.execute(plugin_job(job, ports))
-    return job.model_copy(update={"plugins_done": [*job.plugins_done, name]})
+    given = plugin_job(job, ports, name, deadline)
+    plugin.execute(given)
+    # a data plugin's replacement is what every later step reads (plugins/base.py)
+    replacements = [*job.replacements, given.replaced_by] if given.replaced_by else job.replacements
+    return job.model_copy(update={"plugins_done": [*job.plugins_done, name], "replacements": replacements})
 
 
 def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
@@ -75,7 +78,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     else:
         hasher = ParallelHasher(algorithm)
     progress = Progress(ports, job.task_id, start=state.offset)
-    copier = passes.CopyPass(ports.staging, job.staging_key, ports.store, key, hasher=hasher, on_bytes=progress.add)
+    copier = passes.CopyPass(ports.staging, job.data_key, ports.store, key, hasher=hasher, on_bytes=progress.add)
     try:
         progress.report()
         state = copier.run(
@@ -136,7 +139,7 @@ def _discard(ports: Ports, key: str) -> None:
 
 def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: Ports):
     """The copy's starting state: what is staged (pinned by its ETag), inspected before anything is copied."""
-    head = ports.staging.head(job.staging_key)
+    head = ports.staging.head(job.data_key)  # a data plugin's replacement, else the staged object
     if head is None:
         raise ImportFailed(f"No staged data found for image {job.image_id}")
     size, etag = head
@@ -146,7 +149,7 @@ def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: P
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
         virtual_size = inspect_object(
-            check, size, lambda first, last: ports.staging.read(job.staging_key, first, last, etag)
+            check, size, lambda first, last: ports.staging.read(job.data_key, first, last, etag)
         )
     except SourceChanged:
         raise ImportFailed("The staged data changed during the import; stage it again") from None
@@ -179,6 +182,8 @@ def _no_deadline() -> float:
 def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
     """Cleanup after completion: a failure here leaves the image active (the sweeper removes the residue)."""
     ports.staging.delete(job.staging_key)
+    for key in job.replacements:  # what data plugins wrote in its place
+        ports.staging.delete(key)
     return job
 
 
@@ -210,14 +215,27 @@ def record_success(job: ImportJob, ports: Ports) -> None:
     update_task(ports, job.task_id, succeed)
 
 
-def plugin_job(job: ImportJob, ports: Ports) -> PluginJob:
-    return PluginJob(
+def plugin_job(job: ImportJob, ports: Ports, plugin: str = "", deadline: float | None = None) -> PluginJob:
+    given = PluginJob(
         task_id=job.task_id,
         method=job.method,
         context=job.context,
-        staging_key=job.staging_key,
+        staging_key=job.data_key,
         actions=ImageActions(ports, job.image_id, job.task_id),
+        staging=ports.staging,
+        plugin=plugin,
     )
+    if deadline is not None:
+        given.deadline = deadline
+    return given
+
+
+def remove_replacements(job: ImportJob, plugin_names: list[str] | tuple[str, ...], ports: Ports) -> None:
+    """A reverted import keeps nothing a data plugin wrote: every configured plugin's key for this task
+    (deterministic, so also a replacement whose plugin died before reporting it)."""
+    keys = {*job.replacements, *(replacement_key(job.image_id, job.task_id, name) for name in plugin_names)}
+    for key in sorted(keys):
+        ports.staging.delete(key)
 
 
 def update_task(ports: Ports, task_id: str, change) -> None:
