@@ -147,3 +147,18 @@ def test_the_preempted_imports_late_revert_leaves_the_new_imports_store_data_alo
 
     assert ports.store.objects == {f"images/{image_id}": b"the new import's copy"}
     assert ports.images.get(image_id).import_lock.task_id == new_task.id
+
+
+def test_taking_over_a_stale_lock_puts_back_what_its_data_plugin_changed(settings):
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    image = ports.images.get(image_id)
+    declared = (image.size, image.disk_format, image.container_format)
+    # the dead import's conversion had relabelled the image before it died
+    image.import_lock.restore = {"size": image.size, "disk_format": image.disk_format}
+    image.size, image.disk_format = 16 * 1024 * 1024, "qcow2" if image.disk_format == "raw" else "raw"
+    ports.images.save(image)
+    task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
+    image = ports.images.get(image_id)
+    assert image.import_lock.task_id == task.id and image.import_lock.restore is None
+    assert (image.size, image.disk_format, image.container_format) == declared

@@ -88,6 +88,11 @@ def _lock_and_start(
     undo the lock and fail the task if the execution cannot start."""
     now = utcnow()
     previous_status = image.status
+    if image.import_lock is not None and image.import_lock.restore:
+        # a stale lock taken over: its import's data plugin changed the size or formats and never
+        # reverted; this import starts from the staged data as declared, so put them back first
+        for attribute, value in image.import_lock.restore.items():
+            setattr(image, attribute, value)
     image.import_lock = ImportLock(task_id=task.id, taken_at=now)
     lifecycle.move(image, "import")
     image.properties[IMPORTING_TO_STORES_KEY] = ""
