@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from typing import Any
 
-from image_import import metrics
+from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import source_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
@@ -76,6 +76,7 @@ def start_import(
         raise Conflict(
             f"New operation on image '{image_id}' is not permitted as prior operation is still in progress"
         ) from None
+    notifications.image_event("image.update", image, ports, settings)
 
     job = import_job(image, task.id, method, context, source_uri=source_uri)
     try:
@@ -88,6 +89,8 @@ def start_import(
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
+    notifications.task_event("task.create", task, ports, settings)
+    notifications.task_event("task.run", task, ports, settings)  # its execution has started
     metrics.import_started(method)
     return task
 
@@ -142,7 +145,8 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
 
     # best effort: the task is failed below whatever happens to the image
     with contextlib.suppress(ConcurrentUpdate):
-        ports.images.edit(image_id, unlock, attempts=5)
+        if released := ports.images.edit(image_id, unlock, attempts=5):
+            notifications.image_event("image.update", released, ports)
 
     def fail(stored: Task | None) -> bool:
         if stored is None:
