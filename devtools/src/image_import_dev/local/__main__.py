@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run the template as written, without wiring the configured plugin chain into it",
     )
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    parser.add_argument(
+        "--events-file",
+        type=Path,
+        default=Path(os.environ.get("IMAGE_IMPORT_EVENTS_FILE") or ".local-events.jsonl"),
+        help="where the lifecycle events go, one JSON per line (default: $IMAGE_IMPORT_EVENTS_FILE or ./.local-events.jsonl)",
+    )
     args = parser.parse_args(argv)
 
     from image_import.settings import ConfigError
@@ -61,7 +67,9 @@ def _serve(args: argparse.Namespace) -> int:
     stack = None
     try:
         overrides = {"IMAGE_IMPORT_CONFIG_DIR": str(config_dir)}
-        stack = LocalStack(template, name="local", sam_hook=sam_hook, env_overrides=overrides).up()
+        stack = LocalStack(
+            template, name="local", sam_hook=sam_hook, env_overrides=overrides, events_file=args.events_file
+        ).up()
         server = serve_api(stack, args.host, args.port, access_log=args.access_log)
     except BaseException:
         if stack is not None:
@@ -86,6 +94,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  (identity backend: {backend}, from glance-api.conf [identity]; Ctrl-C stops)", flush=True)
     # presigned URLs from POST /v2/images/<id>/upload-urls point here: curl -T disk.img '<url>' works
     print(f"S3 (moto) for direct uploads at {moto.endpoint_url}", flush=True)
+    if stack.event_log is not None:
+        print(f"lifecycle events (one JSON per line): tail -f {stack.event_log.path}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
