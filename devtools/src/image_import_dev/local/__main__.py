@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--events-file",
         type=Path,
-        default=Path(os.environ.get("IMAGE_IMPORT_EVENTS_FILE") or ".local-events.jsonl"),
-        help="where the lifecycle events go, one JSON per line (default: $IMAGE_IMPORT_EVENTS_FILE or ./.local-events.jsonl)",
+        help="where the lifecycle events go, one JSON per line (default: $IMAGE_IMPORT_EVENTS_FILE, else "
+        ".local-events.jsonl beside the stack file, ./.local-stack.json)",
     )
     args = parser.parse_args(argv)
 
@@ -67,8 +67,9 @@ def _serve(args: argparse.Namespace) -> int:
     stack = None
     try:
         overrides = {"IMAGE_IMPORT_CONFIG_DIR": str(config_dir)}
+        events_file = args.events_file or _default_events_file()
         stack = LocalStack(
-            template, name="local", sam_hook=sam_hook, env_overrides=overrides, events_file=args.events_file
+            template, name="local", sam_hook=sam_hook, env_overrides=overrides, events_file=events_file
         ).up()
         server = serve_api(stack, args.host, args.port, access_log=args.access_log)
     except BaseException:
@@ -106,6 +107,12 @@ def _serve(args: argparse.Namespace) -> int:
         stack.down()
         moto.stop()
     return 0
+
+
+def _default_events_file() -> Path:
+    from image_import_dev.sweep import local_stack_file
+
+    return Path(os.environ.get("IMAGE_IMPORT_EVENTS_FILE") or local_stack_file().with_name(".local-events.jsonl"))
 
 
 def _glance() -> str:

@@ -76,12 +76,12 @@ def _send(
             return
         message = payloads.envelope(event_type, payload(), publisher_id=settings.publisher_id, priority=priority)
     except Exception:  # a notification is never worth a failed call
-        _failed(event_type, "not built")
+        _failed(event_type, "not built", attempts=0)
         return
     publish(message, ports.events)
 
 
-def publish(message: dict[str, Any], events: Any, sleep: Callable[[float], None] = time.sleep) -> bool:
+def publish(message: dict[str, Any], events: Any) -> bool:
     """Hand ``message`` to the bus; on failure try again (ATTEMPTS in all). False when it was lost."""
     delay = BACKOFF_SECONDS
     for attempt in range(1, ATTEMPTS + 1):
@@ -91,18 +91,18 @@ def publish(message: dict[str, Any], events: Any, sleep: Callable[[float], None]
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             if attempt < ATTEMPTS:
-                sleep(delay)
+                time.sleep(delay)
                 delay *= 2
     _failed(message.get("event_type", "?"), reason, message.get("message_id"))
     return False
 
 
-def _failed(event_type: str, reason: str, message_id: str | None = None) -> None:
+def _failed(event_type: str, reason: str, message_id: str | None = None, attempts: int = ATTEMPTS) -> None:
     from image_import import metrics
     from image_import.observability import logger
 
     logger.warning(
         "notification not published",
-        extra={"event_type": event_type, "reason": reason, "message_id": message_id, "attempts": ATTEMPTS},
+        extra={"event_type": event_type, "reason": reason, "message_id": message_id, "attempts": attempts},
     )
     metrics.notification_failed(event_type)
