@@ -51,4 +51,5 @@ def _change(
         image = ports.images.edit(image_id, tagged, attempts=5)  # a concurrent change is re-read, re-checked
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} kept changing; the tag was not changed.") from None
-    notifications.image_event("image.update", image, ports, settings)
+    if image is not None:  # tagged() always saves
+        notifications.image_event("image.update", image, ports, settings)

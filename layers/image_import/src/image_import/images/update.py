@@ -70,6 +70,7 @@ def update_image(
         image = ports.images.edit(image_id, patched, attempts=5)
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} kept changing; the update was not applied.") from None
+    assert image is not None  # patched() always saves
     notifications.image_event("image.update", image, ports, settings)
     return image
 

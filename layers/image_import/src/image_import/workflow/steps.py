@@ -41,8 +41,13 @@ def verify_staging(job: ImportJob, ports: Ports) -> ImportJob:
 def set_processing(job: ImportJob, ports: Ports) -> None:
     """The first step of an import marks its task 'processing' (and says so once: task.processing)."""
     before: list[str] = []
-    task = update_task(ports, job.task_id, lambda t: (before.append(t.status), setattr(t, "status", "processing")))
-    if before[-1:] != ["processing"]:
+
+    def processing(task: Task) -> None:
+        before[:] = [task.status]
+        task.status = "processing"
+
+    task = update_task(ports, job.task_id, processing)
+    if before != ["processing"]:
         notifications.task_event("task.processing", task, ports)
 
 
@@ -236,6 +241,8 @@ def update_task(ports: Ports, task_id: str, change) -> Task:
         return True
 
     try:
-        return ports.tasks.edit(task_id, edit, attempts=8)
+        task = ports.tasks.edit(task_id, edit, attempts=8)
     except ConcurrentUpdate:
         raise TaskAborted(f"Task {task_id} kept changing; giving up") from None
+    assert task is not None  # edit() always saves: None only when a change declines
+    return task
