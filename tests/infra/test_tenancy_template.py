@@ -173,3 +173,14 @@ def test_the_config_layer_never_carries_the_development_tokens_unless_asked(tmp_
     shipped = {path.name for path in tmp_path.iterdir()}
     operator_files = {p.name for p in (ROOT / "config").iterdir() if p.is_file()} - {"Makefile", "local-tokens.yaml"}
     assert shipped == operator_files | ({"local-tokens.yaml"} if include else set())
+
+
+def test_the_local_stack_is_a_development_stack(settings):
+    from image_import_dev.render import local_identity
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse((ROOT / "template.yaml").read_text())
+    local = local_identity(sam, settings)
+
+    assert local["Parameters"]["DevelopmentStack"]["Default"] == "true"  # token_file and a loopback Keystone work
+    assert sam["Parameters"]["DevelopmentStack"]["Default"] == "false"  # the deployed template is untouched
