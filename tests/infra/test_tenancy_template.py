@@ -184,3 +184,11 @@ def test_the_local_stack_is_a_development_stack(settings):
 
     assert local["Parameters"]["DevelopmentStack"]["Default"] == "true"  # token_file and a loopback Keystone work
     assert sam["Parameters"]["DevelopmentStack"]["Default"] == "false"  # the deployed template is untouched
+
+
+def test_every_template_parameter_is_documented_in_the_readme(cfn):
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("### What the template deploys, and its parameters") :]
+    table = table[: table.index("\n\n", table.index("| parameter |"))]
+    undocumented = [name for name in cfn["Parameters"] if f"`{name}`" not in table]
+    assert undocumented == []
