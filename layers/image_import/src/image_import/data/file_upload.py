@@ -68,7 +68,9 @@ def upload_image(
         image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
         ports.images.save(image)
     except BaseException as exc:
-        notifications.error_event("image.upload", f"Failed to upload image data for image {image_id}: {exc}", ports)
+        notifications.error_event(
+            "image.upload", f"Failed to upload image data for image {image_id}: {exc}", ports, settings
+        )
         hasher.close()
         ports.store.delete(key)
         _back_to_queued(image_id, ports)
