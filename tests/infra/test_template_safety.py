@@ -26,10 +26,13 @@ WILDCARD_ALLOWED = {
 
 
 def statements(role: dict) -> list[tuple[str, dict]]:
+    """Every statement a role may hold: both branches of a conditional (Fn::If) one."""
     return [
-        (policy["PolicyName"], statement)
+        (policy["PolicyName"], branch)
         for policy in role["Properties"].get("Policies", [])
         for statement in policy["PolicyDocument"]["Statement"]
+        for branch in (statement["Fn::If"][1:] if "Fn::If" in statement else [statement])
+        if branch != {"Ref": "AWS::NoValue"}
     ]
 
 
@@ -216,27 +219,35 @@ _SQS_POLLER = {
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
 }
+_EVENTS = {"events:PutEvents"}  # the lifecycle events, on the stack's bus only
 EXPECTED_ACTIONS = {
-    "AuthorizerFunctionRole": {"dynamodb:GetItem"},
-    "ApiFunctionRole": _ITEM_RW
+    # the Keystone password's secret or parameter, each only when a template parameter names it
+    "AuthorizerFunctionRole": {"dynamodb:GetItem", "secretsmanager:GetSecretValue", "ssm:GetParameter"},
+    "ApiFunctionRole": _EVENTS
+    | _ITEM_RW
     | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem"}
     | {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"},
-    "OnUploadFunctionRole": _ITEM_RW
+    "OnUploadFunctionRole": _EVENTS
+    | _ITEM_RW
     | {"dynamodb:Query", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "states:StartExecution"}
     | {"s3:PutObject", "s3:AbortMultipartUpload"}
     | _SQS_POLLER,
-    "WebDownloadFunctionRole": _ITEM_RW
+    "WebDownloadFunctionRole": _EVENTS
+    | _ITEM_RW
     | {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListMultipartUploadParts", "s3:GetObject"},
-    "VerifyStagingFunctionRole": _ITEM_RW | {"s3:ListBucket", "s3:GetObject"},
-    "ImportToStoreFunctionRole": _ITEM_RW
+    "VerifyStagingFunctionRole": _EVENTS | _ITEM_RW | {"s3:ListBucket", "s3:GetObject"},
+    "ImportToStoreFunctionRole": _EVENTS
+    | _ITEM_RW
     | {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListMultipartUploadParts"}
     | {"s3:ListBucket", "s3:ListBucketMultipartUploads"},
     "DeleteStagingFunctionRole": {"s3:DeleteObject"},
-    "CompleteImportFunctionRole": _ITEM_RW,
-    "RevertImportFunctionRole": _ITEM_RW
+    "CompleteImportFunctionRole": _EVENTS | _ITEM_RW,
+    "RevertImportFunctionRole": _EVENTS
+    | _ITEM_RW
     | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucketMultipartUploads"},
-    "SweeperFunctionRole": _ITEM_RW
+    "SweeperFunctionRole": _EVENTS
+    | _ITEM_RW
     | {"dynamodb:Scan", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
     | {"s3:DeleteObject", "s3:AbortMultipartUpload", "states:DescribeExecution"},
     "NoOpPluginFunctionRole": _ITEM_RW | {"s3:GetObject"},

@@ -4,20 +4,34 @@ is a type error here."""
 
 from __future__ import annotations
 
+from image_import.adapters.events import EventBus
 from image_import.adapters.objects import Bucket
-from image_import.adapters.ports import ImageRecords, Ports, StagingBucket, StoreBucket, TaskRecords, Workflow
+from image_import.adapters.ports import (
+    EventPublisher,
+    ImageRecords,
+    Ports,
+    StagingBucket,
+    StoreBucket,
+    TaskRecords,
+    Workflow,
+)
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
 from tests.unit.fakes import FakeBucket, FakeRecords, FakeWorkflow
 
 
-def the_adapters(images: ImageRepository, tasks: TaskRepository, bucket: Bucket, workflow: ImportWorkflow) -> Ports:
+def the_adapters(
+    images: ImageRepository, tasks: TaskRepository, bucket: Bucket, workflow: ImportWorkflow, bus: EventBus
+) -> Ports:
     image_records: ImageRecords = images
     task_records: TaskRecords = tasks
     staging: StagingBucket = bucket
     store: StoreBucket = bucket
     starter: Workflow = workflow
-    return Ports(images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter)
+    events: EventPublisher = bus
+    return Ports(
+        images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter, events=events
+    )
 
 
 def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow) -> Ports:

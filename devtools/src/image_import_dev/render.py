@@ -372,6 +372,8 @@ def local_identity(sam: dict[str, Any], settings: Settings) -> dict[str, Any]:
         return sam
     sam = copy.deepcopy(sam)
     sam["Parameters"]["TokenBackend"]["Default"] = settings.identity_backend
+    if "DevelopmentStack" in sam["Parameters"]:  # the local stack is one: token_file, Keystone on http://
+        sam["Parameters"]["DevelopmentStack"]["Default"] = "true"
     return sam
 
 

@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run the template as written, without wiring the configured plugin chain into it",
     )
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    parser.add_argument(
+        "--events-file",
+        type=Path,
+        help="where the lifecycle events go, one JSON per line (default: $IMAGE_IMPORT_EVENTS_FILE, else "
+        ".local-events.jsonl beside the stack file, ./.local-stack.json)",
+    )
     args = parser.parse_args(argv)
 
     from image_import.settings import ConfigError
@@ -61,7 +67,10 @@ def _serve(args: argparse.Namespace) -> int:
     stack = None
     try:
         overrides = {"IMAGE_IMPORT_CONFIG_DIR": str(config_dir)}
-        stack = LocalStack(template, name="local", sam_hook=sam_hook, env_overrides=overrides).up()
+        events_file = args.events_file or _default_events_file()
+        stack = LocalStack(
+            template, name="local", sam_hook=sam_hook, env_overrides=overrides, events_file=events_file
+        ).up()
         server = serve_api(stack, args.host, args.port, access_log=args.access_log)
     except BaseException:
         if stack is not None:
@@ -86,6 +95,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  (identity backend: {backend}, from glance-api.conf [identity]; Ctrl-C stops)", flush=True)
     # presigned URLs from POST /v2/images/<id>/upload-urls point here: curl -T disk.img '<url>' works
     print(f"S3 (moto) for direct uploads at {moto.endpoint_url}", flush=True)
+    if stack.event_log is not None:
+        print(f"lifecycle events (one JSON per line): tail -f {stack.event_log.path}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -96,6 +107,12 @@ def _serve(args: argparse.Namespace) -> int:
         stack.down()
         moto.stop()
     return 0
+
+
+def _default_events_file() -> Path:
+    from image_import_dev.sweep import local_stack_file
+
+    return Path(os.environ.get("IMAGE_IMPORT_EVENTS_FILE") or local_stack_file().with_name(".local-events.jsonl"))
 
 
 def _glance() -> str:
@@ -111,7 +128,7 @@ def _glance() -> str:
         return str(program.absolute())
 
 
-STATE_KEYS = ("IMAGES_TABLE", "TASKS_TABLE", "STAGING_BUCKET", "STORE_BUCKET", "STATE_MACHINE_ARN")
+STATE_KEYS = ("IMAGES_TABLE", "TASKS_TABLE", "STAGING_BUCKET", "STORE_BUCKET", "STATE_MACHINE_ARN", "EVENT_BUS_NAME")
 STATE_KEYS += ("IMAGE_IMPORT_CONFIG_DIR", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 STATE_KEYS += ("AWS_DEFAULT_REGION",)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from image_import_dev.local import LocalStackError
 from image_import_dev.local.apigateway import RestApi, make_request
+from image_import_dev.local.event_log import EventLog
 from image_import_dev.local.events import QueueConsumer, wait_until_idle
 from image_import_dev.local.runtime import DEFAULT_ACCOUNT_ID, LambdaRuntime, LocalFunction
 from image_import_dev.local.template import Resolver, SamHook, load_sam, translate
@@ -65,6 +66,7 @@ class LocalStack:
         parameters: Mapping[str, Any] | None = None,
         sam_hook: SamHook | None = None,
         env_overrides: Mapping[str, str] | None = None,
+        events_file: str | Path | None = None,
     ):
         self.template_path = Path(template_path).resolve()
         self.name, self.region = name, region
@@ -83,6 +85,8 @@ class LocalStack:
         self.consumers: list[QueueConsumer] = []  # SQS event source mappings, polled in threads
         self._s3_invocations: list[tuple[str, str]] = []  # (function, queue ARN) of S3 -> Lambda notifications
         self._saved_environment: dict[str, str | None] | None = None
+        self.events_file = Path(events_file) if events_file is not None else None
+        self.event_log: EventLog | None = None  # the buses' events in events_file (one JSON per line)
 
     # ------------------------------------------------------------------ names
     def physical_name(self, logical_id: str) -> str:
@@ -112,7 +116,8 @@ class LocalStack:
 
         functions = self._functions()
         environment = self._environment()  # a conflict fails here, before anything exists
-        clients = {s: boto3.client(s, region_name=self.region) for s in ("s3", "dynamodb", "stepfunctions", "sqs")}
+        services = ("s3", "dynamodb", "stepfunctions", "sqs", "events")
+        clients = {s: boto3.client(s, region_name=self.region) for s in services}
         self._warn_unsupported()
         try:
             # queues before buckets (notifications name them), dead-letter queues before the queues using them
@@ -126,6 +131,13 @@ class LocalStack:
                 self._create_table(clients["dynamodb"], logical_id)
             for logical_id in self._resources("AWS::StepFunctions::StateMachine"):
                 self._create_state_machine(clients["stepfunctions"], logical_id)
+            buses = [self.physical_name(lid) for lid in self._resources("AWS::Events::EventBus")]
+            for bus in buses:
+                clients["events"].create_event_bus(Name=bus)
+            if self.events_file is not None:
+                self.event_log = EventLog(
+                    self.events_file, buses, name=self.name, region=self.region, account_id=self.account_id
+                ).start()
             self.apis = {lid: self._rest_api(lid) for lid in self._resources("AWS::ApiGateway::RestApi")}
             self.outputs = {
                 key: self.resolver.resolve(output["Value"])
@@ -147,6 +159,9 @@ class LocalStack:
         for consumer in self.consumers:
             consumer.stop()  # first: a poller must not invoke into a runtime that is going away
         self.consumers = []
+        if self.event_log is not None:
+            self.event_log.stop()
+            self.event_log = None
         self.runtime.uninstall()
         if self._saved_environment is not None:
             for key, value in self._saved_environment.items():
@@ -332,6 +347,7 @@ class LocalStack:
             "AWS::ApiGateway::RestApi",
             "AWS::SQS::Queue",
             "AWS::Lambda::EventSourceMapping",
+            "AWS::Events::EventBus",
         }
         for logical_id, resource in self.cfn.get("Resources", {}).items():
             if resource["Type"] not in handled | NOTHING_TO_DO and self.resolver.exists(logical_id):

@@ -36,6 +36,7 @@ EXPLICIT_NAMES = {
     "AWS::StepFunctions::StateMachine": "StateMachineName",
     "AWS::IAM::Role": "RoleName",
     "AWS::SQS::Queue": "QueueName",
+    "AWS::Events::EventBus": "Name",
 }
 
 
@@ -183,6 +184,8 @@ class Resolver:
             ("AWS::SQS::Queue", "Arn"): f"arn:{p}:sqs:{r}:{a}:{name}",
             ("AWS::SQS::Queue", "QueueName"): name,
             ("AWS::SQS::Queue", "QueueUrl"): f"https://sqs.{r}.amazonaws.com/{a}/{name}",
+            ("AWS::Events::EventBus", "Arn"): f"arn:{p}:events:{r}:{a}:event-bus/{name}",
+            ("AWS::Events::EventBus", "Name"): name,
             ("AWS::ApiGateway::RestApi", "RestApiId"): name,
             ("AWS::ApiGateway::RestApi", "RootResourceId"): hashlib.sha1(name.encode()).hexdigest()[:10],
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 def reset() -> None:
     """Forget every process cache; the next call builds from the current environment and files."""
-    from image_import.adapters import aws, ports
+    from image_import.adapters import aws, events, ports
     from image_import.identity.authenticate import validator_for
     from image_import.plugins import registry
     from image_import.policy.rules import engine
@@ -22,6 +22,7 @@ def reset() -> None:
     environment.get_resources.cache_clear()
     ports.default_ports.cache_clear()
     aws.reset_clients()
+    events.reset_client()
     engine.cache_clear()
     validator_for.cache_clear()
     registry._cached.cache_clear()

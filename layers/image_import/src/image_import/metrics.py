@@ -6,7 +6,8 @@ the ``service`` dimension and one of its own:
 * ``ImportsStarted``, ``ImportsSucceeded``, ``ImportsFailed`` (Count) by ``ImportMethod``;
 * ``BytesImported`` (Bytes) by ``ImportMethod``: the size of each image that became active;
 * ``ImportStepFailures`` (Count) by ``Step``: the state a failed import failed in, a plugin's
-  state being ``Plugin-<name>`` (what "failed by plugin" asks).
+  state being ``Plugin-<name>`` (what "failed by plugin" asks);
+* ``NotificationsFailed`` (Count) by ``EventType``: a lifecycle event lost after its retries.
 
 Lambda ships stdout to CloudWatch Logs, which turns these lines into metrics: no API call, no
 permission. ``POWERTOOLS_METRICS_DISABLED=true`` silences them. A metric that cannot be written
@@ -34,6 +35,10 @@ def import_succeeded(method: str, size: int) -> None:
 def import_failed(method: str, step: str) -> None:
     _emit("ImportsFailed", "Count", 1, ImportMethod=method)
     _emit("ImportStepFailures", "Count", 1, Step=step)
+
+
+def notification_failed(event_type: str) -> None:
+    _emit("NotificationsFailed", "Count", 1, EventType=event_type)
 
 
 def _emit(name: str, unit: str, value: float, **dimensions: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from image_import.adapters.events import EventBus
 from image_import.adapters.objects import Bucket
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
@@ -101,6 +102,12 @@ class Workflow(Protocol):
     def status(self, name: str) -> str | None: ...
 
 
+class EventPublisher(Protocol):
+    """Where lifecycle events go (the stack's EventBridge bus): one Glance notification envelope a call."""
+
+    def publish(self, envelope: dict[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     images: ImageRecords
@@ -108,6 +115,7 @@ class Ports:
     staging: StagingBucket
     store: StoreBucket
     workflow: Workflow | None = None
+    events: EventPublisher | None = None  # None: no events published (no bus configured)
 
 
 @functools.cache
@@ -119,4 +127,5 @@ def default_ports() -> Ports:
         staging=Bucket(resources.staging_bucket),
         store=Bucket(resources.store_bucket),
         workflow=ImportWorkflow(resources.state_machine_arn) if resources.state_machine_arn else None,
+        events=EventBus(resources.event_bus_name) if resources.event_bus_name else None,
     )

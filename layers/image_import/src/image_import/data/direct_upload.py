@@ -23,6 +23,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, is_received_key, received_key, upload_key
 from image_import.data.parts import part_size_for
@@ -291,6 +292,7 @@ def receive_upload(key: str, settings: Settings, ports: Ports, etag: str | None 
             return _replayed(ports, key, ports.images.get(image_id), settings)
         return _remove(ports, key, reason)
     log.info("staged a direct upload", extra={"image_id": image_id, "size": size, "etag": seen})
+    notifications.image_event("image.update", staged, ports, settings)  # uploading, as a PUT /stage
     outcome = _import_if_asked(staged, settings, ports, replayed=False)
     ports.staging.delete(key)  # after the import started: a retry of this event still finds what to start
     return outcome

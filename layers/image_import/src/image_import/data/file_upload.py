@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.data.hashing import ParallelHasher, hashed
 from image_import.data.inspection import FormatCheck, FormatOptions, InvalidImageData, inspected
@@ -49,6 +50,8 @@ def upload_image(
         ports.images.save(image)
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} was changed by another request; data not uploaded.") from None
+    notifications.image_event("image.update", image, ports, settings)
+    notifications.image_event("image.prepare", image, ports, settings, with_import=True)
     key = store_key(image_id)
     hasher = ParallelHasher(settings.hashing_algorithm)
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
@@ -64,8 +67,10 @@ def upload_image(
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
         ports.images.save(image)
-        return image
     except BaseException as exc:
+        notifications.error_event(
+            "image.upload", f"Failed to upload image data for image {image_id}: {exc}", ports, settings
+        )
         hasher.close()
         ports.store.delete(key)
         _back_to_queued(image_id, ports)
@@ -76,6 +81,9 @@ def upload_image(
         if isinstance(exc, ConcurrentUpdate):
             raise Conflict(f"Image {image_id} was changed or deleted during the upload.") from None
         raise
+    for event_type in ("image.upload", "image.activate", "image.update"):  # Glance's order after a good upload
+        notifications.image_event(event_type, image, ports, settings, with_import=event_type == "image.upload")
+    return image
 
 
 def _back_to_queued(image_id: str, ports: Ports) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import staging_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, RequestEntityTooLarge
@@ -48,6 +49,7 @@ def stage_image(
         ports.images.save(image)
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} was changed by another request; data not staged.") from None
+    notifications.image_event("image.update", image, ports, settings)
     try:
         size = ports.staging.write(key, _capped(data, settings.image_size_cap))
         if expected_size is not None and size != expected_size:
@@ -60,6 +62,7 @@ def stage_image(
     except BaseException:
         _unstage(image_id, ports)
         raise
+    notifications.image_event("image.update", image, ports, settings)
     return image
 
 

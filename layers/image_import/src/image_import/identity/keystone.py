@@ -6,6 +6,11 @@ project-scoped) and kept until shortly before it expires. Each user token is val
 and the answer reused until the token expires, at most ``token_cache_time`` seconds, so a
 warm authorizer asks Keystone once per token and period.
 
+The service user's password is ``[keystone_authtoken] password``, or on a deployed stack a Secrets
+Manager secret (``password_secret_arn``) or an SSM SecureString (``password_parameter``), read when the
+first service token is needed and kept for the sandbox's life; read again once if Keystone refuses
+it (the secret may have been rotated).
+
 urllib rather than requests: fewer imports on the authorizer's cold start.
 """
 
@@ -84,10 +89,31 @@ def _caller(token: dict[str, Any]) -> Caller:
     )
 
 
+def stored_password(settings: KeystoneSettings) -> str:
+    """The password where ``settings`` says it is: the file, Secrets Manager or SSM."""
+    from image_import.adapters import secrets
+
+    if settings.password_secret_arn:
+        return secrets.secret_password(settings.password_secret_arn)
+    if settings.password_parameter:
+        return secrets.parameter_password(settings.password_parameter)
+    if settings.password is None:
+        raise KeystoneUnavailable("[keystone_authtoken] names no password")
+    return settings.password
+
+
 class KeystoneValidator:
-    def __init__(self, settings: KeystoneSettings, http: Http | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: KeystoneSettings,
+        http: Http | None = None,
+        clock: Callable[[], float] = time.time,
+        password: Callable[[KeystoneSettings], str] = stored_password,
+    ):
         self.settings, self.clock = settings, clock
         self.http = http or urllib_http(settings.http_connect_timeout)
+        self._read_password = password
+        self._password: str | None = None  # read once per sandbox (a secret costs a request)
         self.calls = 0  # requests made to Keystone (tests check the cache with it)
         self._cache: dict[str, tuple[Caller, float]] = {}
         self._service: tuple[str, float] | None = None
@@ -131,8 +157,30 @@ class KeystoneValidator:
             return self._service[0]
 
     def _issue_service_token(self) -> tuple[str, float]:
+        fresh = self._password is None
+        issued = self._issue_with(self._current_password())
+        if issued is None and not fresh and (self.settings.password_secret_arn or self.settings.password_parameter):
+            self._password = None  # refused: the stored secret may have been rotated since we read it
+            issued = self._issue_with(self._current_password())
+        if issued is None:
+            raise KeystoneUnavailable(
+                f"Keystone refused the [keystone_authtoken] service credentials of {self.settings.username!r}"
+            )
+        return issued
+
+    def _current_password(self) -> str:
+        if self._password is None:
+            try:
+                self._password = self._read_password(self.settings)
+            except KeystoneUnavailable:
+                raise
+            except Exception as exc:  # the secret store: unreachable or refused us, a 500 as Keystone would be
+                raise KeystoneUnavailable(f"the service user's password could not be read: {exc}") from exc
+        return self._password
+
+    def _issue_with(self, password: str) -> tuple[str, float] | None:
         s = self.settings
-        user: dict[str, Any] = {"name": s.username, "password": s.password}
+        user: dict[str, Any] = {"name": s.username, "password": password}
         if s.user_domain_id or s.user_domain_name:
             user["domain"] = {"id": s.user_domain_id} if s.user_domain_id else {"name": s.user_domain_name}
         auth: dict[str, Any] = {"identity": {"methods": ["password"], "password": {"user": user}}}
@@ -144,6 +192,8 @@ class KeystoneValidator:
             auth["scope"] = {"project": project}
         reply = self._call("POST", "/auth/tokens", {}, {"auth": auth})
         token = reply.headers.get("x-subject-token")
+        if reply.status == 401:
+            return None
         if reply.status != 201 or not token or not isinstance(reply.body, dict):
             raise KeystoneUnavailable(
                 f"Keystone refused the [keystone_authtoken] service credentials of {s.username!r} ({reply.status})"

@@ -6,6 +6,7 @@ downloaded by admins only (images/download.py); the moves are in images/lifecycl
 
 from __future__ import annotations
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, Conflict, Forbidden
 from image_import.images import lifecycle
@@ -33,6 +34,8 @@ def change_activation(context: RequestContext, image_id: str, action: str, setti
         return True
 
     try:
-        ports.images.edit(image_id, move, attempts=5)
+        changed = ports.images.edit(image_id, move, attempts=5)
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} kept changing; it was not {action}d.") from None
+    if changed is not None:  # a repeated action changed nothing: no event
+        notifications.image_event("image.update", changed, ports, settings)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import staging_key, store_key, upload_key
 from image_import.errors import (
@@ -85,6 +86,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     check_property_quota(extra, settings)
     image = Image(**base, properties=extra)
     ports.images.create(image)
+    notifications.image_event("image.create", image, ports, settings)
     return image
 
 
@@ -303,6 +305,7 @@ def delete_image(context: RequestContext, image_id: str, ports: Ports, settings:
         # lands in between wins, and the loop reads and checks again.
         try:
             ports.images.delete(image_id, expected_version=image.version)
+            notifications.image_event("image.delete", image, ports, settings)
             break
         except ConcurrentUpdate:
             continue

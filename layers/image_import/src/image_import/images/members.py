@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, Forbidden, NotFound, RequestEntityTooLarge
 from image_import.images.catalog import get_image
@@ -92,6 +93,7 @@ def add_member(context: RequestContext, image_id: str, body: Any, settings: Sett
         return image.members[member_id]
 
     member = _change(context, image_id, settings, ports, add)
+    notifications.member_event("image.member.create", image_id, member_id, member, ports, settings)
     return member_document(image_id, member_id, member)
 
 
@@ -113,18 +115,20 @@ def update_member(
         return member
 
     member = _change(context, image_id, settings, ports, update)
+    notifications.member_event("image.member.update", image_id, member_id, member, ports, settings)
     return member_document(image_id, member_id, member)
 
 
 def delete_member(context: RequestContext, image_id: str, member_id: str, settings: Settings, ports: Ports) -> None:
-    def delete(image: Image) -> None:
+    def delete(image: Image) -> ImageMember:
         if image.visibility != "shared":
             raise Forbidden(f"Not allowed to delete members for image {image_id}.")
         _lookup(context, image, member_id, settings)
         access.authorize(context, "delete_member", image, settings)
-        del image.members[member_id]
+        return image.members.pop(member_id)
 
-    _change(context, image_id, settings, ports, delete)
+    member = _change(context, image_id, settings, ports, delete)
+    notifications.member_event("image.member.delete", image_id, member_id, member, ports, settings)
 
 
 # ---------------------------------------------------------------- helpers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
 from image_import.images.catalog import check_tag_quota
@@ -47,6 +48,8 @@ def _change(
         return True
 
     try:
-        ports.images.edit(image_id, tagged, attempts=5)  # a concurrent change is re-read, re-checked
+        image = ports.images.edit(image_id, tagged, attempts=5)  # a concurrent change is re-read, re-checked
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} kept changing; the tag was not changed.") from None
+    if image is not None:  # tagged() always saves
+        notifications.image_event("image.update", image, ports, settings)

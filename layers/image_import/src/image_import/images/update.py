@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, Forbidden, UnsupportedMediaType
 from image_import.images.catalog import (
@@ -66,9 +67,12 @@ def update_image(
         return True
 
     try:
-        return ports.images.edit(image_id, patched, attempts=5)
+        image = ports.images.edit(image_id, patched, attempts=5)
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} kept changing; the update was not applied.") from None
+    assert image is not None  # patched() always saves
+    notifications.image_event("image.update", image, ports, settings)
+    return image
 
 
 def _operations(body: Any) -> list[dict]:

@@ -21,6 +21,9 @@ DEFAULT_CONFIG_DIR = "/opt"  # where the config layer unpacks on AWS
 ENVIRONMENT_OVERRIDES = (
     ("IDENTITY_BACKEND", "identity", "backend"),
     ("KEYSTONE_AUTH_URL", "keystone_authtoken", "auth_url"),
+    # where a deployed stack keeps the service user's password (template: KeystonePasswordSecretArn / ...Parameter)
+    ("KEYSTONE_PASSWORD_SECRET_ARN", "keystone_authtoken", "password_secret_arn"),
+    ("KEYSTONE_PASSWORD_PARAMETER", "keystone_authtoken", "password_parameter"),
 )
 
 
@@ -38,6 +41,7 @@ def option_overrides(environ: Mapping[str, str] | None) -> Sections:
 def settings_source() -> tuple[str, tuple[tuple[str, str], ...]]:
     """The configuration directory and the override variables of this process (the settings cache key)."""
     overrides = tuple((name, os.environ.get(name, "")) for name, _, _ in ENVIRONMENT_OVERRIDES)
+    overrides += (("DEVELOPMENT_STACK", os.environ.get("DEVELOPMENT_STACK", "")),)
     return os.environ.get(CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR), overrides
 
 
@@ -51,6 +55,7 @@ class Resources:
     store_bucket: str
     state_machine_arn: str | None = None
     tokens_table: str | None = None  # the dynamodb identity backend's table
+    event_bus_name: str | None = None  # where lifecycle events are published (none: not published)
 
 
 @functools.cache
@@ -64,6 +69,7 @@ def get_resources() -> Resources:
             store_bucket=env["STORE_BUCKET"],
             state_machine_arn=env.get("STATE_MACHINE_ARN"),
             tokens_table=env.get("TOKENS_TABLE"),
+            event_bus_name=env.get("EVENT_BUS_NAME") or None,
         )
     except KeyError as exc:
         raise ConfigError(f"environment variable {exc.args[0]} is not set") from None

@@ -54,7 +54,7 @@ class KeystoneSettings:
 
     auth_url: str  # ends in /v3
     username: str
-    password: str
+    password: str | None  # in the file; None: read from password_secret_arn or password_parameter
     project_name: str | None = None
     user_domain_name: str | None = None
     user_domain_id: str | None = None
@@ -62,6 +62,9 @@ class KeystoneSettings:
     project_domain_id: str | None = None
     token_cache_time: int = 300  # seconds a validation is reused at most (keystonemiddleware's option)
     http_connect_timeout: float = 5.0
+    # ours: where a deployed stack keeps the password instead (read once per sandbox, identity/keystone.py)
+    password_secret_arn: str | None = None  # Secrets Manager: the secret string, or its JSON "password"
+    password_parameter: str | None = None  # SSM Parameter Store: a SecureString's name or ARN
 
 
 # A pass also ends when its function's time runs short; the byte bound keeps what a failed pass costs
@@ -105,6 +108,13 @@ class Settings:
     tokens: dict[str, Caller] = field(default_factory=dict)  # the token_file backend's tokens
     identity_backend: str = "token_file"
     keystone: KeystoneSettings | None = None
+    # the template's DevelopmentStack parameter, on the authorizer (None: not told, e.g. a tool or a test)
+    development_stack: bool | None = None
+    # lifecycle events (notifications/): [oslo_messaging_notifications] driver (noop: none),
+    # [DEFAULT] disabled_notifications and default_publisher_id, Glance's options
+    notifications_enabled: bool = True
+    disabled_notifications: tuple[str, ...] = ()
+    publisher_id: str = "image.localhost"
     policy_rules: dict[str, str] = field(default_factory=dict)
     sections: Sections = field(default_factory=dict)
 
@@ -210,7 +220,59 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
         values["identity_backend"] = item.value
         if item.value == "keystone":
             values["keystone"] = _keystone_settings(sections.get("keystone_authtoken", {}), item)
+    values.update(_notification_options(sections))
+    values["development_stack"] = _deployed_identity_checks(values, sections, environ)
     return Settings(**values)
+
+
+NOTIFICATION_DRIVERS = ("noop", "messaging", "messagingv2", "log", "routing")
+
+
+def _notification_options(sections: Sections) -> dict:
+    """Glance's switches for notifications. Every driver but ``noop`` means: publish to the stack's bus."""
+    values: dict = {}
+    default = sections.get("DEFAULT", {})
+    driver = sections.get("oslo_messaging_notifications", {}).get("driver")
+    if driver is not None:
+        drivers = parse_list(driver)
+        for name in drivers:
+            if name not in NOTIFICATION_DRIVERS:
+                raise ConfigError(
+                    f"{driver.where()}: [oslo_messaging_notifications] driver must be one of "
+                    f"{', '.join(NOTIFICATION_DRIVERS)}, got {name!r}"
+                )
+        values["notifications_enabled"] = bool(drivers) and drivers != ["noop"]
+    if "disabled_notifications" in default:
+        values["disabled_notifications"] = tuple(parse_list(default["disabled_notifications"]))
+    if default.get("default_publisher_id") and default["default_publisher_id"].value:
+        values["publisher_id"] = default["default_publisher_id"].value
+    return values
+
+
+DEVELOPMENT_STACK_VARIABLE = "DEVELOPMENT_STACK"
+
+
+def _deployed_identity_checks(values: dict, sections: Sections, environ: Mapping[str, str] | None) -> bool | None:
+    """On a deployed stack's authorizer (the template sets DEVELOPMENT_STACK), what only a development
+    stack may do: the fixed tokens of local-tokens.yaml, and Keystone over plain http."""
+    told = (environ or {}).get(DEVELOPMENT_STACK_VARIABLE)
+    if told is None or told == "":
+        return None
+    development = told.strip().lower() == "true"
+    if development:
+        return True
+    where = f"environment variable {DEVELOPMENT_STACK_VARIABLE}={told}"
+    if values.get("identity_backend") == "token_file":
+        raise ConfigError(
+            f"{where}: TokenBackend=token_file (the fixed development tokens of {TOKENS_FILE}) is refused "
+            "on a stack deployed without DevelopmentStack=true"
+        )
+    keystone = values.get("keystone")
+    if keystone is not None and not keystone.auth_url.startswith("https://"):
+        raise ConfigError(
+            f"{where}: Keystone must be reached over https:// on a deployed stack, got {keystone.auth_url}"
+        )
+    return False
 
 
 def load_uri_filter(options: dict[str, ConfValue]) -> FilterOptions:
@@ -242,7 +304,13 @@ def load_uri_filter(options: dict[str, ConfValue]) -> FilterOptions:
 def _keystone_settings(options: dict[str, ConfValue], backend: ConfValue) -> KeystoneSettings:
     """Glance's ``[keystone_authtoken]`` options (keystonemiddleware's names), checked up front."""
     url = options.get("auth_url") or options.get("www_authenticate_uri")
-    missing = [name for name in ("username", "password") if not (options.get(name) and options[name].value)]
+    secret_options = [name for name in ("password_secret_arn", "password_parameter") if _given(options, name)]
+    if len(secret_options) > 1 or (secret_options and _given(options, "password")):
+        given = [name for name in ("password", *secret_options) if _given(options, name)]
+        raise ConfigError(f"{backend.where()}: [keystone_authtoken] takes one of {', '.join(given)}, not several")
+    missing = [name for name in ("username",) if not _given(options, name)]
+    if not secret_options and not _given(options, "password"):
+        missing.append("password (or password_secret_arn, password_parameter)")
     if url is None or not url.value:
         missing.insert(0, "auth_url (or www_authenticate_uri)")
     if missing:
@@ -261,9 +329,14 @@ def _keystone_settings(options: dict[str, ConfValue], backend: ConfValue) -> Key
         extra["token_cache_time"] = parse_int(options["token_cache_time"], minimum=0)
     if "http_connect_timeout" in options:
         extra["http_connect_timeout"] = float(parse_int(options["http_connect_timeout"], minimum=1))
-    return KeystoneSettings(
-        auth_url=base, username=options["username"].value, password=options["password"].value, **optional, **extra
-    )
+    for name in secret_options:
+        extra[name] = options[name].value
+    password = options["password"].value if _given(options, "password") else None
+    return KeystoneSettings(auth_url=base, username=options["username"].value, password=password, **optional, **extra)
+
+
+def _given(options: dict[str, ConfValue], name: str) -> bool:
+    return bool(options.get(name) and options[name].value)
 
 
 def _hash_algorithm(item: ConfValue) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate
 from image_import.images import lifecycle
@@ -62,9 +63,12 @@ def fail_task(
         return True
 
     try:
-        return ports.tasks.edit(task_id, fail, attempts=5) is not None
+        failed = ports.tasks.edit(task_id, fail, attempts=5)
     except ConcurrentUpdate:
         return False
+    if failed is not None:
+        notifications.task_event("task.failure", failed, ports)
+    return failed is not None
 
 
 def status_before_import(image: Image, ports: Ports, staging_key: str) -> str:

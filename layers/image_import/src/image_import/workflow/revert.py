@@ -8,7 +8,7 @@ import json
 
 from aws_lambda_powertools import Logger
 
-from image_import import metrics
+from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, TaskAborted
@@ -69,7 +69,7 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
     def fail(task: Task) -> None:
         task.status, task.message, task.expires_at = "failure", message, task_expiry()
 
-    update_task(ports, job.task_id, fail)
+    notifications.task_event("task.failure", update_task(ports, job.task_id, fail), ports, settings)
     failed_in = failed_state(job, plugin_names)
     logger.warning(
         "import failed",
@@ -133,9 +133,11 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
         return True
 
     try:
-        ports.images.edit(job.image_id, restore, attempts=8)
+        restored = ports.images.edit(job.image_id, restore, attempts=8)
     except ConcurrentUpdate:
         raise TaskAborted(f"Image {job.image_id} kept changing while the failed import was reverted.") from None
+    if restored is not None:
+        notifications.image_event("image.update", restored, ports)
     return outcome
 
 

@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from typing import Any
 
-from image_import import metrics
+from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import source_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
@@ -106,6 +106,7 @@ def _lock_and_start(
         raise Conflict(
             f"New operation on image '{image.id}' is not permitted as prior operation is still in progress"
         ) from None
+    notifications.image_event("image.update", image, ports, settings)
 
     job = import_job(image, task.id, method, context, source_uri=source_uri)
     try:
@@ -119,6 +120,8 @@ def _lock_and_start(
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
+    notifications.task_event("task.create", task, ports, settings)
+    notifications.task_event("task.run", task, ports, settings)  # its execution has started
     metrics.import_started(method)
 
 
@@ -172,7 +175,8 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
 
     # best effort: the task is failed below whatever happens to the image
     with contextlib.suppress(ConcurrentUpdate):
-        ports.images.edit(image_id, unlock, attempts=5)
+        if released := ports.images.edit(image_id, unlock, attempts=5):
+            notifications.image_event("image.update", released, ports)
 
     def fail(stored: Task | None) -> bool:
         if stored is None:

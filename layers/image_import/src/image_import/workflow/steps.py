@@ -8,7 +8,7 @@ once the image is active, so a failed completion still has the staged data a ret
 
 from __future__ import annotations
 
-from image_import import metrics
+from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.data import passes
 from image_import.data.hashing import Digests, ParallelHasher
@@ -29,7 +29,7 @@ from image_import.workflow.progress import Progress
 def verify_staging(job: ImportJob, ports: Ports) -> ImportJob:
     actions = ImageActions(ports, job.image_id, job.task_id)
     image = actions.current()
-    update_task(ports, job.task_id, lambda t: setattr(t, "status", "processing"))
+    set_processing(job, ports)
     staged = ports.staging.size(job.staging_key)
     if staged is None:
         raise ImportFailed(f"No staged data found for image {job.image_id}")
@@ -39,8 +39,16 @@ def verify_staging(job: ImportJob, ports: Ports) -> ImportJob:
 
 
 def set_processing(job: ImportJob, ports: Ports) -> None:
-    """The first step of an import marks its task 'processing'."""
-    update_task(ports, job.task_id, lambda t: setattr(t, "status", "processing"))
+    """The first step of an import marks its task 'processing' (and says so once: task.processing)."""
+    before: list[str] = []
+
+    def processing(task: Task) -> None:
+        before[:] = [task.status]
+        task.status = "processing"
+
+    task = update_task(ports, job.task_id, processing)
+    if before != ["processing"]:
+        notifications.task_event("task.processing", task, ports)
 
 
 def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
@@ -67,6 +75,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     known = None
     if state is None:
         state, known = _first_pass_state(job, image, settings, ports)
+        notifications.image_event("image.prepare", image, ports, settings, with_import=True)
     elif job.staged_digests is not None and job.staged_digests.etag == state.source_etag:
         known = job.staged_digests
     # a web-download's validation_data may name another algorithm: Glance then hashes and records that one
@@ -108,10 +117,11 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
         image.virtual_size = state.virtual_size
 
     try:
-        actions.apply(record)
+        recorded = actions.apply(record)
     except ImportFailed:
         _discard(ports, key)
         raise
+    notifications.image_event("image.upload", recorded, ports, settings, with_import=True)
     return job
 
 
@@ -199,7 +209,9 @@ def complete(job: ImportJob, ports: Ports) -> ImportJob:
         image.import_lock = None
         activated[:] = [image]
 
-    actions.apply(activate)
+    active = actions.apply(activate)
+    notifications.image_event("image.activate", active, ports)
+    notifications.image_event("image.update", active, ports)
     record_success(job, ports)
     metrics.import_succeeded(job.method, activated[0].size or 0)
     return job
@@ -212,7 +224,7 @@ def record_success(job: ImportJob, ports: Ports) -> None:
         task.status, task.result = "success", {"image_id": job.image_id}
         task.expires_at = task_expiry()
 
-    update_task(ports, job.task_id, succeed)
+    notifications.task_event("task.success", update_task(ports, job.task_id, succeed), ports)
 
 
 def plugin_job(job: ImportJob, ports: Ports, plugin: str = "", deadline: float | None = None) -> PluginJob:
@@ -238,7 +250,7 @@ def remove_replacements(job: ImportJob, plugin_names: list[str] | tuple[str, ...
         ports.staging.delete(key)
 
 
-def update_task(ports: Ports, task_id: str, change) -> None:
+def update_task(ports: Ports, task_id: str, change) -> Task:
     def edit(task: Task | None) -> bool:
         if task is None:
             raise TaskAborted(f"Task {task_id} does not exist")
@@ -247,6 +259,8 @@ def update_task(ports: Ports, task_id: str, change) -> None:
         return True
 
     try:
-        ports.tasks.edit(task_id, edit, attempts=8)
+        task = ports.tasks.edit(task_id, edit, attempts=8)
     except ConcurrentUpdate:
         raise TaskAborted(f"Task {task_id} kept changing; giving up") from None
+    assert task is not None  # edit() always saves: None only when a change declines
+    return task

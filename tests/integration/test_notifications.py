@@ -1,0 +1,159 @@
+"""Lifecycle events through the whole stack: each API call and import step publishes Glance's
+notifications to the template's EventBridge bus (moto's), and the local stack writes them to a file,
+one JSON per line, as EventBridge delivers them to a target."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, set_option
+from tests.integration.conftest import MEMBER, Api, reset_process_caches, wait_for_executions
+from tests.metrics_capture import emitted_metrics
+
+
+@pytest.fixture
+def stack(aws_env, stack_config: Path, tmp_path: Path):
+    """The integration stack, with its bus's events written to a file."""
+    from image_import_dev.local.stack import LocalStack
+    from image_import_dev.render import local_sam_hook
+    from moto import mock_aws
+
+    saved_env = dict(os.environ)
+    reset_process_caches()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        local = LocalStack(
+            ROOT / "template.yaml",
+            name="t",
+            sam_hook=local_sam_hook(stack_config),
+            env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
+            events_file=tmp_path / "events.jsonl",
+        )
+        local.up()
+        try:
+            yield local
+            wait_for_executions(local)
+        finally:
+            local.down()
+            os.environ.clear()
+            os.environ.update(saved_env)
+            reset_process_caches()
+
+
+def events(stack, image_id: str | None = None) -> list[dict]:
+    """(detail-type, detail) of what reached the file, in publishing order, for one image if given."""
+    found = []
+    for event in stack.event_log.read():
+        payload = event["detail"]["payload"]
+        if image_id is None or image_id in (
+            payload.get("id"),
+            payload.get("image_id"),
+            task_images.get(payload.get("id")),
+        ):
+            found.append(event)
+    return found
+
+
+task_images: dict[str, str] = {}  # task id -> image id, as the test learns them
+
+
+def types(found: list[dict]) -> list[str]:
+    return [event["detail-type"] for event in found]
+
+
+def test_given_an_imported_image_then_every_step_published_glances_events_in_order(stack):
+    member = Api(stack, MEMBER)
+    image = member.create(name="events")
+    assert member.stage(image["id"], b"\0" * 4096).status == 204
+    assert member.import_(image["id"]).status == 202
+    wait_for_executions(stack)
+    task_images.update(
+        {task["id"]: image["id"] for task in member.call("GET", f"/v2/images/{image['id']}/tasks").json["tasks"]}
+    )
+
+    found = events(stack, image["id"])
+
+    assert types(found) == [
+        "image.create",
+        "image.update",  # staging: uploading
+        "image.update",  # staged: its size
+        "image.update",  # the import's lock: importing
+        "task.create",
+        "task.run",
+        "task.processing",
+        "image.prepare",
+        "image.upload",
+        "image.activate",
+        "image.update",
+        "task.success",
+    ]
+    statuses = [(e["detail-type"], e["detail"]["payload"]["status"]) for e in found]
+    assert statuses[:4] == [("image.create", "queued"), ("image.update", "uploading"), ("image.update", "uploading"),
+                            ("image.update", "importing")]  # fmt: skip
+    assert ("image.activate", "active") in statuses and ("task.success", "success") in statuses
+    for event in found:  # EventBridge's fields outside, Glance's envelope inside
+        assert event["source"] == "image-import"
+        assert event["detail"]["event_type"] == event["detail-type"]
+        assert event["detail"]["publisher_id"] == "image.localhost" and event["detail"]["priority"] == "INFO"
+        assert set(event["detail"]) == {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
+    upload = next(e for e in found if e["detail-type"] == "image.upload")["detail"]["payload"]
+    assert upload["size"] == 4096 and upload["checksum"] and upload["os_glance_importing_to_stores"] == []
+
+
+def test_given_edits_members_and_a_delete_then_each_publishes_its_event(stack):
+    member, other = Api(stack, MEMBER), Api(stack, "admin-token")
+    image = member.create(name="shared")
+    patch = [{"op": "add", "path": "/color", "value": "blue"}]
+    media = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+    assert member.call("PATCH", f"/v2/images/{image['id']}", patch, media).status == 200
+    assert member.call("PUT", f"/v2/images/{image['id']}/tags/gold").status == 204
+    assert member.call("POST", f"/v2/images/{image['id']}/members", {"member": "other-project"}).status == 200
+    assert other.call("PUT", f"/v2/images/{image['id']}/members/other-project", {"status": "accepted"}).status == 200
+    assert member.call("DELETE", f"/v2/images/{image['id']}/members/other-project").status == 204
+    assert member.call("DELETE", f"/v2/images/{image['id']}").status == 204
+
+    found = events(stack, image["id"])
+
+    assert types(found) == ["image.create", "image.update", "image.update", "image.member.create",
+                            "image.member.update", "image.member.delete", "image.delete"]  # fmt: skip
+    assert found[1]["detail"]["payload"]["properties"] == {"color": "blue"}
+    assert found[2]["detail"]["payload"]["tags"] == ["gold"]
+    assert [e["detail"]["payload"]["status"] for e in found[3:6]] == ["pending", "accepted", "accepted"]
+    assert found[5]["detail"]["payload"]["deleted"] is True
+    deleted = found[6]["detail"]["payload"]
+    assert (deleted["status"], deleted["deleted"]) == ("deleted", True) and deleted["deleted_at"]
+
+
+def test_given_the_bus_is_gone_then_the_call_succeeds_and_the_loss_is_counted(stack, monkeypatch, capsys):
+    import boto3
+
+    from image_import.notifications import notifier
+
+    monkeypatch.setattr(notifier.time, "sleep", lambda _: None)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    boto3.client("events").delete_event_bus(Name=stack.physical_name("EventBus"))
+
+    image = Api(stack, MEMBER).create(name="no bus")  # 201 all the same
+
+    assert Api(stack, MEMBER).show(image["id"])["name"] == "no bus"
+    lost = [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "NotificationsFailed"]
+    assert lost == [("NotificationsFailed", 1.0, {"EventType": "image.create"})]
+
+
+@pytest.fixture
+def stack_config(config_dir: Path) -> Path:
+    return config_dir
+
+
+def test_given_disabled_image_notifications_then_only_task_events_are_published(stack_config, request):
+    set_option(stack_config, "glance-api.conf", "DEFAULT", "disabled_notifications", "image.*")
+    stack = request.getfixturevalue("stack")
+    member = Api(stack, MEMBER)
+    image = member.create(name="quiet")
+    member.stage(image["id"], b"\0" * 512)
+    assert member.import_(image["id"]).status == 202
+    wait_for_executions(stack)
+
+    assert types(events(stack)) == ["task.create", "task.run", "task.processing", "task.success"]
