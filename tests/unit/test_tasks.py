@@ -219,3 +219,15 @@ def test_creating_a_task_needs_add_task_besides_tasks_api_access(config_dir):
     with pytest.raises(Forbidden, match="add_task"):
         create_task(ADMIN, LEGACY, load_settings(config_dir), ports, resolve=public)
     assert ports.tasks.scan() == [] and ports.images.scan() == []
+
+
+def test_an_import_task_sends_task_create_once_when_recorded_then_task_run(settings):
+    import dataclasses
+
+    from tests.unit.test_notifications import FlakyBus
+
+    bus = FlakyBus(failures=0)
+    ports = dataclasses.replace(fake_ports(), events=bus)
+    created = create_task(ADMIN, LEGACY, settings, ports, resolve=public)
+    task_events = [e["event_type"] for e in bus.published if e["payload"].get("id") == created.id]
+    assert task_events == ["task.create", "task.run"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, GlanceError, NotFound
 from image_import.images import paging
@@ -121,7 +122,7 @@ def create_task(
     )
     ports.tasks.create(task)
     created = task.model_copy(deep=True)
-    # seam: lifecycle events would emit task.create here (and task.* from the workflow's task updates)
+    notifications.task_event("task.create", task, ports, settings)
     _run_legacy_import(context, task, uri, settings, ports)
     return created
 
@@ -188,7 +189,7 @@ def _run_legacy_import(context: RequestContext, task: Task, uri: str, settings: 
         _fail(ports, task, f"The image could not be created: {exc.explanation}")
         return
     try:
-        start_task_import(context, image, task, uri, ports)
+        start_task_import(context, image, task, uri, settings, ports)
     except GlanceError as exc:
         # nothing of the image is kept (Glance's flow deletes the image it created when it fails)
         with contextlib.suppress(Exception):

@@ -62,16 +62,18 @@ def start_import(
         created_at=now,
         updated_at=now,
     )
-    _lock_and_start(image, task, method, context, ports, source_uri, expected_hash, record_task=True)
+    _lock_and_start(image, task, method, context, settings, ports, source_uri, expected_hash, record_task=True)
     return task
 
 
-def start_task_import(context: RequestContext, image: Image, task: Task, source_uri: str, ports: Ports) -> None:
+def start_task_import(
+    context: RequestContext, image: Image, task: Task, source_uri: str, settings: Settings, ports: Ports
+) -> None:
     """A legacy ``import`` task (POST /v2/tasks) on the image it just created: a web-download of its
     ``import_from`` through the same lock, task record and workflow as POST /import. The task is
     recorded already; the URI passed the filter at the API (the workflow checks it again)."""
     preconditions.check(preconditions.import_operation(web_download.METHOD), image)
-    _lock_and_start(image, task, web_download.METHOD, context, ports, source_uri, None, record_task=False)
+    _lock_and_start(image, task, web_download.METHOD, context, settings, ports, source_uri, None, record_task=False)
 
 
 def _lock_and_start(
@@ -79,6 +81,7 @@ def _lock_and_start(
     task: Task,
     method: str,
     context: RequestContext,
+    settings: Settings,
     ports: Ports,
     source_uri: str | None,
     expected_hash: tuple[str, str] | None,
@@ -120,7 +123,8 @@ def _lock_and_start(
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
-    notifications.task_event("task.create", task, ports, settings)
+    if record_task:  # a legacy task's task.create was sent when POST /v2/tasks recorded it
+        notifications.task_event("task.create", task, ports, settings)
     notifications.task_event("task.run", task, ports, settings)  # its execution has started
     metrics.import_started(method)
 
