@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from image_import_dev.render import LAMBDA_SERVICE_ERRORS, definition
+from image_import_dev.render import LAMBDA_SERVICE_ERRORS, THROTTLED_RETRY, definition
 
 from image_import import errors
 from tests.conftest import ROOT
@@ -62,11 +62,27 @@ def test_every_lambda_task_retries_lambda_service_errors_and_catches_everything(
 
 
 @pytest.mark.parametrize("asl", [committed(), definition(["no_op"])])
+def test_a_throttled_function_is_waited_for_minutes_not_seconds(asl):
+    # WebDownloadMaxConcurrency (or the account's limit) throttles invokes: the import waits for a slot
+    for name, state in tasks(asl).items():
+        [rule] = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        interval, rate = rule["IntervalSeconds"], rule.get("BackoffRate", 2.0)
+        waited = sum(interval * rate**attempt for attempt in range(rule["MaxAttempts"]))
+        assert waited >= 5 * 60, (name, waited)
+
+
+@pytest.mark.parametrize("asl", [committed(), definition(["no_op"])])
 def test_every_matched_error_name_is_real(asl):
     unknown = {
         n
         for n in error_names(asl)
-        if not (n in STATES_ERRORS or n in OUR_ERRORS or n in LAMBDA_SERVICE_ERRORS or n in LAMBDA_RUNTIME_ERRORS)
+        if not (
+            n in STATES_ERRORS
+            or n in OUR_ERRORS
+            or n in LAMBDA_SERVICE_ERRORS
+            or n in LAMBDA_RUNTIME_ERRORS
+            or n in THROTTLED_RETRY["ErrorEquals"]
+        )
     }
     assert unknown == set()
 
