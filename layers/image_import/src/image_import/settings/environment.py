@@ -51,6 +51,7 @@ class Resources:
     store_bucket: str
     state_machine_arn: str | None = None
     tokens_table: str | None = None  # the dynamodb identity backend's table
+    metadefs_table: str | None = None  # the metadata definitions (the API and the loader)
 
 
 @functools.cache
@@ -64,6 +65,7 @@ def get_resources() -> Resources:
             store_bucket=env["STORE_BUCKET"],
             state_machine_arn=env.get("STATE_MACHINE_ARN"),
             tokens_table=env.get("TOKENS_TABLE"),
+            metadefs_table=env.get("METADEFS_TABLE"),
         )
     except KeyError as exc:
         raise ConfigError(f"environment variable {exc.args[0]} is not set") from None
