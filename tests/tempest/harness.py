@@ -77,6 +77,21 @@ EXPECTED = [
     "test_images_tags_negative.ImagesTagsNegativeTest.test_delete_non_existing_tag",
     "test_images_tags_negative.ImagesTagsNegativeTest.test_update_tags_for_non_existing_image",
     "test_versions.VersionsTest.test_list_versions",
+    # metadata definitions (the namespaces and resource types tests need a resource type to exist:
+    # the workspace loads tests/fixtures/metadefs first, as devstack runs glance-manage db_load_metadefs)
+    *(
+        f"test_images_metadefs_schema.MetadataSchemaTest.test_get_metadata_{name}_schema"
+        for name in ("namespace", "namespaces", "object", "objects", "property", "properties", "tag", "tags")
+        + ("resource_type", "resources_types")
+    ),
+    "admin.test_images_metadefs_namespace_objects.MetadataNamespaceObjectsTest.test_create_update_delete_meta_namespace_objects",
+    "admin.test_images_metadefs_namespace_objects.MetadataNamespaceObjectsTest.test_list_meta_namespace_objects",
+    "admin.test_images_metadefs_namespace_objects.MetadataNamespaceObjectsTest.test_show_meta_namespace_objects",
+    "admin.test_images_metadefs_namespace_properties.MetadataNamespacePropertiesTest.test_basic_meta_def_namespace_property",
+    "admin.test_images_metadefs_namespace_tags.MetadataNamespaceTagsTest.test_create_list_delete_namespace_tags",
+    "admin.test_images_metadefs_namespace_tags.MetadataNamespaceTagsTest.test_create_update_delete_tag",
+    "admin.test_images_metadefs_namespaces.MetadataNamespacesTest.test_basic_metadata_definition_namespaces",
+    "admin.test_images_metadefs_resource_types.MetadataResourceTypesTest.test_basic_meta_def_resource_type_association",
 ]
 
 # Tests of the same classes that we do not run, and why.
@@ -99,10 +114,11 @@ EXCLUDED = {
 
 # Elsewhere in tempest.api.image.v2, not run at all, and why.
 NOT_RUN = {
-    "test_images_metadefs_schema, admin/test_images_metadefs*": "metadata definitions not implemented",
     "test_images.MultiStoresImportImagesTest, MultistoreLocationImportTest, StoreWeightTest": "single store",
     "test_images.ImageLocationsTest, LocationImportTest, HashCalculationRemoteDeletionTest": "locations API not implemented",
-    "test_images_formats, test_images_dependency, admin/*": "out of scope (format inspection, nova, admin APIs)",
+    "test_images_formats, test_images_dependency, admin/* but admin/test_images_metadefs*": (
+        "out of scope (format inspection, nova, admin APIs)"
+    ),
 }
 
 # Glance's secure-RBAC persona tests (glance-tempest-plugin, tests/rbac/v2), run with
@@ -138,9 +154,37 @@ RBAC_EXPECTED = [
 ]
 # one worker a class: each class makes its own personas in Keystone, which is the slow part
 RBAC_CONCURRENCY = 3
-# In the same modules, not run at all: the metadata-definitions personas (Namespaces*, RSTypes*,
-# Objects*, Properties*, Tags*ProjectAdmin/Member/ReaderTests, and tests/rbac/v2/metadefs/):
-# metadata definitions are not implemented (GET /v2/metadefs/... is 404).
+# The metadata-definitions personas: the Namespaces*, RSTypes*, Objects*, Properties*, Tags* classes of
+# the persona modules, and tests/rbac/v2/metadefs/ (Project{Admin,Member,Reader}Tests in each module).
+# Every one runs (Glance's default metadef policies; none is excluded).
+RBAC_METADEF_TESTS = {
+    "Namespaces": ["test_create_namespace", "test_delete_namespace", "test_get_namespace", "test_list_namespaces",
+                   "test_update_namespace"],
+    "RSTypes": ["test_create_resource_type", "test_delete_resource_type", "test_get_resource_type",
+                "test_list_resource_types"],
+    "Objects": ["test_create_object", "test_delete_object", "test_get_object", "test_list_objects",
+                "test_update_object"],
+    "Properties": ["test_create_property", "test_delete_properties", "test_get_properties", "test_list_properties",
+                   "test_update_properties"],
+    "Tags": ["test_create_tag", "test_delete_tags", "test_get_tags", "test_list_tags", "test_update_tags"],
+}  # fmt: skip
+RBAC_METADEF_MODULES = {"Namespaces": "namespaces", "RSTypes": "resource_types", "Objects": "objects"}
+RBAC_METADEF_MODULES |= {"Properties": "properties", "Tags": "tags"}
+RBAC_PERSONA_MODULES = {"Admin": "test_project_admin_tests", "Member": "test_project_members_tests"}
+RBAC_PERSONA_MODULES |= {"Reader": "test_project_reader_tests"}
+RBAC_METADEF_CLASSES = {
+    f"{module}.{kind}Project{persona}Tests": tests
+    for kind, tests in RBAC_METADEF_TESTS.items()
+    for persona, module in RBAC_PERSONA_MODULES.items()
+} | {
+    f"metadefs.test_{RBAC_METADEF_MODULES[kind]}.Project{persona}Tests": tests
+    for kind, tests in RBAC_METADEF_TESTS.items()
+    for persona in RBAC_PERSONA_MODULES
+}
+RBAC_EXPECTED += [
+    f"{cls}.{test}" for cls, tests in sorted(RBAC_METADEF_CLASSES.items()) for test in tests
+    if f"{cls}.{test}" not in RBAC_EXCLUDED
+]  # fmt: skip
 
 TEMPEST_CONF = """\
 [DEFAULT]
@@ -398,6 +442,7 @@ def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False) -> Ite
         service = start_local_service(config_dir, base)
         endpoint_id = None
         try:
+            load_metadefs(METADEFS_FIXTURES)
             _, endpoint_id = register_image_endpoint(keystone, service.url)
             yield write_workspace(base / "workspace", keystone, web_url, rbac).parents[1]
         finally:
@@ -408,6 +453,16 @@ def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False) -> Ite
                 service.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 service.process.kill()
+
+
+METADEFS_FIXTURES = ROOT / "tests" / "fixtures" / "metadefs"
+
+
+def load_metadefs(path: Path) -> None:
+    """Namespace files into the running local stack, with the loader command operators use."""
+    command = [sys.executable, "-m", "image_import_dev.metadefs", "load", str(path)]
+    loaded = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
 
 
 # ---------------------------------------------------------------------------- by hand

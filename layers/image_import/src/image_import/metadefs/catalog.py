@@ -219,7 +219,7 @@ class Metadefs:
             )
         for kind, key in (("object", "name"), ("property", "name"), ("tag", "name"), ("resource_type", "name")):
             for child in self.store.contents(name, kind):
-                self.store.put(new_name, kind, _key(kind, child[key]), child)
+                self.store.put(new_name, kind, record_key(kind, child[key]), child)
         self.store.remove_all(name)
 
     def delete_namespace(self, name: str) -> None:
@@ -337,7 +337,7 @@ class Metadefs:
         return present_property(record)
 
     def _add_property(self, namespace: str, prop_name: str, definition: dict[str, Any]) -> dict[str, Any]:
-        record = {"name": prop_name, "schema": _property_schema(definition)}
+        record = {"name": prop_name, "schema": property_schema(definition)}
         if not self.store.add(namespace, "property", prop_name, record):
             raise Conflict(
                 f"A metadata definition property with name={prop_name} already exists in namespace={namespace}."
@@ -381,7 +381,7 @@ class Metadefs:
         namespace = self._namespace(name)
         self._enforce("modify_metadef_property", namespace)
         old = self._property(name, prop_name)
-        record = {"name": body["name"], "schema": _property_schema(body), "_seq": old.get("_seq")}
+        record = {"name": body["name"], "schema": property_schema(body), "_seq": old.get("_seq")}
         if body["name"] != prop_name:
             if not self.store.add(name, "property", body["name"], record):
                 raise Conflict(
@@ -412,8 +412,8 @@ class Metadefs:
         tags = _sorted(self.store.contents(name, "tag"), query.get("sort_key", "created_at"), sort_dir)
         if query.get("marker"):
             marker = self._tag(name, query["marker"])
-            keys = [_key("tag", t["name"]) for t in tags]
-            start = keys.index(_key("tag", marker["name"])) + 1
+            keys = [record_key("tag", t["name"]) for t in tags]
+            start = keys.index(record_key("tag", marker["name"])) + 1
             tags = tags[start:]
         if limit is not None:
             tags = tags[:limit]
@@ -428,7 +428,7 @@ class Metadefs:
 
     def _add_tag(self, namespace: str, tag_name: str, now: str) -> dict[str, Any]:
         record = {"name": tag_name, "created_at": now, "updated_at": now}
-        if not self.store.add(namespace, "tag", _key("tag", tag_name), record):
+        if not self.store.add(namespace, "tag", record_key("tag", tag_name), record):
             raise Conflict(
                 f"A metadata tag with name={tag_name} already exists in namespace={namespace}. (Please note that "
                 "metadata tag names are case insensitive)."
@@ -444,7 +444,7 @@ class Metadefs:
         names = [tag["name"] for tag in body.get("tags") or []]
         seen: set[str] = set()
         for tag_name in names:  # all refused before anything changes, as Glance's transaction does
-            key = _key("tag", tag_name)
+            key = record_key("tag", tag_name)
             if key in seen or (append and self.store.child(name, "tag", key) is not None):
                 raise Conflict(
                     f"A metadata tag with name={tag_name} already exists in namespace={name}. (Please note that "
@@ -459,7 +459,7 @@ class Metadefs:
         return {"tags": [{"name": tag_name} for tag_name in names]}
 
     def _tag(self, namespace: str, tag_name: str) -> dict[str, Any]:
-        record = self.store.child(namespace, "tag", _key("tag", tag_name))
+        record = self.store.child(namespace, "tag", record_key("tag", tag_name))
         if record is None:
             raise NotFound(f"The metadata definition tag with name={tag_name} was not found in namespace={namespace}.")
         return record
@@ -477,7 +477,7 @@ class Metadefs:
         self._enforce("modify_metadef_tag", namespace)
         old = self._tag(name, tag_name)
         record = {**old, "name": body["name"], "updated_at": utcnow()}
-        old_key, new_key = _key("tag", old["name"]), _key("tag", body["name"])
+        old_key, new_key = record_key("tag", old["name"]), record_key("tag", body["name"])
         if new_key != old_key:
             if not self.store.add(name, "tag", new_key, record):
                 raise Conflict(
@@ -495,7 +495,7 @@ class Metadefs:
         tag = self._tag(name, tag_name)
         if namespace.get("protected"):
             raise Forbidden(f"Metadata definition tag {tag['name']} is protected and cannot be deleted.")
-        self.store.remove(name, "tag", _key("tag", tag["name"]))
+        self.store.remove(name, "tag", record_key("tag", tag["name"]))
 
     # ================================================================ resource types
     def list_resource_types(self) -> dict[str, Any]:
@@ -608,11 +608,11 @@ def _prefix_names(contained: dict[str, Any], resource_type: str) -> None:
             obj["required"] = [prefix + name for name in obj["required"]]
 
 
-def _property_schema(definition: dict[str, Any]) -> dict[str, Any]:
+def property_schema(definition: dict[str, Any]) -> dict[str, Any]:
     return {key: definition[key] for key in PROPERTY_FIELDS if definition.get(key) is not None}
 
 
-def _key(kind: str, name: str) -> str:
+def record_key(kind: str, name: str) -> str:
     """Tag names are unique regardless of case (Glance's message says so; MySQL's collation makes it so)."""
     return name.lower() if kind == "tag" else name
 
