@@ -20,7 +20,21 @@ pytestmark = pytest.mark.e2e
 def test_the_rbac_lists_name_existing_tests_and_do_not_overlap():
     assert not set(harness.RBAC_EXPECTED) & set(harness.RBAC_EXCLUDED)
     assert len(set(harness.RBAC_EXPECTED)) == len(harness.RBAC_EXPECTED)
-    assert set(harness.RBAC_EXCLUDED) <= {f"{c}.{t}" for c in harness.RBAC_CLASSES for t in harness.RBAC_TESTS}
+    named = {f"{c}.{t}" for c in harness.RBAC_CLASSES for t in harness.RBAC_TESTS}
+    named |= {f"{c}.{t}" for c, tests in harness.RBAC_METADEF_CLASSES.items() for t in tests}
+    assert set(harness.RBAC_EXCLUDED) <= named
+
+
+def test_every_metadef_persona_class_the_harness_names_exists_in_the_plugin():
+    if not harness.plugin_available():
+        pytest.skip("glance-tempest-plugin is not installed (it is in the dev extras)")
+    import importlib
+
+    for name, tests in harness.RBAC_METADEF_CLASSES.items():
+        module, cls = name.rsplit(".", 1)
+        found = getattr(importlib.import_module(harness.RBAC_PREFIX + module), cls)
+        assert all(callable(getattr(found, test, None)) for test in tests), name
+    assert len(harness.RBAC_METADEF_CLASSES) == 30  # 5 kinds x 3 personas, in two places of the plugin
 
 
 def test_the_rbac_run_enforces_scope_and_keeps_the_rest_of_the_conf():
