@@ -179,7 +179,7 @@ def test_objects_are_created_listed_updated_renamed_and_deleted(admin, member):
     assert_glance_error(
         admin.call("GET", f"{NS}/objs/objects/o1"),
         404,
-        "The metadata definition object with name=o1 was not found in namespace=objs.",
+        "Could not find metadata object o1",
     )
     assert member.call("GET", f"{NS}/objs/objects/o2").json["properties"] == {}
     assert admin.call("DELETE", f"{NS}/objs/objects/o2").status == 204

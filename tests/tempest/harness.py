@@ -153,7 +153,7 @@ RBAC_EXPECTED = [
     f"{cls}.{test}" for cls in sorted(RBAC_CLASSES) for test in RBAC_TESTS if f"{cls}.{test}" not in RBAC_EXCLUDED
 ]
 # one worker a class: each class makes its own personas in Keystone, which is the slow part
-RBAC_CONCURRENCY = 5
+RBAC_CONCURRENCY = 3
 # The metadata-definitions personas: the Namespaces*, RSTypes*, Objects*, Properties*, Tags* classes of
 # the persona modules, and tests/rbac/v2/metadefs/ (Project{Admin,Member,Reader}Tests in each module).
 # Every one runs (Glance's default metadef policies; none is excluded).

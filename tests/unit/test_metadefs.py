@@ -280,8 +280,11 @@ def test_a_property_show_through_a_resource_type_strips_its_prefix(store):
     )
     api(store).create_property("n", {"name": "cpu", "type": "string", "title": "CPU"})
     assert api(store).show_property("n", "hw_cpu", {"resource_type": ["OS::Glance::Image"]})["name"] == "cpu"
-    with pytest.raises(NotFound, match="resource-type association of resource-type=OS::Nova::Server"):
-        api(store).show_property("n", "hw_cpu", {"resource_type": ["OS::Nova::Server"]})
+    with pytest.raises(NotFound, match="resource-type with name=OS::Nova::Server, was not found"):
+        api(store).show_property("n", "hw_cpu", {"resource_type": ["OS::Nova::Server"]})  # no such type
+    api(store).create_namespace({"namespace": "m", "resource_type_associations": [{"name": "OS::Nova::Server"}]})
+    with pytest.raises(NotFound, match="resource-type association of resource-type=OS::Nova::Server to namespace=n"):
+        api(store).show_property("n", "hw_cpu", {"resource_type": ["OS::Nova::Server"]})  # not associated with n
 
 
 def test_resource_types_outlive_their_namespaces(store):

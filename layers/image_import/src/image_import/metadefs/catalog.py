@@ -276,9 +276,7 @@ class Metadefs:
     def _object(self, namespace: str, object_name: str) -> dict[str, Any]:
         record = self.store.child(namespace, "object", object_name)
         if record is None:
-            raise NotFound(
-                f"The metadata definition object with name={object_name} was not found in namespace={namespace}."
-            )
+            raise NotFound(f"Could not find metadata object {object_name}")
         return record
 
     def show_object(self, name: str, object_name: str) -> dict[str, Any]:
@@ -347,9 +345,7 @@ class Metadefs:
     def _property(self, namespace: str, prop_name: str) -> dict[str, Any]:
         record = self.store.child(namespace, "property", prop_name)
         if record is None:
-            raise NotFound(
-                f"The metadata definition property with name={prop_name} was not found in namespace={namespace}."
-            )
+            raise NotFound(f"Could not find property {prop_name}")
         return record
 
     def show_property(self, name: str, prop_name: str, params: dict[str, list[str]]) -> dict[str, Any]:
@@ -359,6 +355,8 @@ class Metadefs:
         if resource_type:
             self._enforce("get_metadef_resource_type", namespace)
             association = self.store.child(name, "resource_type", resource_type)
+            if association is None and resource_type not in {rt["name"] for rt in self.store.resource_types()}:
+                raise NotFound(f"The metadata definition resource-type with name={resource_type}, was not found.")
             if association is None:
                 raise NotFound(
                     f"The metadata definition resource-type association of resource-type={resource_type} to "
@@ -461,7 +459,7 @@ class Metadefs:
     def _tag(self, namespace: str, tag_name: str) -> dict[str, Any]:
         record = self.store.child(namespace, "tag", record_key("tag", tag_name))
         if record is None:
-            raise NotFound(f"The metadata definition tag with name={tag_name} was not found in namespace={namespace}.")
+            raise NotFound(f"Could not find metadata tag {tag_name}")
         return record
 
     def show_tag(self, name: str, tag_name: str) -> dict[str, Any]:
