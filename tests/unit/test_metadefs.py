@@ -332,3 +332,23 @@ def test_the_loader_leaves_nothing_of_a_namespace_it_could_not_load(store, tmp_p
     write(tmp_path, "bad.json", {"namespace": "OS::Bad", "tags": [{"name": "t"}], "objects": [{"no": "name"}]})
     report = load(tmp_path, store)
     assert report.loaded == [] and report.failed and store.items == {}
+
+
+# ---------------------------------------------------------------- the port
+CONFORM = """
+from image_import.adapters.metadefs import DynamoMetadefStore, MetadefRecords
+from tests.unit.test_metadefs import MemoryMetadefStore
+
+real: MetadefRecords = DynamoMetadefStore("table")
+fake: MetadefRecords = MemoryMetadefStore()
+"""
+
+
+def test_the_table_adapter_and_the_memory_fake_satisfy_the_metadef_records_port(tmp_path):
+    from tests.unit.test_ports_conform import mypy
+
+    conform = tmp_path / "metadefs_conform.py"
+    conform.write_text(CONFORM)
+    result = mypy(tmp_path, conform)
+    assert [line for line in result.stdout.splitlines() if ": error:" in line] == [], result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
