@@ -92,6 +92,12 @@ def test_glanceclient_manages_metadata_definitions(service, tmp_path):
     admin("md-namespace-delete", NS)
     assert NS not in column(admin("md-namespace-list"))
 
+    # a namespace file in Glance's format, imported whole through the API
+    admin("md-namespace-import", "--file", str(ROOT / "tests" / "fixtures" / "metadefs" / "image-import-example.json"))
+    imported = table(run("member-token", "md-namespace-show", "IMAGE_IMPORT::Example::Boot"))
+    assert "Timeouts" in imported["objects"] and "bootable" in imported["tags"]
+    assert "OS::Nova::Flavor" in column(run("member-token", "md-resource-type-list"))
+
 
 def test_the_loader_command_fills_the_running_local_stack(service, tmp_path):
     command = [sys.executable, "-m", "image_import_dev.metadefs", "load", str(ROOT / "tests" / "fixtures" / "metadefs")]

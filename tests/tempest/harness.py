@@ -154,9 +154,13 @@ RBAC_EXPECTED = [
 ]
 # one worker a class: each class makes its own personas in Keystone, which is the slow part
 RBAC_CONCURRENCY = 3
-# The metadata-definitions personas: the Namespaces*, RSTypes*, Objects*, Properties*, Tags* classes of
-# the persona modules, and tests/rbac/v2/metadefs/ (Project{Admin,Member,Reader}Tests in each module).
-# Every one runs (Glance's default metadef policies; none is excluded).
+# The metadata-definitions personas, in two places of the plugin: tests/rbac/v2/metadefs/
+# (Project{Admin,Member,Reader}Tests in each module) and the Namespaces*, RSTypes*, Objects*, Properties*,
+# Tags* classes of the persona modules. All 144 pass with Glance's default metadef policies. CI runs the
+# first 72: the second set makes the same calls as the same personas (the two differ in a few
+# assertions), and each class makes its own Keystone users, so both would add ~4 minutes rather than ~2
+# (docs/decisions.md). Run the other set by hand: `harness --rbac 'test_project_\w+\.(Namespaces|RSTypes|
+# Objects|Properties|Tags)'`.
 RBAC_METADEF_TESTS = {
     "Namespaces": ["test_create_namespace", "test_delete_namespace", "test_get_namespace", "test_list_namespaces",
                    "test_update_namespace"],
@@ -173,13 +177,14 @@ RBAC_METADEF_MODULES |= {"Properties": "properties", "Tags": "tags"}
 RBAC_PERSONA_MODULES = {"Admin": "test_project_admin_tests", "Member": "test_project_members_tests"}
 RBAC_PERSONA_MODULES |= {"Reader": "test_project_reader_tests"}
 RBAC_METADEF_CLASSES = {
-    f"{module}.{kind}Project{persona}Tests": tests
-    for kind, tests in RBAC_METADEF_TESTS.items()
-    for persona, module in RBAC_PERSONA_MODULES.items()
-} | {
     f"metadefs.test_{RBAC_METADEF_MODULES[kind]}.Project{persona}Tests": tests
     for kind, tests in RBAC_METADEF_TESTS.items()
     for persona in RBAC_PERSONA_MODULES
+}
+RBAC_METADEF_BY_HAND = {
+    f"{module}.{kind}Project{persona}Tests": tests
+    for kind, tests in RBAC_METADEF_TESTS.items()
+    for persona, module in RBAC_PERSONA_MODULES.items()
 }
 RBAC_EXPECTED += [
     f"{cls}.{test}" for cls, tests in sorted(RBAC_METADEF_CLASSES.items()) for test in tests
@@ -276,7 +281,8 @@ def include_list() -> list[str]:
 
 
 def rbac_include_list() -> list[str]:
-    return ["^" + re.escape(RBAC_PREFIX + name + "[") for name in RBAC_EXPECTED]
+    # the metadef persona tests carry no idempotent id: their ids end at the name
+    return ["^" + re.escape(RBAC_PREFIX + name) + r"(\[|$)" for name in RBAC_EXPECTED]
 
 
 def plugin_available() -> bool:
