@@ -66,9 +66,8 @@ class Metadefs:
         limit = _limit(query.get("limit"), self.settings, allow_zero=True)
         sort_dir = _sort_dir(query.get("sort_dir", "desc"))
         sort_key = query.get("sort_key", "created_at")
+        _visibility(query, ("public", "private"))
         visibility = query.get("visibility")
-        if visibility and visibility not in ("public", "private"):
-            raise BadRequest(f"Invalid visibility value: {visibility}")
         self._enforce("get_metadef_namespaces")
         self._enforce("list_metadef_resource_types")
         namespaces = [ns for ns in self.store.namespaces() if access.visible(self.context, ns)]
