@@ -139,7 +139,7 @@ def test_staging_expires_abandoned_uploads_and_old_staged_data(cfn):
     assert any(r.get("ExpirationInDays") == {"Ref": "StagingExpiryDays"} for r in rules)
 
 
-@pytest.mark.parametrize("table", ["ImagesTable", "TasksTable"])
+@pytest.mark.parametrize("table", ["ImagesTable", "TasksTable", "MetadefsTable"])
 def test_tables_have_point_in_time_recovery_encryption_and_are_retained(cfn, table):
     resource = cfn["Resources"][table]
     assert resource["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -227,7 +227,8 @@ EXPECTED_ACTIONS = {
     | _ITEM_RW
     | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem"}
     | {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
-    | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"},
+    | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"}
+    | {"dynamodb:BatchWriteItem"},  # the metadefs API deletes a namespace's records in batches
     "OnUploadFunctionRole": _EVENTS
     | _ITEM_RW
     | {"dynamodb:Query", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "states:StartExecution"}

@@ -10,6 +10,8 @@ with the reason, is listed in tests/tempest/harness.py (RBAC_*).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.tempest import harness
@@ -20,7 +22,32 @@ pytestmark = pytest.mark.e2e
 def test_the_rbac_lists_name_existing_tests_and_do_not_overlap():
     assert not set(harness.RBAC_EXPECTED) & set(harness.RBAC_EXCLUDED)
     assert len(set(harness.RBAC_EXPECTED)) == len(harness.RBAC_EXPECTED)
-    assert set(harness.RBAC_EXCLUDED) <= {f"{c}.{t}" for c in harness.RBAC_CLASSES for t in harness.RBAC_TESTS}
+    named = {f"{c}.{t}" for c in harness.RBAC_CLASSES for t in harness.RBAC_TESTS}
+    named |= {f"{c}.{t}" for c, tests in harness.RBAC_METADEF_CLASSES.items() for t in tests}
+    assert not set(harness.RBAC_METADEF_CLASSES) & set(harness.RBAC_METADEF_BY_HAND)
+    assert set(harness.RBAC_EXCLUDED) <= named
+
+
+def test_every_metadef_persona_class_the_harness_names_exists_in_the_plugin():
+    if not harness.plugin_available():
+        pytest.skip("glance-tempest-plugin is not installed (it is in the dev extras)")
+    import importlib
+
+    for name, tests in {**harness.RBAC_METADEF_CLASSES, **harness.RBAC_METADEF_BY_HAND}.items():
+        module, cls = name.rsplit(".", 1)
+        found = getattr(importlib.import_module(harness.RBAC_PREFIX + module), cls)
+        assert all(callable(getattr(found, test, None)) for test in tests), name
+    assert len(harness.RBAC_METADEF_CLASSES) == len(harness.RBAC_METADEF_BY_HAND) == 15  # 5 kinds x 3 personas
+
+
+def test_the_rbac_include_list_matches_ids_with_and_without_an_idempotent_id():
+    def included(test_id: str) -> bool:
+        return any(re.match(pattern, harness.RBAC_PREFIX + test_id) for pattern in harness.rbac_include_list())
+
+    assert included("test_project_admin_tests.ImageProjectAdminTests.test_get_image[id-1,rbac]")
+    assert included("metadefs.test_tags.ProjectAdminTests.test_get_tags")
+    assert not included("metadefs.test_tags.ProjectAdminTests.test_get_tags_x")
+    assert not included("test_project_admin_tests.TagsProjectAdminTests.test_get_tags")  # run by hand only
 
 
 def test_the_rbac_run_enforces_scope_and_keeps_the_rest_of_the_conf():

@@ -140,6 +140,8 @@ def _write_state_file(stack) -> Path:
     from image_import_dev.sweep import local_stack_file
 
     values = {k: os.environ[k] for k in STATE_KEYS if k in os.environ}
+    if "MetadefsTableName" in stack.outputs:  # for `image-import-metadefs load` (a function's own variable)
+        values["METADEFS_TABLE"] = stack.outputs["MetadefsTableName"]
     path = local_stack_file()
     path.write_text(json.dumps(values, indent=1) + "\n")
     return path

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from image_import.api.errors import render_error
 from image_import.api.requests import header, request_id
-from image_import.api.routes import data, images, imports, members, schemas, tags, tasks, versions
+from image_import.api.routes import data, images, imports, members, metadefs, schemas, tags, tasks, versions
 from image_import.errors import GlanceError, MethodNotAllowed, NotFound
 from image_import.observability import logger
 
@@ -71,5 +71,5 @@ def allowed_methods(path: str) -> list[str]:
 # ---------------------------------------------------------------- the resources
 # No two routes of one method match the same path (path parameters never span a "/"), so the order
 # of the routers does not decide which route answers; a method a path does not have is a 405.
-for resource in (versions, schemas, imports, images, data, tags, members, tasks):
+for resource in (versions, schemas, imports, images, data, tags, members, tasks, metadefs):
     app.include_router(resource.router)

@@ -45,3 +45,40 @@ DEFAULT_RULES: dict[str, str] = {
     "tasks_api_access": "rule:context_is_admin",
     "stores_info_detail": "rule:context_is_admin or rule:service_api",
 }
+
+# Glance's metadata-definition defaults (glance/policies/metadef.py): reads for a project's readers
+# of its own or public namespaces, every change for metadef_admin (admins).
+_READER_OF_NAMESPACE = (
+    "rule:context_is_admin or (role:reader and (project_id:%(project_id)s or 'public':%(visibility)s))"
+)
+METADEF_RULES: dict[str, str] = {
+    "metadef_default": "",
+    "metadef_admin": "rule:context_is_admin",
+    "get_metadef_namespace": _READER_OF_NAMESPACE,
+    "get_metadef_namespaces": "rule:context_is_admin or (role:reader and project_id:%(project_id)s)",
+    "modify_metadef_namespace": "rule:metadef_admin",
+    "add_metadef_namespace": "rule:metadef_admin",
+    "delete_metadef_namespace": "rule:metadef_admin",
+    "get_metadef_object": _READER_OF_NAMESPACE,
+    "get_metadef_objects": _READER_OF_NAMESPACE,
+    "modify_metadef_object": "rule:metadef_admin",
+    "add_metadef_object": "rule:metadef_admin",
+    "delete_metadef_object": "rule:metadef_admin",
+    "list_metadef_resource_types": _READER_OF_NAMESPACE,
+    "get_metadef_resource_type": _READER_OF_NAMESPACE,
+    "add_metadef_resource_type_association": "rule:metadef_admin",
+    "remove_metadef_resource_type_association": "rule:metadef_admin",
+    "get_metadef_property": _READER_OF_NAMESPACE,
+    "get_metadef_properties": _READER_OF_NAMESPACE,
+    "modify_metadef_property": "rule:metadef_admin",
+    "add_metadef_property": "rule:metadef_admin",
+    "remove_metadef_property": "rule:metadef_admin",
+    "get_metadef_tag": _READER_OF_NAMESPACE,
+    "get_metadef_tags": _READER_OF_NAMESPACE,
+    "modify_metadef_tag": "rule:metadef_admin",
+    "add_metadef_tag": "rule:metadef_admin",
+    "add_metadef_tags": "rule:metadef_admin",
+    "delete_metadef_tag": "rule:metadef_admin",
+    "delete_metadef_tags": "rule:metadef_admin",
+}
+DEFAULT_RULES.update(METADEF_RULES)

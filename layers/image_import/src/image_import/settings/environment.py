@@ -56,6 +56,7 @@ class Resources:
     state_machine_arn: str | None = None
     tokens_table: str | None = None  # the dynamodb identity backend's table
     event_bus_name: str | None = None  # where lifecycle events are published (none: not published)
+    metadefs_table: str | None = None  # the metadata definitions (the API and the loader)
 
 
 @functools.cache
@@ -70,6 +71,7 @@ def get_resources() -> Resources:
             state_machine_arn=env.get("STATE_MACHINE_ARN"),
             tokens_table=env.get("TOKENS_TABLE"),
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
+            metadefs_table=env.get("METADEFS_TABLE"),
         )
     except KeyError as exc:
         raise ConfigError(f"environment variable {exc.args[0]} is not set") from None

@@ -1,4 +1,5 @@
-"""The JSON schemas clients validate against: GET /v2/schemas/{image,images,task,tasks,member,members}."""
+"""The JSON schemas clients validate against: GET /v2/schemas/{image,images,task,tasks,member,members}
+and /v2/schemas/metadefs/{namespace,object,property,tag,resource_type}[s]."""
 
 from __future__ import annotations
 
@@ -53,3 +54,15 @@ def schema_members() -> Response:
     from image_import.images.schemas import member_schema, members_schema
 
     return respond(200, members_schema(member_schema()))
+
+
+@router.get("/v2/schemas/metadefs/<name>")
+def schema_metadefs(name: str) -> Response:
+    """Glance's metadata-definition schemas: namespace(s), object(s), property/properties, tag(s),
+    resource_type(s)."""
+    from image_import.errors import NotFound
+    from image_import.metadefs.schemas import SCHEMAS
+
+    if name not in SCHEMAS:
+        raise NotFound("The resource could not be found.")
+    return respond(200, SCHEMAS[name])

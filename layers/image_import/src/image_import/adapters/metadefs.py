@@ -1,0 +1,162 @@
+"""The metadata-definitions table (DynamoDB): one partition per namespace, one item per record in it.
+
+Keys: ``pk`` is ``ns#<namespace>``; ``sk`` is ``namespace`` for the namespace itself and
+``<kind>#<key>`` for what it holds (``object#<name>``, ``property#<name>``, ``tag#<name, lower case>``,
+``resource_type#<name>``). The resource types ever associated live in their own partition,
+``pk = resource_types``, ``sk = <name>``. Each item keeps its record as a JSON document (``body``):
+property schemas carry floats, which DynamoDB's number type would turn into Decimals, and nothing
+queries inside a record. ``seq`` (nanoseconds at creation) orders records created in the same second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from image_import.adapters.aws import client, is_conditional_failure
+
+HEAD = "namespace"
+RESOURCE_TYPES = "resource_types"
+KINDS = ("object", "property", "tag", "resource_type")
+
+
+class MetadefRecords(Protocol):
+    """What the metadefs domain calls; records are plain JSON documents (dicts)."""
+
+    def namespaces(self) -> list[dict[str, Any]]: ...
+    def namespace(self, name: str) -> dict[str, Any] | None: ...
+    def contents(self, name: str, kind: str) -> list[dict[str, Any]]: ...
+    def child(self, name: str, kind: str, key: str) -> dict[str, Any] | None: ...
+    def add(self, name: str, kind: str, key: str, record: dict[str, Any]) -> bool: ...
+    def put(self, name: str, kind: str, key: str, record: dict[str, Any]) -> None: ...
+    def remove(self, name: str, kind: str, key: str) -> bool: ...
+    def remove_all(self, name: str, kind: str | None = None) -> None: ...
+    def resource_types(self) -> list[dict[str, Any]]: ...
+    def add_resource_type(self, record: dict[str, Any]) -> bool: ...
+
+
+def _pk(name: str) -> str:
+    return f"ns#{name}"
+
+
+def _sk(kind: str, key: str) -> str:
+    return HEAD if kind == HEAD else f"{kind}#{key}"
+
+
+class DynamoMetadefStore:
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+
+    # ---------------------------------------------------------------- reads
+    def namespaces(self) -> list[dict[str, Any]]:
+        items = self._scan(FilterExpression="sk = :head", ExpressionAttributeValues={":head": {"S": HEAD}})
+        return _ordered(items)
+
+    def namespace(self, name: str) -> dict[str, Any] | None:
+        return self.child(name, HEAD, "")
+
+    def contents(self, name: str, kind: str) -> list[dict[str, Any]]:
+        return _ordered(self._query(_pk(name), f"{kind}#"))
+
+    def child(self, name: str, kind: str, key: str) -> dict[str, Any] | None:
+        item = (
+            client("dynamodb")
+            .get_item(TableName=self.table_name, Key=_key(_pk(name), _sk(kind, key)), ConsistentRead=True)
+            .get("Item")
+        )
+        return json.loads(item["body"]["S"]) if item else None
+
+    def resource_types(self) -> list[dict[str, Any]]:
+        return _ordered(self._query(RESOURCE_TYPES, ""))
+
+    # ---------------------------------------------------------------- writes
+    def add(self, name: str, kind: str, key: str, record: dict[str, Any]) -> bool:
+        """Create the record; False if one with this key exists already."""
+        return self._create(_pk(name), _sk(kind, key), record)
+
+    def put(self, name: str, kind: str, key: str, record: dict[str, Any]) -> None:
+        client("dynamodb").put_item(TableName=self.table_name, Item=_item(_pk(name), _sk(kind, key), record))
+
+    def remove(self, name: str, kind: str, key: str) -> bool:
+        reply = client("dynamodb").delete_item(
+            TableName=self.table_name, Key=_key(_pk(name), _sk(kind, key)), ReturnValues="ALL_OLD"
+        )
+        return "Attributes" in reply
+
+    def remove_all(self, name: str, kind: str | None = None) -> None:
+        """Every record of one kind in the namespace, or (kind None) the namespace and all it holds."""
+        prefix = f"{kind}#" if kind else ""
+        keys = [_key(item["pk"]["S"], item["sk"]["S"]) for item in self._query_items(_pk(name), prefix)]
+        dynamodb = client("dynamodb")
+        for start in range(0, len(keys), 25):  # BatchWriteItem's limit
+            pending = {self.table_name: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
+            for _ in range(8):
+                pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(0.05)
+
+    def add_resource_type(self, record: dict[str, Any]) -> bool:
+        return self._create(RESOURCE_TYPES, record["name"], record)
+
+    # ---------------------------------------------------------------- plumbing
+    def _create(self, pk: str, sk: str, record: dict[str, Any]) -> bool:
+        try:
+            client("dynamodb").put_item(
+                TableName=self.table_name,
+                Item=_item(pk, sk, record),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def _query_items(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
+        condition, values = "pk = :pk", {":pk": {"S": pk}}
+        if prefix:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = {"S": prefix}
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        while True:
+            reply = client("dynamodb").query(**request)
+            yield from reply.get("Items", [])
+            if "LastEvaluatedKey" not in reply:
+                return
+            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    def _query(self, pk: str, prefix: str) -> list[dict[str, Any]]:
+        return list(self._query_items(pk, prefix))
+
+    def _scan(self, **request: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request = {"TableName": self.table_name, "ConsistentRead": True, **request}
+        while True:
+            reply = client("dynamodb").scan(**request)
+            items.extend(reply.get("Items", []))
+            if "LastEvaluatedKey" not in reply:
+                return items
+            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _item(pk: str, sk: str, record: dict[str, Any]) -> dict[str, Any]:
+    seq = record.get("_seq") or time.time_ns()
+    body = {**record, "_seq": seq}
+    return {**_key(pk, sk), "body": {"S": json.dumps(body, ensure_ascii=False)}, "seq": {"N": str(seq)}}
+
+
+def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records in creation order (what Glance's database returns without a sort)."""
+    return [json.loads(item["body"]["S"]) for item in sorted(items, key=lambda item: int(item["seq"]["N"]))]

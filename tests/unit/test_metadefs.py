@@ -1,0 +1,354 @@
+"""The metadefs domain rules (metadefs/): visibility, Glance's policy decisions, tags, renames, the loader,
+against an in-memory records port."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from image_import.errors import BadRequest, Conflict, Forbidden, NotFound
+from image_import.metadefs import access
+from image_import.metadefs.catalog import Metadefs
+from image_import.metadefs.loader import load
+from image_import.models import RequestContext
+from image_import.policy.defaults import DEFAULT_RULES
+from image_import.policy.rules import PolicyEngine
+
+
+class MemoryMetadefStore:
+    """The MetadefRecords port in memory (the DynamoDB adapter's contract, without DynamoDB)."""
+
+    def __init__(self):
+        self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.types: dict[str, dict[str, Any]] = {}
+        self.seq = 0
+
+    def _stamp(self, record: dict[str, Any]) -> dict[str, Any]:
+        self.seq += 1
+        return json.loads(json.dumps({**record, "_seq": record.get("_seq") or self.seq}))
+
+    def namespaces(self):
+        return self._ordered(r for (_, kind, _), r in self.items.items() if kind == "namespace")
+
+    def namespace(self, name):
+        return self.child(name, "namespace", "")
+
+    def contents(self, name, kind):
+        return self._ordered(r for (ns, k, _), r in self.items.items() if ns == name and k == kind)
+
+    def child(self, name, kind, key):
+        record = self.items.get((name, kind, key))
+        return json.loads(json.dumps(record)) if record else None
+
+    def add(self, name, kind, key, record):
+        if (name, kind, key) in self.items:
+            return False
+        self.items[(name, kind, key)] = self._stamp(record)
+        return True
+
+    def put(self, name, kind, key, record):
+        self.items[(name, kind, key)] = self._stamp(record)
+
+    def remove(self, name, kind, key):
+        return self.items.pop((name, kind, key), None) is not None
+
+    def remove_all(self, name, kind=None):
+        for key in [k for k in self.items if k[0] == name and (kind is None or k[1] == kind)]:
+            del self.items[key]
+
+    def resource_types(self):
+        return self._ordered(self.types.values())
+
+    def add_resource_type(self, record):
+        if record["name"] in self.types:
+            return False
+        self.types[record["name"]] = self._stamp(record)
+        return True
+
+    @staticmethod
+    def _ordered(records):
+        return sorted(records, key=lambda r: r["_seq"])
+
+
+class FakeSettings:
+    limit_param_default = 25
+    api_limit_max = 1000
+    policy_rules: dict[str, str] = {}
+
+
+SETTINGS = FakeSettings()
+
+
+def context(project: str = "demo", roles=("member", "reader"), admin: bool = False) -> RequestContext:
+    return RequestContext(user_id=project, project_id=project, roles=list(roles), is_admin=admin)
+
+
+ADMIN = context("admin", ("admin", "member", "reader"), admin=True)
+MEMBER = context()
+OTHER = context("alt")
+
+
+@pytest.fixture
+def store():
+    return MemoryMetadefStore()
+
+
+def api(store, who: RequestContext = ADMIN) -> Metadefs:
+    return Metadefs(who, SETTINGS, store)
+
+
+# ---------------------------------------------------------------- policy defaults
+def test_every_glance_metadef_rule_has_its_default():
+    names = {
+        "metadef_default", "metadef_admin", "get_metadef_namespace", "get_metadef_namespaces",
+        "modify_metadef_namespace", "add_metadef_namespace", "delete_metadef_namespace", "get_metadef_object",
+        "get_metadef_objects", "modify_metadef_object", "add_metadef_object", "delete_metadef_object",
+        "list_metadef_resource_types", "get_metadef_resource_type", "add_metadef_resource_type_association",
+        "remove_metadef_resource_type_association", "get_metadef_property", "get_metadef_properties",
+        "modify_metadef_property", "add_metadef_property", "remove_metadef_property", "get_metadef_tag",
+        "get_metadef_tags", "modify_metadef_tag", "add_metadef_tag", "add_metadef_tags", "delete_metadef_tag",
+        "delete_metadef_tags",
+    }  # fmt: skip
+    assert names <= DEFAULT_RULES.keys()
+    assert DEFAULT_RULES["add_metadef_namespace"] == "rule:metadef_admin"
+    assert DEFAULT_RULES["metadef_admin"] == "rule:context_is_admin"
+
+
+@pytest.mark.parametrize(
+    "who, namespace, allowed",
+    [
+        (MEMBER, {"owner": "demo", "visibility": "private"}, True),
+        (MEMBER, {"owner": "admin", "visibility": "public"}, True),
+        (MEMBER, {"owner": "admin", "visibility": "private"}, False),
+        (context(roles=("member",)), {"owner": "demo", "visibility": "private"}, False),  # no reader role
+        (ADMIN, {"owner": "someone", "visibility": "private"}, True),
+    ],
+)
+def test_get_metadef_namespace_is_a_reader_of_the_owner_or_of_a_public_namespace(who, namespace, allowed):
+    engine = PolicyEngine()
+    assert engine.allows("get_metadef_namespace", access.target(who, namespace), who) is allowed
+
+
+def test_an_operator_rule_for_metadef_admin_governs_every_change():
+    engine = PolicyEngine({"metadef_admin": "role:member"})
+    assert engine.allows("add_metadef_tag", access.target(MEMBER), MEMBER)
+    assert not PolicyEngine().allows("add_metadef_tag", access.target(MEMBER), MEMBER)
+
+
+# ---------------------------------------------------------------- visibility and refusals
+@pytest.mark.parametrize(
+    "namespace, who, seen",
+    [
+        ({"owner": "admin", "visibility": "private"}, OTHER, False),
+        ({"owner": "admin", "visibility": "public"}, OTHER, True),
+        ({"owner": None, "visibility": "private"}, OTHER, True),  # Glance: no owner, visible
+        ({"owner": "alt", "visibility": "private"}, OTHER, True),
+        ({"owner": "demo", "visibility": "private"}, ADMIN, True),
+    ],
+)
+def test_database_visibility_is_glances(namespace, who, seen):
+    assert access.visible(who, namespace) is seen
+
+
+def test_a_refused_change_to_a_visible_namespace_is_403_and_to_an_unreadable_one_404(store):
+    api(store).create_namespace({"namespace": "pub", "visibility": "public"})
+    with pytest.raises(Forbidden, match="add_metadef_tag"):
+        api(store, MEMBER).create_tag("pub", "t")
+    no_reader = context(roles=("member",))
+    with pytest.raises(NotFound, match="The resource could not be found."):
+        api(store, no_reader).create_tag("pub", "t")  # fails get_metadef_namespace too: hidden
+
+
+def test_a_private_namespace_is_hidden_from_other_projects_in_every_call(store):
+    api(store).create_namespace({"namespace": "priv", "objects": [{"name": "o"}]})
+    calls = [
+        lambda m: m.show_namespace("priv", {}),
+        lambda m: m.list_objects("priv", {}),
+        lambda m: m.show_object("priv", "o"),
+        lambda m: m.list_properties("priv"),
+        lambda m: m.list_tags("priv", {}),
+        lambda m: m.list_associations("priv"),
+        lambda m: m.delete_namespace("priv"),
+    ]
+    for call in calls:
+        with pytest.raises(NotFound):
+            call(api(store, OTHER))
+    assert api(store, OTHER).list_namespaces({})["namespaces"] == []
+
+
+def test_a_namespace_owned_by_the_members_project_is_readable_but_not_changeable(store):
+    api(store).create_namespace({"namespace": "theirs", "owner": "demo"})
+    assert api(store, MEMBER).show_namespace("theirs", {})["owner"] == "demo"
+    with pytest.raises(Forbidden, match="modify_metadef_namespace"):
+        api(store, MEMBER).update_namespace("theirs", {"namespace": "theirs"})
+
+
+# ---------------------------------------------------------------- namespaces
+def test_create_defaults_owner_visibility_and_protected(store):
+    created = api(store, ADMIN).create_namespace({"namespace": "n"})
+    assert (created["owner"], created["visibility"], created["protected"]) == ("admin", "private", False)
+    assert created["self"] == "/v2/metadefs/namespaces/n" and created["schema"] == "/v2/schemas/metadefs/namespace"
+
+
+def test_a_namespace_whose_contents_fail_is_not_kept(store):
+    with pytest.raises(Conflict):
+        api(store).create_namespace({"namespace": "n", "tags": [{"name": "a"}, {"name": "A"}]})
+    assert store.namespace("n") is None and store.items == {}
+
+
+def test_a_rename_moves_every_record_and_keeps_their_order(store):
+    api(store).create_namespace(
+        {
+            "namespace": "a",
+            "tags": [{"name": "t1"}, {"name": "t2"}],
+            "properties": {"p": {"type": "string", "title": "P"}},
+        }
+    )
+    api(store).create_association("a", {"name": "OS::Glance::Image"})
+    api(store).update_namespace("a", {"namespace": "b"})
+    assert store.namespace("a") is None and store.contents("a", "tag") == []
+    shown = api(store).show_namespace("b", {})
+    assert shown["tags"] == [{"name": "t2"}, {"name": "t1"}]
+    assert list(shown["properties"]) == ["p"] and shown["resource_type_associations"][0]["name"] == "OS::Glance::Image"
+
+
+def test_sort_and_limit_parameters_are_checked_as_glance_checks_them(store):
+    with pytest.raises(BadRequest, match="Invalid sort direction: sideways"):
+        api(store).list_namespaces({"sort_dir": ["sideways"]})
+    with pytest.raises(BadRequest, match="limit param must be an integer"):
+        api(store).list_namespaces({"limit": ["x"]})
+    with pytest.raises(BadRequest, match="limit param must be positive"):
+        api(store).list_namespaces({"limit": ["-1"]})
+    with pytest.raises(BadRequest, match="limit param must be positive"):
+        api(store).list_objects("any", {"limit": ["0"]})
+
+
+def test_the_namespace_list_is_newest_first_by_default(store):
+    for name in ("one", "two", "three"):
+        api(store).create_namespace({"namespace": name})
+    assert [ns["namespace"] for ns in api(store).list_namespaces({})["namespaces"]] == ["three", "two", "one"]
+
+
+# ---------------------------------------------------------------- tags
+def test_tag_names_are_unique_whatever_their_case_and_found_whatever_their_case(store):
+    api(store).create_namespace({"namespace": "n"})
+    api(store).create_tag("n", "Blue")
+    with pytest.raises(Conflict, match="case insensitive"):
+        api(store).create_tag("n", "blue")
+    assert api(store).show_tag("n", "BLUE")["name"] == "Blue"
+
+
+def test_bulk_tags_replace_unless_appending_and_a_refused_batch_changes_nothing(store):
+    api(store).create_namespace({"namespace": "n", "tags": [{"name": "old"}]})
+    api(store).create_tags("n", {"tags": [{"name": "a"}]}, append=True)
+    assert {t["name"] for t in api(store).list_tags("n", {})["tags"]} == {"old", "a"}
+    with pytest.raises(Conflict):
+        api(store).create_tags("n", {"tags": [{"name": "b"}, {"name": "old"}]}, append=True)
+    with pytest.raises(Conflict):
+        api(store).create_tags("n", {"tags": [{"name": "x"}, {"name": "X"}]}, append=False)
+    assert {t["name"] for t in api(store).list_tags("n", {})["tags"]} == {"old", "a"}
+    api(store).create_tags("n", {"tags": [{"name": "new"}]}, append=False)
+    assert api(store).list_tags("n", {})["tags"] == [{"name": "new"}]
+
+
+def test_a_tag_longer_than_the_schema_allows_is_a_bad_request(store):
+    api(store).create_namespace({"namespace": "n"})
+    with pytest.raises(BadRequest):
+        api(store).create_tag("n", "x" * 81)
+
+
+def test_renaming_a_tag_onto_another_is_a_conflict(store):
+    api(store).create_namespace({"namespace": "n", "tags": [{"name": "a"}, {"name": "b"}]})
+    with pytest.raises(Conflict):
+        api(store).update_tag("n", "a", {"name": "B"})
+    assert api(store).update_tag("n", "a", {"name": "A"})["name"] == "A"  # its own name, another case
+
+
+# ---------------------------------------------------------------- objects, properties, resource types
+def test_an_object_is_shown_with_glances_defaults(store):
+    api(store).create_namespace({"namespace": "n"})
+    api(store).create_object("n", {"name": "o"})
+    shown = api(store).show_object("n", "o")
+    assert shown["required"] == [] and shown["properties"] == {} and "description" not in shown
+
+
+def test_a_property_show_through_a_resource_type_strips_its_prefix(store):
+    api(store).create_namespace(
+        {"namespace": "n", "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "hw_"}]}
+    )
+    api(store).create_property("n", {"name": "cpu", "type": "string", "title": "CPU"})
+    assert api(store).show_property("n", "hw_cpu", {"resource_type": ["OS::Glance::Image"]})["name"] == "cpu"
+    with pytest.raises(NotFound, match="resource-type with name=OS::Nova::Server, was not found"):
+        api(store).show_property("n", "hw_cpu", {"resource_type": ["OS::Nova::Server"]})  # no such type
+    api(store).create_namespace({"namespace": "m", "resource_type_associations": [{"name": "OS::Nova::Server"}]})
+    with pytest.raises(NotFound, match="resource-type association of resource-type=OS::Nova::Server to namespace=n"):
+        api(store).show_property("n", "hw_cpu", {"resource_type": ["OS::Nova::Server"]})  # not associated with n
+
+
+def test_resource_types_outlive_their_namespaces(store):
+    api(store).create_namespace({"namespace": "n", "resource_type_associations": [{"name": "OS::Cinder::Volume"}]})
+    api(store).delete_namespace("n")
+    assert [rt["name"] for rt in api(store, MEMBER).list_resource_types()["resource_types"]] == ["OS::Cinder::Volume"]
+
+
+def test_read_only_attributes_are_refused_before_anything_else(store):
+    with pytest.raises(Forbidden, match="Attribute 'self' is read-only."):
+        api(store, MEMBER).create_namespace({"namespace": "n", "self": "/x"})
+
+
+# ---------------------------------------------------------------- the loader
+def write(directory, name: str, document: Any) -> None:
+    (directory / name).write_text(document if isinstance(document, str) else json.dumps(document))
+
+
+def test_the_loader_imports_glance_namespace_files_and_skips_what_exists(store, tmp_path):
+    write(tmp_path, "a.json", {
+        "namespace": "OS::A", "visibility": "public", "protected": True,
+        "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "a_"}],
+        "properties": {"p": {"title": "P", "type": "string"}},
+        "objects": [{"name": "o", "properties": {"q": {"title": "Q", "type": "integer"}}}],
+        "tags": [{"name": "t"}],
+    })  # fmt: skip
+    write(tmp_path, "broken.json", "{not json")
+    write(tmp_path, "notes.txt", "ignored")
+    report = load(tmp_path, store)
+    assert report.loaded == ["OS::A"] and len(report.failed) == 1 and report.failed[0].startswith("broken.json")
+    shown = api(store, MEMBER).show_namespace("OS::A", {})
+    assert shown["owner"] == "admin" and shown["protected"] is True  # glance-manage's default owner
+    assert shown["properties"] == {"p": {"title": "P", "type": "string"}} and shown["tags"] == [{"name": "t"}]
+    assert store.resource_types()[0]["protected"] is True
+
+    write(tmp_path, "a.json", {"namespace": "OS::A", "display_name": "again"})
+    assert load(tmp_path / "a.json", store).skipped == ["OS::A"]
+    assert "display_name" not in api(store).show_namespace("OS::A", {})
+    assert load(tmp_path / "a.json", store, overwrite=True).loaded == ["OS::A"]
+    replaced = api(store).show_namespace("OS::A", {})
+    assert replaced["display_name"] == "again" and "tags" not in replaced
+
+
+def test_the_loader_leaves_nothing_of_a_namespace_it_could_not_load(store, tmp_path):
+    write(tmp_path, "bad.json", {"namespace": "OS::Bad", "tags": [{"name": "t"}], "objects": [{"no": "name"}]})
+    report = load(tmp_path, store)
+    assert report.loaded == [] and report.failed and store.items == {}
+
+
+# ---------------------------------------------------------------- the port
+CONFORM = """
+from image_import.adapters.metadefs import DynamoMetadefStore, MetadefRecords
+from tests.unit.test_metadefs import MemoryMetadefStore
+
+real: MetadefRecords = DynamoMetadefStore("table")
+fake: MetadefRecords = MemoryMetadefStore()
+"""
+
+
+def test_the_table_adapter_and_the_memory_fake_satisfy_the_metadef_records_port(tmp_path):
+    from tests.unit.test_ports_conform import mypy
+
+    conform = tmp_path / "metadefs_conform.py"
+    conform.write_text(CONFORM)
+    result = mypy(tmp_path, conform)
+    assert [line for line in result.stdout.splitlines() if ": error:" in line] == [], result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
