@@ -30,6 +30,7 @@ from image_import.settings.ini import (
     parse_int,
     parse_list,
 )
+from image_import.settings.stores import StoreConfig
 from image_import.settings.model import (
     DEFAULT_CONTAINER_FORMATS,
     DEFAULT_DISK_FORMATS,
@@ -63,6 +64,7 @@ __all__ = [
     "Resources",
     "Sections",
     "Settings",
+    "StoreConfig",
     "get_resources",
     "get_settings",
     "load_policy_file",

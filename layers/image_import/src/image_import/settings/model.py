@@ -37,6 +37,7 @@ from image_import.settings.files import (
     load_tokens,
 )
 from image_import.settings.ini import ConfigError, ConfValue, Sections, parse_bool, parse_ini, parse_int, parse_list
+from image_import.settings.stores import StoreConfig, load_stores
 
 GIB = 1024**3
 DEFAULT_DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]
@@ -106,10 +107,26 @@ class Settings:
     identity_backend: str = "token_file"
     keystone: KeystoneSettings | None = None
     policy_rules: dict[str, str] = field(default_factory=dict)
+    # Glance's multi-store options (settings/stores.py); empty: the one store of a single-store site
+    stores: tuple[StoreConfig, ...] = ()
+    default_backend: str | None = None
     sections: Sections = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, ConfValue]:
         return self.sections.get(name, {})
+
+    @property
+    def multi_store(self) -> bool:
+        return bool(self.stores)
+
+    def store(self, store_id: str) -> StoreConfig | None:
+        return next((s for s in self.stores if s.id == store_id), None)
+
+    def by_weight(self, store_ids) -> list[str]:
+        """``store_ids`` heaviest first (Glance 2023.2's order of an image's stores); equal weights keep
+        the ``enabled_backends`` order."""
+        order = {s.id: (-s.weight, i) for i, s in enumerate(self.stores)}
+        return sorted(store_ids, key=lambda s: order.get(s, (0, len(order))))
 
 
 def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -191,6 +208,7 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
     if "url_lifetime" in sections.get("direct_upload", {}):
         item = sections["direct_upload"]["url_lifetime"]
         values["upload_url_lifetime"] = parse_int(item, minimum=1, maximum=MAX_PRESIGNED_LIFETIME)
+    values["stores"], values["default_backend"] = load_stores(sections)
     values["uri_filter"] = load_uri_filter(sections.get("import_filtering_opts", {}))
     if "enable_image_import" in default:
         values["enable_image_import"] = parse_bool(default["enable_image_import"])

@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from image_import.api.requests import caller, json_body
 from image_import.api.routes import IMAGE_ID, ports, require_import_enabled
 from image_import.api.views import respond
-from image_import.errors import NotFound
 from image_import.observability import logger
 from image_import.settings import get_settings
 
@@ -28,8 +27,22 @@ def info_import() -> Response:
 
 @router.get("/v2/info/stores")
 def info_stores() -> Response:
+    from image_import.stores.info import stores_document
+
     caller()
-    raise NotFound("Multi backend is not supported at this site.")
+    return respond(200, stores_document(get_settings()))
+
+
+@router.get("/v2/info/stores/detail")
+def info_stores_detail() -> Response:
+    from image_import.policy.access import require_allowed
+    from image_import.stores.info import stores_document
+
+    context = caller()
+    settings = get_settings()
+    stores_document(settings)  # 404 first on a single-store site, as Glance
+    require_allowed(context, "stores_info_detail", settings)
+    return respond(200, stores_document(settings, detail=True))
 
 
 @router.get("/v2/info/usage")
