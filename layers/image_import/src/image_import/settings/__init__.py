@@ -30,7 +30,6 @@ from image_import.settings.ini import (
     parse_int,
     parse_list,
 )
-from image_import.settings.stores import StoreConfig
 from image_import.settings.model import (
     DEFAULT_CONTAINER_FORMATS,
     DEFAULT_DISK_FORMATS,
@@ -44,6 +43,7 @@ from image_import.settings.model import (
     load_settings,
     load_uri_filter,
 )
+from image_import.settings.stores import StoreConfig
 
 __all__ = [
     "API_CONF",
