@@ -12,7 +12,7 @@ EDGE_REGION = "eu-west-1"
 STORES = ("fast", "cheap", "edge")
 
 
-def configure_stores(config_dir: Path, methods: str = "[glance-direct, web-download]") -> Path:
+def configure_stores(config_dir: Path, methods: str = "[glance-direct, web-download, copy-image]") -> Path:
     """``fast`` (default, weight 100, the stack's store bucket), ``cheap`` (weight 50) and ``edge`` (weight
     10, another region), as an operator writes them in glance-api.conf."""
     conf = "glance-api.conf"

@@ -105,6 +105,8 @@ class Ports:
     staging: StagingBucket
     store: StoreBucket
     workflow: Workflow | None = None
+    # multi-store: store id -> its bucket, where a test gives its own (stores/buckets.py builds the real ones)
+    stores: dict[str, StoreBucket] | None = None
 
 
 @functools.cache

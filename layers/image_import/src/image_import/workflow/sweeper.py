@@ -39,6 +39,7 @@ from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
 from image_import.models.time import parse_time
 from image_import.settings import Settings
+from image_import.stores.targets import job_stores
 from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, import_job
@@ -218,6 +219,7 @@ def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJo
         method or "glance-direct",
         context,
         store_key=store_key(image.id),
+        **job_stores(method or "glance-direct", task.input.get("backend") if task else None),
         failed_step=LOST_EXECUTION,
         error=StepError(Error="ImportFailed", Cause=json.dumps({"errorMessage": reason})),
     )

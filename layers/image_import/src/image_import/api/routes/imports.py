@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from image_import.api.requests import caller, json_body
+from image_import.api.requests import caller, header, json_body
 from image_import.api.routes import IMAGE_ID, ports, require_import_enabled
 from image_import.api.views import respond
 from image_import.observability import logger
@@ -59,8 +59,11 @@ def import_image(image_id: str) -> Response:
 
     context = caller()
     require_import_enabled()
-    task = start_import(context, image_id, json_body(), get_settings(), ports())
-    logger.info("import started", extra={"image_id": image_id, "task_id": task.id})
+    task = start_import(
+        context, image_id, json_body(), get_settings(), ports(), store_header=header("x-image-meta-store")
+    )
+    if task is not None:  # None: a copy-image into stores the image is already in, nothing to do
+        logger.info("import started", extra={"image_id": image_id, "task_id": task.id})
     return respond(202)
 
 
