@@ -8,7 +8,7 @@ from tests.conftest import ROOT
 
 def test_the_multi_store_example_has_three_stores_one_in_another_region():
     settings = load_settings(ROOT / "config" / "examples" / "multi-store")
-    assert [s.id for s in settings.stores] == ["fast", "cheap", "edge"]
+    assert [s.id for s in settings.stores] == ["fast", "regional", "slow"]
     assert settings.default_backend == "fast" and settings.store("fast").bucket is None
     assert {s.region for s in settings.stores} == {None, "eu-west-1"}
     assert "copy-image" in settings.enabled_import_methods
