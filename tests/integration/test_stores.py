@@ -294,3 +294,39 @@ def test_put_file_writes_the_store_the_header_names(stores_stack, admin):
         {"Content-Type": "application/octet-stream", "X-Image-Meta-Store": "nowhere"},
     )
     assert (unknown.status, unknown.json["message"]) == (400, "Store for identifier nowhere not found")
+
+
+@pytest.fixture
+def sweep(stores_stack, monkeypatch):
+    import json
+
+    import boto3
+
+    monkeypatch.setenv("SWEEPER_GRACE_MINUTES", "0")  # everything here is seconds old
+    monkeypatch.setenv("SWEEPER_UPLOAD_AGE_HOURS", "0")
+
+    def run() -> dict:
+        reply = boto3.client("lambda").invoke(FunctionName=stores_stack.physical_name("SweeperFunction"), Payload=b"{}")
+        assert "FunctionError" not in reply, reply["Payload"].read()
+        return json.loads(reply["Payload"].read())
+
+    return run
+
+
+def test_the_sweeper_removes_a_further_stores_copy_of_an_image_not_in_that_store_and_nothing_else(
+    stores_stack, admin, sweep
+):
+    import boto3
+
+    from tests.multi_store import CHEAP_BUCKET
+
+    image = active_in(admin, stores_stack, ["fast", "edge"])
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=CHEAP_BUCKET, Key=f"images/{image['id']}", Body=b"left by a failed cleanup")
+    s3.put_object(Bucket=CHEAP_BUCKET, Key="operator/notes.txt", Body=b"not the service's")
+    s3.create_multipart_upload(Bucket=CHEAP_BUCKET, Key="operator/big")
+    report = sweep()
+    assert report["stored_objects_deleted"] == 1
+    assert stored(stores_stack, image["id"]) == {"fast": DATA, "cheap": None, "edge": DATA}
+    assert object_in(CHEAP_BUCKET, "operator/notes.txt") == b"not the service's"
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=CHEAP_BUCKET).get("Uploads", [])] == ["operator/big"]

@@ -54,3 +54,8 @@ def written_buckets(job, settings: Settings, ports: Ports) -> list[StoreBucket]:
         return [ports.store]
     stores = job.stores
     return [bucket_of(s, settings, ports) for s in stores]
+
+
+def further_store_buckets(settings: Settings, ports: Ports) -> list[tuple[str, StoreBucket]]:
+    """(store id, bucket) of every store with a bucket of its own (not the stack's store bucket)."""
+    return [(s.id, bucket_of(s.id, settings, ports)) for s in settings.stores if s.bucket is not None]
