@@ -45,7 +45,7 @@ def upload_image(
     store_id = None
     if settings.multi_store:  # Glance checks the store first: 400 for one that is not configured
         store_id = store_header if store_header is not None else settings.default_backend
-        if settings.store(store_id) is None:
+        if store_id is None or settings.store(store_id) is None:
             raise BadRequest(f"Store for identifier {store_id} not found")
     store = bucket_of(store_id, settings, ports)
     image = get_image(context, image_id, ports, settings)

@@ -125,6 +125,11 @@ class Settings:
     def store(self, store_id: str) -> StoreConfig | None:
         return next((s for s in self.stores if s.id == store_id), None)
 
+    @property
+    def default_stores(self) -> list[str]:
+        """Where an image with no stores recorded is: the default store (none with one store)."""
+        return [self.default_backend] if self.default_backend else []
+
     def by_weight(self, store_ids) -> list[str]:
         """``store_ids`` heaviest first (Glance 2023.2's order of an image's stores); equal weights keep
         the ``enabled_backends`` order."""

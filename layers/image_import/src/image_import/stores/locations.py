@@ -21,7 +21,7 @@ def image_locations(image: Image, settings: Settings, ports: Ports) -> list[dict
     key = store_key(image.id)
     if not settings.multi_store:
         return [{"url": f"s3://{ports.store.name}/{key}", "metadata": {}}]
-    stores = image.stores or [settings.default_backend]  # imported before the site had several stores
+    stores = image.stores or settings.default_stores  # imported before the site had several stores
     return [{"url": f"s3://{bucket_of(s, settings, ports).name}/{key}", "metadata": {"store": s}} for s in stores]
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from image_import.errors import BadRequest, Conflict
@@ -50,7 +51,7 @@ def copy_targets(requested: list[str], present: list[str], all_stores: bool) -> 
     return requested
 
 
-def job_stores(method: str, stores: list[str | None] | None, source_store: str | None = None) -> dict[str, Any]:
+def job_stores(method: str, stores: Sequence[str | None] | None, source_store: str | None = None) -> dict[str, Any]:
     """The workflow document's store fields for an import into ``stores`` (the task's ``backend``; ``[None]``
     with one store): an import writes the first from staging and copies into the rest; a copy-image copies
     into all of them from ``source_store``."""

@@ -54,7 +54,7 @@ def start_import(
     if settings.multi_store:
         stores = settings.by_weight(targets.requested_stores(body, store_header, settings))
     if method == COPY_IMAGE:
-        stores = targets.copy_targets(stores, image.stores or [settings.default_backend], body.get("all_stores", False))
+        stores = targets.copy_targets(stores, image.stores or settings.default_stores, body.get("all_stores", False))
         if not stores:
             return None  # Glance: the image is in every store already; 202 and nothing to do
     source_uri, expected_hash = None, None
@@ -94,7 +94,7 @@ def start_import(
 
     job = import_job(image, task.id, method, context, source_uri=source_uri)
     if stores:
-        source = (image.stores or [settings.default_backend])[0]  # a copy reads the heaviest store it is in
+        source = (image.stores or settings.default_stores)[0]  # a copy reads the heaviest store it is in
         job = job.model_copy(
             update={
                 **targets.job_stores(method, stores, source),

@@ -132,11 +132,12 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
     bucket's region. The image gains the store when the copy is done; a copy that fails is reported on the
     image (``os_glance_failed_import``) and leaves nothing in the target."""
     assert job.target_store is not None
+    target_store: str = job.target_store
     actions = ImageActions(ports, job.image_id, job.task_id)
     image = actions.current()
     key = store_key(job.image_id)
     source = bucket_of(job.source_store, settings, ports)
-    target = bucket_of(job.target_store, settings, ports)
+    target = bucket_of(target_store, settings, ports)
     state = job.store_copy
     try:
         if state is None:
@@ -150,10 +151,10 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
         )
     except ImportFailed:
         discard(target, key)
-        actions.apply(lambda image: marks.store_failed(image, job.target_store))
+        actions.apply(lambda image: marks.store_failed(image, target_store))
         raise
     if state.done:
-        actions.apply(lambda image: marks.store_written(image, job.target_store, settings))
+        actions.apply(lambda image: marks.store_written(image, target_store, settings))
     return job.model_copy(update={"store_copy": state})
 
 
