@@ -1,10 +1,11 @@
-"""Import step: image active, task success, lock released."""
+"""Import step: image active, task success, lock released (multi-store: the stores that failed reported)."""
 
 from image_import.adapters.ports import default_ports
 from image_import.observability import step_handler
+from image_import.settings import get_settings
 from image_import.workflow import steps
 
 
 @step_handler("CompleteImport")
 def handler(job):
-    return steps.complete(job, default_ports())
+    return steps.complete(job, default_ports(), get_settings())

@@ -1,4 +1,5 @@
-"""Import step: one pass of the copy staging -> store (server-side parts, read once to hash and inspect)."""
+"""Import step: one pass of the copy staging -> store (server-side parts, read once to hash and inspect); in a
+Map iteration (multi-store), one pass of the copy from the first store into another."""
 
 from image_import.adapters.ports import default_ports
 from image_import.observability import step_handler
@@ -8,4 +9,4 @@ from image_import.workflow import steps
 
 @step_handler("ImportToStore", finished=lambda job: bool(job.store_copy and job.store_copy.done))
 def handler(job, deadline):
-    return steps.import_to_store(job, get_settings(), default_ports(), deadline)
+    return steps.store_pass(job, get_settings(), default_ports(), deadline)

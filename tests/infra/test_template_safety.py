@@ -26,10 +26,12 @@ WILDCARD_ALLOWED = {
 
 
 def statements(role: dict) -> list[tuple[str, dict]]:
-    """Every statement a role may hold: both branches of a conditional (Fn::If) one."""
+    """Every statement a role may hold: both branches of a conditional (Fn::If) statement, and a policy
+    under a condition (multi-store's StoreBucketArns) as if its condition held."""
+    policies = [p["Fn::If"][1] if "Fn::If" in p else p for p in role["Properties"].get("Policies", [])]
     return [
         (policy["PolicyName"], branch)
-        for policy in role["Properties"].get("Policies", [])
+        for policy in policies
         for statement in policy["PolicyDocument"]["Statement"]
         for branch in (statement["Fn::If"][1:] if "Fn::If" in statement else [statement])
         if branch != {"Ref": "AWS::NoValue"}
@@ -243,7 +245,10 @@ EXPECTED_ACTIONS = {
     | {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListMultipartUploadParts"}
     | {"s3:ListBucket", "s3:ListBucketMultipartUploads"},
     "DeleteStagingFunctionRole": {"s3:DeleteObject"},
-    "CompleteImportFunctionRole": _EVENTS | _ITEM_RW,
+    # multi-store: what a failed copy into a store left is removed at completion
+    "CompleteImportFunctionRole": _EVENTS
+    | _ITEM_RW
+    | {"s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucketMultipartUploads"},
     "RevertImportFunctionRole": _EVENTS
     | _ITEM_RW
     | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucketMultipartUploads"},
@@ -331,3 +336,70 @@ def test_only_the_import_writes_the_store_and_only_those_completing_uploads_list
     assert writers == {"ImportToStoreFunctionRole", "ApiFunctionRole"}  # the import; PUT /file
     # the API completes direct uploads; web-download and the store copy complete their own uploads in passes
     assert part_listers == {"ApiFunctionRole", "WebDownloadFunctionRole", "ImportToStoreFunctionRole"}
+
+
+# ---------------------------------------------------------------- multi-store: the further stores' buckets
+def _conditional_statements(role: dict) -> list[dict]:
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        if "Fn::If" in policy
+        for statement in policy["Fn::If"][1]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_the_further_stores_buckets_are_granted_only_under_their_parameter_and_only_their_images(cfn):
+    assert cfn["Conditions"]["HasStoreBuckets"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "StoreBucketArns"}]}, ""]}]
+    }
+    assert cfn["Parameters"]["StoreBucketArns"]["Default"] == ""  # one store unless the operator names more
+    granted = {}
+    for role_id, role in function_roles(cfn).items():
+        for policy in role["Properties"].get("Policies", []):
+            if "Fn::If" in policy:
+                condition, _, otherwise = policy["Fn::If"]
+                assert (condition, otherwise) == ("HasStoreBuckets", {"Ref": "AWS::NoValue"})
+        for statement in _conditional_statements(role):
+            granted.setdefault(role_id, []).append(statement)
+    # the functions that move (import), serve and write (API), and remove (complete, revert, sweeper) store data
+    assert set(granted) == {
+        "ApiFunctionRole",
+        "ImportToStoreFunctionRole",
+        "CompleteImportFunctionRole",
+        "RevertImportFunctionRole",
+        "SweeperFunctionRole",
+    }
+    objects = {
+        "Fn::Split": [
+            ",",
+            {"Fn::Sub": ["${Arns}/images/*", {"Arns": {"Fn::Join": ["/images/*,", {"Ref": "StoreBucketArns"}]}}]},
+        ]
+    }
+    for role_id, statements_of_role in granted.items():
+        for statement in statements_of_role:
+            actions = set(as_list(statement["Action"]))
+            if actions & {"s3:ListBucket", "s3:ListBucketMultipartUploads"}:
+                assert statement["Resource"] == {"Ref": "StoreBucketArns"} and actions <= {
+                    "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads",
+                }
+            else:
+                assert statement["Resource"] == objects, role_id  # images/* of exactly those buckets
+
+
+def test_the_store_bucket_arns_resolve_to_each_buckets_images_and_nothing_without_the_parameter(cfn):
+    """CloudFormation's join-then-split, resolved: each ARN of StoreBucketArns becomes <arn>/images/*."""
+    from image_import_dev.local.template import Resolver
+
+    role = cfn["Resources"]["ImportToStoreFunctionRole"]
+    (conditional,) = [p for p in role["Properties"]["Policies"] if "Fn::If" in p]
+    arns = "arn:aws:s3:::cheap,arn:aws:s3:::edge"
+    resolver = Resolver(cfn, stack_name="t", region="us-east-1", account_id="1", parameters={"StoreBucketArns": arns})
+    policy = resolver.resolve(conditional)
+    resources = [s["Resource"] for s in policy["PolicyDocument"]["Statement"]]
+    assert resources == [
+        ["arn:aws:s3:::cheap/images/*", "arn:aws:s3:::edge/images/*"],
+        ["arn:aws:s3:::cheap", "arn:aws:s3:::edge"],
+    ]
+    without = Resolver(cfn, stack_name="t", region="us-east-1", account_id="1", parameters={})
+    assert without.condition("HasStoreBuckets") is False

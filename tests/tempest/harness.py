@@ -2,7 +2,7 @@
 
 Pieces used by tests/tempest/test_tempest_image.py, and by hand:
 
-    .venv/bin/python -m tests.tempest.harness [--rbac] [REGEX]
+    .venv/bin/python -m tests.tempest.harness [--rbac | --multi-store] [REGEX]
 
 starts Keystone (tests/keystone_server.py), the local stack behind it, a web server for
 web-download, writes a tempest workspace and runs tempest on it (REGEX, default: the chosen set),
@@ -111,16 +111,31 @@ EXCLUDED = {
     "test_images.ImportImagesTest.test_image_glance_download_import_bad_missing_image": "glance-download not implemented",
     # tempest itself skips it (skip_because bug 2030527); tests/integration/test_tasks_api.py does what it does
     "admin.test_image_task.ImageTaskCreate.test_image_tasks_create": "skipped by tempest (bug 2030527)",
-    # its setUpClass skips unless GET /v2/info/stores lists stores: that is 404 in a single-store
-    # Glance, and here (docs/decisions.md, "Single store")
+    # its setUpClass skips unless GET /v2/info/stores lists stores (404 with a single store, as in
+    # Glance): it runs in the multi-store run (MULTI_STORE_EXPECTED)
     "test_images_negative.ImportImagesNegativeTest.test_image_web_download_import_with_bad_url": (
-        "multi-store only (GET /v2/info/stores is 404 with a single store, as in Glance)"
+        "multi-store only: in the multi-store run"
     ),
 }
 
+# The multi-store run (``--multi-store``; tests/tempest/test_tempest_multi_store.py): the local stack on
+# config/examples/multi-store (three S3 stores, one in a second region), tempest with store weights on.
+# (This tempest's MultiStoresImportImagesTest has these two tests; its other methods are BasicOperationsImagesTest's,
+# run in the single-store run.) About 60 s: Keystone, the local stack, 6 tests on two workers (~20 s).
+MULTI_STORE_EXPECTED = [
+    "test_images.MultiStoresImportImagesTest.test_glance_direct_import_image_to_all_stores",
+    "test_images.MultiStoresImportImagesTest.test_glance_direct_import_image_to_specific_stores",
+    "admin.test_images.MultiStoresImagesTest.test_delete_image_from_specific_store",
+    "admin.test_images.ImportCopyImagesTest.test_image_copy_image_import",
+    "test_images.StoreWeightTest.test_store_weight_order",
+    "test_images_negative.ImportImagesNegativeTest.test_image_web_download_import_with_bad_url",
+]
+MULTI_STORE_CONFIG = ROOT / "config" / "examples" / "multi-store"
+MULTI_STORE_CONF_CHANGES = {"http_store_enabled = false\n": "http_store_enabled = false\nstore_weight_enabled = true\n"}
+
 # Elsewhere in tempest.api.image.v2, not run at all, and why.
 NOT_RUN = {
-    "test_images.MultiStoresImportImagesTest, MultistoreLocationImportTest, StoreWeightTest": "single store",
+    "test_images.MultistoreLocationImportTest": "adds locations (PATCH/add-location): the locations API is not implemented",
     "test_images.ImageLocationsTest, LocationImportTest, HashCalculationRemoteDeletionTest": "locations API not implemented",
     "test_images_formats, test_images_dependency": "out of scope (format inspection, nova)",
     "admin/test_image_caching": "the image cache API is not implemented (no cache: data is served from S3)",
@@ -283,9 +298,9 @@ def tempest_dir() -> str:
     return str(Path(tempest.__file__).parent)
 
 
-def include_list() -> list[str]:
+def include_list(names: list[str] | None = None) -> list[str]:
     """One regex a test: ``name[`` (tempest ids end in ``[id-...]``), so no test's name is another's prefix."""
-    return ["^" + re.escape(PREFIX + name + "[") for name in EXPECTED]
+    return ["^" + re.escape(PREFIX + name + "[") for name in (EXPECTED if names is None else names)]
 
 
 def rbac_include_list() -> list[str]:
@@ -367,7 +382,9 @@ def web_server(directory: Path) -> Iterator[str]:
         server.server_close()
 
 
-def write_workspace(workspace: Path, keystone: Keystone, web_url: str, rbac: bool = False) -> Path:
+def write_workspace(
+    workspace: Path, keystone: Keystone, web_url: str, rbac: bool = False, multi_store: bool = False
+) -> Path:
     workspace.mkdir(parents=True, exist_ok=True)
     conf = workspace / "etc" / "tempest.conf"
     conf.parent.mkdir(exist_ok=True)
@@ -384,7 +401,14 @@ def write_workspace(workspace: Path, keystone: Keystone, web_url: str, rbac: boo
     if rbac:
         conf.write_text(rbac_conf(conf.read_text()))
         return write_rbac_discovery(workspace, conf)
-    (workspace / "include.txt").write_text("\n".join(include_list()) + "\n")
+    if multi_store:
+        text = conf.read_text()
+        for before, after in MULTI_STORE_CONF_CHANGES.items():
+            assert before in text, before
+            text = text.replace(before, after)
+        conf.write_text(text)
+    names = MULTI_STORE_EXPECTED if multi_store else EXPECTED
+    (workspace / "include.txt").write_text("\n".join(include_list(names)) + "\n")
     # discover only the image tests (tempest's own .stestr.conf imports all of tempest first, ~40 s);
     # test ids stay tempest.api.image.v2.<module>.<Class>.<test>, grouped by class as tempest does
     site = Path(tempest_dir()).parent
@@ -449,14 +473,15 @@ def run_tempest(workspace: Path, regex: str | None = None, concurrency: int = 2,
 
 
 @contextmanager
-def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False) -> Iterator[Path]:
-    """The local stack behind ``keystone``, in its catalog, and a tempest workspace for it under ``base``."""
+def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False, multi_store: bool = False) -> Iterator[Path]:
+    """The local stack behind ``keystone``, in its catalog, and a tempest workspace for it under ``base``
+    (``multi_store``: on config/examples/multi-store)."""
     import shutil
 
     from tests.e2e.conftest import start_local_service
 
     config_dir = base / "config"
-    shutil.copytree(ROOT / "config", config_dir)
+    shutil.copytree(MULTI_STORE_CONFIG if multi_store else ROOT / "config", config_dir)
     (base / "www").mkdir()
     with web_server(base / "www") as web_url:
         configure_service(config_dir, keystone, int(web_url.rsplit(":", 1)[1]))
@@ -468,7 +493,7 @@ def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False) -> Ite
             # the same stack under another name, so tempest's log shows which endpoint a call took
             alternate_url = service.url.replace("127.0.0.1", "localhost")
             endpoint_ids.append(register_image_endpoint(keystone, alternate_url, ALTERNATE_SERVICE_TYPE)[1])
-            yield write_workspace(base / "workspace", keystone, web_url, rbac).parents[1]
+            yield write_workspace(base / "workspace", keystone, web_url, rbac, multi_store).parents[1]
         finally:
             for endpoint_id in endpoint_ids:
                 unregister_endpoint(keystone, endpoint_id)
@@ -494,11 +519,12 @@ def main(argv: list[str]) -> int:
     from tests.keystone_server import start_keystone
 
     rbac = "--rbac" in argv  # glance-tempest-plugin's RBAC persona tests instead
-    argv = [arg for arg in argv if arg != "--rbac"]
+    multi_store = "--multi-store" in argv  # the multi-store tests, on config/examples/multi-store
+    argv = [arg for arg in argv if arg not in ("--rbac", "--multi-store")]
     base = Path(tempfile.mkdtemp(prefix="tempest-image-"))
     keystone = start_keystone()
     try:
-        with tempest_workspace(base, keystone, rbac) as workspace:
+        with tempest_workspace(base, keystone, rbac, multi_store) as workspace:
             run = run_tempest(workspace, argv[0] if argv else None, RBAC_CONCURRENCY if rbac else 2)
             print(run.output[-20000:])
             print(f"tempest: rc={run.returncode} in {run.seconds:.0f}s; workspace {workspace}")

@@ -18,6 +18,7 @@ NOT_STAGED = "Image needs to be staged before 'glance-direct' method can be used
 NO_CONTAINER = "'container_format' needs to be set before import"
 NO_DISK = "'disk_format' needs to be set before import"
 NO_FORMATS_TO_SAVE = "Properties disk_format, container_format must be set prior to saving data."
+NOT_ACTIVE_TO_COPY = "Only images with status active can be targeted for copying"
 
 
 def image(status="queued", disk_format="raw", container_format="bare") -> Image:
@@ -39,13 +40,14 @@ def direct(status: str) -> str:
 WRONG_STATUS = {
     gates.IMPORT_WEB_DOWNLOAD: lambda s: ACTIVE if s == "active" else NOT_QUEUED_WEB,
     gates.IMPORT_GLANCE_DIRECT: lambda s: ACTIVE if s == "active" else NOT_STAGED,
+    gates.IMPORT_COPY_IMAGE: lambda s: NOT_ACTIVE_TO_COPY,  # multi-store: more stores for an active image
     gates.STAGE: lambda s: f"Image {ID} is in status '{s}'; data can only be staged for a 'queued' image.",
     gates.UPLOAD: lambda s: f"Image {ID} is in status '{s}'; data can only be uploaded to a 'queued' image.",
     gates.UPLOAD_URLS: direct,
     gates.UPLOAD_URLS_THEN_IMPORT: direct,
     gates.UPLOAD_COMPLETE: direct,
 }
-ACCEPTS = {gates.IMPORT_GLANCE_DIRECT: "uploading"}  # every other operation wants 'queued'
+ACCEPTS = {gates.IMPORT_GLANCE_DIRECT: "uploading", gates.IMPORT_COPY_IMAGE: "active"}  # others: 'queued'
 
 
 def test_every_operation_has_a_row_and_a_case_here():
@@ -66,6 +68,7 @@ FORMATS = [
     (gates.IMPORT_WEB_DOWNLOAD, None, "bare", (Conflict, NO_DISK)),
     (gates.IMPORT_GLANCE_DIRECT, None, None, (Conflict, NO_CONTAINER)),
     (gates.IMPORT_GLANCE_DIRECT, None, "bare", (Conflict, NO_DISK)),
+    (gates.IMPORT_COPY_IMAGE, None, None, (Conflict, NO_CONTAINER)),
     (gates.UPLOAD_URLS_THEN_IMPORT, None, None, (Conflict, NO_CONTAINER)),
     (gates.UPLOAD_URLS_THEN_IMPORT, None, "bare", (Conflict, NO_DISK)),
     (gates.UPLOAD, None, None, (BadRequest, NO_FORMATS_TO_SAVE)),  # both named at once, 400

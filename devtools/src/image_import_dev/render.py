@@ -1,7 +1,8 @@
 """Render the import state machine and the plugin functions from the configured plugin list.
 
 ``[image_import_opts] image_import_plugins`` decides which plugin Lambdas exist and in which
-order the state machine calls them. This module is the one place that turns that list into
+order the state machine calls them; ``[DEFAULT] enabled_backends`` (several stores) adds the Map
+state that copies into the further stores, and copy-image. This module is the one place that turns that list into
 (a) ``statemachine/import.asl.json`` and (b) the generated blocks of ``template.yaml``:
 
     python -m image_import_dev.render            # rewrite both from config/
@@ -93,8 +94,9 @@ def _task(
     return state
 
 
-def definition(plugins: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """The ASL (JSONPath: moto's interpreter has no JSONata)."""
+def definition(plugins: list[str] | tuple[str, ...], multi_store: bool = False) -> dict[str, Any]:
+    """The ASL (JSONPath: moto's interpreter has no JSONata); ``multi_store`` (``enabled_backends`` set) adds
+    the fan-out over the further target stores and the copy-image method."""
     functions = {plugin_state(p): plugin_function_id(p) for p in plugins}
     # the fixed states' functions are named after them: VerifyStaging -> VerifyStagingFunction
     chain = [(name, functions.get(name, f"{name}Function")) for name in import_states("glance-direct", plugins)]
@@ -116,6 +118,8 @@ def definition(plugins: list[str] | tuple[str, ...]) -> dict[str, Any]:
     states = {CHOOSE_METHOD: choose, **states}
     for name, (done_flag, choice) in PASS_STATES.items():
         _loop(states, name, done_flag, choice)
+    if multi_store:
+        _fan_out(states)
     revert = _task(REVERT[1], FAILED, {"Payload.$": "$"}, catch=None)
     revert["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.revert_error", "Next": FAILED}]
     states[REVERT[0]] = revert
@@ -157,6 +161,73 @@ def _loop(states: dict[str, Any], name: str, done_flag: str, choice: str) -> Non
         "Default": name,
     }
     task["Next"] = choice
+
+
+ANY_STORE_TO_COPY = "AnyStoreToCopy"
+COPY_TO_STORES = "CopyToStores"
+# the fields of the workflow document one copy needs (models/job.py ImportJob); the item is its target store
+COPY_ITEM_FIELDS = ("image_id", "task_id", "method", "context", "staging_key", "source_store")
+
+
+def _fan_out(states: dict[str, Any]) -> None:
+    """Multi-store: once ImportToStore wrote the first store, a Map state copies the data into each other
+    target store (``$.copy_targets``), one iteration per store, each looping on its passes, retried, and
+    reporting its own failure (``{"store", "error"}``) instead of failing the Map; CompleteImport decides
+    from ``$.store_results``. Without further stores (one store: always) the Choice goes straight on."""
+    store_choice = PASS_STATES["ImportToStore"][1]
+    after = states[store_choice]["Choices"][0]["Next"]
+    states[store_choice]["Choices"][0]["Next"] = ANY_STORE_TO_COPY
+    states[ANY_STORE_TO_COPY] = {
+        "Type": "Choice",
+        "Comment": "One store (always so on a single-store site): go straight on; else copy into each other store.",
+        "Choices": [{"Variable": "$.copy_targets[0]", "IsPresent": False, "Next": after}],
+        "Default": COPY_TO_STORES,
+    }
+    # copy-image: the image is active in its stores already; only the copies into the new ones run
+    states[CHOOSE_METHOD]["Choices"].append(
+        {"Variable": "$.method", "StringEquals": "copy-image", "Next": COPY_TO_STORES}
+    )
+    copy = _task("ImportToStoreFunction", "StoreCopyToStoreDone", {"Payload.$": "$"}, catch="StoreCopyFailed")
+    copy["Retry"].append(PASS_RETRY)
+    states[COPY_TO_STORES] = {
+        "Type": "Map",
+        "Comment": "One iteration per further target store: a server-side copy from the first store, in passes",
+        "ItemsPath": "$.copy_targets",
+        "ItemSelector": {
+            **{f"{field}.$": f"$.{field}" for field in COPY_ITEM_FIELDS},
+            "target_store.$": "$$.Map.Item.Value",
+        },
+        "MaxConcurrency": 4,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": "CopyToStore",
+            "States": {
+                "CopyToStore": copy,
+                "StoreCopyToStoreDone": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {
+                            "And": [
+                                {"Variable": "$.store_copy.done", "IsPresent": True},
+                                {"Variable": "$.store_copy.done", "BooleanEquals": True},
+                            ],
+                            "Next": "StoreCopied",
+                        }
+                    ],
+                    "Default": "CopyToStore",
+                },
+                "StoreCopied": {"Type": "Pass", "Parameters": {"store.$": "$.target_store"}, "End": True},
+                "StoreCopyFailed": {
+                    "Type": "Pass",
+                    "Parameters": {"store.$": "$.target_store", "error.$": "$.error"},
+                    "End": True,
+                },
+            },
+        },
+        "ResultPath": "$.store_results",
+        "Next": after,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": REVERT[0]}],
+    }
 
 
 # where staged data is (PUT /stage, direct uploads, web-download, data plugins): a plugin reads the key it is given
@@ -315,11 +386,13 @@ def rendered_files(root: Path, settings: Settings) -> dict[Path, str]:
     text = _replace_block(text, "PLUGIN FUNCTIONS", _functions_block(plugins))
     text = _replace_block(text, "PLUGIN SUBSTITUTIONS", _substitutions_block(plugins))
     text = _replace_block(text, "PLUGIN POLICIES", _policies_block(plugins))
-    asl = json.dumps(definition(plugins), indent=2) + "\n"
+    asl = json.dumps(definition(plugins, settings.multi_store), indent=2) + "\n"
     return {template_path: text, root / DEFINITION_PATH: asl}
 
 
-def apply_plugins(sam: dict[str, Any], plugins: list[str] | tuple[str, ...]) -> dict[str, Any]:
+def apply_plugins(
+    sam: dict[str, Any], plugins: list[str] | tuple[str, ...], multi_store: bool = False
+) -> dict[str, Any]:
     """The SAM template dict with this plugin chain wired in (what the files would say)."""
     sam = copy.deepcopy(sam)
     resources = sam["Resources"]
@@ -338,7 +411,7 @@ def apply_plugins(sam: dict[str, Any], plugins: list[str] | tuple[str, ...]) -> 
     policies += [{"LambdaInvokePolicy": {"FunctionName": {"Ref": plugin_function_id(p)}}} for p in plugins]
     machine["Policies"] = policies
     machine.pop("DefinitionUri", None)
-    machine["Definition"] = definition(plugins)
+    machine["Definition"] = definition(plugins, multi_store)
     return sam
 
 
@@ -368,7 +441,7 @@ def local_sam_hook(config_dir: Path) -> Callable[[dict[str, Any]], dict[str, Any
 
     settings = load_settings(Path(config_dir))
     load_chain(settings)
-    return lambda sam: local_identity(apply_plugins(sam, settings.image_import_plugins), settings)
+    return lambda sam: local_identity(apply_plugins(sam, settings.image_import_plugins, settings.multi_store), settings)
 
 
 def local_identity(sam: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -46,6 +46,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _create_store_buckets(config_dir: Path) -> None:
+    """Multi-store: the buckets of the stores beyond the default one are the operator's, not the template's;
+    locally moto stands in for them, so they are created here, each in its region."""
+    import boto3
+
+    from image_import.settings import ConfigError, load_settings
+
+    try:
+        stores = load_settings(config_dir).stores
+    except ConfigError:
+        return
+    for store in stores:
+        if store.bucket is None:
+            continue
+        region = store.region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        boto3.client("s3", region_name=region).create_bucket(Bucket=store.bucket, **extra)
+        print(f"store {store.id}: bucket {store.bucket} ({region})")
+
+
 def _serve(args: argparse.Namespace) -> int:
     template = args.template.resolve()
     if not template.is_file():
@@ -71,6 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         stack = LocalStack(
             template, name="local", sam_hook=sam_hook, env_overrides=overrides, events_file=events_file
         ).up()
+        _create_store_buckets(config_dir)
         server = serve_api(stack, args.host, args.port, access_log=args.access_log)
     except BaseException:
         if stack is not None:

@@ -10,27 +10,29 @@ _lock = threading.Lock()
 
 
 @functools.cache
-def _client(service: str) -> Any:
+def _client(service: str, region: str | None = None) -> Any:
     import boto3
     from botocore.config import Config
 
     # boto3.client is not thread-safe to create concurrently; clients themselves are.
     with _lock:
-        return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        return boto3.client(service, region_name=region, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
-def client(service: str) -> Any:
-    return _client(service)
+def client(service: str, region: str | None = None) -> Any:
+    """The process's client of ``service``; ``region`` for a bucket in another region (None: the function's)."""
+    return _client(service, region)
 
 
 @functools.cache
-def presigner() -> Any:
-    """An S3 client for presigned URLs: SigV4 (S3 refuses SigV2 on buckets made since 2020)."""
+def presigner(region: str | None = None) -> Any:
+    """An S3 client for presigned URLs: SigV4 (S3 refuses SigV2 on buckets made since 2020), signed for the
+    bucket's region."""
     import boto3
     from botocore.config import Config
 
     with _lock:
-        return boto3.client("s3", config=Config(signature_version="s3v4"))
+        return boto3.client("s3", region_name=region, config=Config(signature_version="s3v4"))
 
 
 def reset_clients() -> None:

@@ -25,13 +25,14 @@ _SOURCE_CHANGED = ("PreconditionFailed", "412", "NoSuchKey", "404", "NotFound")
 
 
 class Bucket:
-    def __init__(self, name: str):
+    def __init__(self, name: str, region: str | None = None):
         self.name = name
+        self.region = region  # a store in another region (None: the function's own)
 
     def size(self, key: str) -> int | None:
         """Size of the object, or None if there is none."""
         try:
-            return client("s3").head_object(Bucket=self.name, Key=key)["ContentLength"]
+            return client("s3", self.region).head_object(Bucket=self.name, Key=key)["ContentLength"]
         except Exception as exc:
             if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -40,7 +41,7 @@ class Bucket:
     def head(self, key: str) -> tuple[int, str] | None:
         """(size, ETag without its quotes) of the object, or None if there is none."""
         try:
-            response = client("s3").head_object(Bucket=self.name, Key=key)
+            response = client("s3", self.region).head_object(Bucket=self.name, Key=key)
         except Exception as exc:
             if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -55,7 +56,7 @@ class Bucket:
         pin = {"CopySource": {"Bucket": self.name, "Key": source}, "CopySourceIfMatch": f'"{etag}"'}
         try:
             if size <= COPY_PART_SIZE:
-                client("s3").copy_object(Bucket=self.name, Key=target, **pin)
+                client("s3", self.region).copy_object(Bucket=self.name, Key=target, **pin)
             else:
                 self._copy_parts(target, size, pin)
         except Exception as exc:
@@ -71,7 +72,7 @@ class Bucket:
         """Bytes first..last (inclusive) of the object while it is the one whose ETag is ``etag``
         (SourceChanged if it is not), in chunks."""
         try:
-            response = client("s3").get_object(
+            response = client("s3", self.region).get_object(
                 Bucket=self.name, Key=key, Range=f"bytes={first}-{last}", IfMatch=f'"{etag}"'
             )
         except Exception as exc:
@@ -87,7 +88,7 @@ class Bucket:
     def copy_from(self, source: Bucket, source_key: str, etag: str, key: str) -> None:
         """One CopyObject (up to 5 GiB) from another bucket, pinned to the source's ETag."""
         try:
-            client("s3").copy_object(
+            client("s3", self.region).copy_object(
                 Bucket=self.name,
                 Key=key,
                 CopySource={"Bucket": source.name, "Key": source_key},
@@ -103,7 +104,7 @@ class Bucket:
     ) -> None:
         """Part ``number`` of a multipart upload to ``key``: bytes first..last of the source, server-side."""
         try:
-            client("s3").upload_part_copy(
+            client("s3", self.region).upload_part_copy(
                 Bucket=self.name,
                 Key=key,
                 UploadId=upload_id,
@@ -119,14 +120,14 @@ class Bucket:
 
     def abort_uploads(self, key: str) -> None:
         """Abort every unfinished multipart upload to ``key`` (a reverted copy's, whatever its id)."""
-        paginator = client("s3").get_paginator("list_multipart_uploads")
+        paginator = client("s3", self.region).get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.name, Prefix=key):
             for upload in page.get("Uploads", []):
                 if upload["Key"] == key:
                     self.abort_multipart(key, upload["UploadId"])
 
     def _copy_parts(self, target: str, size: int, pin: dict) -> None:
-        s3 = client("s3")
+        s3 = client("s3", self.region)
         part_size = max(COPY_PART_SIZE, -(-size // MAX_PARTS))
         ranges = [(first, min(first + part_size, size) - 1) for first in range(0, size, part_size)]
         upload_id = s3.create_multipart_upload(Bucket=self.name, Key=target)["UploadId"]
@@ -153,26 +154,26 @@ class Bucket:
             raise
 
     def chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        body = client("s3").get_object(Bucket=self.name, Key=key)["Body"]
+        body = client("s3", self.region).get_object(Bucket=self.name, Key=key)["Body"]
         try:
             yield from body.iter_chunks(chunk_size)
         finally:
             body.close()
 
     def delete(self, key: str) -> None:
-        client("s3").delete_object(Bucket=self.name, Key=key)
+        client("s3", self.region).delete_object(Bucket=self.name, Key=key)
 
     def read(self, key: str, first: int, last: int, etag: str | None = None) -> bytes:
         """Bytes first..last (inclusive) of the object; for answers small enough to hold. With ``etag``,
         only while the object is that one (SourceChanged otherwise)."""
         if etag is not None:
             return b"".join(self.ranged_chunks(key, first, last, etag))
-        response = client("s3").get_object(Bucket=self.name, Key=key, Range=f"bytes={first}-{last}")
+        response = client("s3", self.region).get_object(Bucket=self.name, Key=key, Range=f"bytes={first}-{last}")
         return response["Body"].read()
 
     def presigned_get(self, key: str, expires_in: int) -> str:
         """A URL that lets its holder GET the object (Range included) for ``expires_in`` seconds."""
-        return client("s3").generate_presigned_url(
+        return client("s3", self.region).generate_presigned_url(
             "get_object",
             Params={"Bucket": self.name, "Key": key, "ResponseContentType": "application/octet-stream"},
             ExpiresIn=expires_in,
@@ -180,14 +181,14 @@ class Bucket:
 
     def listing(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
         """Every object under ``prefix``: (key, last modified)."""
-        paginator = client("s3").get_paginator("list_objects_v2")
+        paginator = client("s3", self.region).get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
             for item in page.get("Contents", []):
                 yield item["Key"], item["LastModified"]
 
     def uploads(self) -> Iterator[tuple[str, str, datetime]]:
         """Multipart uploads still in progress: (key, upload id, initiated)."""
-        paginator = client("s3").get_paginator("list_multipart_uploads")
+        paginator = client("s3", self.region).get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.name):
             for upload in page.get("Uploads", []):
                 yield upload["Key"], upload["UploadId"], upload["Initiated"]
@@ -195,7 +196,7 @@ class Bucket:
     def abort_multipart(self, key: str, upload_id: str) -> None:
         """Abort an unfinished multipart upload: an abandoned one (the sweeper), a replaced or deleted direct upload."""
         try:
-            client("s3").abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+            client("s3", self.region).abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
         except Exception as exc:  # already completed or aborted: nothing left to free
             if error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
                 raise
@@ -205,10 +206,10 @@ class Bucket:
     # of any other length, so a URL cannot be used to write more (or less) than was announced.
     def presigned_put(self, key: str, expires_in: int, content_length: int) -> str:
         params = {"Bucket": self.name, "Key": key, "ContentLength": content_length}
-        return presigner().generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+        return presigner(self.region).generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
 
     def start_multipart(self, key: str) -> str:
-        return client("s3").create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
+        return client("s3", self.region).create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
 
     def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int, content_length: int) -> str:
         params = {
@@ -218,14 +219,16 @@ class Bucket:
             "PartNumber": part_number,
             "ContentLength": content_length,
         }
-        return presigner().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
+        return presigner(self.region).generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
 
     def received_parts(self, key: str, upload_id: str) -> dict[int, int] | None:
         """The parts S3 holds of a multipart upload (number -> size); None if there is no such upload."""
         found: dict[int, int] = {}
         try:
             for page in (
-                client("s3").get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id)
+                client("s3", self.region)
+                .get_paginator("list_parts")
+                .paginate(Bucket=self.name, Key=key, UploadId=upload_id)
             ):
                 found.update({p["PartNumber"]: p["Size"] for p in page.get("Parts", [])})
         except Exception as exc:
@@ -236,7 +239,7 @@ class Bucket:
 
     def complete_multipart(self, key: str, upload_id: str) -> bool:
         """Complete with every part S3 holds (the client need not list ETags); False if there is no such upload."""
-        s3 = client("s3")
+        s3 = client("s3", self.region)
         parts = []
         try:
             for page in s3.get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id):
@@ -261,7 +264,9 @@ class Bucket:
     # ---- downloads in passes (workflow/web_download.py): each pass adds parts to one multipart upload,
     # completed with complete_multipart (ListParts) by the last pass; re-sending a part number replaces it
     def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> None:
-        client("s3").upload_part(Bucket=self.name, Key=key, UploadId=upload_id, PartNumber=part_number, Body=data)
+        client("s3", self.region).upload_part(
+            Bucket=self.name, Key=key, UploadId=upload_id, PartNumber=part_number, Body=data
+        )
 
 
 class MultipartWriter:

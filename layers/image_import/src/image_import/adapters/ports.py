@@ -116,6 +116,8 @@ class Ports:
     store: StoreBucket
     workflow: Workflow | None = None
     events: EventPublisher | None = None  # None: no events published (no bus configured)
+    # multi-store: store id -> its bucket, where a test gives its own (stores/buckets.py builds the real ones)
+    stores: dict[str, StoreBucket] | None = None
 
 
 @functools.cache

@@ -17,7 +17,14 @@ def present(image, context) -> dict:
     from image_import.images.catalog import BASE_FIELDS
     from image_import.policy.protections import shown
 
-    return shown(image.to_api(), BASE_FIELDS | {"self", "file", "schema"}, context, get_settings())
+    settings = get_settings()
+    body = shown(image.to_api(), BASE_FIELDS | {"self", "file", "schema"}, context, settings)
+    if settings.show_multiple_locations or settings.show_image_direct_url:
+        from image_import.api.routes import ports
+        from image_import.stores.locations import add_locations
+
+        add_locations(body, image, context, settings, ports())
+    return body
 
 
 def respond(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:

@@ -30,6 +30,7 @@ from image_import.models import Image, RequestContext
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
 from image_import.settings import Settings
+from image_import.stores.buckets import bucket_of
 
 
 def upload_image(
@@ -39,7 +40,15 @@ def upload_image(
     declared_size: str | None,
     settings: Settings,
     ports: Ports,
+    store_header: str | None = None,
 ) -> Image:
+    """``store_header``: ``X-Image-Meta-Store`` (multi-store: the store to write; default: the default store)."""
+    store_id = None
+    if settings.multi_store:  # Glance checks the store first: 400 for one that is not configured
+        store_id = store_header if store_header is not None else settings.default_backend
+        if store_id is None or settings.store(store_id) is None:
+            raise BadRequest(f"Store for identifier {store_id} not found")
+    store = bucket_of(store_id, settings, ports)
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "upload_image", image, settings)
     preconditions.check(preconditions.UPLOAD, image)  # 'queued', then formats
@@ -56,7 +65,7 @@ def upload_image(
     hasher = ParallelHasher(settings.hashing_algorithm)
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
-        ports.store.write(key, hashed(inspected(data, check), hasher, settings.image_size_cap))
+        store.write(key, hashed(inspected(data, check), hasher, settings.image_size_cap))
         digests = hasher.finish()
         if expected is not None and digests.size != expected:
             raise BadRequest(
@@ -66,13 +75,15 @@ def upload_image(
         lifecycle.move(image, "saved")
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
+        if store_id is not None:
+            image.stores = [store_id]
         ports.images.save(image)
     except BaseException as exc:
         notifications.error_event(
             "image.upload", f"Failed to upload image data for image {image_id}: {exc}", ports, settings
         )
         hasher.close()
-        ports.store.delete(key)
+        store.delete(key)
         _back_to_queued(image_id, ports)
         if isinstance(exc, InvalidImageData):  # Glance answers 415 when the data is not what it claims
             raise UnsupportedMediaType(str(exc)) from None

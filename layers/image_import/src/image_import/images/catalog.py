@@ -25,6 +25,7 @@ from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.policy.protections import may
 from image_import.settings import Settings, get_settings
+from image_import.stores.buckets import image_buckets
 
 # Keys a client may never send (Glance: "Attribute '%s' is read-only.")
 DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
@@ -316,4 +317,5 @@ def delete_image(context: RequestContext, image_id: str, ports: Ports, settings:
         ports.staging.delete(key)
     if image.upload is not None and image.upload.upload_id:
         ports.staging.abort_multipart(upload_key(image_id), image.upload.upload_id)
-    ports.store.delete(store_key(image_id))
+    for store in image_buckets(image.stores, settings or get_settings(), ports):  # multi-store: every store
+        store.delete(store_key(image_id))

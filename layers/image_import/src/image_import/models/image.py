@@ -81,6 +81,8 @@ class Image(BaseModel):
     upload: UploadRequest | None = None
     # image sharing: member project id -> membership (only a `shared` image's members see it)
     members: dict[str, ImageMember] = Field(default_factory=dict)
+    # multi-store: the stores holding the data, heaviest first (Glance's ``stores``; empty with one store)
+    stores: list[str] = Field(default_factory=list)
     # optimistic concurrency: every write is conditional on the version it read
     version: int = 0
     # the members whose index rows the store holds, as read (adapters/records.py); not part of the record
@@ -113,6 +115,8 @@ class Image(BaseModel):
             body[key] = "" if value is None else value
         if self.import_lock is not None:
             body[IMPORT_LOCK_KEY] = self.import_lock.task_id
+        if self.stores:
+            body["stores"] = ",".join(self.stores)
         body["self"] = f"/v2/images/{self.id}"
         body["file"] = f"/v2/images/{self.id}/file"
         body["schema"] = "/v2/schemas/image"

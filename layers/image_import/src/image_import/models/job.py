@@ -69,6 +69,16 @@ class ImportJob(BaseModel):
     # what the staged object hashes to, when the step that wrote it hashed it (the store step then reads
     # only what format inspection needs)
     staged_digests: KnownDigests | None = None
+    # multi-store (empty with one store): the stores this import writes, in order; the first is written from
+    # staging (and hashed), the others (copy_targets) are copied from ``source_store`` by the Map state
+    stores: list[str] = []
+    copy_targets: list[str] = []
+    source_store: str | None = None
+    all_stores_must_succeed: bool = True
+    # one iteration of the Map state: the store it copies into
+    target_store: str | None = None
+    # what each iteration of the Map state ended with: {"store": id, "error": StepError or absent}
+    store_results: list[dict[str, Any]] | None = None
     # plugins whose execute() finished, so that revert undoes exactly those (in reverse order)
     plugins_done: list[str] = []
     # states that finished (step_handler appends), so a failure is counted against the state it hit

@@ -44,6 +44,9 @@ DEFAULT_RULES: dict[str, str] = {
     "modify_task": "rule:default",
     "tasks_api_access": "rule:context_is_admin",
     "stores_info_detail": "rule:context_is_admin or rule:service_api",
+    # multi-store: DELETE /v2/stores/{store_id}/{image_id} checks both (glance/policies/image.py)
+    "get_image_location": "rule:context_is_admin or (role:reader and project_id:%(project_id)s)",
+    "delete_image_location": "rule:context_is_admin",
 }
 
 # Glance's metadata-definition defaults (glance/policies/metadef.py): reads for a project's readers

@@ -74,6 +74,7 @@ QUEUED_FOR_DIRECT_UPLOAD = Refusal(
 
 IMPORT_WEB_DOWNLOAD = "import:web-download"
 IMPORT_GLANCE_DIRECT = "import:glance-direct"
+IMPORT_COPY_IMAGE = "import:copy-image"
 STAGE = "stage"  # PUT /stage
 UPLOAD = "upload"  # PUT /file
 UPLOAD_URLS = "upload-urls"  # presigned URLs for a direct upload...
@@ -92,6 +93,11 @@ GATES: Mapping[str, Gate] = MappingProxyType(
             statuses=frozenset({"uploading"}),
             refused=ACTIVE_IMPORT,
             wrong_status=Refusal(Conflict, "Image needs to be staged before 'glance-direct' method can be used"),
+            formats=FORMATS_FOR_IMPORT,
+        ),
+        IMPORT_COPY_IMAGE: Gate(
+            statuses=frozenset({"active"}),
+            wrong_status=Refusal(Conflict, "Only images with status active can be targeted for copying"),
             formats=FORMATS_FOR_IMPORT,
         ),
         STAGE: Gate(

@@ -43,6 +43,7 @@ from image_import.settings.model import (
     load_settings,
     load_uri_filter,
 )
+from image_import.settings.stores import StoreConfig
 
 __all__ = [
     "API_CONF",
@@ -63,6 +64,7 @@ __all__ = [
     "Resources",
     "Sections",
     "Settings",
+    "StoreConfig",
     "get_resources",
     "get_settings",
     "load_policy_file",

@@ -37,11 +37,12 @@ from image_import.settings.files import (
     load_tokens,
 )
 from image_import.settings.ini import ConfigError, ConfValue, Sections, parse_bool, parse_ini, parse_int, parse_list
+from image_import.settings.stores import StoreConfig, load_stores
 
 GIB = 1024**3
 DEFAULT_DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]
 DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
-SUPPORTED_IMPORT_METHODS = ["glance-direct", "web-download"]
+SUPPORTED_IMPORT_METHODS = ["glance-direct", "web-download", "copy-image"]
 DEFAULT_MAX_API_DOWNLOAD_SIZE = 4 * 1024 * 1024  # base64 of it stays under Lambda's 6 MB response
 IDENTITY_BACKENDS = ("token_file", "dynamodb", "keystone")
 DEFAULT_UPLOAD_URL_LIFETIME = 900  # seconds a direct-upload URL stays valid: 15 minutes
@@ -116,10 +117,34 @@ class Settings:
     disabled_notifications: tuple[str, ...] = ()
     publisher_id: str = "image.localhost"
     policy_rules: dict[str, str] = field(default_factory=dict)
+    # Glance's multi-store options (settings/stores.py); empty: the one store of a single-store site
+    stores: tuple[StoreConfig, ...] = ()
+    default_backend: str | None = None
+    # Glance's options: show where the data is (locations / direct_url); off by default, as Glance
+    show_multiple_locations: bool = False
+    show_image_direct_url: bool = False
     sections: Sections = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, ConfValue]:
         return self.sections.get(name, {})
+
+    @property
+    def multi_store(self) -> bool:
+        return bool(self.stores)
+
+    def store(self, store_id: str) -> StoreConfig | None:
+        return next((s for s in self.stores if s.id == store_id), None)
+
+    @property
+    def default_stores(self) -> list[str]:
+        """Where an image with no stores recorded is: the default store (none with one store)."""
+        return [self.default_backend] if self.default_backend else []
+
+    def by_weight(self, store_ids) -> list[str]:
+        """``store_ids`` heaviest first (Glance 2023.2's order of an image's stores); equal weights keep
+        the ``enabled_backends`` order."""
+        order = {s.id: (-s.weight, i) for i, s in enumerate(self.stores)}
+        return sorted(store_ids, key=lambda s: order.get(s, (0, len(order))))
 
 
 def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -201,6 +226,13 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
     if "url_lifetime" in sections.get("direct_upload", {}):
         item = sections["direct_upload"]["url_lifetime"]
         values["upload_url_lifetime"] = parse_int(item, minimum=1, maximum=MAX_PRESIGNED_LIFETIME)
+    values["stores"], values["default_backend"] = load_stores(sections)
+    for shown in ("show_multiple_locations", "show_image_direct_url"):
+        if shown in default:
+            values[shown] = parse_bool(default[shown])
+    if "copy-image" in values.get("enabled_import_methods", ()) and not values["stores"]:
+        item = default["enabled_import_methods"]
+        raise ConfigError(f"{item.where()}: copy-image copies an image into more stores: it needs enabled_backends")
     values["uri_filter"] = load_uri_filter(sections.get("import_filtering_opts", {}))
     if "enable_image_import" in default:
         values["enable_image_import"] = parse_bool(default["enable_image_import"])

@@ -17,6 +17,8 @@ from image_import.models import Image, ImportJob, Task
 from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
+from image_import.stores.buckets import discard, written_buckets
+from image_import.stores.marks import COPY_IMAGE, forget_written_stores
 from image_import.workflow.chain import failed_state
 from image_import.workflow.steps import plugin_job, record_success, remove_replacements, update_task
 
@@ -50,8 +52,14 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
         # The key is deterministic, so revert clears it even when the failing step never reported it
         # (a store step that crashed or timed out after writing). Once a newer import holds the lock
         # the key may be that import's data: left alone.
-        ports.store.abort_uploads(job.store_key or store_key(job.image_id))  # a copy in passes stopped midway
-        ports.store.delete(job.store_key or store_key(job.image_id))
+        key = job.store_key or store_key(job.image_id)
+        buckets = written_buckets(job, settings, ports)  # only the stores this import wrote
+        if buckets == [ports.store]:
+            ports.store.abort_uploads(key)  # a copy in passes stopped midway
+            ports.store.delete(key)
+        else:
+            for bucket in buckets:  # one store that cannot be reached must not keep the others' copies
+                discard(bucket, key)
         if job.method == "web-download":
             upload_id = (job.download or {}).get("upload_id")
             if upload_id and not job.download.get("done"):  # the parts of a download in passes
@@ -114,6 +122,11 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
         image.import_lock = None
         for attribute, value in restore.items():
             setattr(image, attribute, value)
+        forget_written_stores(image, job)
+        if job.method == COPY_IMAGE:
+            outcome = f"The image stays active in {', '.join(image.stores)}; nothing was copied."
+            image.updated_at = utcnow()
+            return True
         image.checksum = image.os_hash_algo = image.os_hash_value = image.virtual_size = None
         if staged:
             lifecycle.move(image, "revert", to=lifecycle.UPLOADING)

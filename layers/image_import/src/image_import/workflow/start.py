@@ -17,9 +17,11 @@ from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY
 from image_import.models.time import task_expiry, utcnow
 from image_import.policy import access, preconditions
 from image_import.settings import Settings
+from image_import.stores import targets
 from image_import.workflow import locks, web_download
 
 NOT_STARTED = "The import could not be started"
+COPY_IMAGE = "copy-image"
 
 
 def start_import(
@@ -29,8 +31,12 @@ def start_import(
     settings: Settings,
     ports: Ports,
     clock: locks.Clock = locks.system_clock,
-) -> Task:
-    """Validate, take the image's import lock (or an expired one over), record the task, start the workflow."""
+    store_header: str | None = None,
+) -> Task | None:
+    """Validate, take the image's import lock (or an expired one over), record the task, start the workflow.
+
+    ``store_header``: the request's ``X-Image-Meta-Store`` (multi-store: the one store to import into).
+    """
     method = _validate_request(body, settings)
     image = get_image(context, image_id, ports, settings)
     expired = locks.lock_is_stale(image, ports, clock())
@@ -40,9 +46,17 @@ def start_import(
             image, "release", to=locks.status_before_import(image, ports, source_key(image, "glance-direct"))
         )
     preconditions.check(preconditions.import_operation(method), image)  # status, then formats
-    access.authorize(context, "modify_image", image, settings)
+    # Glance: copy-image is its own policy (admin by default), any other import is the owner's
+    access.authorize(context, "copy_image" if method == COPY_IMAGE else "modify_image", image, settings)
     if image.import_lock is not None and not expired:
         raise Conflict("Image has active task")
+    stores: list[str] = []
+    if settings.multi_store:
+        stores = settings.by_weight(targets.requested_stores(body, store_header, settings))
+    if method == COPY_IMAGE:
+        stores = targets.copy_targets(stores, image.stores or settings.default_stores, body.get("all_stores", False))
+        if not stores:
+            return None  # Glance: the image is in every store already; 202 and nothing to do
     source_uri, expected_hash = None, None
     if method == "web-download":
         source_uri, expected_hash = web_download.prepare(body, settings)
@@ -58,11 +72,23 @@ def start_import(
         image_id=image_id,
         request_id=context.request_id,
         user_id=context.user_id,
-        input={"image_id": image_id, "import_req": body, "backend": [None]},
+        input={"image_id": image_id, "import_req": body, "backend": stores or [None]},
         created_at=now,
         updated_at=now,
     )
-    _lock_and_start(image, task, method, context, settings, ports, source_uri, expected_hash, record_task=True)
+    _lock_and_start(
+        image,
+        task,
+        method,
+        context,
+        settings,
+        ports,
+        source_uri,
+        expected_hash,
+        record_task=True,
+        stores=stores,
+        all_stores_must_succeed=body.get("all_stores_must_succeed", True),
+    )
     return task
 
 
@@ -86,9 +112,13 @@ def _lock_and_start(
     source_uri: str | None,
     expected_hash: tuple[str, str] | None,
     record_task: bool,
+    stores: list[str] | None = None,
+    all_stores_must_succeed: bool = True,
 ) -> None:
     """Take the image's import lock for ``task`` (conditional write), record the task, start one execution;
-    undo the lock and fail the task if the execution cannot start."""
+    undo the lock and fail the task if the execution cannot start. ``stores``: multi-store, the target
+    stores by weight (none: the default store)."""
+    stores = stores or []
     now = utcnow()
     previous_status = image.status
     if image.import_lock is not None and image.import_lock.restore:
@@ -97,8 +127,9 @@ def _lock_and_start(
         for attribute, value in image.import_lock.restore.items():
             setattr(image, attribute, value)
     image.import_lock = ImportLock(task_id=task.id, taken_at=now)
-    lifecycle.move(image, "import")
-    image.properties[IMPORTING_TO_STORES_KEY] = ""
+    if method != COPY_IMAGE:  # a copy leaves the image active, in the stores it was in
+        lifecycle.move(image, "import")
+    image.properties[IMPORTING_TO_STORES_KEY] = ",".join(stores)
     image.properties[FAILED_IMPORT_KEY] = ""
     if expected_hash is not None:  # the store step fails the import if the data's digest differs
         image.os_hash_algo, image.os_hash_value = expected_hash
@@ -112,6 +143,14 @@ def _lock_and_start(
     notifications.image_event("image.update", image, ports, settings)
 
     job = import_job(image, task.id, method, context, source_uri=source_uri)
+    if stores:
+        source = (image.stores or settings.default_stores)[0]  # a copy reads the heaviest store it is in
+        job = job.model_copy(
+            update={
+                **targets.job_stores(method, stores, source),
+                "all_stores_must_succeed": all_stores_must_succeed,
+            }
+        )
     try:
         if record_task:
             ports.tasks.create(task)
@@ -173,7 +212,9 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
     def unlock(image: Image | None) -> bool:
         if image is None or image.import_lock is None or image.import_lock.task_id != task.id:
             return False
-        lifecycle.move(image, "release", to=previous_status)
+        if image.status != previous_status:  # a copy-image never left 'active'
+            lifecycle.move(image, "release", to=previous_status)
+        image.properties[IMPORTING_TO_STORES_KEY] = ""
         image.import_lock, image.updated_at = None, utcnow()
         return True
 

@@ -22,6 +22,8 @@ from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.base import PluginJob
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
+from image_import.stores import marks
+from image_import.stores.buckets import bucket_of, discard
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.progress import Progress
 
@@ -70,7 +72,10 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     actions = ImageActions(ports, job.image_id, job.task_id)
     image = actions.current()  # fail fast if the image is gone or the lock was lost
     key = store_key(job.image_id)
-    job = job.model_copy(update={"store_key": key})  # revert removes it whatever happens below
+    first_store = job.stores[0] if job.stores else None  # multi-store: hashed here, copied on by the Map state
+    store = bucket_of(first_store, settings, ports)
+    # revert removes it whatever happens below
+    job = job.model_copy(update={"store_key": key, "source_store": first_store})
     state = job.store_copy
     known = None
     if state is None:
@@ -87,7 +92,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     else:
         hasher = ParallelHasher(algorithm)
     progress = Progress(ports, job.task_id, start=state.offset)
-    copier = passes.CopyPass(ports.staging, job.data_key, ports.store, key, hasher=hasher, on_bytes=progress.add)
+    copier = passes.CopyPass(ports.staging, job.data_key, store, key, hasher=hasher, on_bytes=progress.add)
     try:
         progress.report()
         state = copier.run(
@@ -96,7 +101,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
         progress.report()
         digests = (hasher.finish() if hasher else _known(known)) if state.done else None
     except ImportFailed:
-        _discard(ports, key)  # nothing half-written stays; a PassInterrupted keeps it for the retry
+        _discard(store, key)  # nothing half-written stays; a PassInterrupted keeps it for the retry
         raise
     finally:
         if hasher is not None:
@@ -115,14 +120,55 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value = digests.hash_algo, digests.hash_value
         image.virtual_size = state.virtual_size
+        if first_store is not None:
+            marks.store_written(image, first_store, settings)
 
     try:
         recorded = actions.apply(record)
     except ImportFailed:
-        _discard(ports, key)
+        _discard(store, key)
         raise
     notifications.image_event("image.upload", recorded, ports, settings, with_import=True)
     return job
+
+
+def store_pass(job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
+    """The ImportToStore function's pass: from staging into the first store, or (a Map iteration naming its
+    ``target_store``) from the first store into another."""
+    step = copy_to_store if job.target_store else import_to_store
+    return step(job, settings, ports, deadline)
+
+
+def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
+    """One pass of the copy of an image's data from ``job.source_store`` into ``job.target_store`` (one
+    iteration of the Map state): server-side, never re-hashed (the image's digests are known), in the target
+    bucket's region. The image gains the store when the copy is done; a copy that fails is reported on the
+    image (``os_glance_failed_import``) and leaves nothing in the target."""
+    assert job.target_store is not None
+    target_store: str = job.target_store
+    actions = ImageActions(ports, job.image_id, job.task_id)
+    image = actions.current()
+    key = store_key(job.image_id)
+    source = bucket_of(job.source_store, settings, ports)
+    target = bucket_of(target_store, settings, ports)
+    state = job.store_copy
+    try:
+        if state is None:
+            head = source.head(key)
+            if head is None or image.size is None or head[0] != image.size:
+                raise ImportFailed(f"The image's data is not in store '{job.source_store}'")
+            state = passes.start(head[0], head[1], settings.max_bytes_per_pass, None)
+        copier = passes.CopyPass(source, key, target, key, hasher=None)
+        state = copier.run(
+            state, passes.pass_bytes(state, settings.max_bytes_per_pass, None), deadline or _no_deadline()
+        )
+    except ImportFailed:
+        discard(target, key)
+        actions.apply(lambda image: marks.store_failed(image, target_store))
+        raise
+    if state.done:
+        actions.apply(lambda image: marks.store_written(image, target_store, settings))
+    return job.model_copy(update={"store_copy": state})
 
 
 def check_expected(image: Image, digests: Digests) -> None:
@@ -142,9 +188,9 @@ def check_expected(image: Image, digests: Digests) -> None:
             raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
 
 
-def _discard(ports: Ports, key: str) -> None:
-    ports.store.abort_uploads(key)
-    ports.store.delete(key)
+def _discard(store, key: str) -> None:
+    store.abort_uploads(key)
+    store.delete(key)
 
 
 def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: Ports):
@@ -197,15 +243,21 @@ def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
     return job
 
 
-def complete(job: ImportJob, ports: Ports) -> ImportJob:
+def complete(job: ImportJob, ports: Ports, settings: Settings | None = None) -> ImportJob:
     actions = ImageActions(ports, job.image_id, job.task_id)
+    failed = _failed_copies(job, settings, ports) if job.copy_targets else []
 
     activated: list[Image] = []
 
     def activate(image: Image) -> None:
         if image.checksum is None:
             raise ImportFailed("None of the uploads finished!")
-        lifecycle.move(image, "activate")
+        for store in failed:
+            marks.store_failed(image, store)
+        if failed and job.all_stores_must_succeed:
+            raise ImportFailed(f"Import to the stores {', '.join(failed)} failed; all_stores_must_succeed is true")
+        if image.status != lifecycle.ACTIVE:  # copy-image: the image stays active
+            lifecycle.move(image, "activate")
         image.import_lock = None
         activated[:] = [image]
 
@@ -215,6 +267,19 @@ def complete(job: ImportJob, ports: Ports) -> ImportJob:
     record_success(job, ports)
     metrics.import_succeeded(job.method, activated[0].size or 0)
     return job
+
+
+def _failed_copies(job: ImportJob, settings: Settings | None, ports: Ports) -> list[str]:
+    """The Map state's stores whose copy failed (every one, if the Map reported nothing); what a failed copy
+    left in its store is removed here (a copy that reported its failure already removed it)."""
+    results = job.store_results or []
+    succeeded = {r.get("store") for r in results if not r.get("error")}
+    failed = [s for s in job.copy_targets if s not in succeeded]
+    if failed and settings is not None:
+        key = store_key(job.image_id)
+        for store in failed:
+            discard(bucket_of(store, settings, ports), key)
+    return failed
 
 
 def record_success(job: ImportJob, ports: Ports) -> None:

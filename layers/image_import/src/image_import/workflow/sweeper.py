@@ -32,13 +32,15 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import ObjectBucket, Ports
-from image_import.data.layout import UPLOAD_PREFIX, image_id_of_key, store_key
+from image_import.data.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
 from image_import.errors import TaskAborted
 from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
 from image_import.models.time import parse_time
 from image_import.settings import Settings
+from image_import.stores.buckets import further_store_buckets
+from image_import.stores.targets import job_stores
 from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, import_job
@@ -109,6 +111,11 @@ def sweep(
     report.stored_objects_deleted = _delete_unreferenced(ports.store, images, USES_STORED_DATA, now, limits)
     for bucket in (ports.staging, ports.store):
         report.uploads_aborted += _abort_old_uploads(bucket, images, now, limits)
+    for store_id, bucket in further_store_buckets(settings, ports):  # multi-store: the operator's, images/ only
+        report.stored_objects_deleted += _delete_unreferenced(
+            bucket, images, USES_STORED_DATA, now, limits, prefix=STORE_PREFIX, store_id=store_id
+        )
+        report.uploads_aborted += _abort_old_uploads(bucket, images, now, limits, prefix=STORE_PREFIX)
     logger.info("sweep done", extra=report.as_dict())
     return report
 
@@ -161,15 +168,26 @@ def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -
 
 
 def _delete_unreferenced(
-    bucket: ObjectBucket, images: dict[str, Image], uses: tuple[str, ...], now: datetime, limits: SweepLimits
+    bucket: ObjectBucket,
+    images: dict[str, Image],
+    uses: tuple[str, ...],
+    now: datetime,
+    limits: SweepLimits,
+    prefix: str = "",
+    store_id: str | None = None,
 ) -> int:
+    """``store_id`` (a further store's bucket): an image's object there is kept only while the image is in
+    that store, or an import or copy holds its lock (a copy writes the store before the image lists it)."""
     deleted = 0
-    for key, modified in bucket.listing():
+    for key, modified in bucket.listing(prefix):
         if now - modified < limits.grace:
             continue
         image_id = image_id_of_key(key)
         image = images.get(image_id) if image_id else None
-        if image is not None and image.status in uses:
+        in_store = store_id is None or (
+            image is not None and (store_id in image.stores or image.import_lock is not None)
+        )
+        if image is not None and image.status in uses and in_store:
             continue
         if (
             key.startswith(UPLOAD_PREFIX)
@@ -184,9 +202,13 @@ def _delete_unreferenced(
     return deleted
 
 
-def _abort_old_uploads(bucket: ObjectBucket, images: dict[str, Image], now: datetime, limits: SweepLimits) -> int:
+def _abort_old_uploads(
+    bucket: ObjectBucket, images: dict[str, Image], now: datetime, limits: SweepLimits, prefix: str = ""
+) -> int:
     aborted = 0
     for key, upload_id, initiated in bucket.uploads():
+        if not key.startswith(prefix):
+            continue  # an operator's bucket: only the service's images/ are its business
         image = images.get(image_id_of_key(key) or "")
         if image is not None and image.status == lifecycle.IMPORTING and not key.startswith(UPLOAD_PREFIX):
             # a copy or download in passes of a live import (dead ones were reverted above): however old,
@@ -218,6 +240,7 @@ def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJo
         method or "glance-direct",
         context,
         store_key=store_key(image.id),
+        **job_stores(method or "glance-direct", task.input.get("backend") if task else None),
         failed_step=LOST_EXECUTION,
         error=StepError(Error="ImportFailed", Cause=json.dumps({"errorMessage": reason})),
     )

@@ -56,7 +56,24 @@ def upload_image(image_id: str) -> Response:
 
     context = caller()
     require_media_type(OCTET_STREAM)
-    upload(context, image_id, [raw_body()], header("x-openstack-image-size"), get_settings(), ports())
+    upload(
+        context,
+        image_id,
+        [raw_body()],
+        header("x-openstack-image-size"),
+        get_settings(),
+        ports(),
+        store_header=header("x-image-meta-store"),
+    )
+    return respond(204)
+
+
+@router.delete(f"/v2/stores/<store_id>/{IMAGE_ID}")
+def delete_from_store(store_id: str, image_id: str) -> Response:
+    """Multi-store: the image's data leaves one store (policy delete_image_location)."""
+    from image_import.stores.removal import delete_from_store as remove
+
+    remove(caller(), store_id, image_id, get_settings(), ports())
     return respond(204)
 
 

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from image_import.api.requests import caller, json_body
+from image_import.api.requests import caller, header, json_body
 from image_import.api.routes import IMAGE_ID, ports, require_import_enabled
 from image_import.api.views import respond
-from image_import.errors import NotFound
 from image_import.observability import logger
 from image_import.settings import get_settings
 
@@ -30,8 +29,22 @@ def info_import() -> Response:
 
 @router.get("/v2/info/stores")
 def info_stores() -> Response:
+    from image_import.stores.info import stores_document
+
     caller()
-    raise NotFound("Multi backend is not supported at this site.")
+    return respond(200, stores_document(get_settings()))
+
+
+@router.get("/v2/info/stores/detail")
+def info_stores_detail() -> Response:
+    from image_import.policy.access import require_allowed
+    from image_import.stores.info import stores_document
+
+    context = caller()
+    settings = get_settings()
+    stores_document(settings)  # 404 first on a single-store site, as Glance
+    require_allowed(context, "stores_info_detail", settings)
+    return respond(200, stores_document(settings, detail=True))
 
 
 @router.get("/v2/info/usage")
@@ -48,8 +61,11 @@ def import_image(image_id: str) -> Response:
 
     context = caller()
     require_import_enabled()
-    task = start_import(context, image_id, json_body(), get_settings(), ports())
-    logger.info("import started", extra={"image_id": image_id, "task_id": task.id})
+    task = start_import(
+        context, image_id, json_body(), get_settings(), ports(), store_header=header("x-image-meta-store")
+    )
+    if task is not None:  # None: a copy-image into stores the image is already in, nothing to do
+        logger.info("import started", extra={"image_id": image_id, "task_id": task.id})
     return respond(202)
 
 

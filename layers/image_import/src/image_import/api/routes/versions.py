@@ -20,13 +20,17 @@ CURRENT = "v2.17"
 SUPPORTED = ["v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"]
 
 
+# Multi-store Glance 33 (enabled_backends set) lists the store versions too, in this order.
+MULTI_STORE_BEFORE_CURRENT = ["v2.15", "v2.13", "v2.12", "v2.11", "v2.10", "v2.9", "v2.8"]
+
 # Import arrived in v2.6: with enable_image_import = false the API is the one before it.
 WITHOUT_IMPORT = ["v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"]
 
 
-def versions_document(base_url: str, import_enabled: bool = True) -> dict:
+def versions_document(base_url: str, import_enabled: bool = True, multi_store: bool = False) -> dict:
     href = f"{base_url.rstrip('/')}/v2/"
-    listed = [*SUPPORTED_BEFORE_CURRENT, CURRENT, *SUPPORTED] if import_enabled else WITHOUT_IMPORT
+    before = MULTI_STORE_BEFORE_CURRENT if multi_store else SUPPORTED_BEFORE_CURRENT
+    listed = [*before, CURRENT, *SUPPORTED] if import_enabled else WITHOUT_IMPORT
     current = CURRENT if import_enabled else WITHOUT_IMPORT[0]
     entries = [{"id": v, "status": "CURRENT" if v == current else "SUPPORTED"} for v in listed]
     return {"versions": [{**e, "links": [{"rel": "self", "href": href}]} for e in entries]}
@@ -34,7 +38,8 @@ def versions_document(base_url: str, import_enabled: bool = True) -> dict:
 
 def _versions(status: int) -> Response:
     # Glance's version negotiation answers before its request-id middleware: no x-openstack-request-id
-    body = versions_document(base_url(), get_settings().enable_image_import)
+    settings = get_settings()
+    body = versions_document(base_url(), settings.enable_image_import, settings.multi_store)
     return Response(status_code=status, content_type=JSON, body=json.dumps(body))
 
 
