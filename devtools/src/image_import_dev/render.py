@@ -396,11 +396,14 @@ def apply_plugins(
     """The SAM template dict with this plugin chain wired in (what the files would say)."""
     sam = copy.deepcopy(sam)
     resources = sam["Resources"]
-    for fid in [k for k in resources if k.endswith("PluginFunction") or k in _plugin_layer_ids()]:
+    installed = _installed_functions()  # once: each lookup loads every installed plugin's entry point
+    layer_ids = {layer.logical_id for function in installed for layer in function.layers}
+    for fid in [k for k in resources if k.endswith("PluginFunction") or k in layer_ids]:
         del resources[fid]
     resources.update(plugin_resources(plugins))
     parameters = sam.setdefault("Parameters", {})
-    for name in [k for k in parameters if k in _plugin_parameter_names()]:
+    scratch_names = {function.scratch.name for function in installed if function.scratch is not None}
+    for name in [k for k in parameters if k in scratch_names]:
         del parameters[name]
     parameters.update(plugin_parameters(plugins))
     machine = resources[STATE_MACHINE]["Properties"]
@@ -419,15 +422,6 @@ def _installed_functions() -> list[PluginFunction]:
     from image_import.plugins.registry import available
 
     return [plugin_function_of(name) for name in available()]
-
-
-def _plugin_layer_ids() -> set[str]:
-    """Layers some installed plugin declares: generated, so replaced by the configured chain's."""
-    return {layer.logical_id for function in _installed_functions() for layer in function.layers}
-
-
-def _plugin_parameter_names() -> set[str]:
-    return {function.scratch.name for function in _installed_functions() if function.scratch is not None}
 
 
 def _invokes_plugin(policy: dict) -> bool:
