@@ -90,3 +90,26 @@ def test_membership_rows_follow_the_members_and_go_with_the_image(member, other,
     assert image in listed(other)
     assert member.call("DELETE", f"/v2/images/{image}").status == 204
     assert membership_rows(stack, image) == [] and image not in listed(other)
+
+
+def test_more_members_than_one_transaction_holds_are_indexed_and_removed(stack, other):
+    # Glance's default image_member_quota is 128; TransactWriteItems takes 100 writes
+    from image_import.adapters.records import ImageRepository
+    from image_import.models import Image
+    from image_import.models.image import ImageMember
+
+    images = ImageRepository(stack.physical_name("ImagesTable"))
+    image = Image(id="5d0e3c4a-0000-4000-8000-000000000128", owner=OWNER_PROJECT, visibility="shared")
+    images.create(image)
+    image = images.get(image.id)
+    projects = [OTHER_PROJECT, *(f"project-{n:03d}" for n in range(127))]
+    image.members = {p: ImageMember(status="accepted") for p in projects}
+    images.save(image)
+    assert len(membership_rows(stack, image.id)) == 128
+    assert image.id in listed(other)  # the first project's row went in the transaction, the last ones after
+    last = images.get(image.id)
+    del last.members["project-126"]
+    images.save(last)
+    assert "project-126" not in {r["member_of"]["S"] for r in membership_rows(stack, image.id)}
+    images.delete(image.id)
+    assert membership_rows(stack, image.id) == []

@@ -94,6 +94,22 @@ def _membership_key(image_id: str, project: str) -> dict[str, Any]:
     return {"id": {"S": f"{image_id}/members/{project}"}}
 
 
+# TransactWriteItems takes 100 writes: the image's own and this many rows; the rest follow it, one by one
+TRANSACTION_ROWS = 99
+
+
+def _write_rows(table: str, rows: list[dict[str, Any]]) -> None:
+    """Membership rows beyond a transaction's, after the image's write. A row late (or, if this process
+    dies here, missing) only hides the image from that member's list until the next member change; a
+    row left over costs a list one more read (the image's own members decide what is listed)."""
+    dynamodb = client("dynamodb")
+    for row in rows:
+        if "Put" in row:
+            dynamodb.put_item(**row["Put"])
+        else:
+            dynamodb.delete_item(**row["Delete"])
+
+
 def _membership_row(image_id: str, project: str) -> dict[str, Any]:
     return {**_membership_key(image_id, project), MEMBERSHIP: {"S": project}, "image_id": {"S": image_id}}
 
@@ -249,7 +265,8 @@ class ImageRepository(_Repository):
             {"Delete": {"TableName": self.table, "Key": _membership_key(image.id, project)}}
             for project in sorted(image._stored_members - set(image.members))
         ]
-        self._save(image, rows)
+        self._save(image, rows[:TRANSACTION_ROWS])
+        _write_rows(self.table, rows[TRANSACTION_ROWS:])
         image._stored_members = frozenset(image.members)
 
     # ---- what a list reads instead of the whole table (images.catalog), each through an index
@@ -295,16 +312,17 @@ class ImageRepository(_Repository):
             "ExpressionAttributeValues": values,
         }
         members = sorted(item.get("members", {}).get("M", {}))
+        rows = [{"Delete": {"TableName": self.table, "Key": _membership_key(image_id, p)}} for p in members]
         try:
-            if members:  # its membership rows go with it
-                rows = [{"Delete": {"TableName": self.table, "Key": _membership_key(image_id, p)}} for p in members]
-                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *rows])
+            if rows:  # its membership rows go with it
+                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *rows[:TRANSACTION_ROWS]])
             else:
                 client("dynamodb").put_item(**put)
         except Exception as exc:
             if is_conditional_failure(exc):
                 raise ConcurrentUpdate(f"Image {image_id} was changed, protected or deleted concurrently") from None
             raise
+        _write_rows(self.table, rows[TRANSACTION_ROWS:])
 
     def scan(self) -> Iterator[Image]:
         """Every image: an admin's list and the sweeper; a project's list reads the indexes instead."""
