@@ -101,7 +101,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
         progress.report()
         digests = (hasher.finish() if hasher else _known(known)) if state.done else None
     except ImportFailed:
-        _discard(store, key)  # nothing half-written stays; a PassInterrupted keeps it for the retry
+        discard(store, key)  # nothing half-written stays; a PassInterrupted keeps it for the retry
         raise
     finally:
         if hasher is not None:
@@ -126,7 +126,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     try:
         recorded = actions.apply(record)
     except ImportFailed:
-        _discard(store, key)
+        discard(store, key)
         raise
     notifications.image_event("image.upload", recorded, ports, settings, with_import=True)
     return job
@@ -186,11 +186,6 @@ def check_expected(image: Image, digests: Digests) -> None:
             )
         if current is not None and current != value:
             raise ImportFailed(f"{attribute} of uploaded data is different from current value set on the image.")
-
-
-def _discard(store, key: str) -> None:
-    store.abort_uploads(key)
-    store.delete(key)
 
 
 def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: Ports):
