@@ -45,9 +45,9 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         return totals
 
     def usage_row(self, project):
-        return self.usage(project), None
+        return self.usage(project), None, 0
 
-    def set_usage(self, project, changed_at, counters):
+    def set_usage(self, project, writes, counters):
         return True  # summed from the records: nothing to repair
 
     def counted_projects(self):

@@ -100,6 +100,9 @@ def _membership_key(image_id: str, project: str) -> dict[str, Any]:
 USAGE = "usage_of"
 
 
+CHANGED_AT, WRITES = "changed_at", "counted_writes"  # the last counted write, and how many there were
+
+
 def _is_usage(item: dict[str, Any]) -> bool:
     return USAGE in item
 
@@ -148,7 +151,7 @@ def _raise_if_usage_refused(exc: Exception) -> None:
 
 
 def _counters(item: dict[str, Any]) -> dict[str, int]:
-    return {name: int(value["N"]) for name, value in item.items() if "N" in value and name != "version"}
+    return {name: int(item[name]["N"]) for name in RESOURCES if name in item}
 
 
 def _counted_item(item: dict[str, Any]) -> Counted:
@@ -346,11 +349,11 @@ class ImageRepository(_Repository):
         """The project's counters (bytes for the sizes); {} when it has none."""
         return self.usage_row(project)[0]
 
-    def usage_row(self, project: str) -> tuple[dict[str, int], str | None]:
-        """The project's counters and when a write last moved them (None: never)."""
+    def usage_row(self, project: str) -> tuple[dict[str, int], str | None, int]:
+        """The project's counters, when a write last moved them (None: never) and how many writes did."""
         item = client("dynamodb").get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
         found = item.get("Item", {})
-        return _counters(found), found.get("changed_at", {}).get("S")
+        return _counters(found), found.get(CHANGED_AT, {}).get("S"), int(found.get(WRITES, {}).get("N", 0))
 
     def _usage_writes(self, before: Counted, image: Image, claims: list[Claim]) -> list[dict[str, Any]]:
         """The transaction's writes to counters: each project's row the write moves, with the claims (on the
@@ -363,8 +366,8 @@ class ImageRepository(_Repository):
         for project, deltas in sorted(moves.items()):
             own = claims if project == owner else []
             names, values, conditions = (
-                {"#u": USAGE, "#t": "changed_at"},
-                {":p": {"S": project}, ":t": {"S": utcnow()}},
+                {"#u": USAGE, "#t": CHANGED_AT, "#w": WRITES},
+                {":p": {"S": project}, ":t": {"S": utcnow()}, ":one": {"N": "1"}},
                 [],
             )
             for i, claim in enumerate(own):
@@ -373,14 +376,14 @@ class ImageRepository(_Repository):
                     self._refused(image, before, claims)
                 names[f"#c{i}"], values[f":m{i}"] = claim.resource, {"N": str(highest)}
                 conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} <= :m{i})")
-            adds = []
+            adds = ["#w :one"]
             for i, (name, delta) in enumerate(sorted(deltas.items())):
                 names[f"#a{i}"], values[f":a{i}"] = name, {"N": str(delta)}
                 adds.append(f"#a{i} :a{i}")
             update: dict[str, Any] = {
                 "TableName": self.table,
                 "Key": _usage_key(project),
-                "UpdateExpression": "SET #u = :p, #t = :t" + (f" ADD {', '.join(adds)}" if adds else ""),
+                "UpdateExpression": f"SET #u = :p, #t = :t ADD {', '.join(adds)}",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
@@ -399,19 +402,19 @@ class ImageRepository(_Repository):
             raise ConcurrentUpdate(f"the usage of project {image.owner} changed concurrently")
         raise OverLimit(image.owner or "", refused, now, own_change)
 
-    def set_usage(self, project: str, changed_at: str | None, counters: dict[str, int]) -> bool:
-        """Repair: replace the project's counters by ``counters`` if no write moved them since
-        ``changed_at`` (as ``usage_row`` read it); False when one did (read again)."""
-        names = {"#u": USAGE, "#t": "changed_at"}
+    def set_usage(self, project: str, writes: int, counters: dict[str, int]) -> bool:
+        """Repair: replace the project's counters by ``counters`` if no write moved them since ``usage_row``
+        read ``writes`` counted writes; False when one did (read again)."""
+        names = {"#u": USAGE, "#w": WRITES}
         values: dict[str, Any] = {":p": {"S": project}}
         sets = ["#u = :p"]
         for i, name in enumerate(RESOURCES):
             names[f"#c{i}"], values[f":c{i}"] = name, {"N": str(counters.get(name, 0))}
             sets.append(f"#c{i} = :c{i}")
-        if changed_at is None:
-            condition = "attribute_not_exists(#t)"
+        if writes == 0:
+            condition = "attribute_not_exists(#w)"
         else:
-            condition, values[":t"] = "#t = :t", {"S": changed_at}
+            condition, values[":w"] = "#w = :w", {"N": str(writes)}
         try:
             client("dynamodb").update_item(
                 TableName=self.table,

@@ -34,7 +34,7 @@ def _whole(counters: dict[str, int]) -> dict[str, int]:
 def repair_counters(images, now: datetime, settle: timedelta) -> list[Drift]:
     drifts = []
     for project in images.counted_projects():
-        counters, changed_at = images.usage_row(project)
+        counters, changed_at, writes = images.usage_row(project)
         if changed_at is not None and now - parse_time(changed_at) < settle:
             continue
         actual: dict[str, int] = {}
@@ -42,6 +42,6 @@ def repair_counters(images, now: datetime, settle: timedelta) -> list[Drift]:
             for name, value in contribution(image).items():
                 actual[name] = actual.get(name, 0) + value
         if _whole(actual) != _whole(counters):
-            repaired = images.set_usage(project, changed_at, actual)
+            repaired = images.set_usage(project, writes, actual)
             drifts.append(Drift(project, _whole(counters), _whole(actual), repaired))
     return drifts
