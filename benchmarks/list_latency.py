@@ -42,11 +42,11 @@ def _images_table(dynamodb, name: str) -> None:
 
 
 def _write_images(dynamodb, name: str, images) -> None:
-    from image_import.adapters.records import _to_item
+    from image_import.adapters.records import image_item
 
     batch = []
     for image in images:
-        batch.append({"PutRequest": {"Item": _to_item(image)}})
+        batch.append({"PutRequest": {"Item": image_item(image)}})
         if len(batch) == 25:
             dynamodb.batch_write_item(RequestItems={name: batch})
             batch = []

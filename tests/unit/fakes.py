@@ -77,15 +77,24 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def for_image(self, image_id):
         return [t for t in self.scan() if t.image_id == image_id]
 
-    # the image repository's indexes
-    def owned_by(self, project):
-        return [i for i in self.scan() if i.owner == project]
+    # the image repository's indexes: in list_position order, from just past ``after``
+    def _listed(self, wanted, after, descending):
+        images = sorted((i for i in self.scan() if wanted(i)), key=lambda i: i.list_position, reverse=descending)
+        if after is None:
+            return images
+        return [i for i in images if (i.list_position < after if descending else i.list_position > after)]
 
-    def with_visibility(self, visibility):
-        return [i for i in self.scan() if i.visibility == visibility]
+    def every(self, after=None, descending=False):
+        return self._listed(lambda i: True, after, descending)
 
-    def shared_with(self, project):
-        return [i for i in self.scan() if project in i.members]
+    def owned_by(self, project, after=None, descending=False):
+        return self._listed(lambda i: i.owner == project, after, descending)
+
+    def with_visibility(self, visibility, after=None, descending=False):
+        return self._listed(lambda i: i.visibility == visibility, after, descending)
+
+    def shared_with(self, project, after=None, descending=False):
+        return self._listed(lambda i: project in i.members, after, descending)
 
 
 class FakeBucket:
