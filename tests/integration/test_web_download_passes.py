@@ -13,9 +13,8 @@ import os
 import re
 import socket
 import struct
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -73,28 +72,20 @@ class RangeHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def web_handler():
+    return RangeHandler
 
 
 @pytest.fixture
-def stack_config(config_dir, server):
-    port = server.server_address[1]
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
-    set_option(config_dir, "glance-image-import.conf", "image_import_opts", "max_bytes_per_pass", str(8 * MIB))
-    return config_dir
+def stack_config(web_server_config):
+    set_option(web_server_config, "glance-image-import.conf", "image_import_opts", "max_bytes_per_pass", str(8 * MIB))
+    return web_server_config
 
 
 @pytest.fixture
-def served(server):
+def served(web_base):
     RangeHandler.sent, RangeHandler.requests, RangeHandler.drop, RangeHandler.length = 0, [], set(), len(DATA)
-    return f"http://127.0.0.1:{server.server_address[1]}/disk.img"
+    return f"{web_base}/disk.img"
 
 
 class NoWorkflow:
