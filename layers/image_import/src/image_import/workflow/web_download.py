@@ -159,7 +159,7 @@ class _Pass:
 
     def run(self) -> ImportJob:
         if self.job.download is None:
-            set_processing(self.job, self.ports)
+            set_processing(self.job, self.settings, self.ports)
             state, hasher = None, ParallelHasher(self.image.os_hash_algo or self.settings.hashing_algorithm)
         else:
             state = self.job.download.model_copy()  # the input job stays as it was, for a retry of this pass
