@@ -204,13 +204,8 @@ def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: P
         )
     except SourceChanged:
         raise ImportFailed("The staged data changed during the import; stage it again") from None
-    algorithm = image.os_hash_algo or settings.hashing_algorithm
-    hasher = None if known is not None else ParallelHasher(algorithm)
-    try:
-        state = passes.start(size, etag, settings.max_bytes_per_pass, hasher)
-    finally:
-        if hasher is not None:
-            hasher.close()
+    algorithm = None if known is not None else image.os_hash_algo or settings.hashing_algorithm
+    state = passes.start(size, etag, settings.max_bytes_per_pass, algorithm)
     inspected = {
         "virtual_size": virtual_size,
         "disk_format": image.disk_format,
