@@ -10,6 +10,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,13 @@ def bucket_keys(stack, logical_id: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- a local web server for web-download
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing (http.server writes every request to stderr)."""
+
+    def log_message(self, *args):
+        pass
 
 
 @pytest.fixture(scope="module")

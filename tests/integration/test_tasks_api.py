@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.integration.conftest import QuietHandler, bucket_keys, wait_for_executions
 
 DATA = b"QFI\xfb" + (3).to_bytes(4, "big") + bytes(96) + os.urandom(100_000)  # a qcow2 v3 header
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     def do_GET(self):  # noqa: N802 (http.server's naming)
         found = self.path == "/disk.qcow2"
         body = DATA if found else b"not here"
@@ -22,9 +21,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.integration.conftest import QuietHandler, bucket_keys, wait_for_executions
 
 DATA = os.urandom(200_000)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     routes: dict[str, tuple[int, dict[str, str | None], bytes]] = {}
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
@@ -30,9 +29,6 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")

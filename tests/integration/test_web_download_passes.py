@@ -14,13 +14,13 @@ import re
 import socket
 import struct
 import time
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from image_import.errors import PassInterrupted
 from image_import.models import ImportJob, RequestContext
 from tests.conftest import set_option
+from tests.integration.conftest import QuietHandler
 
 MIB = 1024 * 1024
 DATA = os.urandom(40 * MIB)
@@ -28,7 +28,7 @@ ETAG = '"disk-v1"'
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-passes")
 
 
-class RangeHandler(BaseHTTPRequestHandler):
+class RangeHandler(QuietHandler):
     """Serves DATA at /disk.img with Range and If-Range; ``drop`` names requests to cut off half-way."""
 
     protocol_version = "HTTP/1.1"
@@ -66,9 +66,6 @@ class RangeHandler(BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
         RangeHandler.sent += len(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
