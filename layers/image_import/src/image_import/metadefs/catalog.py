@@ -328,14 +328,17 @@ class Metadefs:
         return {"properties": {p["name"]: p["schema"] for p in self.store.contents(name, "property")}}
 
     def create_property(self, name: str, body: Any) -> dict[str, Any]:
+        body = self._property_body(name, body, "add_metadef_property")
+        return present_property(self._add_property(name, body["name"], body))
+
+    def _property_body(self, name: str, body: Any, rule: str) -> dict[str, Any]:
+        """A property definition, checked before the namespace is read, then ``rule`` on that namespace."""
         body = _document(body)
         _check_read_only(body, ("created_at", "updated_at"))
         _validate(body, "property")
         _check_property(body)
-        namespace = self._namespace(name)
-        self._enforce("add_metadef_property", namespace)
-        record = self._add_property(name, body["name"], body)
-        return present_property(record)
+        self._enforce(rule, self._namespace(name))
+        return body
 
     def _add_property(self, namespace: str, prop_name: str, definition: dict[str, Any]) -> dict[str, Any]:
         return self._add(namespace, "property", {"name": prop_name, "schema": property_schema(definition)})
@@ -370,12 +373,7 @@ class Metadefs:
         return present_property(self._property(name, prop_name))
 
     def update_property(self, name: str, prop_name: str, body: Any) -> dict[str, Any]:
-        body = _document(body)
-        _check_read_only(body, ("created_at", "updated_at"))
-        _validate(body, "property")
-        _check_property(body)
-        namespace = self._namespace(name)
-        self._enforce("modify_metadef_property", namespace)
+        body = self._property_body(name, body, "modify_metadef_property")
         old = self._property(name, prop_name)
         record = {"name": body["name"], "schema": property_schema(body), "_seq": old.get("_seq")}
         self._save(name, "property", prop_name, record)
