@@ -2,9 +2,10 @@
 
 from image_import.adapters.ports import default_ports
 from image_import.observability import step_handler
+from image_import.settings import get_settings
 from image_import.workflow import steps
 
 
 @step_handler("VerifyStaging")
 def handler(job):
-    return steps.verify_staging(job, default_ports())
+    return steps.verify_staging(job, get_settings(), default_ports())

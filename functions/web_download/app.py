@@ -6,6 +6,6 @@ from image_import.settings import get_settings
 from image_import.workflow import web_download
 
 
-@step_handler("WebDownload", finished=lambda job: bool(job.download and job.download.get("done")))
+@step_handler("WebDownload", finished=lambda job: bool(job.download and job.download.done))
 def handler(job, deadline):
     return web_download.download(job, get_settings(), default_ports(), deadline)
