@@ -8,7 +8,8 @@ Starts two local stacks (``python -m image_import_dev.local``, as ``make run``) 
 the shipped configuration (events published to moto's EventBridge and written to the events file),
 one with ``[oslo_messaging_notifications] driver = noop``. The requests alternate between the two
 stacks, so the box's noise falls on both alike: a create (one event, ``image.create``), a PATCH of
-that image (one, ``image.update``), a PUT /stage of 1 KiB to it (two ``image.update``). Prints the
+that image (one, ``image.update``), a PUT /stage of 1 KiB to it (two ``image.update``), and a PUT /file
+of 1 KiB to a second image (five: ``image.update``, ``.prepare``, ``.upload``, ``.activate``, ``.update``). Prints the
 median and 90th percentile of each (client-side, over HTTP). ``--baseline DIR`` adds the same two
 stacks run from another checkout (its sources, template and functions), in the same rounds: before
 and after a change, measured alike. Figures only.
@@ -35,7 +36,7 @@ WARM_UP = 5  # requests per stack before timing: cold starts are not what this m
 IMAGE = {"name": "bench", "disk_format": "raw", "container_format": "bare"}
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 DATA = b"\0" * 1024
-KINDS = ("POST /v2/images", "PATCH /v2/images/{id}", "PUT /v2/images/{id}/stage")
+KINDS = ("POST /v2/images", "PATCH /v2/images/{id}", "PUT /v2/images/{id}/stage", "PUT /v2/images/{id}/file")
 
 
 def timed(url: str, method: str, path: str, body, content_type: str = "application/json") -> tuple[float, dict]:
@@ -70,8 +71,10 @@ def measure(stacks: dict[str, LocalStackProcess], requests: int) -> dict[str, di
             patch = [{"op": "add", "path": f"/p{number}", "value": "v"}]
             edit, _ = timed(stack.url, "PATCH", f"/v2/images/{image['id']}", patch, PATCH_TYPE)
             stage, _ = timed(stack.url, "PUT", f"/v2/images/{image['id']}/stage", DATA, "application/octet-stream")
+            _, second = timed(stack.url, "POST", "/v2/images", IMAGE)
+            upload, _ = timed(stack.url, "PUT", f"/v2/images/{second['id']}/file", DATA, "application/octet-stream")
             if number >= WARM_UP:
-                for kind, value in zip(KINDS, (create, edit, stage), strict=True):
+                for kind, value in zip(KINDS, (create, edit, stage, upload), strict=True):
                     seconds[name][kind].append(value)
     return seconds
 
