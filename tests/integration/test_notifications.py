@@ -160,6 +160,8 @@ def test_given_a_request_that_sends_several_events_then_they_are_one_putevents_c
 
     api = [types for thread, types in put_events_calls if "ApiFunction" in thread]
     assert api == [["image.update", "task.create", "task.run"]]
+    complete = [types for thread, types in put_events_calls if "CompleteImportFunction" in thread]
+    assert complete == [["image.activate", "image.update", "task.success"]]  # a step's invocation: one call too
     assert types(events(stack))[3:6] == ["image.update", "task.create", "task.run"]  # the file: one image's
 
 
