@@ -56,7 +56,13 @@ def stack_parameters() -> dict[str, str]:
 
 
 @pytest.fixture
-def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str]):
+def stack_events_file() -> Path | None:
+    """Where the stack writes its bus's events, one JSON per line (None: not written)."""
+    return None
+
+
+@pytest.fixture
+def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str], stack_events_file: Path | None):
     from image_import_dev.local.stack import LocalStack
     from image_import_dev.render import local_sam_hook
     from moto import mock_aws
@@ -70,6 +76,7 @@ def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str]):
             sam_hook=local_sam_hook(stack_config),
             parameters=stack_parameters,
             env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
+            events_file=stack_events_file,
         )
         local.up()
         try:

@@ -8,7 +8,7 @@ in-memory fakes of the tests are two implementations of one contract; mypy check
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -116,9 +116,10 @@ class Workflow(Protocol):
 
 
 class EventPublisher(Protocol):
-    """Where lifecycle events go (the stack's EventBridge bus): one Glance notification envelope a call."""
+    """Where lifecycle events go (the stack's EventBridge bus): Glance notification envelopes, in order;
+    for each, None when the bus took it, else why not."""
 
-    def publish(self, envelope: dict[str, Any]) -> None: ...
+    def publish_all(self, envelopes: Sequence[dict[str, Any]]) -> list[str | None]: ...
 
 
 @dataclass(frozen=True)
