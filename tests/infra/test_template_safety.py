@@ -254,7 +254,8 @@ EXPECTED_ACTIONS = {
     | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucketMultipartUploads"},
     "SweeperFunctionRole": _EVENTS
     | _ITEM_RW
-    | {"dynamodb:Scan", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
+    | {"dynamodb:Query", "dynamodb:BatchGetItem"}  # candidates by status index, images by id: no Scan
+    | {"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
     | {"s3:DeleteObject", "s3:AbortMultipartUpload", "states:DescribeExecution"},
     "NoOpPluginFunctionRole": _ITEM_RW | {"s3:GetObject"},
     "InjectImageMetadataPluginFunctionRole": _ITEM_RW | {"s3:GetObject"},
