@@ -96,6 +96,17 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def shared_with(self, project, after=None, descending=False):
         return self._listed(lambda i: project in i.members, after, descending)
 
+    # the sweeper's reads: the by-status indexes, and lookups by id (never scan: its tests make it fail)
+    def in_status(self, status, updated_before):
+        return [
+            r.model_copy(deep=True)
+            for r in self.items.values()
+            if r.status == status and r.updated_at <= updated_before
+        ]
+
+    def by_ids(self, ids):
+        return {i: self.items[i].model_copy(deep=True) for i in ids if i in self.items}
+
 
 class FakeBucket:
     def __init__(self, name="bucket"):

@@ -500,6 +500,19 @@ class ImageRepository(_Repository):
                 request = answer.get("UnprocessedKeys") or {}
             yield from (found[i] for i in ids if i in found)  # in the index's order
 
+    # ---- what the sweeper reads instead of the whole table (workflow/sweeper.py)
+    BY_STATUS_INDEX = "by-status"
+
+    def in_status(self, status: str, updated_before: str) -> Iterator[Image]:
+        """The images in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
+        return self._records(
+            _batch_get(self.table, _ids_in_status(self.table, self.BY_STATUS_INDEX, status, updated_before))
+        )
+
+    def by_ids(self, image_ids: Iterable[str]) -> dict[str, Image]:
+        """The images of these ids that exist, by id: a deleted one's tombstone is none (BatchGetItem)."""
+        return {image.id: image for image in self._records(_batch_get(self.table, image_ids))}
+
     def delete(self, image_id: str, expected_version: int | None = None) -> None:
         """Replace the record by its tombstone (the id stays taken; see TOMBSTONE); with
         ``expected_version`` only if it is still at that version and not protected (else
@@ -577,3 +590,61 @@ class TaskRepository(_Repository):
         ):
             tasks.extend(_from_item(Task, item) for item in page.get("Items", []))
         return tasks
+
+    # ---- what the sweeper reads instead of the whole table (workflow/sweeper.py)
+    BY_STATUS_INDEX = "by-status"
+
+    def in_status(self, status: str, updated_before: str) -> Iterator[Task]:
+        """The tasks in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
+        return self._records(
+            _batch_get(self.table, _ids_in_status(self.table, self.BY_STATUS_INDEX, status, updated_before))
+        )
+
+
+# BatchGetItem's limit of keys a request
+BATCH_GET_KEYS = 100
+
+
+def _ids_in_status(table: str, index: str, status: str, updated_before: str) -> Iterator[str]:
+    """The ids a ``by-status`` index (hash ``status``, range ``updated_at``, keys only) holds for ``status``
+    up to ``updated_before``. Tombstones and membership rows have no ``status``: the index never has them."""
+    paginator = client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(
+        TableName=table,
+        IndexName=index,
+        KeyConditionExpression="#s = :s AND #u <= :u",
+        ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+        ExpressionAttributeValues={":s": {"S": status}, ":u": {"S": updated_before}},
+    ):
+        for item in page.get("Items", []):
+            yield item["id"]["S"]
+
+
+def _batch_get(table: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The items of these ids (consistent reads), ``BATCH_GET_KEYS`` a request; ids no record can have
+    (empty, longer than a key may be) and repeats are left out, as DynamoDB would refuse the request."""
+    batch: list[str] = []
+    seen: set[str] = set()
+    for record_id in ids:
+        if record_id in seen or not record_id or len(record_id.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            continue
+        seen.add(record_id)
+        batch.append(record_id)
+        if len(batch) == BATCH_GET_KEYS:
+            yield from _batch_get_once(table, batch)
+            batch = []
+    if batch:
+        yield from _batch_get_once(table, batch)
+
+
+def _batch_get_once(table: str, ids: list[str]) -> Iterator[dict[str, Any]]:
+    import time
+
+    request: dict[str, Any] = {table: {"Keys": [{"id": {"S": i}} for i in ids], "ConsistentRead": True}}
+    attempt = 0
+    while request:  # what DynamoDB left unprocessed (throttled, or over 16 MB) is asked again
+        if attempt:
+            time.sleep(min(0.05 * 2**attempt, 2.0))  # backing off, as AWS asks for unprocessed keys
+        answer = client("dynamodb").batch_get_item(RequestItems=request)
+        yield from answer["Responses"].get(table, [])
+        request, attempt = answer.get("UnprocessedKeys") or {}, attempt + 1
