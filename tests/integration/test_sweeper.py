@@ -113,6 +113,8 @@ def test_after_a_sweep_the_stack_is_consistent(stack, member, sweep):
         "staged_objects_deleted": 1,
         "stored_objects_deleted": 1,  # the deleted image's (the crashed import's went with its revert)
         "uploads_aborted": 0,  # the crashed import's open store upload went with its revert (abort_uploads)
+        "counters_drifted": 0,  # every write counted itself: nothing for the repair
+        "counters_repaired": 0,
     }
     assert uploads_in_progress(stack, "StoreBucket") == []
 
@@ -184,3 +186,21 @@ def test_the_tasks_status_index_answers_unfinished_tasks_changed_before_a_time(s
     for task_id, status, stamp in [("a", "processing", BEFORE), ("b", "processing", AFTER), ("c", "success", BEFORE)]:
         tasks.create(Task(id=task_id, image_id="i", status=status, created_at=stamp, updated_at=stamp))
     assert [t.id for t in tasks.in_status("processing", CUTOFF)] == ["a"]
+
+
+def test_quota_counters_changed_outside_the_service_are_repaired_and_reported(stack, member, sweep):
+    image = member.create()
+    table = stack.physical_name("ImagesTable")
+    boto3.client("dynamodb").update_item(  # e.g. a table restored from an older backup than the images
+        TableName=table,
+        Key={"id": {"S": "usage/demo"}},
+        UpdateExpression="SET image_count_total = :n",
+        ExpressionAttributeValues={":n": {"N": "7"}},
+    )
+    report = sweep()
+    assert report["counters_drifted"] == 1 and report["counters_repaired"] == 1
+    counters = ImageRepository(table).usage("demo")
+    assert counters["image_count_total"] == 1  # the one image there is
+    assert member.call("DELETE", f"/v2/images/{image['id']}").status == 204
+    assert ImageRepository(table).usage("demo")["image_count_total"] == 0
+    assert sweep()["counters_drifted"] == 0

@@ -79,7 +79,8 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
 
     # the image repository's indexes: in list_position order, from just past ``after``
     def _listed(self, wanted, after, descending):
-        images = sorted((i for i in self.scan() if wanted(i)), key=lambda i: i.list_position, reverse=descending)
+        stored = (i.model_copy(deep=True) for i in self.items.values())  # an index, not a scan
+        images = sorted((i for i in stored if wanted(i)), key=lambda i: i.list_position, reverse=descending)
         if after is None:
             return images
         return [i for i in images if (i.list_position < after if descending else i.list_position > after)]

@@ -8,7 +8,9 @@ Run on a schedule (functions/sweeper) or by hand (``python -m image_import_dev.s
 2. a ``pending``/``processing`` task whose execution has ended (or never started) is failed;
 3. staged objects no image references (image gone, or not ``uploading``/``importing``) and store
    objects of images that are neither ``active`` nor being imported are deleted;
-4. multipart uploads older than ``upload_age`` in either bucket are aborted.
+4. multipart uploads older than ``upload_age`` in either bucket are aborted;
+5. each project's quota counters are recomputed from its images and put right where they drifted
+   (quotas/repair.py: the projects through the sparse ``by-usage`` index, their images by owner).
 
 Anything younger than ``grace`` is left alone: an import may be between taking its lock and
 starting its execution, a stage between writing its object and recording it. A direct upload
@@ -43,6 +45,7 @@ from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
 from image_import.models.time import parse_time, utc_stamp
+from image_import.quotas.repair import repair_counters
 from image_import.settings import Settings
 from image_import.stores.buckets import further_store_buckets
 from image_import.stores.targets import job_stores
@@ -95,6 +98,9 @@ class SweepReport:
     staged_objects_deleted: int = 0
     stored_objects_deleted: int = 0
     uploads_aborted: int = 0
+    # 5. quota counters recomputed from the records (quotas/repair.py): projects found off, and put right
+    counters_drifted: int = 0
+    counters_repaired: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -124,6 +130,10 @@ def sweep(
             bucket, ports, USES_STORED_DATA, now, limits, prefix=STORE_PREFIX, store_id=store_id
         )
         report.uploads_aborted += _abort_old_uploads(bucket, ports, now, limits, prefix=STORE_PREFIX)
+    for drift in repair_counters(ports.images, now, limits.grace):
+        report.counters_drifted += 1
+        report.counters_repaired += drift.repaired
+        logger.warning("quota counters drifted from the records", extra=drift.as_dict())
     logger.info("sweep done", extra=report.as_dict())
     return report
 
