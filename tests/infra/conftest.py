@@ -55,4 +55,10 @@ def resources_of(cfn: dict, kind: str) -> dict[str, dict]:
 
 
 # the whole-stack fixtures (moto, local stack) of the integration tests
-from tests.integration.conftest import aws_env, stack, stack_config, stack_parameters  # noqa: E402,F401
+from tests.integration.conftest import (  # noqa: E402,F401
+    aws_env,
+    stack,
+    stack_config,
+    stack_events_file,
+    stack_parameters,
+)

@@ -116,6 +116,8 @@ def test_a_record_that_cannot_be_read_is_left_out_of_lists_and_shows_a_clear_err
     good = member.create()
     table = stack.physical_name("ImagesTable")
     broken = {"id": {"S": ID}, "owner": {"S": "demo"}, "status": {"S": "no-such-status"}, "version": {"N": "0"}}
+    # where the list indexes find it, as a record a service wrote (adapters/records.image_item)
+    broken |= {"list_position": {"S": f"2026-01-01T00:00:00Z#{ID}"}, "listed": {"S": "image"}}
     boto3.client("dynamodb").put_item(TableName=table, Item=broken)
     with caplog.at_level(logging.WARNING):
         assert _listed(member) == [good["id"]] and _listed(admin) == [good["id"]]
