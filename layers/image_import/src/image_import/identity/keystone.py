@@ -103,18 +103,28 @@ def stored_password(settings: ServiceCredentials) -> str:
 
 
 class ServiceCredentials(Protocol):
-    """A service user's password credentials: ``[keystone_authtoken]``'s, or ``[oslo_limit]``'s."""
+    """A service user's password credentials: ``[keystone_authtoken]``'s, or ``[oslo_limit]``'s (read-only)."""
 
-    auth_url: str
-    username: str
-    password: str | None
-    user_domain_id: str | None
-    user_domain_name: str | None
-    project_name: str | None
-    project_domain_id: str | None
-    project_domain_name: str | None
-    password_secret_arn: str | None
-    password_parameter: str | None
+    @property
+    def auth_url(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def user_domain_id(self) -> str | None: ...
+    @property
+    def user_domain_name(self) -> str | None: ...
+    @property
+    def project_name(self) -> str | None: ...
+    @property
+    def project_domain_id(self) -> str | None: ...
+    @property
+    def project_domain_name(self) -> str | None: ...
+    @property
+    def password_secret_arn(self) -> str | None: ...
+    @property
+    def password_parameter(self) -> str | None: ...
 
 
 def password_auth(credentials: ServiceCredentials, password: str) -> dict[str, Any]:

@@ -96,8 +96,8 @@ class KeystoneLimits:
 
     def _find_endpoint_of_service(self) -> dict[str, Any]:
         s = self.settings
-        wanted = {"type": s.endpoint_service_type, "name": s.endpoint_service_name}
-        wanted = {key: value for key, value in wanted.items() if value}
+        given = {"type": s.endpoint_service_type, "name": s.endpoint_service_name}
+        wanted = {key: value for key, value in given.items() if value}
         services = [
             service
             for service in self._get("/services", wanted)["services"]
