@@ -44,7 +44,7 @@ benchmark: $(STAMP)
 sweep: $(STAMP)
 	$(BIN)/python -m image_import_dev.sweep
 
-## 50 concurrent imports over HTTP against a local stack subprocess (not part of make test)
+## 50 concurrent imports from 5 projects under quotas, over HTTP against a local stack subprocess (tests/e2e/test_load.py runs it small)
 load: $(STAMP)
 	$(BIN)/python benchmarks/load.py
 

@@ -222,17 +222,21 @@ _SQS_POLLER = {
     "sqs:ReceiveMessage",
 }
 _EVENTS = {"events:PutEvents"}  # the lifecycle events, on the stack's bus only
+# an image write that moves its owner's quota counters updates their row in the same transaction
+_COUNTERS = {"dynamodb:UpdateItem"}
 EXPECTED_ACTIONS = {
     # the Keystone password's secret or parameter, each only when a template parameter names it
     "AuthorizerFunctionRole": {"dynamodb:GetItem", "secretsmanager:GetSecretValue", "ssm:GetParameter"},
     "ApiFunctionRole": _EVENTS
     | _ITEM_RW
+    | _COUNTERS
     | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem"}
     | {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"}
     | {"dynamodb:BatchWriteItem"},  # the metadefs API deletes a namespace's records in batches
     "OnUploadFunctionRole": _EVENTS
     | _ITEM_RW
+    | _COUNTERS
     | {"dynamodb:Query", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "states:StartExecution"}
     | {"s3:PutObject", "s3:AbortMultipartUpload"}
     | _SQS_POLLER,
@@ -242,22 +246,26 @@ EXPECTED_ACTIONS = {
     "VerifyStagingFunctionRole": _EVENTS | _ITEM_RW | {"s3:ListBucket", "s3:GetObject"},
     "ImportToStoreFunctionRole": _EVENTS
     | _ITEM_RW
+    | _COUNTERS
     | {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListMultipartUploadParts"}
     | {"s3:ListBucket", "s3:ListBucketMultipartUploads"},
     "DeleteStagingFunctionRole": {"s3:DeleteObject"},
     # multi-store: what a failed copy into a store left is removed at completion
     "CompleteImportFunctionRole": _EVENTS
     | _ITEM_RW
+    | _COUNTERS
     | {"s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucketMultipartUploads"},
     "RevertImportFunctionRole": _EVENTS
     | _ITEM_RW
+    | _COUNTERS
     | {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucketMultipartUploads"},
     "SweeperFunctionRole": _EVENTS
     | _ITEM_RW
+    | _COUNTERS
     | {"dynamodb:Scan", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
     | {"s3:DeleteObject", "s3:AbortMultipartUpload", "states:DescribeExecution"},
-    "NoOpPluginFunctionRole": _ITEM_RW | {"s3:GetObject"},
-    "InjectImageMetadataPluginFunctionRole": _ITEM_RW | {"s3:GetObject"},
+    "NoOpPluginFunctionRole": _ITEM_RW | _COUNTERS | {"s3:GetObject"},
+    "InjectImageMetadataPluginFunctionRole": _ITEM_RW | _COUNTERS | {"s3:GetObject"},
 }
 # settings of the buckets and tables (lifecycle rules could expire the retained store), data
 # versions (the retained copies), table deletion: no function needs any of them

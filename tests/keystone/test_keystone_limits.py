@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from image_import.models.quota import RESOURCES
 from image_import.quotas.keystone import KeystoneLimits, LimitsUnavailable
-from image_import.quotas.limits import RESOURCES
 from image_import.settings.ini import parse_ini
 from image_import.settings.oslo_limit import load_oslo_limit
 from tests.conftest import set_option

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def test_the_unified_limits_run_lists_each_test_once_and_registers_every_limit():
     assert len(set(harness.LIMITS_EXPECTED)) == len(harness.LIMITS_EXPECTED) == 4
-    from image_import.quotas.limits import RESOURCES
+    from image_import.models.quota import RESOURCES
 
     assert set(harness.LIMITS_REGISTERED) == set(RESOURCES)
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from image_import.adapters.ports import Ports
 from image_import.adapters.records import Editable
 from image_import.errors import ConcurrentUpdate, Conflict
+from image_import.models import quota
 
 
 class FakeRecords(Editable):  # edit(): the repositories' own, over this get and save
@@ -20,17 +21,46 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         item = self.items.get(key)
         return item.model_copy(deep=True) if item else None
 
-    def create(self, record):
+    def create(self, record, claims=()):
         if record.id in self.items or record.id in self.tombstones:
             raise Conflict(f"{record.id} already exists")
+        self._admit(None, record, claims)
         self.items[record.id] = record.model_copy(deep=True)
 
-    def save(self, record):
+    def save(self, record, claims=()):
         current = self.items.get(record.id)
         if current is None or current.version != record.version:
             raise ConcurrentUpdate(record.id)
+        self._admit(current, record, claims)
         record.version += 1
         self.items[record.id] = record.model_copy(deep=True)
+
+    # ---- the image repository's quota counters: summed from the records, so always exact here
+    def usage(self, project):
+        totals: dict[str, int] = {}
+        for item in self.items.values():
+            if getattr(item, "owner", None) == project:
+                for name, value in quota.contribution(item).items():
+                    totals[name] = totals.get(name, 0) + value
+        return totals
+
+    def usage_row(self, project):
+        return self.usage(project), None, 0
+
+    def set_usage(self, project, writes, counters):
+        return True  # summed from the records: nothing to repair
+
+    def counted_projects(self):
+        return sorted({i.owner for i in self.items.values() if getattr(i, "owner", None)})
+
+    def _admit(self, before, after, claims):
+        if not claims:
+            return
+        own_change = quota.changes(quota.counted(before), quota.counted(after)).get(after.owner, {})
+        counters = self.usage(after.owner)
+        refused = [c for c in claims if not c.allows(counters.get(c.resource, 0), own_change.get(c.resource, 0))]
+        if refused:
+            raise quota.OverLimit(after.owner, refused, counters, own_change)
 
     def delete(self, key, expected_version=None):
         if expected_version is not None:  # the image repository's conditional delete

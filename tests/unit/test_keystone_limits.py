@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from image_import.identity.keystone import KeystoneUnavailable, Reply
+from image_import.models.quota import RESOURCES
 from image_import.quotas.keystone import KeystoneLimits, LimitsUnavailable
-from image_import.quotas.limits import RESOURCES
 from image_import.settings.oslo_limit import OsloLimitSettings
 
 AUTH = "http://keystone.test/v3"
@@ -225,3 +225,35 @@ def test_given_keystone_failing_then_recovering_when_reading_again_then_the_endp
         source.limits("p1")
     keystone.down = False
     assert source.limits("p1") == dict.fromkeys(RESOURCES, 10)
+
+
+def keystone_limits_settings(config_dir, **oslo_limit):
+    from image_import.settings import load_settings
+    from tests.conftest import set_option
+
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "use_keystone_limits", "true")
+    for key, value in oslo_limit.items():
+        set_option(config_dir, "glance-api.conf", "oslo_limit", key, value)
+    return load_settings(config_dir)
+
+
+def test_given_the_settings_of_a_site_with_keystone_limits_when_choosing_the_source_then_its_oslo_limit_section(
+    config_dir,
+):
+    from image_import.quotas.limits import source
+
+    settings = keystone_limits_settings(
+        config_dir, endpoint_id="ep-1", auth_url="http://keystone.test", username="glance", password="pw"
+    )
+    chosen = source(settings)
+    assert isinstance(chosen, KeystoneLimits)
+    assert (chosen.settings.endpoint_id, chosen.settings.auth_url) == ("ep-1", "http://keystone.test/v3")
+
+
+def test_given_a_bad_oslo_limit_section_when_reading_limits_then_a_503_naming_the_file_and_line(config_dir):
+    settings = keystone_limits_settings(config_dir, endpoint_region_name="RegionOne")
+    with pytest.raises(
+        LimitsUnavailable, match=r"glance-api.conf:\d+: use_keystone_limits needs \[oslo_limit\]"
+    ) as caught:
+        KeystoneLimits(settings)
+    assert caught.value.status == 503 and caught.value.title == "Service Unavailable"

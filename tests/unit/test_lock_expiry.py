@@ -114,13 +114,13 @@ def test_losing_the_takeover_race_is_409_and_starts_nothing(settings):
     image_id = locked_image(ports, settings)
     original_save = ports.images.save
 
-    def someone_else_first(image):
+    def someone_else_first(image, **save):
         # another import took the expired lock between our read and our conditional write
         ports.images.save = original_save
         other = ports.images.get(image_id)
         other.import_lock = ImportLock(task_id="rival", taken_at=stamp(T0))
         original_save(other)
-        original_save(image)
+        original_save(image, **save)
 
     ports.images.save = someone_else_first
     with pytest.raises(Conflict, match="prior operation is still in progress"):

@@ -243,7 +243,7 @@ def plugin_statements(function: PluginFunction | None = None) -> list[dict[str, 
     statements: list[dict[str, Any]] = [
         {
             "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             "Resource": {"Fn::GetAtt": ["ImagesTable", "Arn"]},
         },
         {

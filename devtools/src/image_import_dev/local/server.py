@@ -40,9 +40,10 @@ def start_moto_server(port: int = 0, *, region: str = "us-east-1") -> MotoServer
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
-    from image_import_dev.local import s3_streaming
+    from image_import_dev.local import dynamodb_atomic, s3_streaming
 
     s3_streaming.install()  # objects of any size in bounded memory (moto holds whole objects otherwise)
+    dynamodb_atomic.install()  # each DynamoDB request atomic, as DynamoDB's (moto's are not under threads)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)  # logs every caught failure
     default_user_config["stepfunctions"] = {"execute_state_machine": True}  # same process: no config call needed
@@ -69,6 +70,9 @@ class ApiServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of clients beyond it is refused (connection reset),
+    # where API Gateway would queue them
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], stack: Any, *, access_log: bool = False):
         self.stack, self.access_log = stack, access_log

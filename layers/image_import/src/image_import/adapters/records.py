@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from image_import.adapters.aws import client, error_code, is_conditional_failure
 from image_import.errors import ConcurrentUpdate, Conflict, RequestEntityTooLarge, UnreadableRecord
 from image_import.models import Image, Task
+from image_import.models.quota import RESOURCES, Claim, Counted, OverLimit, changes, counted
 from image_import.models.time import utcnow
 
 M = TypeVar("M", bound=BaseModel)
@@ -94,6 +95,26 @@ def _membership_key(image_id: str, project: str) -> dict[str, Any]:
     return {"id": {"S": f"{image_id}/members/{project}"}}
 
 
+# A project's quota counters (models/quota.py), one row per project beside its images: changed in the same
+# transaction as the image write they count, and conditional on the limits that write claims.
+USAGE = "usage_of"
+
+
+CHANGED_AT, WRITES = "changed_at", "counted_writes"  # the last counted write, and how many there were
+
+
+def _is_usage(item: dict[str, Any]) -> bool:
+    return USAGE in item
+
+
+def _usage_key(project: str) -> dict[str, Any]:
+    return {"id": {"S": f"usage/{project}"}}
+
+
+class _UsageRefused(Exception):
+    """A transaction's usage row refused its condition (a claim failed)."""
+
+
 # TransactWriteItems takes 100 writes: the image's own and this many rows; the rest follow it, one by one
 TRANSACTION_ROWS = 99
 
@@ -121,6 +142,30 @@ def _tombstone(image_id: str, owner: str | None) -> dict[str, Any]:
     return item
 
 
+def _raise_if_usage_refused(exc: Exception) -> None:
+    """A cancelled transaction whose first write (the record's) passed but a later one (a usage row) did not."""
+    reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+    codes = [reason.get("Code") for reason in reasons]
+    if codes and codes[0] != "ConditionalCheckFailed" and "ConditionalCheckFailed" in codes[1:]:
+        raise _UsageRefused() from None
+
+
+def _counters(item: dict[str, Any]) -> dict[str, int]:
+    return {name: int(item[name]["N"]) for name in RESOURCES if name in item}
+
+
+def _counted_item(item: dict[str, Any]) -> Counted:
+    """What a stored image counts, from its item (nothing for one the model cannot read: it never counted)."""
+    try:
+        return counted(_from_item(Image, item))
+    except UnreadableRecord:
+        return counted(None)
+
+
+def _gone(image_id: str) -> Image:
+    return Image(id=image_id, status="deleted")
+
+
 class Editable:
     """The read-change-write every record change goes through, over a ``get`` and a conditional ``save``
     (the DynamoDB repositories below, and the in-memory fakes of the tests)."""
@@ -128,7 +173,7 @@ class Editable:
     def get(self, record_id: str) -> Any: ...
     def save(self, record: Any) -> None: ...
 
-    def edit(self, record_id: str, change: Callable[[Any], Any], attempts: int) -> Any:
+    def edit(self, record_id: str, change: Callable[[Any], Any], attempts: int, claims: Iterable[Any] = ()) -> Any:
         """The one read-change-write: read the record, let ``change`` edit it, save it conditionally on
         the version read; when another writer got in first, read it again and re-apply ``change``.
 
@@ -140,14 +185,16 @@ class Editable:
 
         Returns the saved record (its version bumped), or None when ``change`` skipped. Raises
         :class:`ConcurrentUpdate` when all ``attempts`` lost to other writers; callers turn that into
-        what their caller should see (Conflict, TaskAborted, ...).
+        what their caller should see (Conflict, TaskAborted, ...). ``claims``: an image's, passed on to
+        ``save`` (models/quota.py).
         """
         for _ in range(attempts):
             record = self.get(record_id)
             if not change(record):
                 return None
             try:
-                self.save(record)  # looked up on the instance: tests put racing writers there
+                # looked up on the instance: tests put racing writers there
+                self.save(record, claims=claims) if claims else self.save(record)
             except ConcurrentUpdate:
                 continue
             return record
@@ -169,18 +216,25 @@ class _Repository(Editable):
 
     def _get(self, key: str):
         item = self._item(key)
-        return self._record(item) if item and not _is_tombstone(item) and not _is_membership(item) else None
+        return (
+            self._record(item)
+            if item and not (_is_tombstone(item) or _is_membership(item) or _is_usage(item))
+            else None
+        )
 
     def _record(self, item: dict[str, Any]) -> Any:
         return _from_item(self.model, item)
 
-    def _create(self, record: BaseModel, duplicate_message: str) -> None:
+    def _create(self, record: BaseModel, duplicate_message: str, also: list[dict[str, Any]] | None = None) -> None:
+        put = {"TableName": self.table, "Item": _to_item(record), "ConditionExpression": "attribute_not_exists(id)"}
         try:
-            client("dynamodb").put_item(
-                TableName=self.table, Item=_to_item(record), ConditionExpression="attribute_not_exists(id)"
-            )
+            if also:
+                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *also])
+            else:
+                client("dynamodb").put_item(**put)
         except Exception as exc:
             if is_conditional_failure(exc):
+                _raise_if_usage_refused(exc)
                 raise Conflict(duplicate_message) from None
             _too_large(exc, record)
             raise
@@ -205,6 +259,7 @@ class _Repository(Editable):
         except Exception as exc:
             record.version = expected
             if is_conditional_failure(exc):
+                _raise_if_usage_refused(exc)
                 raise ConcurrentUpdate(
                     f"{self.model.__name__} {record.id} was changed or deleted concurrently"
                 ) from None
@@ -229,7 +284,7 @@ class _Repository(Editable):
 
     def _records(self, items: Iterable[dict[str, Any]]) -> Iterator[Any]:
         for item in items:
-            if _is_tombstone(item) or _is_membership(item):  # checked before validation: neither is a record
+            if _is_tombstone(item) or _is_membership(item) or _is_usage(item):  # checked first: none is a record
                 continue
             try:
                 yield self._record(item)
@@ -240,6 +295,7 @@ class _Repository(Editable):
 class ImageRepository(_Repository):
     model = Image
     BY_OWNER_INDEX, BY_VISIBILITY_INDEX, BY_MEMBER_INDEX = "by-owner", "by-visibility", "by-member"
+    BY_USAGE_INDEX = "by-usage"
 
     def get(self, image_id: str) -> Image | None:
         return self._get(image_id)
@@ -247,17 +303,31 @@ class ImageRepository(_Repository):
     def _record(self, item: dict[str, Any]) -> Image:
         image = _from_item(Image, item)
         image._stored_members = frozenset(image.members)  # what save() compares with: the rows that exist
+        image._counted = counted(image)  # what its owner's counters hold for it
         return image
 
-    def edit(self, image_id: str, change: Callable[[Image | None], Any], attempts: int) -> Image | None:
-        return super().edit(image_id, change, attempts)
+    def edit(
+        self, image_id: str, change: Callable[[Image | None], Any], attempts: int, claims: Iterable[Claim] = ()
+    ) -> Image | None:
+        return super().edit(image_id, change, attempts, claims)
 
-    def create(self, image: Image) -> None:
-        # Glance's own words (its DB layer), for a deleted image's id too: its tombstone holds the id
-        self._create(image, f"Image ID {image.id} already exists!")
+    def create(self, image: Image, claims: Iterable[Claim] = ()) -> None:
+        """Write a new image (its id must be free); ``claims``: the limits its owner must stay within
+        (:class:`OverLimit` otherwise, nothing written)."""
+        usage = self._usage_writes(counted(None), image, list(claims))
+        try:
+            # Glance's own words (its DB layer), for a deleted image's id too: its tombstone holds the id
+            self._create(image, f"Image ID {image.id} already exists!", usage)
+        except _UsageRefused:
+            self._refused(image, counted(None), list(claims))
         image._stored_members = frozenset()  # an image is created unshared (members come by their API)
+        image._counted = counted(image)
 
-    def save(self, image: Image) -> None:
+    def save(self, image: Image, claims: Iterable[Claim] = ()) -> None:
+        """Write ``image`` if nobody changed it since it was read (:class:`ConcurrentUpdate` otherwise), with
+        its membership rows and its owner's counters; ``claims`` as for ``create``."""
+        claims = list(claims)
+        usage = self._usage_writes(image._counted, image, claims)
         rows = [
             {"Put": {"TableName": self.table, "Item": _membership_row(image.id, project)}}
             for project in sorted(set(image.members) - image._stored_members)
@@ -265,9 +335,107 @@ class ImageRepository(_Repository):
             {"Delete": {"TableName": self.table, "Key": _membership_key(image.id, project)}}
             for project in sorted(image._stored_members - set(image.members))
         ]
-        self._save(image, rows[:TRANSACTION_ROWS])
-        _write_rows(self.table, rows[TRANSACTION_ROWS:])
+        in_transaction = TRANSACTION_ROWS - len(usage)
+        try:
+            self._save(image, usage + rows[:in_transaction])
+        except _UsageRefused:
+            self._refused(image, image._counted, claims)
+        _write_rows(self.table, rows[in_transaction:])
         image._stored_members = frozenset(image.members)
+        image._counted = counted(image)
+
+    # ---- quota counters (models/quota.py)
+    def usage(self, project: str) -> dict[str, int]:
+        """The project's counters (bytes for the sizes); {} when it has none."""
+        return self.usage_row(project)[0]
+
+    def usage_row(self, project: str) -> tuple[dict[str, int], str | None, int]:
+        """The project's counters, when a write last moved them (None: never) and how many writes did."""
+        item = client("dynamodb").get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
+        found = item.get("Item", {})
+        return _counters(found), found.get(CHANGED_AT, {}).get("S"), int(found.get(WRITES, {}).get("N", 0))
+
+    def _usage_writes(self, before: Counted, image: Image, claims: list[Claim]) -> list[dict[str, Any]]:
+        """The transaction's writes to counters: each project's row the write moves, with the claims (on the
+        image's owner) as its condition. A claim no usage can meet is refused here, before any write."""
+        moves = changes(before, counted(image))
+        owner = image.owner
+        if claims and owner is not None:
+            moves.setdefault(owner, {})
+        writes = []
+        for project, deltas in sorted(moves.items()):
+            own = claims if project == owner else []
+            names, values, conditions = (
+                {"#u": USAGE, "#t": CHANGED_AT, "#w": WRITES},
+                {":p": {"S": project}, ":t": {"S": utcnow()}, ":one": {"N": "1"}},
+                [],
+            )
+            for i, claim in enumerate(own):
+                highest = claim.highest_counter(deltas.get(claim.resource, 0))
+                if highest < 0:
+                    self._refused(image, before, claims)
+                names[f"#c{i}"], values[f":m{i}"] = claim.resource, {"N": str(highest)}
+                conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} <= :m{i})")
+            adds = ["#w :one"]
+            for i, (name, delta) in enumerate(sorted(deltas.items())):
+                names[f"#a{i}"], values[f":a{i}"] = name, {"N": str(delta)}
+                adds.append(f"#a{i} :a{i}")
+            update: dict[str, Any] = {
+                "TableName": self.table,
+                "Key": _usage_key(project),
+                "UpdateExpression": f"SET #u = :p, #t = :t ADD {', '.join(adds)}",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+            if conditions:
+                update["ConditionExpression"] = " AND ".join(conditions)
+            writes.append({"Update": update})
+        return writes
+
+    def _refused(self, image: Image, before: Counted, claims: list[Claim]) -> None:
+        """Raise OverLimit with the counters as they are now; ConcurrentUpdate if they meet the claims now
+        (they moved since the write was refused: the caller reads again and retries)."""
+        own_change = changes(before, counted(image)).get(image.owner or "", {})
+        now = self.usage(image.owner or "")
+        refused = [c for c in claims if not c.allows(now.get(c.resource, 0), own_change.get(c.resource, 0))]
+        if not refused:
+            raise ConcurrentUpdate(f"the usage of project {image.owner} changed concurrently")
+        raise OverLimit(image.owner or "", refused, now, own_change)
+
+    def set_usage(self, project: str, writes: int, counters: dict[str, int]) -> bool:
+        """Repair: replace the project's counters by ``counters`` if no write moved them since ``usage_row``
+        read ``writes`` counted writes; False when one did (read again)."""
+        names = {"#u": USAGE, "#w": WRITES}
+        values: dict[str, Any] = {":p": {"S": project}}
+        sets = ["#u = :p"]
+        for i, name in enumerate(RESOURCES):
+            names[f"#c{i}"], values[f":c{i}"] = name, {"N": str(counters.get(name, 0))}
+            sets.append(f"#c{i} = :c{i}")
+        if writes == 0:
+            condition = "attribute_not_exists(#w)"
+        else:
+            condition, values[":w"] = "#w = :w", {"N": str(writes)}
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table,
+                Key=_usage_key(project),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def counted_projects(self) -> Iterator[str]:
+        """Every project with counters: the usage rows, through their own (sparse) index."""
+        paginator = client("dynamodb").get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table, IndexName=self.BY_USAGE_INDEX):
+            for item in page.get("Items", []):
+                yield item[USAGE]["S"]
 
     # ---- what a list reads instead of the whole table (images.catalog), each through an index
     def owned_by(self, project: str) -> Iterator[Image]:
@@ -313,16 +481,19 @@ class ImageRepository(_Repository):
         }
         members = sorted(item.get("members", {}).get("M", {}))
         rows = [{"Delete": {"TableName": self.table, "Key": _membership_key(image_id, p)}} for p in members]
+        # what it counted leaves its owner's counters with it
+        usage = self._usage_writes(_counted_item(item), _gone(image_id), []) if not _is_usage(item) else []
+        in_transaction = TRANSACTION_ROWS - len(usage)
         try:
-            if rows:  # its membership rows go with it
-                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *rows[:TRANSACTION_ROWS]])
+            if rows or usage:  # its membership rows and its counters go with it
+                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *usage, *rows[:in_transaction]])
             else:
                 client("dynamodb").put_item(**put)
         except Exception as exc:
             if is_conditional_failure(exc):
                 raise ConcurrentUpdate(f"Image {image_id} was changed, protected or deleted concurrently") from None
             raise
-        _write_rows(self.table, rows[TRANSACTION_ROWS:])
+        _write_rows(self.table, rows[in_transaction:])
 
     def scan(self) -> Iterator[Image]:
         """Every image: an admin's list and the sweeper; a project's list reads the indexes instead."""

@@ -39,8 +39,11 @@ from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
 from image_import.models.image import UploadRequest
+from image_import.models.quota import IMAGE_COUNT_UPLOADING, IMAGE_STAGE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
+from image_import.quotas import admission
+from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 from image_import.workflow.start import NOT_STARTED, start_import
 
@@ -89,6 +92,9 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
         raise RequestEntityTooLarge(
             f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
         )
+    # what the staging will claim when the upload arrives, checked now so that a user learns it first
+    admission.precheck(settings, ports.images, context.project_id, IMAGE_STAGE_TOTAL, in_mib(size))
+    admission.precheck(settings, ports.images, context.project_id, IMAGE_COUNT_UPLOADING, 1)
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage
     # with the import asked for, the import's formats too
@@ -281,11 +287,15 @@ def receive_upload(key: str, settings: Settings, ports: Ports, etag: str | None 
         image.upload.etag = seen
         return True
 
+    claims = admission.for_stage(settings, image.owner if image else None, size)  # exact, as PUT /stage
     try:
-        staged = ports.images.edit(image_id, stage, attempts=8)  # of two deliveries of one event, one stages
+        staged = ports.images.edit(image_id, stage, attempts=8, claims=claims)  # of two deliveries, one stages
     except ConcurrentUpdate:
         ports.staging.delete(target)
         raise ConcurrentUpdate(f"Image {image_id} kept changing; the upload event will be retried.") from None
+    except OverLimit as over:
+        ports.staging.delete(target)
+        return _remove(ports, key, admission.message(over))  # the image stays queued: upload again later
     if staged is None:
         ports.staging.delete(target)  # never staged: another delivery's copy was, or the image moved on
         if raced:

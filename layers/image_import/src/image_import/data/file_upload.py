@@ -27,8 +27,11 @@ from image_import.errors import (
 from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
+from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
+from image_import.quotas import admission
+from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 from image_import.stores.buckets import bucket_of
 
@@ -49,16 +52,20 @@ def upload_image(
         if store_id is None or settings.store(store_id) is None:
             raise BadRequest(f"Store for identifier {store_id} not found")
     store = bucket_of(store_id, settings, ports)
+    expected = declared_image_size(declared_size)
+    # Glance checks the store space it announces before it looks the image up
+    admission.precheck(settings, ports.images, context.project_id, IMAGE_SIZE_TOTAL, in_mib(expected))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "upload_image", image, settings)
     preconditions.check(preconditions.UPLOAD, image)  # 'queued', then formats
-    expected = declared_image_size(declared_size)
     lifecycle.move(image, "save")
     image.updated_at = utcnow()
     try:
-        ports.images.save(image)
+        ports.images.save(image, claims=admission.for_upload(settings, image.owner, expected))
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} was changed by another request; data not uploaded.") from None
+    except OverLimit as over:
+        raise admission.too_large(over) from None
     notifications.image_event("image.update", image, ports, settings)
     notifications.image_event("image.prepare", image, ports, settings, with_import=True)
     key = store_key(image_id)

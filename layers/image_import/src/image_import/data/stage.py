@@ -16,8 +16,11 @@ from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, RequestE
 from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, RequestContext
+from image_import.models.quota import IMAGE_STAGE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
+from image_import.quotas import admission
+from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 
 
@@ -36,6 +39,8 @@ def stage_image(
         raise RequestEntityTooLarge(
             f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
         )
+    # Glance checks the staging it announces before anything else
+    admission.precheck(settings, ports.images, context.project_id, IMAGE_STAGE_TOTAL, in_mib(expected_size))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
     preconditions.check(preconditions.STAGE, image)
@@ -46,9 +51,11 @@ def stage_image(
     lifecycle.move(image, "stage")
     image.updated_at = utcnow()
     try:
-        ports.images.save(image)
+        ports.images.save(image, claims=admission.for_stage(settings, image.owner, expected_size))
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} was changed by another request; data not staged.") from None
+    except OverLimit as over:
+        raise admission.too_large(over) from None
     notifications.image_event("image.update", image, ports, settings)
     try:
         size = ports.staging.write(key, _capped(data, settings.image_size_cap))

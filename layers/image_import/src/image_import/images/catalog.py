@@ -21,9 +21,11 @@ from image_import.errors import (
 from image_import.images import lifecycle, paging
 from image_import.images.schemas import image_schema
 from image_import.models import Image, RequestContext
+from image_import.models.quota import IMAGE_COUNT_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.policy.protections import may
+from image_import.quotas import admission
 from image_import.settings import Settings, get_settings
 from image_import.stores.buckets import image_buckets
 
@@ -72,6 +74,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     owner = body.get("owner") or context.project_id
     visibility = body.get("visibility") or "shared"
     access.require_may_create(context, owner, visibility, settings)
+    admission.precheck(settings, ports.images, owner, IMAGE_COUNT_TOTAL, delta=1)  # where Glance checks it
     for key in body:
         if key not in BASE_FIELDS and not may(context, settings, key, "create"):
             raise Forbidden(f"Attribute '{key}' is reserved.")
@@ -86,7 +89,10 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     base.update(owner=owner, visibility=visibility, created_at=now, updated_at=now, status=lifecycle.INITIAL)
     check_property_quota(extra, settings)
     image = Image(**base, properties=extra)
-    ports.images.create(image)
+    try:
+        ports.images.create(image, claims=admission.for_create(settings, owner))  # exact: the write's condition
+    except OverLimit as over:
+        raise admission.too_large(over) from None
     notifications.image_event("image.create", image, ports, settings)
     return image
 

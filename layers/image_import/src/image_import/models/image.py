@@ -87,6 +87,8 @@ class Image(BaseModel):
     version: int = 0
     # the members whose index rows the store holds, as read (adapters/records.py); not part of the record
     _stored_members: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    # its owner and what it counted against the owner's quotas, as read (models/quota.py); not part of the record
+    _counted: tuple[str | None, dict[str, int]] = PrivateAttr(default=(None, {}))
 
     def to_api(self) -> dict[str, Any]:
         """The image as Glance's v2 API shows it (base properties, then extra properties)."""

@@ -20,16 +20,19 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from image_import.errors import ServiceUnavailable
 from image_import.identity.keystone import Http, KeystoneUnavailable, Reply, ServiceToken, stored_password, urllib_http
-from image_import.quotas.limits import RESOURCES
+from image_import.models.quota import RESOURCES
+from image_import.settings.ini import ConfigError
+from image_import.settings.oslo_limit import OsloLimitSettings, load_oslo_limit
 
 if TYPE_CHECKING:
-    from image_import.settings.oslo_limit import OsloLimitSettings
+    from image_import.settings import Settings
 
 
-class LimitsUnavailable(Exception):
+class LimitsUnavailable(ServiceUnavailable):
     """Keystone's limits could not be read: Keystone unreachable, the credentials refused, or no such
-    endpoint as ``[oslo_limit]`` names. The service cannot enforce its quotas: a 503, not a 500."""
+    endpoint as ``[oslo_limit]`` names. The service cannot decide the quota: a 503 saying why, not a 500."""
 
 
 class KeystoneLimits:
@@ -37,12 +40,12 @@ class KeystoneLimits:
 
     def __init__(
         self,
-        settings: OsloLimitSettings,
+        settings: OsloLimitSettings | Settings,
         http: Http | None = None,
         clock: Callable[[], float] = time.time,
         password: Callable[[Any], str] = stored_password,
     ):
-        self.settings = settings
+        self.settings = settings = oslo_limit_of(settings)
         self.http = http or urllib_http(settings.http_connect_timeout)
         self._token = ServiceToken(settings, self.http, clock, password, section=settings.credentials_section)
         self._where: dict[str, str] | None = None  # service_id and region_id of the endpoint, once found
@@ -141,3 +144,16 @@ class KeystoneLimits:
                 "endpoint and the limits takes the reader role on the system (system_scope = all) or admin"
             )
         raise KeystoneUnavailable(f"GET {what} answered {reply.status}")
+
+
+def oslo_limit_of(settings: OsloLimitSettings | Settings) -> OsloLimitSettings:
+    """The ``[oslo_limit]`` settings: given, read at start-up (``Settings.oslo_limit``), or read now."""
+    if isinstance(settings, OsloLimitSettings):
+        return settings
+    loaded = getattr(settings, "oslo_limit", None)
+    if isinstance(loaded, OsloLimitSettings):
+        return loaded
+    try:
+        return load_oslo_limit(settings.sections)
+    except ConfigError as exc:  # the quotas cannot be decided: a 503 naming the file and line
+        raise LimitsUnavailable(str(exc)) from exc

@@ -37,6 +37,7 @@ from image_import.settings.files import (
     load_tokens,
 )
 from image_import.settings.ini import ConfigError, ConfValue, Sections, parse_bool, parse_ini, parse_int, parse_list
+from image_import.settings.limits import LIMITS_FILE, ConfiguredLimits, load_configured_limits
 from image_import.settings.stores import StoreConfig, load_stores
 
 GIB = 1024**3
@@ -123,10 +124,18 @@ class Settings:
     # Glance's options: show where the data is (locations / direct_url); off by default, as Glance
     show_multiple_locations: bool = False
     show_image_direct_url: bool = False
+    # quotas (quotas/): Glance's [DEFAULT] use_keystone_limits (the limits are Keystone's, found through
+    # [oslo_limit]), else ours: [image_limits] and image-limits.yaml (settings/limits.py); neither: no quotas
+    use_keystone_limits: bool = False
+    configured_limits: ConfiguredLimits | None = None
     sections: Sections = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, ConfValue]:
         return self.sections.get(name, {})
+
+    @property
+    def quotas_enabled(self) -> bool:
+        return self.use_keystone_limits or self.configured_limits is not None
 
     @property
     def multi_store(self) -> bool:
@@ -253,8 +262,22 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
         if item.value == "keystone":
             values["keystone"] = _keystone_settings(sections.get("keystone_authtoken", {}), item)
     values.update(_notification_options(sections))
+    values.update(_quota_options(sections, config_dir))
     values["development_stack"] = _deployed_identity_checks(values, sections, environ)
     return Settings(**values)
+
+
+def _quota_options(sections: Sections, config_dir: Path) -> dict:
+    configured = load_configured_limits(sections, config_dir)
+    item = sections.get("DEFAULT", {}).get("use_keystone_limits")
+    if item is None or not parse_bool(item):
+        return {"configured_limits": configured}
+    if configured is not None:
+        raise ConfigError(
+            f"{item.where()}: use_keystone_limits reads the limits from Keystone: remove [image_limits] and "
+            f"{LIMITS_FILE} (they would be ignored)"
+        )
+    return {"use_keystone_limits": True}
 
 
 NOTIFICATION_DRIVERS = ("noop", "messaging", "messagingv2", "log", "routing")

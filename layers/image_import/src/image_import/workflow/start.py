@@ -14,8 +14,10 @@ from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
+from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import task_expiry, utcnow
 from image_import.policy import access, preconditions
+from image_import.quotas import admission
 from image_import.settings import Settings
 from image_import.stores import targets
 from image_import.workflow import locks, web_download
@@ -38,6 +40,9 @@ def start_import(
     ``store_header``: the request's ``X-Image-Meta-Store`` (multi-store: the one store to import into).
     """
     method = _validate_request(body, settings)
+    # Glance: refused here only when the project is over its store space already; what this import
+    # adds is claimed when it takes the lock (below)
+    admission.precheck(settings, ports.images, context.project_id, IMAGE_SIZE_TOTAL)
     image = get_image(context, image_id, ports, settings)
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
@@ -135,11 +140,16 @@ def _lock_and_start(
         image.os_hash_algo, image.os_hash_value = expected_hash
     image.updated_at = now
     try:
-        ports.images.save(image)  # conditional on the version read: only one import wins
+        # conditional on the version read (only one import wins) and on what it claims of the quotas
+        ports.images.save(image, claims=admission.for_import(settings, image.owner, method, image.size))
     except ConcurrentUpdate:
         raise Conflict(
             f"New operation on image '{image.id}' is not permitted as prior operation is still in progress"
         ) from None
+    except OverLimit as over:
+        # Glance: accepted (202), then its task fails with the limit's message; the image is as it was
+        _refuse(task, admission.message(over), record_task, settings, ports)
+        return
     notifications.image_event("image.update", image, ports, settings)
 
     job = import_job(image, task.id, method, context, source_uri=source_uri)
@@ -204,6 +214,17 @@ def _validate_request(body: Any, settings: Settings) -> str:
     # Single store: 'stores', 'all_stores' and 'all_stores_must_succeed' are accepted and ignored
     # (tempest sends all_stores=true and OSC sends all_stores_must_succeed=false by default).
     return name
+
+
+def _refuse(task: Task, message: str, record_task: bool, settings: Settings, ports: Ports) -> None:
+    """An import over a limit: its task ends in failure with the limit's message, and nothing runs."""
+    if not record_task:  # a legacy task, recorded already (fail_task sends task.failure)
+        locks.fail_task(ports, task.id, message, locks.system_clock())
+        return
+    task.status, task.message, task.updated_at, task.expires_at = "failure", message, utcnow(), task_expiry()
+    ports.tasks.create(task)
+    notifications.task_event("task.create", task, ports, settings)
+    notifications.task_event("task.failure", task, ports, settings)
 
 
 def _release(image_id: str, task: Task, previous_status: str, ports: Ports, message: str) -> None:

@@ -49,10 +49,13 @@ def info_stores_detail() -> Response:
 
 @router.get("/v2/info/usage")
 def info_usage() -> Response:
-    """The caller's quota usage, as Glance without ``use_keystone_limits``: no limits, so an empty map.
-    Any authenticated caller may read it (Glance checks no policy); a body is not refused."""
-    caller()
-    return respond(200, {"usage": {}})
+    """The caller's project's limits and usage of them; an empty map on a site without quotas (Glance
+    without ``use_keystone_limits``). Any authenticated caller may read it (Glance checks no policy); a
+    body is not refused."""
+    from image_import.quotas.admission import usage_report
+
+    context = caller()
+    return respond(200, {"usage": usage_report(get_settings(), ports().images, context.project_id)})
 
 
 @router.post(f"/v2/images/{IMAGE_ID}/import")
