@@ -11,6 +11,11 @@ from image_import.quotas.keystone import KeystoneLimits, LimitsUnavailable
 from image_import.settings.ini import parse_ini
 from image_import.settings.oslo_limit import load_oslo_limit
 from tests.conftest import set_option
+from tests.integration import conftest as integration
+from tests.integration.conftest import Api
+
+# the whole stack's fixtures (tests/integration), for the two tests at the end
+aws_env, stack, stack_parameters = integration.aws_env, integration.stack, integration.stack_parameters
 
 # a service of its own (not "image"/"glance"): the session's Keystone also serves the tempest runs
 SERVICE_TYPE = "image-limits-test"
@@ -107,3 +112,36 @@ def test_given_an_unknown_endpoint_id_when_reading_then_unavailable_with_oslo_li
     options = keystone.oslo_limit_options("no-such-endpoint")
     with pytest.raises(LimitsUnavailable, match="Can't find endpoint for no-such-endpoint"):
         KeystoneLimits(oslo_limit(config_dir, keystone, options)).limits(keystone.member.project_id)
+
+
+@pytest.fixture
+def limits_endpoint(glance_service) -> str:
+    return glance_service["endpoint_id"]
+
+
+@pytest.fixture
+def stack_config(keystone, limits_endpoint, config_dir):
+    """The whole stack (its token-file users) with its quotas from the real Keystone, at ``limits_endpoint``."""
+    oslo_limit(config_dir, keystone, keystone.oslo_limit_options(limits_endpoint))
+    return config_dir
+
+
+def test_given_the_stack_reading_limits_from_keystone_when_asking_usage_then_the_registered_limits(
+    stack, glance_service
+):
+    reply = Api(stack, "member-token").call("GET", "/v2/info/usage")
+    assert reply.status == 200, reply.text
+    limits = {name: usage["limit"] for name, usage in reply.json["usage"].items()}
+    assert limits == {
+        "image_size_total": 1000,
+        "image_stage_total": 0,
+        "image_count_total": 100,
+        "image_count_uploading": 5,
+    }
+
+
+@pytest.mark.parametrize("limits_endpoint", ["no-such-endpoint"])
+def test_given_an_oslo_limit_endpoint_keystone_does_not_have_when_creating_then_503_saying_so(stack):
+    reply = Api(stack, "member-token").call("POST", "/v2/images", {"name": "x"})
+    assert reply.status == 503, reply.text
+    assert "Can't find endpoint for no-such-endpoint" in reply.json["message"]
