@@ -11,6 +11,8 @@ Manager secret (``password_secret_arn``) or an SSM SecureString (``password_para
 first service token is needed and kept for the sandbox's life; read again once if Keystone refuses
 it (the secret may have been rotated).
 
+``ServiceToken`` (the service user's token) also serves quotas/keystone.py, which reads the limits.
+
 urllib rather than requests: fewer imports on the authorizer's cold start.
 """
 
