@@ -24,6 +24,27 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def mocked_aws(monkeypatch):
+    """moto in decorator mode, with dummy credentials and no endpoint: nothing may reach real AWS. The
+    process's caches (settings, boto3 clients...) are forgotten before and after."""
+    from moto import mock_aws
+
+    from image_import import composition
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    composition.reset()
+    with mock_aws():
+        yield
+    composition.reset()
+
+
+@pytest.fixture
 def settings(config_dir: Path):
     from image_import.settings import load_settings
 

@@ -5,11 +5,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from image_import.adapters.ports import default_ports
 from image_import.data.direct_upload import receive_uploads
+from image_import.notifications import batched
 from image_import.observability import logger
 from image_import.settings import get_settings
 
 
 @logger.inject_lambda_context
+@batched  # the invocation's lifecycle events go out together when it returns
 def handler(event, context):
     return receive_batch(event, context, get_settings(), default_ports())
 

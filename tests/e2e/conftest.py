@@ -263,3 +263,17 @@ def allow_web_downloads_from_loopback(config_dir: Path, port: int, max_api_downl
     set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
     set_option(config_dir, "glance-api.conf", "DEFAULT", "max_api_download_size", str(max_api_download_size))
     return config_dir
+
+
+@pytest.fixture
+def web_data() -> bytes:
+    """The bytes `web_root` serves as /disk.img."""
+    return os.urandom(100_000)
+
+
+@pytest.fixture
+def web_root(tmp_path: Path, web_data: bytes) -> Iterator[int]:
+    """An HTTP server on 127.0.0.1 serving `web_data` as /disk.img; yields its port (for the module's
+    `service_config` to open the filter to, with allow_web_downloads_from_loopback)."""
+    with serving(tmp_path / "www" / "disk.img", web_data) as port:
+        yield port

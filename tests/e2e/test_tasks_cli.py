@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 
 import pytest
 
-from tests.e2e.conftest import allow_web_downloads_from_loopback, glance, image_id_from, serving
+from tests.e2e.conftest import allow_web_downloads_from_loopback, glance, image_id_from
 
 pytestmark = pytest.mark.e2e
-
-DATA = os.urandom(100_000)
-
-
-@pytest.fixture
-def web_root(tmp_path):
-    with serving(tmp_path / "www" / "disk.img", DATA) as port:
-        yield port
 
 
 @pytest.fixture
@@ -39,7 +30,7 @@ def fields_of(output: str) -> dict[str, str]:
 
 
 def test_glanceclient_task_create_imports_an_image_that_task_show_names_and_refuses_a_filtered_uri(
-    service, web_root, tmp_path
+    service, web_root, web_data, tmp_path
 ):
     task_input = {
         "import_from": f"http://127.0.0.1:{web_root}/disk.img",
@@ -63,7 +54,7 @@ def test_glanceclient_task_create_imports_an_image_that_task_show_names_and_refu
     image_id = json.loads(shown["result"])["image_id"]
     image = service.request("GET", f"/v2/images/{image_id}", "admin-token")[2]
     assert image["status"] == "active" and image["name"] == "from-a-task"
-    assert image["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
+    assert image["os_hash_value"] == hashlib.sha512(web_data).hexdigest()
 
     listed = glance(service, "admin-token", "task-list", "--type", "import", tmp_path=tmp_path)
     assert listed.returncode == 0, listed.stderr

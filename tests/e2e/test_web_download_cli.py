@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
 
 import pytest
 
-from tests.e2e.conftest import allow_web_downloads_from_loopback, glance, image_id_from, serving
+from tests.e2e.conftest import allow_web_downloads_from_loopback, glance, image_id_from
 
 pytestmark = pytest.mark.e2e
-
-DATA = os.urandom(100_000)
-
-
-@pytest.fixture
-def web_root(tmp_path):
-    """An HTTP server on 127.0.0.1 serving disk.img, which the web-download filter is told to allow."""
-    with serving(tmp_path / "www" / "disk.img", DATA) as port:
-        yield port
 
 
 @pytest.fixture
@@ -27,7 +17,7 @@ def service_config(config_dir, web_root):
 
 
 def test_given_glanceclient_when_it_imports_by_web_download_and_downloads_then_the_bytes_round_trip(
-    service, web_root, tmp_path
+    service, web_root, web_data, tmp_path
 ):
     created = glance(
         service, "member-token", "image-create-via-import", "--disk-format", "raw", "--container-format", "bare",
@@ -36,14 +26,14 @@ def test_given_glanceclient_when_it_imports_by_web_download_and_downloads_then_t
     assert created.returncode == 0, created.stderr
     image = service.wait_for_status(image_id_from(created.stdout), {"active", "queued"})
     assert image["status"] == "active"
-    assert image["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
+    assert image["os_hash_value"] == hashlib.sha512(web_data).hexdigest()
 
     target = tmp_path / "copy.img"
     downloaded = glance(
         service, "member-token", "image-download", image["id"], "--file", str(target), tmp_path=tmp_path
     )
     assert downloaded.returncode == 0, downloaded.stderr  # via the 303 to the store, hash checked by glanceclient
-    assert target.read_bytes() == DATA
+    assert target.read_bytes() == web_data
 
 
 def test_given_glanceclient_when_the_uri_points_at_the_metadata_service_then_the_import_is_refused(service, tmp_path):

@@ -34,7 +34,8 @@ def translate(plugins: list[str] | tuple[str, ...] | None = None) -> dict:
     if plugins is not None:
         sam = apply_plugins(sam, plugins)
     else:
-        sam = apply_plugins(sam, load_settings(ROOT / "config").image_import_plugins)
+        settings = load_settings(ROOT / "config")
+        sam = apply_plugins(sam, settings.image_import_plugins, settings.multi_store, settings)
     sam = copy.deepcopy(sam)
     for logical_id, resource in sam["Resources"].items():
         properties = resource.get("Properties", {})

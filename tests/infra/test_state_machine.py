@@ -114,3 +114,61 @@ def test_moto_accepts_the_definition_as_valid_asl(aws_env):
             name="lint", definition=json.dumps(committed()), roleArn="arn:aws:iam::123456789012:role/x"
         )["stateMachineArn"]
         assert arn.endswith(":lint")
+
+
+# ---------------------------------------------------------------- the execution's timeout (render.execution_timeout)
+def _timeout_of(**settings_changes) -> int:
+    import dataclasses
+
+    from image_import_dev.render import execution_timeout, function_timeouts
+    from samtranslator.yaml_helper import yaml_parse
+
+    from image_import.settings import load_settings
+
+    settings = dataclasses.replace(load_settings(ROOT / "config"), **settings_changes)
+    sam = yaml_parse((ROOT / "template.yaml").read_text())
+    return execution_timeout(
+        definition(settings.image_import_plugins, bool(settings.stores)), function_timeouts(sam), settings
+    )
+
+
+def test_the_execution_times_out_after_the_longest_import_the_passes_allow():
+    import math
+
+    from image_import.settings import load_settings
+
+    settings = load_settings(ROOT / "config")
+    passes = math.ceil(settings.image_size_cap / settings.max_bytes_per_pass)
+    timeouts = {r: p["Properties"]["Timeout"] for r, p in resources_of(translate(), "AWS::Lambda::Function").items()}
+    timeout = committed()["TimeoutSeconds"]
+    assert timeout == _timeout_of()  # the committed file is the derivation's
+    # a web-download of the largest image: every pass of the download and of the store copy a full function
+    # timeout, and each retried 3 times after a timeout, fits; what is left is the waits between retries
+    # (~9.5 minutes a pass when throttled) and the single states, not a day more
+    longest_loops = passes * 4 * (timeouts["WebDownloadFunction"] + timeouts["ImportToStoreFunction"])
+    assert longest_loops < timeout < longest_loops + 2 * passes * 600 + 86400
+
+
+def test_the_timeout_follows_the_size_cap_and_the_bytes_a_pass_moves():
+    base = _timeout_of()
+    assert _timeout_of(image_size_cap=2 * 1024**4) > 1.9 * base  # twice the passes
+    assert _timeout_of(max_bytes_per_pass=32 * 1024**3) < 0.6 * base  # half the passes
+    assert (
+        _timeout_of(image_size_cap=1) < base / 40
+    )  # one pass each (64 at the defaults), the other states as they were
+
+
+def test_more_stores_add_the_rounds_of_their_copies():
+    from image_import.settings.stores import StoreConfig
+
+    def stores(count: int) -> tuple[StoreConfig, ...]:
+        return tuple(StoreConfig(id=f"store-{n}") for n in range(count))
+
+    single = _timeout_of()
+    one_round, two_rounds = _timeout_of(stores=stores(5)), _timeout_of(stores=stores(6))  # the Map copies 4 at a time
+    assert one_round > single
+    assert two_rounds - single == pytest.approx(2 * (one_round - single), abs=2)
+
+
+def test_no_timeout_beyond_what_step_functions_allows():
+    assert _timeout_of(image_size_cap=10**18) == 365 * 24 * 3600

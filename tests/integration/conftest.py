@@ -10,6 +10,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,13 @@ def stack_parameters() -> dict[str, str]:
 
 
 @pytest.fixture
-def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str]):
+def stack_events_file() -> Path | None:
+    """Where the stack writes its bus's events, one JSON per line (None: not written)."""
+    return None
+
+
+@pytest.fixture
+def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str], stack_events_file: Path | None):
     from image_import_dev.local.stack import LocalStack
     from image_import_dev.render import local_sam_hook
     from moto import mock_aws
@@ -69,6 +76,7 @@ def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str]):
             sam_hook=local_sam_hook(stack_config),
             parameters=stack_parameters,
             env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
+            events_file=stack_events_file,
         )
         local.up()
         try:
@@ -170,3 +178,43 @@ def bucket_keys(stack, logical_id: str) -> list[str]:
 
     name = stack.physical_name(logical_id)
     return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=name).get("Contents", [])]
+
+
+# ---------------------------------------------------------------- a local web server for web-download
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing (http.server writes every request to stderr)."""
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def web_server(web_handler):
+    """A server on 127.0.0.1 (a free port) running the module's `web_handler` fixture: a request handler class."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), web_handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def web_base(web_server) -> str:
+    return f"http://127.0.0.1:{web_server.server_address[1]}"
+
+
+@pytest.fixture
+def web_server_config(config_dir: Path, web_server) -> Path:
+    """The configuration with the URI filter opened for loopback and the web server's port only (the rest as
+    shipped), so a test reaches nothing but 127.0.0.1; a module's `stack_config` starts from it."""
+    from tests.conftest import set_option
+
+    port = web_server.server_address[1]
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
+    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
+    return config_dir

@@ -22,10 +22,10 @@ from image_import_dev.render import plugin_function_id
 
 from image_import.settings import load_settings
 from image_import.workflow.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, import_states
-from tests.conftest import ROOT, set_option
+from tests.conftest import ROOT
 from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys
-from tests.integration.test_web_download import Handler, server  # noqa: F401 (the HTTP server fixture)
+from tests.integration.test_web_download import Handler
 
 PLUGINS = load_settings(ROOT / "config").image_import_plugins
 DATA = os.urandom(100_000)
@@ -116,18 +116,20 @@ def test_glance_direct_survives_a_fault(member, stack, state, when):
     assert_consistent(stack)
 
 
+@pytest.fixture(scope="module")
+def web_handler():
+    return Handler
+
+
 class TestWebDownload:
     @pytest.fixture
-    def stack_config(self, config_dir, server):  # noqa: F811 (the fixture imported above)
-        port = server.server_address[1]
-        set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
-        set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
-        return config_dir
+    def stack_config(self, web_server_config):
+        return web_server_config
 
     @pytest.fixture
-    def uri(self, server) -> str:  # noqa: F811
+    def uri(self, web_base) -> str:
         Handler.routes = {"/disk.img": (200, {}, DATA)}
-        return f"http://127.0.0.1:{server.server_address[1]}/disk.img"
+        return f"{web_base}/disk.img"
 
     def web_import(self, member, image_id, uri) -> int:
         body = {"method": {"name": "web-download", "uri": uri}}

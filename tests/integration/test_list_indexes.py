@@ -113,3 +113,55 @@ def test_more_members_than_one_transaction_holds_are_indexed_and_removed(stack, 
     assert "project-126" not in {r["member_of"]["S"] for r in membership_rows(stack, image.id)}
     images.delete(image.id)
     assert membership_rows(stack, image.id) == []
+
+
+@pytest.fixture
+def items_read(monkeypatch) -> list[tuple[str, int]]:
+    """Each DynamoDB Query or Scan and how many items it answered (a list reads the indexes a page at a time)."""
+    read: list[tuple[str, int]] = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation, params):
+        answer = real(self, operation, params)
+        if self.meta.service_model.service_name == "dynamodb" and operation in ("Query", "Scan"):
+            read.append((operation, len(answer.get("Items", []))))
+        return answer
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    return read
+
+
+def test_a_page_of_the_default_order_reads_one_page_of_each_index_from_the_marker(stack, admin, member, items_read):
+    """An admin (every image) and a project: pages in Glance's order (created_at, id, newest first), each
+    read from the marker on, a page of the index at most (not every image there is)."""
+    import uuid
+
+    from image_import.adapters.records import LIST_PAGE, image_item
+    from image_import.models import Image
+
+    table = stack.physical_name("ImagesTable")
+    stamps = [f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z" for n in range(300)]
+    images = [Image(id=str(uuid.uuid4()), owner="demo", created_at=s, updated_at=s) for s in stamps[:250]]
+    images += [Image(id=str(uuid.uuid4()), owner="demo", created_at=stamps[0], updated_at=stamps[0]) for _ in range(50)]
+    dynamodb = boto3.client("dynamodb")
+    for start in range(0, len(images), 25):
+        batch = [{"PutRequest": {"Item": image_item(i)}} for i in images[start : start + 25]]
+        dynamodb.batch_write_item(RequestItems={table: batch})
+    expected = [i.id for i in sorted(images, key=lambda i: (i.created_at, i.id), reverse=True)]
+    for api in (admin, member):
+        pages, marker = [], None
+        while True:
+            items_read.clear()
+            query = {"limit": ["40"], **({"marker": [marker]} if marker else {})}
+            reply = api.call("GET", "/v2/images", query=query)
+            assert reply.status == 200, reply.text
+            assert {op for op, _ in items_read} == {"Query"}
+            assert sum(n for _, n in items_read) <= 2 * LIST_PAGE  # a page of an index, not every image there is
+            pages.append([i["id"] for i in reply.json["images"]])
+            marker = reply.json.get("next", "").partition("marker=")[2] or None
+            if marker is None:
+                break
+        assert [i for page in pages for i in page] == expected  # ties on created_at by id, as Glance
+        assert all(len(page) == 40 for page in pages[:-1])
+    ascending = admin.call("GET", "/v2/images", query={"sort_dir": ["asc"], "limit": ["3"]}).json["images"]
+    assert [i["id"] for i in ascending] == expected[::-1][:3]

@@ -4,42 +4,37 @@ one JSON per line, as EventBridge delivers them to a target."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, set_option
-from tests.integration.conftest import MEMBER, Api, reset_process_caches, wait_for_executions
+from tests.conftest import set_option
+from tests.integration.conftest import MEMBER, Api, wait_for_executions
 from tests.metrics_capture import emitted_metrics
 
 
 @pytest.fixture
-def stack(aws_env, stack_config: Path, tmp_path: Path):
-    """The integration stack, with its bus's events written to a file."""
-    from image_import_dev.local.stack import LocalStack
-    from image_import_dev.render import local_sam_hook
-    from moto import mock_aws
+def stack_events_file(tmp_path: Path) -> Path:
+    return tmp_path / "events.jsonl"
 
-    saved_env = dict(os.environ)
-    reset_process_caches()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        local = LocalStack(
-            ROOT / "template.yaml",
-            name="t",
-            sam_hook=local_sam_hook(stack_config),
-            env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
-            events_file=tmp_path / "events.jsonl",
-        )
-        local.up()
-        try:
-            yield local
-            wait_for_executions(local)
-        finally:
-            local.down()
-            os.environ.clear()
-            os.environ.update(saved_env)
-            reset_process_caches()
+
+@pytest.fixture
+def put_events_calls(monkeypatch) -> list[tuple[str, list[str]]]:
+    """Every PutEvents call of the stack's functions: (the thread it ran on, its entries' detail-types)."""
+    import threading
+
+    import botocore.client
+
+    calls: list[tuple[str, list[str]]] = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def recording(client, operation, params):
+        if operation == "PutEvents":
+            calls.append((threading.current_thread().name, [e["DetailType"] for e in params["Entries"]]))
+        return real(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls
 
 
 def events(stack, image_id: str | None = None) -> list[dict]:
@@ -142,11 +137,6 @@ def test_given_the_bus_is_gone_then_the_call_succeeds_and_the_loss_is_counted(st
     assert lost == [("NotificationsFailed", 1.0, {"EventType": "image.create"})]
 
 
-@pytest.fixture
-def stack_config(config_dir: Path) -> Path:
-    return config_dir
-
-
 def test_given_disabled_image_notifications_then_only_task_events_are_published(stack_config, request):
     set_option(stack_config, "glance-api.conf", "DEFAULT", "disabled_notifications", "image.*")
     stack = request.getfixturevalue("stack")
@@ -157,3 +147,34 @@ def test_given_disabled_image_notifications_then_only_task_events_are_published(
     wait_for_executions(stack)
 
     assert types(events(stack)) == ["task.create", "task.run", "task.processing", "task.success"]
+
+
+def test_given_a_request_that_sends_several_events_then_they_are_one_putevents_call_in_order(stack, put_events_calls):
+    member = Api(stack, MEMBER)
+    image = member.create(name="one call")
+    assert member.stage(image["id"], b"\0" * 1024).status == 204
+    put_events_calls.clear()
+
+    assert member.import_(image["id"]).status == 202  # the lock, the task recorded, its execution started
+    wait_for_executions(stack)
+
+    api = [types for thread, types in put_events_calls if "ApiFunction" in thread]
+    assert api == [["image.update", "task.create", "task.run"]]
+    complete = [types for thread, types in put_events_calls if "CompleteImportFunction" in thread]
+    assert complete == [["image.activate", "image.update", "task.success"]]  # a step's invocation: one call too
+    assert types(events(stack))[3:6] == ["image.update", "task.create", "task.run"]  # the file: one image's
+
+
+def test_given_an_upload_then_its_five_events_leave_in_one_call(stack, put_events_calls):
+    member = Api(stack, MEMBER)
+    image = member.create(name="upload")
+    put_events_calls.clear()
+
+    reply = member.call(
+        "PUT", f"/v2/images/{image['id']}/file", b"\0" * 1024, {"Content-Type": "application/octet-stream"}
+    )
+
+    assert reply.status == 204
+    assert [types for _, types in put_events_calls] == [
+        ["image.update", "image.prepare", "image.upload", "image.activate", "image.update"]
+    ]

@@ -218,3 +218,74 @@ def test_without_quotas_usage_is_empty_and_nothing_is_refused(member):
     for _ in range(3):
         member.create()
     assert member.call("GET", "/v2/info/usage").json == {"usage": {}}
+
+
+# ---- copy-image (Glance's test_copy): store space counts once per store; a copy stages the image again
+def copy(api: Api, image_id: str, store: str):
+    return api.call("POST", f"/v2/images/{image_id}/import", {"method": {"name": "copy-image"}, "stores": [store]})
+
+
+def active_in_fast(api: Api, stack, size: int) -> str:
+    image_id = api.create()["id"]
+    assert stage(api, image_id, size).status == 204
+    reply = api.call("POST", f"/v2/images/{image_id}/import", {"method": {"name": "glance-direct"}, "stores": ["fast"]})
+    assert reply.status == 202, reply.text
+    wait_for_executions(stack)
+    assert api.show(image_id)["status"] == "active"
+    return image_id
+
+
+class CopyStack:
+    """Three stores (tests/multi_store.py); copy-image is an admin's (Glance's policy), on its own images."""
+
+    @pytest.fixture
+    def stores_stack(self, stack):
+        from tests.multi_store import create_store_buckets
+
+        create_store_buckets()
+        return stack
+
+
+def copy_config(config_dir, **limits):
+    from tests.multi_store import configure_stores
+
+    configure_stores(config_dir)
+    limit(config_dir, **limits)
+    return config_dir
+
+
+class TestCopy(CopyStack):
+    @pytest.fixture
+    def stack_config(self, config_dir):
+        return copy_config(config_dir, image_size_total=5)
+
+    def test_a_copy_counts_the_data_once_more_per_store_then_imports_are_over(self, stores_stack, admin):
+        image_id = active_in_fast(admin, stores_stack, 2 * MIB)
+        for store, stored in (("cheap", 4), ("edge", 6)):  # a copy claims staging, not store space
+            assert copy(admin, image_id, store).status == 202
+            wait_for_executions(stores_stack)
+            assert usage(admin)["image_size_total"] == (stored, 5)
+            assert usage(admin)["image_stage_total"] == (0, 15)
+        assert admin.show(image_id)["stores"] == "fast,cheap,edge"
+        staged = admin.create()["id"]
+        assert stage(admin, staged, 1000).status == 204
+        over(admin.import_(staged), "image_size_total is over limit of 5 due to current usage 6 and delta 0")
+
+
+class TestCopyOverStaging(CopyStack):
+    @pytest.fixture
+    def stack_config(self, config_dir):
+        return copy_config(config_dir, image_stage_total=3)
+
+    def test_a_copy_over_the_staging_limit_fails_its_task_and_leaves_the_image_as_it_was(self, stores_stack, admin):
+        image_id = active_in_fast(admin, stores_stack, 2 * MIB)
+        # Glance's arithmetic: the copy counts the image as staged (2) and claims its size again (2): 4 > 3
+        assert copy(admin, image_id, "cheap").status == 202
+        tasks = admin.call("GET", f"/v2/images/{image_id}/tasks").json["tasks"]
+        [task] = [t for t in tasks if t["input"]["import_req"]["method"]["name"] == "copy-image"]
+        assert task["status"] == "failure"
+        assert "image_stage_total is over limit of 3 due to current usage 2 and delta 2" in task["message"]
+        image = admin.show(image_id)
+        assert image["stores"] == "fast" and "os_glance_import_task" not in image
+        assert image["os_glance_importing_to_stores"] == ""
+        assert usage(admin)["image_stage_total"] == (0, 3) and usage(admin)["image_count_uploading"] == (0, 10)

@@ -23,11 +23,18 @@ def sweep(stack, monkeypatch):
     monkeypatch.setenv("SWEEPER_UPLOAD_AGE_HOURS", "0")
 
     def run() -> dict:
-        reply = boto3.client("lambda").invoke(FunctionName=stack.physical_name("SweeperFunction"), Payload=b"{}")
+        with pytest.MonkeyPatch.context() as during_the_sweep:  # it reads indexes and ids, never a whole table
+            for repository in (ImageRepository, TaskRepository):
+                during_the_sweep.setattr(repository, "scan", _no_scan)
+            reply = boto3.client("lambda").invoke(FunctionName=stack.physical_name("SweeperFunction"), Payload=b"{}")
         assert "FunctionError" not in reply, reply["Payload"].read()
         return json.loads(reply["Payload"].read())
 
     return run
+
+
+def _no_scan(self):
+    raise AssertionError(f"the sweeper scanned {self.table}")
 
 
 def crashed_import(stack, member, staged_through: str = "stage") -> tuple[str, str]:
@@ -106,6 +113,8 @@ def test_after_a_sweep_the_stack_is_consistent(stack, member, sweep):
         "staged_objects_deleted": 1,
         "stored_objects_deleted": 1,  # the deleted image's (the crashed import's went with its revert)
         "uploads_aborted": 0,  # the crashed import's open store upload went with its revert (abort_uploads)
+        "counters_drifted": 0,  # every write counted itself: nothing for the repair
+        "counters_repaired": 0,
     }
     assert uploads_in_progress(stack, "StoreBucket") == []
 
@@ -142,3 +151,56 @@ def test_a_reverted_lost_import_counts_as_a_failure_of_a_lost_execution(stack, m
     found = emitted_metrics(capsys.readouterr().out)
     assert ("ImportsFailed", 1.0, {"ImportMethod": "glance-direct"}) in found
     assert ("ImportStepFailures", 1.0, {"Step": "LostExecution"}) in found
+
+
+# ---------------------------------------------------------------- what it reads: the status indexes, ids in batches
+BEFORE, CUTOFF, AFTER = "2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-06-01T00:00:00Z"
+
+
+def test_the_status_index_answers_the_images_in_a_status_changed_before_a_time(stack):
+    from image_import.models import Image
+
+    images = ImageRepository(stack.physical_name("ImagesTable"))
+    images.create(Image(id="old-importing", status="importing", updated_at=BEFORE))
+    images.create(Image(id="at-the-cutoff", status="importing", updated_at=CUTOFF))
+    images.create(Image(id="new-importing", status="importing", updated_at=AFTER))
+    images.create(Image(id="old-active", status="active", updated_at=BEFORE))
+    images.create(Image(id="deleted", status="importing", updated_at=BEFORE))
+    images.delete("deleted")  # its tombstone has no status: never a candidate
+    assert sorted(i.id for i in images.in_status("importing", CUTOFF)) == ["at-the-cutoff", "old-importing"]
+
+
+def test_images_are_looked_up_by_id_in_batches_and_a_deleted_ones_tombstone_is_none(stack):
+    from image_import.models import Image
+
+    images = ImageRepository(stack.physical_name("ImagesTable"))
+    for n in range(130):  # more than one BatchGetItem takes
+        images.create(Image(id=f"img-{n:03}", status="active"))
+    images.delete("img-007")
+    found = images.by_ids([f"img-{n:03}" for n in range(130)] + ["never-existed", "img-001", "", "x" * 3000])
+    assert len(found) == 129 and "img-007" not in found and found["img-001"].status == "active"
+
+
+def test_the_tasks_status_index_answers_unfinished_tasks_changed_before_a_time(stack):
+    tasks = TaskRepository(stack.physical_name("TasksTable"))
+    for task_id, status, stamp in [("a", "processing", BEFORE), ("b", "processing", AFTER), ("c", "success", BEFORE)]:
+        tasks.create(Task(id=task_id, image_id="i", status=status, created_at=stamp, updated_at=stamp))
+    assert [t.id for t in tasks.in_status("processing", CUTOFF)] == ["a"]
+
+
+def test_quota_counters_changed_outside_the_service_are_repaired_and_reported(stack, member, sweep):
+    image = member.create()
+    table = stack.physical_name("ImagesTable")
+    boto3.client("dynamodb").update_item(  # e.g. a table restored from an older backup than the images
+        TableName=table,
+        Key={"id": {"S": "usage/demo"}},
+        UpdateExpression="SET image_count_total = :n",
+        ExpressionAttributeValues={":n": {"N": "7"}},
+    )
+    report = sweep()
+    assert report["counters_drifted"] == 1 and report["counters_repaired"] == 1
+    counters = ImageRepository(table).usage("demo")
+    assert counters["image_count_total"] == 1  # the one image there is
+    assert member.call("DELETE", f"/v2/images/{image['id']}").status == 204
+    assert ImageRepository(table).usage("demo")["image_count_total"] == 0
+    assert sweep()["counters_drifted"] == 0

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.integration.conftest import QuietHandler, bucket_keys, wait_for_executions
 
 DATA = b"QFI\xfb" + (3).to_bytes(4, "big") + bytes(96) + os.urandom(100_000)  # a qcow2 v3 header
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     def do_GET(self):  # noqa: N802 (http.server's naming)
         found = self.path == "/disk.qcow2"
         body = DATA if found else b"not here"
@@ -25,31 +22,15 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def web_handler():
+    return Handler
 
 
 @pytest.fixture
-def base(server) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}"
-
-
-@pytest.fixture
-def stack_config(config_dir, server):
-    port = server.server_address[1]
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
-    return config_dir
+def stack_config(web_server_config):
+    return web_server_config
 
 
 def legacy_task(uri: str, **properties) -> dict:
@@ -60,8 +41,8 @@ def legacy_task(uri: str, **properties) -> dict:
     }
 
 
-def test_an_import_task_answers_201_as_glance_and_imports_the_image_with_its_properties(admin, stack, base):
-    body = legacy_task(f"{base}/disk.qcow2", visibility="public", hw_disk_bus="scsi")
+def test_an_import_task_answers_201_as_glance_and_imports_the_image_with_its_properties(admin, stack, web_base):
+    body = legacy_task(f"{web_base}/disk.qcow2", visibility="public", hw_disk_bus="scsi")
     reply = admin.call("POST", "/v2/tasks", body)
     assert reply.status == 201, reply.text
     created = reply.json
@@ -142,8 +123,8 @@ def test_members_may_not_create_tasks_and_are_refused_before_their_body_is_read(
         assert reply.json["message"] == "You are not authorized to complete tasks_api_access action."
 
 
-def test_a_task_whose_input_lacks_a_field_is_created_and_fails_as_glances_does(admin, stack, base):
-    body = {"type": "import", "input": {"import_from": f"{base}/disk.qcow2", "image_properties": {}}}
+def test_a_task_whose_input_lacks_a_field_is_created_and_fails_as_glances_does(admin, stack, web_base):
+    body = {"type": "import", "input": {"import_from": f"{web_base}/disk.qcow2", "image_properties": {}}}
     created = admin.call("POST", "/v2/tasks", body)
     assert created.status == 201 and created.json["status"] == "pending"
     task = admin.call("GET", f"/v2/tasks/{created.json['id']}").json
@@ -153,8 +134,8 @@ def test_a_task_whose_input_lacks_a_field_is_created_and_fails_as_glances_does(a
     assert wait_for_executions(stack) == []
 
 
-def test_a_task_whose_image_cannot_be_created_fails_and_says_why(admin, stack, base):
-    created = admin.call("POST", "/v2/tasks", legacy_task(f"{base}/disk.qcow2", os_glance_foo="x"))
+def test_a_task_whose_image_cannot_be_created_fails_and_says_why(admin, stack, web_base):
+    created = admin.call("POST", "/v2/tasks", legacy_task(f"{web_base}/disk.qcow2", os_glance_foo="x"))
     assert created.status == 201
     task = admin.call("GET", f"/v2/tasks/{created.json['id']}").json
     assert task["status"] == "failure"
@@ -162,8 +143,8 @@ def test_a_task_whose_image_cannot_be_created_fails_and_says_why(admin, stack, b
     assert admin.call("GET", "/v2/images").json["images"] == []
 
 
-def test_empty_image_properties_make_a_qcow2_bare_image_as_in_glance(admin, stack, base):
-    body = legacy_task(f"{base}/disk.qcow2")
+def test_empty_image_properties_make_a_qcow2_bare_image_as_in_glance(admin, stack, web_base):
+    body = legacy_task(f"{web_base}/disk.qcow2")
     body["input"]["image_properties"] = {}
     created = admin.call("POST", "/v2/tasks", body).json
     wait_for_executions(stack)
@@ -173,8 +154,8 @@ def test_empty_image_properties_make_a_qcow2_bare_image_as_in_glance(admin, stac
     assert (image["disk_format"], image["container_format"], image["status"]) == ("qcow2", "bare", "active")
 
 
-def test_a_task_whose_download_fails_ends_in_failure_and_deletes_the_image_it_made_as_glance(admin, stack, base):
-    created = admin.call("POST", "/v2/tasks", legacy_task(f"{base}/missing.qcow2")).json
+def test_a_task_whose_download_fails_ends_in_failure_and_deletes_the_image_it_made_as_glance(admin, stack, web_base):
+    created = admin.call("POST", "/v2/tasks", legacy_task(f"{web_base}/missing.qcow2")).json
     [execution] = wait_for_executions(stack)
     task = admin.call("GET", f"/v2/tasks/{created['id']}").json
     assert task["status"] == "failure" and task["result"] is None and "404" in task["message"]
@@ -183,18 +164,18 @@ def test_a_task_whose_download_fails_ends_in_failure_and_deletes_the_image_it_ma
     assert bucket_keys(stack, "StoreBucket") == [] and bucket_keys(stack, "StagingBucket") == []
 
 
-def test_a_failed_web_download_of_the_users_own_image_still_returns_it_to_queued(member, stack, base):
+def test_a_failed_web_download_of_the_users_own_image_still_returns_it_to_queued(member, stack, web_base):
     image = member.create(disk_format="qcow2")
-    web_download = {"method": {"name": "web-download", "uri": f"{base}/missing.qcow2"}}
+    web_download = {"method": {"name": "web-download", "uri": f"{web_base}/missing.qcow2"}}
     assert member.call("POST", f"/v2/images/{image['id']}/import", web_download).status == 202
     wait_for_executions(stack)
     assert member.show(image["id"])["status"] == "queued"
 
 
-def test_a_task_past_its_expiry_is_gone_from_show_and_lists_before_dynamodb_removes_it(admin, stack, base):
+def test_a_task_past_its_expiry_is_gone_from_show_and_lists_before_dynamodb_removes_it(admin, stack, web_base):
     import boto3
 
-    body = {"type": "import", "input": {"import_from": f"{base}/disk.qcow2", "image_properties": {}}}
+    body = {"type": "import", "input": {"import_from": f"{web_base}/disk.qcow2", "image_properties": {}}}
     task_id = admin.call("POST", "/v2/tasks", body).json["id"]
     table = stack.physical_name("TasksTable")
     dynamodb = boto3.client("dynamodb")
@@ -214,11 +195,11 @@ def test_a_task_past_its_expiry_is_gone_from_show_and_lists_before_dynamodb_remo
     assert admin.call("GET", "/v2/tasks").json["tasks"] == []
 
 
-def test_an_images_tasks_leave_out_the_expired_ones(member, stack, base):
+def test_an_images_tasks_leave_out_the_expired_ones(member, stack, web_base):
     import boto3
 
     image = member.create(disk_format="qcow2")
-    web_download = {"method": {"name": "web-download", "uri": f"{base}/disk.qcow2"}}
+    web_download = {"method": {"name": "web-download", "uri": f"{web_base}/disk.qcow2"}}
     assert member.call("POST", f"/v2/images/{image['id']}/import", web_download).status == 202
     wait_for_executions(stack)
     [task] = member.call("GET", f"/v2/images/{image['id']}/tasks").json["tasks"]

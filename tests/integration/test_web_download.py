@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.integration.conftest import QuietHandler, bucket_keys, wait_for_executions
 
 DATA = os.urandom(200_000)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     routes: dict[str, tuple[int, dict[str, str | None], bytes]] = {}
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
@@ -32,33 +30,22 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def web_handler():
+    return Handler
 
 
 @pytest.fixture
-def base(server) -> str:
+def base(web_base) -> str:
     Handler.routes = {"/disk.img": (200, {}, DATA)}
-    return f"http://127.0.0.1:{server.server_address[1]}"
+    return web_base
 
 
 @pytest.fixture
-def stack_config(config_dir, server):
-    port = server.server_address[1]
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
-    set_option(config_dir, "glance-api.conf", "DEFAULT", "image_size_cap", "300000")
-    return config_dir
+def stack_config(web_server_config):
+    set_option(web_server_config, "glance-api.conf", "DEFAULT", "image_size_cap", "300000")
+    return web_server_config
 
 
 def web_import(api, image_id: str, uri: str, **extra):

@@ -13,15 +13,14 @@ import os
 import re
 import socket
 import struct
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from image_import.errors import PassInterrupted
 from image_import.models import ImportJob, RequestContext
 from tests.conftest import set_option
+from tests.integration.conftest import QuietHandler
 
 MIB = 1024 * 1024
 DATA = os.urandom(40 * MIB)
@@ -29,7 +28,7 @@ ETAG = '"disk-v1"'
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-passes")
 
 
-class RangeHandler(BaseHTTPRequestHandler):
+class RangeHandler(QuietHandler):
     """Serves DATA at /disk.img with Range and If-Range; ``drop`` names requests to cut off half-way."""
 
     protocol_version = "HTTP/1.1"
@@ -68,33 +67,22 @@ class RangeHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         RangeHandler.sent += len(body)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def web_handler():
+    return RangeHandler
 
 
 @pytest.fixture
-def stack_config(config_dir, server):
-    port = server.server_address[1]
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_networks", "[127.0.0.0/8]")
-    set_option(config_dir, "glance-api.conf", "import_filtering_opts", "allowed_ports", f"[80, 443, {port}]")
-    set_option(config_dir, "glance-image-import.conf", "image_import_opts", "max_bytes_per_pass", str(8 * MIB))
-    return config_dir
+def stack_config(web_server_config):
+    set_option(web_server_config, "glance-image-import.conf", "image_import_opts", "max_bytes_per_pass", str(8 * MIB))
+    return web_server_config
 
 
 @pytest.fixture
-def served(server):
+def served(web_base):
     RangeHandler.sent, RangeHandler.requests, RangeHandler.drop, RangeHandler.length = 0, [], set(), len(DATA)
-    return f"http://127.0.0.1:{server.server_address[1]}/disk.img"
+    return f"{web_base}/disk.img"
 
 
 class NoWorkflow:
@@ -137,7 +125,7 @@ def run_passes(job, settings, ports, limit=20):
             continue
         passes += 1
         job = ImportJob.model_validate(json.loads(json.dumps(out.to_state())))
-        if job.download["done"]:
+        if job.download.done:
             return job, passes, retries
     raise AssertionError("the download never finished")
 
@@ -165,7 +153,7 @@ def test_given_8_mib_passes_when_40_mib_are_downloaded_then_5_passes_stage_them_
     ]
     assert [r.get("If-Range") for r in RangeHandler.requests] == [None] + [ETAG] * 4
     assert RangeHandler.sent == len(DATA)
-    assert len(json.dumps(job.download)) < 1000
+    assert len(json.dumps(job.to_state()["download"])) < 1000
 
 
 def test_given_a_connection_reset_in_pass_3_of_5_when_retried_then_it_finishes_rereading_at_most_one_pass(

@@ -77,15 +77,36 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def for_image(self, image_id):
         return [t for t in self.scan() if t.image_id == image_id]
 
-    # the image repository's indexes
-    def owned_by(self, project):
-        return [i for i in self.scan() if i.owner == project]
+    # the image repository's indexes: in list_position order, from just past ``after``
+    def _listed(self, wanted, after, descending):
+        stored = (i.model_copy(deep=True) for i in self.items.values())  # an index, not a scan
+        images = sorted((i for i in stored if wanted(i)), key=lambda i: i.list_position, reverse=descending)
+        if after is None:
+            return images
+        return [i for i in images if (i.list_position < after if descending else i.list_position > after)]
 
-    def with_visibility(self, visibility):
-        return [i for i in self.scan() if i.visibility == visibility]
+    def every(self, after=None, descending=False):
+        return self._listed(lambda i: True, after, descending)
 
-    def shared_with(self, project):
-        return [i for i in self.scan() if project in i.members]
+    def owned_by(self, project, after=None, descending=False):
+        return self._listed(lambda i: i.owner == project, after, descending)
+
+    def with_visibility(self, visibility, after=None, descending=False):
+        return self._listed(lambda i: i.visibility == visibility, after, descending)
+
+    def shared_with(self, project, after=None, descending=False):
+        return self._listed(lambda i: project in i.members, after, descending)
+
+    # the sweeper's reads: the by-status indexes, and lookups by id (never scan: its tests make it fail)
+    def in_status(self, status, updated_before):
+        return [
+            r.model_copy(deep=True)
+            for r in self.items.values()
+            if r.status == status and r.updated_at <= updated_before
+        ]
+
+    def by_ids(self, ids):
+        return {i: self.items[i].model_copy(deep=True) for i in ids if i in self.items}
 
 
 class FakeBucket:

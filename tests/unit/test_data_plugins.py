@@ -54,7 +54,7 @@ def staged(ports, settings, data: bytes, disk_format="raw", container_format="ba
 
 
 def through_plugins(ports, settings, image_id):
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     for name in settings.image_import_plugins:
         job = steps.run_plugin(name, job, settings, ports)
     return job
@@ -174,7 +174,7 @@ def test_a_bomb_beyond_the_size_cap_is_refused_and_nothing_is_kept(config_dir):
     image_id = staged(ports, settings, bomb)
     job = run_job(ports, settings, image_id)
     with pytest.raises(ImportFailed, match="more than image_size_cap"):
-        steps.run_plugin("image_decompression", steps.verify_staging(job, ports), settings, ports)
+        steps.run_plugin("image_decompression", steps.verify_staging(job, settings, ports), settings, ports)
     assert replacement_key(image_id, job.task_id, "image_decompression") not in ports.staging.objects
 
 
@@ -190,7 +190,7 @@ def test_decompression_that_cannot_finish_in_one_call_fails_saying_so(config_dir
     settings = configured(config_dir, "[image_decompression]")
     ports = fake_ports()
     image_id = staged(ports, settings, gzip.compress(payload(20 * MIB)))
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     with pytest.raises(
         ImportFailed, match="could not finish within one function call.*cannot be decompressed in passes"
     ):
@@ -236,7 +236,7 @@ def test_a_data_plugin_that_dies_after_writing_leaves_nothing_after_the_revert(c
     ports = fake_ports()
     data = b"x" * 1000
     image_id = staged(ports, settings, data, fail_after_pad="yes")
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     with pytest.raises(ImportFailed, match="fail_after_pad"):
         steps.run_plugin("pad_to_mib", job, settings, ports)
     # the state machine's Catch hands the revert the plugin's *input*: no replacement recorded in it
@@ -422,7 +422,7 @@ def test_decompression_memory_stays_flat_whatever_the_image_size(config_dir):
     ports = fake_ports()
     ports = type(ports)(ports.images, ports.tasks, StreamingBucket("staging"), ports.store, ports.workflow)
     image_id = staged(ports, settings, gzip.compress(bytes(128 * MIB), compresslevel=1))
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     tracemalloc.start()
     try:
         steps.run_plugin("image_decompression", job, settings, ports)

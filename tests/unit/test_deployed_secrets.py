@@ -16,22 +16,8 @@ KEYSTONE = dict(auth_url="https://keystone/v3", username="glance")
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    from moto import mock_aws
-
-    from image_import import composition
-
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    composition.reset()
-    with mock_aws():
-        yield
-    composition.reset()
+def aws(mocked_aws):
+    return None
 
 
 # ---------------------------------------------------------------- where the password is

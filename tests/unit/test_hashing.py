@@ -176,3 +176,28 @@ def test_a_failing_digest_fails_the_hashing():
     hasher.update(b"x")
     with pytest.raises(ValueError, match="libcrypto said no"):
         hasher.finish()
+
+
+def no_thread(*args, **kwargs):
+    raise AssertionError("a thread was made for a hashing state")
+
+
+@pytest.mark.parametrize("algorithm", ["sha512", "sha256", "sha3_256"])
+def test_a_fresh_snapshot_is_a_new_hashers_and_made_without_a_thread(algorithm, monkeypatch):
+    expected = ParallelHasher(algorithm).snapshot() if hashing.resumable(algorithm) else None
+    monkeypatch.setattr(hashing.threading, "Thread", no_thread)
+    made = hashing.fresh_snapshot(algorithm)
+    monkeypatch.undo()
+    assert made == expected
+
+
+def test_the_first_pass_state_starts_a_hashing_that_resumes_to_hashlibs_digest(monkeypatch):
+    from image_import.data import passes
+
+    monkeypatch.setattr(hashing.threading, "Thread", no_thread)
+    state = passes.start(10, '"etag"', 8 * 1024 * 1024, "sha512")
+    monkeypatch.undo()
+    hasher = ParallelHasher.resume(state.hashing)
+    hasher.update(b"0123456789")
+    assert hasher.finish().hash_value == hashlib.sha512(b"0123456789").hexdigest()
+    assert passes.start(10, '"etag"', 8 * 1024 * 1024, None).hashing is None  # digests known: nothing to hash

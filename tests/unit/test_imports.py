@@ -84,11 +84,30 @@ def run_job(ports, settings, image_id) -> ImportJob:
     return ImportJob.model_validate(document)
 
 
+def test_the_first_step_sends_task_processing_with_the_settings_it_was_given(settings, monkeypatch):
+    import dataclasses
+
+    from image_import import composition
+    from tests.unit.test_notifications import FlakyBus
+
+    ports = fake_ports()
+    job = run_job(ports, settings, staged_image(ports, settings))
+    ports = dataclasses.replace(ports, events=FlakyBus(failures=0))
+    monkeypatch.setenv("IMAGE_IMPORT_CONFIG_DIR", "/nonexistent")  # a second lookup would find no settings
+    composition.reset()
+    try:
+        steps.verify_staging(job, dataclasses.replace(settings, publisher_id="image.given"), ports)
+    finally:
+        composition.reset()
+    [event] = ports.events.published
+    assert (event["event_type"], event["publisher_id"]) == ("task.processing", "image.given")
+
+
 def test_the_steps_take_an_image_from_staged_to_active(settings):
     ports = fake_ports()
     image_id = staged_image(ports, settings, b"hello world")
     job = run_job(ports, settings, image_id)
-    job = steps.verify_staging(job, ports)
+    job = steps.verify_staging(job, settings, ports)
     for name in settings.image_import_plugins:
         job = steps.run_plugin(name, job, settings, ports)
     job = steps.import_to_store(job, settings, ports)
@@ -107,7 +126,7 @@ def test_the_steps_take_an_image_from_staged_to_active(settings):
 def test_a_preset_checksum_that_differs_fails_the_store_step_and_keeps_nothing(settings):
     ports = fake_ports()
     image_id = staged_image(ports, settings)
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     image = ports.images.get(image_id)
     image.checksum = "0" * 32
     ports.images.save(image)
@@ -128,7 +147,9 @@ def test_a_step_aborts_when_the_image_was_deleted_meanwhile(settings):
 def test_revert_after_a_store_failure_removes_the_stored_object_and_unlocks(settings):
     ports = fake_ports()
     image_id = staged_image(ports, settings)
-    job = steps.import_to_store(steps.verify_staging(run_job(ports, settings, image_id), ports), settings, ports)
+    job = steps.import_to_store(
+        steps.verify_staging(run_job(ports, settings, image_id), settings, ports), settings, ports
+    )
     failed = job.model_copy(
         update={
             "error": StepError(
@@ -149,7 +170,9 @@ def test_revert_after_a_store_failure_removes_the_stored_object_and_unlocks(sett
 def test_revert_of_a_deleted_image_only_cleans_up(settings):
     ports = fake_ports()
     image_id = staged_image(ports, settings)
-    job = steps.import_to_store(steps.verify_staging(run_job(ports, settings, image_id), ports), settings, ports)
+    job = steps.import_to_store(
+        steps.verify_staging(run_job(ports, settings, image_id), settings, ports), settings, ports
+    )
     ports.images.delete(image_id)
     revert.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), (), settings, ports)
     assert ports.store.objects == {}
@@ -174,7 +197,7 @@ def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_i
     # a store step that timed out after writing: its output (with store_key) never reached revert
     ports = fake_ports()
     image_id = staged_image(ports, settings)
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     ports.store.put(f"images/{image_id}", b"abc")
     revert.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
     assert ports.store.objects == {}
@@ -191,7 +214,7 @@ def test_the_store_step_moves_its_data_in_passes_and_its_task_counts_every_pass(
     settings = dataclasses.replace(settings, max_bytes_per_pass=8 * 1024 * 1024)
     ports = fake_ports()
     image_id = staged_image(ports, settings, data)
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     messages = []
     while not (job.store_copy and job.store_copy.done):
         job = steps.import_to_store(ImportJob.model_validate(json.loads(json.dumps(job.to_state()))), settings, ports)

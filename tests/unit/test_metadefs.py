@@ -352,3 +352,44 @@ def test_the_table_adapter_and_the_memory_fake_satisfy_the_metadef_records_port(
     result = mypy(tmp_path, conform)
     assert [line for line in result.stdout.splitlines() if ": error:" in line] == [], result.stdout + result.stderr
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- objects, properties, tags: create and rename
+def test_a_rename_onto_a_taken_name_is_glances_409_for_its_kind_and_a_free_one_moves_the_record(store):
+    metadefs = api(store)
+    metadefs.create_namespace({"namespace": "n"})
+    for kind in ("a", "b"):
+        metadefs.create_object("n", {"name": f"o{kind}"})
+        metadefs.create_property("n", {"name": f"p{kind}", "type": "string", "title": kind})
+        metadefs.create_tag("n", f"t{kind}")
+    duplicate = (
+        "Invalid update. It would result in a duplicate metadata definition {} with the same name={} in namespace=n."
+    )
+    with pytest.raises(Conflict) as refused:
+        metadefs.update_object("n", "oa", {"name": "ob"})
+    assert refused.value.explanation == duplicate.format("object", "ob")
+    with pytest.raises(Conflict) as refused:
+        metadefs.update_property("n", "pa", {"name": "pb", "type": "string", "title": "a"})
+    assert refused.value.explanation == duplicate.format("property", "pb")
+    with pytest.raises(Conflict) as refused:
+        metadefs.update_tag("n", "ta", {"name": "TB"})
+    assert refused.value.explanation == (
+        "A metadata tag with name=TB already exists in namespace=n. (Please note that metadata tag names are case "
+        "insensitive)."
+    )
+    with pytest.raises(Conflict) as refused:
+        metadefs.create_object("n", {"name": "oa"})
+    assert refused.value.explanation == "A metadata definition object with name=oa already exists in namespace=n."
+    with pytest.raises(Conflict) as refused:
+        metadefs.create_property("n", {"name": "pa", "type": "string", "title": "a"})
+    assert refused.value.explanation == "A metadata definition property with name=pa already exists in namespace=n."
+
+    metadefs.update_object("n", "oa", {"name": "oc", "description": "moved"})
+    metadefs.update_property("n", "pa", {"name": "pc", "type": "string", "title": "moved"})
+    metadefs.update_tag("n", "ta", {"name": "TA"})  # the same tag whatever the case: renamed in place
+    assert sorted(o["name"] for o in metadefs.list_objects("n", {})["objects"]) == ["ob", "oc"]
+    assert metadefs.show_object("n", "oc")["description"] == "moved"
+    assert sorted(metadefs.list_properties("n")["properties"]) == ["pb", "pc"]
+    assert sorted(t["name"] for t in metadefs.list_tags("n", {})["tags"]) == ["TA", "tb"]
+    with pytest.raises(NotFound):
+        metadefs.show_object("n", "oa")

@@ -180,11 +180,12 @@ class FlakyBus:
     def __init__(self, failures: int):
         self.failures, self.published = failures, []
 
-    def publish(self, envelope):
+    def publish_all(self, envelopes):
         if self.failures:
             self.failures -= 1
             raise ConnectionError("EventBridge unreachable")
-        self.published.append(envelope)
+        self.published.extend(envelopes)
+        return [None] * len(envelopes)
 
 
 def ports_with(events) -> Ports:

@@ -26,9 +26,7 @@ def staged(data: bytes) -> tuple[FakeBucket, FakeBucket, CopyState]:
 def copy_all(data: bytes, max_bytes: int, algorithm: str = "sha512", clock=None, deadline=float("inf")):
     """Run passes as the state machine does (the state through JSON between them); the states seen."""
     staging, store, _ = staged(data)
-    hasher = ParallelHasher(algorithm)
-    state = passes.start(len(data), staging.etag("staging/x"), max_bytes, hasher)
-    hasher.close()
+    state = passes.start(len(data), staging.etag("staging/x"), max_bytes, algorithm)
     states = []
     while not state.done:
         state = CopyState.model_validate(json.loads(state.model_dump_json()))
@@ -117,9 +115,7 @@ def test_known_digests_make_a_pass_copy_without_reading():
 def test_a_broken_read_is_a_pass_to_retry_from_its_input_state():
     data = os.urandom(24 * MIB)
     staging, store, _ = staged(data)
-    hasher = ParallelHasher("sha512")
-    state = passes.start(len(data), staging.etag("staging/x"), 8 * MIB, hasher)
-    hasher.close()
+    state = passes.start(len(data), staging.etag("staging/x"), 8 * MIB, "sha512")
     first = passes.CopyPass(staging, "staging/x", store, "images/x", hasher=ParallelHasher.resume(state.hashing))
     state = first.run(state, 8 * MIB, float("inf"))
 
@@ -147,9 +143,7 @@ def test_a_broken_read_is_a_pass_to_retry_from_its_input_state():
 def test_a_last_pass_that_died_after_completing_the_upload_is_finished_by_its_retry():
     data = os.urandom(20 * MIB)
     staging, store, _ = staged(data)
-    hasher = ParallelHasher("sha512")
-    state = passes.start(len(data), staging.etag("staging/x"), 8 * MIB, hasher)
-    hasher.close()
+    state = passes.start(len(data), staging.etag("staging/x"), 8 * MIB, "sha512")
     while state.offset + state.part_size < state.size:  # up to the last pass
         hasher = ParallelHasher.resume(state.hashing)
         state = passes.CopyPass(staging, "staging/x", store, "images/x", hasher=hasher).run(

@@ -29,7 +29,7 @@ def at(moment):
 
 
 def through_store(ports, settings, image_id) -> ImportJob:
-    job = steps.verify_staging(run_job(ports, settings, image_id), ports)
+    job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     for name in settings.image_import_plugins:
         job = steps.run_plugin(name, job, settings, ports)
     return steps.import_to_store(job, settings, ports)

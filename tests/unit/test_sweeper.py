@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from image_import.models import Image, Task
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import sweep
-from tests.unit.fakes import fake_ports
+from tests.unit.fakes import FakeRecords, fake_ports
 from tests.unit.test_imports import GLANCE_DIRECT, MEMBER, staged_image
 
 LATER = datetime.now(UTC) + timedelta(hours=1)  # past the sweeper's grace period for everything made now
 MUCH_LATER = datetime.now(UTC) + timedelta(days=2)
+
+
+@pytest.fixture(autouse=True)
+def no_scans(monkeypatch):
+    """The sweeper reads candidates through indexes and looks images up by id: a whole-table scan fails."""
+
+    def scan(self):
+        raise AssertionError("the sweeper scanned a whole table")
+
+    monkeypatch.setattr(FakeRecords, "scan", scan)
 
 
 def at(moment):
@@ -201,3 +213,58 @@ def test_the_old_upload_of_an_import_still_in_passes_is_kept(settings):
     ports.workflow.statuses = {name: "RUNNING" for name in ports.workflow.statuses}
     report = sweep(ports, settings, clock=at(MUCH_LATER))
     assert list(ports.store.multipart) == ["u1"] and report.uploads_aborted == 1
+
+
+# ---------------------------------------------------------------- what the sweeper reads: candidates only
+
+OLD = "2026-01-01T00:00:00Z"
+
+
+def test_a_copy_whose_execution_died_releases_the_active_images_lock(settings):
+    # a copy-image locks an active image: no status singles it out, its unfinished task leads to it
+    from image_import.models.image import ImportLock
+
+    ports = fake_ports()
+    lock = ImportLock(task_id="copy-task", taken_at=OLD)
+    ports.images.create(Image(id="img", status="active", stores=["fast"], import_lock=lock, updated_at=OLD))
+    copy = {"import_req": {"method": {"name": "copy-image"}}}
+    ports.tasks.create(
+        Task(id="copy-task", image_id="img", status="processing", input=copy, created_at=OLD, updated_at=OLD)
+    )
+    ports.workflow.statuses[execution_name("img", "copy-task")] = "TIMED_OUT"
+    report = sweep(ports, settings, clock=at(LATER))
+    image = ports.images.get("img")
+    assert (image.status, image.import_lock) == ("active", None)
+    assert ports.tasks.get("copy-task").status == "failure" and report.imports_reverted == 1
+
+
+def test_a_processing_task_whose_execution_timed_out_is_failed(settings):
+    # the state machine's TimeoutSeconds ends an execution without its Catch: only the sweeper notices
+    ports = fake_ports()
+    ports.tasks.create(Task(id="t1", image_id="gone", status="processing", created_at=OLD, updated_at=OLD))
+    ports.workflow.statuses[execution_name("gone", "t1")] = "TIMED_OUT"
+    report = sweep(ports, settings, clock=at(LATER))
+    assert "execution ended (TIMED_OUT)" in ports.tasks.get("t1").message and report.tasks_failed == 1
+
+
+def test_a_dead_import_changed_within_the_grace_period_waits_for_the_next_pass(settings):
+    ports = fake_ports()
+    image_id, task_id = importing(ports, settings)
+    ports.workflow.statuses[execution_name(image_id, task_id)] = "FAILED"
+    assert sweep(ports, settings).imports_reverted == 0  # just ended: not yet a candidate
+    assert ports.images.get(image_id).status == "importing"
+    assert sweep(ports, settings, clock=at(LATER)).imports_reverted == 1
+
+
+def test_the_objects_images_are_looked_up_by_id_a_hundred_at_a_time(settings, monkeypatch):
+    ports = fake_ports()
+    ports.images.create(Image(id="kept", status="uploading"))
+    ports.staging.put("staging/kept", b"abc")
+    for n in range(250):
+        ports.staging.put(f"staging/gone-{n:03}", b"abc")
+    looked_up: list[int] = []
+    by_ids = ports.images.by_ids
+    monkeypatch.setattr(ports.images, "by_ids", lambda ids: looked_up.append(len(ids)) or by_ids(ids))
+    report = sweep(ports, settings, clock=at(LATER))
+    assert list(ports.staging.objects) == ["staging/kept"] and report.staged_objects_deleted == 250
+    assert looked_up == [100, 100, 51]

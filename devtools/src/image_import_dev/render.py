@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,14 @@ PASS_RETRY = {
 }
 # where a cleanup state's failure goes: the image is already active, so the import succeeded
 CLEANUP_FAILED = "StagingLeftForSweeper"
+
+
+# The execution's TimeoutSeconds: the longest import the pass design allows, derived from the definition
+# (execution_timeout). A Lambda that gives no Timeout gets Globals' or, without one, Lambda's 3 s.
+LAMBDA_DEFAULT_TIMEOUT = 3
+# errors after which an attempt may have run for the function's whole timeout (the others fail at once)
+FULL_TIMEOUT_ERRORS = {"Sandbox.Timedout", "States.Timeout", "Lambda.Unknown", "PassInterrupted"}
+MAX_EXECUTION_SECONDS = 365 * 24 * 3600  # a standard workflow's limit: one year
 
 
 def plugin_function_id(plugin: str) -> str:
@@ -230,6 +239,77 @@ def _fan_out(states: dict[str, Any]) -> None:
     }
 
 
+def function_timeouts(sam: Mapping[str, Any]) -> dict[str, int]:
+    """Each function's Timeout in the SAM template (its own, else Globals', else Lambda's default)."""
+    default = sam.get("Globals", {}).get("Function", {}).get("Timeout", LAMBDA_DEFAULT_TIMEOUT)
+    return {
+        logical_id: resource.get("Properties", {}).get("Timeout", default)
+        for logical_id, resource in sam["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
+
+
+def _retry_waits(retry: Mapping[str, Any]) -> float:
+    """The waits between a retrier's attempts: IntervalSeconds, times BackoffRate after each."""
+    return sum(retry["IntervalSeconds"] * retry.get("BackoffRate", 2.0) ** n for n in range(retry["MaxAttempts"]))
+
+
+def _task_seconds(state: Mapping[str, Any], timeouts: Mapping[str, int]) -> float:
+    """One Task state at its worst: every attempt a timeout may have ended runs the whole function timeout
+    (the first, and each retry of an error in FULL_TIMEOUT_ERRORS), plus every retrier's waits (service
+    errors and throttles answer at once: only their waits count)."""
+    function = state["Parameters"]["FunctionName"].removeprefix("${").removesuffix("Arn}")
+    retries = state.get("Retry", [])
+    long_attempts = 1 + sum(r["MaxAttempts"] for r in retries if FULL_TIMEOUT_ERRORS & set(r["ErrorEquals"]))
+    return long_attempts * timeouts[function] + sum(_retry_waits(r) for r in retries)
+
+
+def _states_seconds(states: Mapping[str, Any], timeouts: Mapping[str, int], passes: int, further_stores: int) -> float:
+    """Every state once (each path's states are a subset: an upper bound of the longest), a looping state
+    ``passes`` times; a Map as many rounds of its iteration as its MaxConcurrency takes for the stores."""
+    total = 0.0
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            # a pass loop: the Choice after the task runs it again by default (_loop, the Map's iteration)
+            after = states.get(state.get("Next", ""), {})
+            loops = passes if after.get("Type") == "Choice" and after.get("Default") == name else 1
+            total += loops * _task_seconds(state, timeouts)
+        elif state["Type"] == "Map":
+            rounds = math.ceil(further_stores / state.get("MaxConcurrency", 1)) if further_stores else 0
+            inner = state["ItemProcessor"]["States"]
+            total += rounds * _states_seconds(inner, timeouts, passes, further_stores)
+    return total
+
+
+def execution_timeout(asl: Mapping[str, Any], timeouts: Mapping[str, int], settings: Settings) -> int:
+    """The longest import the pass design allows (docs/decisions.md, "The import's execution timeout").
+
+    An image is at most ``image_size_cap``; a pass moves ``max_bytes_per_pass`` unless its deadline comes
+    first, so a looping state runs ceil(cap / per pass) passes (64 at the defaults: 1 TiB, 16 GiB) while
+    the data moves at max_bytes_per_pass / (timeout - 45 s) or faster (19 MiB/s at the defaults; the
+    server-side copy and the hashing run far above). Each pass, and every other state, at its worst
+    (_task_seconds); the further stores' copies in rounds of the Map's MaxConcurrency. An execution
+    still running past it is not one the design lets run: Step Functions ends it (TIMED_OUT, no Catch
+    runs) and the sweeper reverts its import like any ended execution.
+    """
+    passes = max(1, math.ceil(settings.image_size_cap / settings.max_bytes_per_pass))
+    further_stores = max(len(settings.stores) - 1, 0)
+    seconds = _states_seconds(asl["States"], timeouts, passes, further_stores)
+    return min(math.ceil(seconds), MAX_EXECUTION_SECONDS)
+
+
+def _with_timeout(asl: dict[str, Any], timeout_seconds: int) -> dict[str, Any]:
+    """The definition with its execution timeout, beside StartAt where a reader looks for it."""
+    head = {key: asl[key] for key in ("Comment", "StartAt")}
+    return {**head, "TimeoutSeconds": timeout_seconds, **{k: v for k, v in asl.items() if k not in head}}
+
+
+def timed_definition(sam: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """The definition for these settings, with the timeout its functions' timeouts (in ``sam``) give."""
+    asl = definition(settings.image_import_plugins, settings.multi_store)
+    return _with_timeout(asl, execution_timeout(asl, function_timeouts(sam), settings))
+
+
 # where staged data is (PUT /stage, direct uploads, web-download, data plugins): a plugin reads the key it is given
 STAGED_PREFIXES = ("staging/", "uploads/", "web-download/", PLUGIN_DATA_PREFIX)
 
@@ -386,14 +466,20 @@ def rendered_files(root: Path, settings: Settings) -> dict[Path, str]:
     text = _replace_block(text, "PLUGIN FUNCTIONS", _functions_block(plugins))
     text = _replace_block(text, "PLUGIN SUBSTITUTIONS", _substitutions_block(plugins))
     text = _replace_block(text, "PLUGIN POLICIES", _policies_block(plugins))
-    asl = json.dumps(definition(plugins, settings.multi_store), indent=2) + "\n"
+    from samtranslator.yaml_helper import yaml_parse  # the template's !Sub and friends
+
+    asl = json.dumps(timed_definition(yaml_parse(text), settings), indent=2) + "\n"
     return {template_path: text, root / DEFINITION_PATH: asl}
 
 
 def apply_plugins(
-    sam: dict[str, Any], plugins: list[str] | tuple[str, ...], multi_store: bool = False
+    sam: dict[str, Any],
+    plugins: list[str] | tuple[str, ...],
+    multi_store: bool = False,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """The SAM template dict with this plugin chain wired in (what the files would say)."""
+    """The SAM template dict with this plugin chain wired in (what the files would say); ``settings``
+    (else the defaults) size the execution's timeout."""
     sam = copy.deepcopy(sam)
     resources = sam["Resources"]
     installed = _installed_functions()  # once: each lookup loads every installed plugin's entry point
@@ -414,7 +500,9 @@ def apply_plugins(
     policies += [{"LambdaInvokePolicy": {"FunctionName": {"Ref": plugin_function_id(p)}}} for p in plugins]
     machine["Policies"] = policies
     machine.pop("DefinitionUri", None)
-    machine["Definition"] = definition(plugins, multi_store)
+    asl = definition(plugins, multi_store)
+    settings = settings or Settings(config_dir=Path("config"))  # the defaults: what the timeout reads of them
+    machine["Definition"] = _with_timeout(asl, execution_timeout(asl, function_timeouts(sam), settings))
     return sam
 
 
@@ -435,7 +523,9 @@ def local_sam_hook(config_dir: Path) -> Callable[[dict[str, Any]], dict[str, Any
 
     settings = load_settings(Path(config_dir))
     load_chain(settings)
-    return lambda sam: local_identity(apply_plugins(sam, settings.image_import_plugins, settings.multi_store), settings)
+    return lambda sam: local_identity(
+        apply_plugins(sam, settings.image_import_plugins, settings.multi_store, settings), settings
+    )
 
 
 def local_identity(sam: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -46,6 +46,7 @@ NOTHING_TO_DO = {
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::Account",
+    "AWS::CloudFormation::WaitConditionHandle",  # an ordering hint for CloudFormation only
     "AWS::Logs::LogGroup",
     "AWS::SQS::QueuePolicy",
     "AWS::CloudWatch::Alarm",

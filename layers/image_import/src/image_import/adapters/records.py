@@ -6,6 +6,7 @@ silently overwrite each other; the loser gets :class:`ConcurrentUpdate` and re-r
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -115,6 +116,8 @@ class _UsageRefused(Exception):
     """A transaction's usage row refused its condition (a claim failed)."""
 
 
+LIST_PAGE = 100  # items a list index query reads at a time (a page of 25 rarely needs a second)
+
 # TransactWriteItems takes 100 writes: the image's own and this many rows; the rest follow it, one by one
 TRANSACTION_ROWS = 99
 
@@ -131,8 +134,24 @@ def _write_rows(table: str, rows: list[dict[str, Any]]) -> None:
             dynamodb.delete_item(**row["Delete"])
 
 
-def _membership_row(image_id: str, project: str) -> dict[str, Any]:
-    return {**_membership_key(image_id, project), MEMBERSHIP: {"S": project}, "image_id": {"S": image_id}}
+def _membership_row(image: Image, project: str) -> dict[str, Any]:
+    return {
+        **_membership_key(image.id, project),
+        MEMBERSHIP: {"S": project},
+        "image_id": {"S": image.id},
+        LIST_POSITION: {"S": image.list_position},
+    }
+
+
+# The list indexes' sort key (Image.list_position), on images and their membership rows, and the one
+# value every image has for the index of all images (an admin's list); a tombstone has neither, so no
+# list index holds it.
+LIST_POSITION, LISTED, IMAGE = "list_position", "listed", "image"
+
+
+def image_item(image: Image) -> dict[str, Any]:
+    """An image as its item: the record, and what the list indexes sort and select it by."""
+    return {**_to_item(image), LIST_POSITION: {"S": image.list_position}, LISTED: {"S": IMAGE}}
 
 
 def _tombstone(image_id: str, owner: str | None) -> dict[str, Any]:
@@ -225,8 +244,15 @@ class _Repository(Editable):
     def _record(self, item: dict[str, Any]) -> Any:
         return _from_item(self.model, item)
 
+    def _item_of(self, record: BaseModel) -> dict[str, Any]:
+        return _to_item(record)
+
     def _create(self, record: BaseModel, duplicate_message: str, also: list[dict[str, Any]] | None = None) -> None:
-        put = {"TableName": self.table, "Item": _to_item(record), "ConditionExpression": "attribute_not_exists(id)"}
+        put = {
+            "TableName": self.table,
+            "Item": self._item_of(record),
+            "ConditionExpression": "attribute_not_exists(id)",
+        }
         try:
             if also:
                 client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *also])
@@ -246,7 +272,7 @@ class _Repository(Editable):
         record.version = expected + 1
         put = {
             "TableName": self.table,
-            "Item": _to_item(record),
+            "Item": self._item_of(record),
             "ConditionExpression": "attribute_exists(id) AND #v = :v",
             "ExpressionAttributeNames": {"#v": "version"},
             "ExpressionAttributeValues": {":v": {"N": str(expected)}},
@@ -271,14 +297,24 @@ class _Repository(Editable):
         for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
             yield from self._records(page.get("Items", []))
 
-    def _query(self, index: str, attribute: str, value: str) -> Iterator[dict[str, Any]]:
+    def _query(
+        self, index: str, attribute: str, value: str, after: str | None = None, descending: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """An index's items for one key value; on the list indexes in ``list_position`` order, from just
+        past ``after`` (a list's marker), read a page at a time as they are consumed."""
+        condition, names, values = "#k = :v", {"#k": attribute}, {":v": {"S": value}}
+        if after is not None:
+            condition += f" AND #p {'<' if descending else '>'} :after"
+            names["#p"], values[":after"] = LIST_POSITION, {"S": after}
         paginator = client("dynamodb").get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table,
             IndexName=index,
-            KeyConditionExpression="#k = :v",
-            ExpressionAttributeNames={"#k": attribute},
-            ExpressionAttributeValues={":v": {"S": value}},
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=not descending,
+            PaginationConfig={"PageSize": LIST_PAGE},
         ):
             yield from page.get("Items", [])
 
@@ -295,7 +331,7 @@ class _Repository(Editable):
 class ImageRepository(_Repository):
     model = Image
     BY_OWNER_INDEX, BY_VISIBILITY_INDEX, BY_MEMBER_INDEX = "by-owner", "by-visibility", "by-member"
-    BY_USAGE_INDEX = "by-usage"
+    BY_USAGE_INDEX, ALL_INDEX = "by-usage", "all-images"
 
     def get(self, image_id: str) -> Image | None:
         return self._get(image_id)
@@ -329,7 +365,7 @@ class ImageRepository(_Repository):
         claims = list(claims)
         usage = self._usage_writes(image._counted, image, claims)
         rows = [
-            {"Put": {"TableName": self.table, "Item": _membership_row(image.id, project)}}
+            {"Put": {"TableName": self.table, "Item": _membership_row(image, project)}}
             for project in sorted(set(image.members) - image._stored_members)
         ] + [
             {"Delete": {"TableName": self.table, "Key": _membership_key(image.id, project)}}
@@ -437,23 +473,45 @@ class ImageRepository(_Repository):
             for item in page.get("Items", []):
                 yield item[USAGE]["S"]
 
-    # ---- what a list reads instead of the whole table (images.catalog), each through an index
-    def owned_by(self, project: str) -> Iterator[Image]:
-        return self._records(self._query(self.BY_OWNER_INDEX, "owner", project))
+    # ---- what a list reads instead of the whole table (images.catalog), each through an index, in
+    # list_position order (newest first with ``descending``), from just past ``after``
+    def _item_of(self, record: BaseModel) -> dict[str, Any]:
+        return image_item(record)  # type: ignore[arg-type]
 
-    def with_visibility(self, visibility: str) -> Iterator[Image]:
-        return self._records(self._query(self.BY_VISIBILITY_INDEX, "visibility", visibility))
+    def every(self, after: str | None = None, descending: bool = False) -> Iterator[Image]:
+        """Every image (an admin's list), through the index of all images."""
+        return self._records(self._query(self.ALL_INDEX, LISTED, IMAGE, after, descending))
 
-    def shared_with(self, project: str) -> Iterator[Image]:
+    def owned_by(self, project: str, after: str | None = None, descending: bool = False) -> Iterator[Image]:
+        return self._records(self._query(self.BY_OWNER_INDEX, "owner", project, after, descending))
+
+    def with_visibility(self, visibility: str, after: str | None = None, descending: bool = False) -> Iterator[Image]:
+        return self._records(self._query(self.BY_VISIBILITY_INDEX, "visibility", visibility, after, descending))
+
+    def shared_with(self, project: str, after: str | None = None, descending: bool = False) -> Iterator[Image]:
         """The images whose members include ``project`` (any membership status)."""
-        ids = [row["image_id"]["S"] for row in self._query(self.BY_MEMBER_INDEX, MEMBERSHIP, project)]
-        for start in range(0, len(ids), 100):  # BatchGetItem's limit
-            keys = [{"id": {"S": image_id}} for image_id in ids[start : start + 100]]
-            request = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        rows = self._query(self.BY_MEMBER_INDEX, MEMBERSHIP, project, after, descending)
+        while ids := [row["image_id"]["S"] for row in itertools.islice(rows, 100)]:  # BatchGetItem's limit
+            found: dict[str, Image] = {}
+            request = {self.table: {"Keys": [{"id": {"S": i}} for i in ids], "ConsistentRead": True}}
             while request:
                 answer = client("dynamodb").batch_get_item(RequestItems=request)
-                yield from self._records(answer["Responses"].get(self.table, []))
+                found.update((image.id, image) for image in self._records(answer["Responses"].get(self.table, [])))
                 request = answer.get("UnprocessedKeys") or {}
+            yield from (found[i] for i in ids if i in found)  # in the index's order
+
+    # ---- what the sweeper reads instead of the whole table (workflow/sweeper.py)
+    BY_STATUS_INDEX = "by-status"
+
+    def in_status(self, status: str, updated_before: str) -> Iterator[Image]:
+        """The images in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
+        return self._records(
+            _batch_get(self.table, _ids_in_status(self.table, self.BY_STATUS_INDEX, status, updated_before))
+        )
+
+    def by_ids(self, image_ids: Iterable[str]) -> dict[str, Image]:
+        """The images of these ids that exist, by id: a deleted one's tombstone is none (BatchGetItem)."""
+        return {image.id: image for image in self._records(_batch_get(self.table, image_ids))}
 
     def delete(self, image_id: str, expected_version: int | None = None) -> None:
         """Replace the record by its tombstone (the id stays taken; see TOMBSTONE); with
@@ -532,3 +590,61 @@ class TaskRepository(_Repository):
         ):
             tasks.extend(_from_item(Task, item) for item in page.get("Items", []))
         return tasks
+
+    # ---- what the sweeper reads instead of the whole table (workflow/sweeper.py)
+    BY_STATUS_INDEX = "by-status"
+
+    def in_status(self, status: str, updated_before: str) -> Iterator[Task]:
+        """The tasks in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
+        return self._records(
+            _batch_get(self.table, _ids_in_status(self.table, self.BY_STATUS_INDEX, status, updated_before))
+        )
+
+
+# BatchGetItem's limit of keys a request
+BATCH_GET_KEYS = 100
+
+
+def _ids_in_status(table: str, index: str, status: str, updated_before: str) -> Iterator[str]:
+    """The ids a ``by-status`` index (hash ``status``, range ``updated_at``, keys only) holds for ``status``
+    up to ``updated_before``. Tombstones and membership rows have no ``status``: the index never has them."""
+    paginator = client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(
+        TableName=table,
+        IndexName=index,
+        KeyConditionExpression="#s = :s AND #u <= :u",
+        ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+        ExpressionAttributeValues={":s": {"S": status}, ":u": {"S": updated_before}},
+    ):
+        for item in page.get("Items", []):
+            yield item["id"]["S"]
+
+
+def _batch_get(table: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The items of these ids (consistent reads), ``BATCH_GET_KEYS`` a request; ids no record can have
+    (empty, longer than a key may be) and repeats are left out, as DynamoDB would refuse the request."""
+    batch: list[str] = []
+    seen: set[str] = set()
+    for record_id in ids:
+        if record_id in seen or not record_id or len(record_id.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            continue
+        seen.add(record_id)
+        batch.append(record_id)
+        if len(batch) == BATCH_GET_KEYS:
+            yield from _batch_get_once(table, batch)
+            batch = []
+    if batch:
+        yield from _batch_get_once(table, batch)
+
+
+def _batch_get_once(table: str, ids: list[str]) -> Iterator[dict[str, Any]]:
+    import time
+
+    request: dict[str, Any] = {table: {"Keys": [{"id": {"S": i}} for i in ids], "ConsistentRead": True}}
+    attempt = 0
+    while request:  # what DynamoDB left unprocessed (throttled, or over 16 MB) is asked again
+        if attempt:
+            time.sleep(min(0.05 * 2**attempt, 2.0))  # backing off, as AWS asks for unprocessed keys
+        answer = client("dynamodb").batch_get_item(RequestItems=request)
+        yield from answer["Responses"].get(table, [])
+        request, attempt = answer.get("UnprocessedKeys") or {}, attempt + 1

@@ -9,6 +9,7 @@ from image_import.api.errors import render_error
 from image_import.api.requests import header, request_id
 from image_import.api.routes import data, images, imports, members, metadefs, schemas, tags, tasks, versions
 from image_import.errors import GlanceError, MethodNotAllowed, NotFound
+from image_import.notifications import batch
 from image_import.observability import logger
 
 app = APIGatewayRestResolver()
@@ -24,7 +25,14 @@ def _no_trailing_slash(app: APIGatewayRestResolver, next_middleware):
     return next_middleware(app)
 
 
-app.use(middlewares=[_no_trailing_slash])
+def _events_sent_together(app: APIGatewayRestResolver, next_middleware):
+    """The request's lifecycle events go out in one PutEvents call (10 entries a call) once its route is
+    done, raising or not, before the response is returned: a frozen sandbox cannot lose them."""
+    with batch():
+        return next_middleware(app)
+
+
+app.use(middlewares=[_events_sent_together, _no_trailing_slash])
 
 
 # ---------------------------------------------------------------- errors

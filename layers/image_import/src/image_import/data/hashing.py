@@ -286,12 +286,7 @@ class ParallelHasher:
     def snapshot(self) -> dict:
         """Where the hashing stands: a few hundred bytes of JSON-safe values."""
         self._drain()
-        return {
-            "algorithm": self.algorithm,
-            "size": self.size,
-            "md5": saved_state(self._md5.digest),
-            "multi": saved_state(self._multi.digest),
-        }
+        return _snapshot(self.algorithm, self.size, self._md5.digest, self._multi.digest)
 
     def finish(self) -> Digests:
         try:
@@ -308,6 +303,18 @@ class ParallelHasher:
         for digest in (getattr(self, "_md5", None), getattr(self, "_multi", None)):
             if digest is not None:
                 digest.stop(wait=False)
+
+
+def fresh_snapshot(algorithm: str) -> dict | None:
+    """What a new ParallelHasher of ``algorithm`` would snapshot, made without one (no threads, no queues);
+    None when ``algorithm`` cannot be resumed."""
+    if not resumable(algorithm):
+        return None
+    return _snapshot(algorithm, 0, new_digest("md5"), new_digest(algorithm))
+
+
+def _snapshot(algorithm: str, size: int, md5: Digest, multi: Digest) -> dict:
+    return {"algorithm": algorithm, "size": size, "md5": saved_state(md5), "multi": saved_state(multi)}
 
 
 def hashed(chunks: Iterable[bytes], hasher: ParallelHasher, size_cap: int) -> Iterator[bytes]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from image_import.data.hashing import ParallelHasher
+from image_import.data.hashing import ParallelHasher, fresh_snapshot
 from image_import.data.parts import MIB, part_size_for
 from image_import.errors import ImportFailed, PassInterrupted, SourceChanged
 from image_import.models.job import CopyState
@@ -27,13 +27,14 @@ COPIES_AHEAD = 3  # part copies in flight ahead of the reads
 READS_AHEAD = 2  # ranged GETs in flight ahead of the hashers
 
 
-def start(size: int, etag: str, max_bytes_per_pass: int, hasher: ParallelHasher | None) -> CopyState:
-    """The state before the first pass."""
+def start(size: int, etag: str, max_bytes_per_pass: int, algorithm: str | None) -> CopyState:
+    """The state before the first pass; ``algorithm``: the multihash the copy computes (None: the digests
+    are known, nothing is hashed)."""
     return CopyState(
         size=size,
         source_etag=etag,
         part_size=part_size_for(size, max_bytes_per_pass),
-        hashing=None if hasher is None or not hasher.resumable else hasher.snapshot(),
+        hashing=None if algorithm is None else fresh_snapshot(algorithm),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -203,37 +205,49 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
 
     predicates = [_predicate(key, value) for key, value in filters.items()]  # a malformed one is 400 at once
 
+    descending = sort_dir == "desc"
+    if sort_key == "created_at":  # the default: the indexes' own order, read a page at a time from the marker
+        after = None
+        if marker is not None:
+            found = ports.images.get(marker)
+            if found is None or not access.can_see(context, found, settings, "all"):
+                raise BadRequest(paging.MARKER_NOT_FOUND["Image"].format(marker))
+            after = found.list_position
+        page = list(itertools.islice(filter(listed, _candidates(context, visibility, ports, after, descending)), limit))
+        return ImagePage(page, page[-1].id if page and len(page) == limit else None)
     images = sorted(
-        (i for i in _candidates(context, visibility, ports) if listed(i)),
+        filter(listed, _candidates(context, visibility, ports)),
         key=lambda i: (_sort_value(getattr(i, sort_key)), i.created_at, i.id),
-        reverse=sort_dir == "desc",
+        reverse=descending,
     )
     return ImagePage(*paging.page_after(images, marker, limit, "Image"))
 
 
-def _candidates(context: RequestContext, visibility: str | None, ports: Ports) -> Iterator[Image]:
+def _candidates(
+    context: RequestContext, visibility: str | None, ports: Ports, after: str | None = None, descending: bool = False
+) -> Iterator[Image]:
     """The images a list may show, read through the indexes, not the table: what Glance's database
     returns to the caller (policy.access: an admin every image; anyone else the public and community
-    images, their project's and those shared with it), narrowed by the visibility asked for; each
-    image once, and ``listed`` still decides."""
+    images, their project's and those shared with it), narrowed by the visibility asked for; each image
+    once, and ``listed`` still decides. In list order (created_at, then id) from just past ``after``: the
+    indexes' streams merged, each read only as far as the list goes."""
     if context.is_admin:
-        yield from ports.images.scan()
+        yield from ports.images.every(after, descending)
         return
     sources: list[Iterable[Image]] = []
     if context.project_id is not None:
-        sources.append(ports.images.owned_by(context.project_id))
+        sources.append(ports.images.owned_by(context.project_id, after, descending))
     if visibility in (None, "public", "all"):
-        sources.append(ports.images.with_visibility("public"))
+        sources.append(ports.images.with_visibility("public", after, descending))
     if visibility in ("community", "all"):  # unasked, only the owner's community images are listed
-        sources.append(ports.images.with_visibility("community"))
+        sources.append(ports.images.with_visibility("community", after, descending))
     if context.project_id is not None and visibility in (None, "shared", "all"):
-        sources.append(ports.images.shared_with(context.project_id))
+        sources.append(ports.images.shared_with(context.project_id, after, descending))
     seen: set[str] = set()
-    for source in sources:
-        for image in source:
-            if image.id not in seen:
-                seen.add(image.id)
-                yield image
+    for image in heapq.merge(*sources, key=lambda i: i.list_position, reverse=descending):
+        if image.id not in seen:  # an image in two streams (own and public) comes from both together
+            seen.add(image.id)
+            yield image
 
 
 def _sort_value(value: Any) -> tuple:

@@ -60,6 +60,22 @@ class Metadefs:
     def _missing(name: str) -> str:
         return f"Metadata definition namespace={name} was not found."
 
+    # ================================================================ objects, properties, tags: one write
+    def _add(self, namespace: str, kind: str, record: dict[str, Any], *, update: bool = False) -> dict[str, Any]:
+        """A new child record under its name; 409 when the namespace holds one of that name."""
+        if not self.store.add(namespace, kind, record_key(kind, record["name"]), record):
+            raise _name_taken(kind, record["name"], namespace, update=update)
+        return record
+
+    def _save(self, namespace: str, kind: str, old_name: str, record: dict[str, Any]) -> None:
+        """An updated child record: in place, or moved to its new name (409 when that name is taken)."""
+        old_key = record_key(kind, old_name)
+        if record_key(kind, record["name"]) == old_key:
+            self.store.put(namespace, kind, old_key, record)
+        else:
+            self._add(namespace, kind, record, update=True)
+            self.store.remove(namespace, kind, old_key)
+
     # ================================================================ namespaces
     def list_namespaces(self, params: dict[str, list[str]]) -> dict[str, Any]:
         query = {key: values[-1] for key, values in params.items() if values}
@@ -266,11 +282,7 @@ class Metadefs:
     def _add_object(self, namespace: str, body: dict[str, Any], now: str) -> dict[str, Any]:
         record = {key: body[key] for key in OBJECT_FIELDS if body.get(key) is not None}
         record.update(created_at=now, updated_at=now)
-        if not self.store.add(namespace, "object", record["name"], record):
-            raise Conflict(
-                f"A metadata definition object with name={record['name']} already exists in namespace={namespace}."
-            )
-        return record
+        return self._add(namespace, "object", record)
 
     def _object(self, namespace: str, object_name: str) -> dict[str, Any]:
         record = self.store.child(namespace, "object", object_name)
@@ -294,15 +306,7 @@ class Metadefs:
         old = self._object(name, object_name)
         record = {key: body[key] for key in OBJECT_FIELDS if body.get(key) is not None}
         record.update(created_at=old["created_at"], updated_at=utcnow(), _seq=old.get("_seq"))
-        if record["name"] != object_name:
-            if not self.store.add(name, "object", record["name"], record):
-                raise Conflict(
-                    "Invalid update. It would result in a duplicate metadata definition object with the same "
-                    f"name={record['name']} in namespace={name}."
-                )
-            self.store.remove(name, "object", object_name)
-        else:
-            self.store.put(name, "object", object_name, record)
+        self._save(name, "object", object_name, record)
         shown = {k: record[k] for k in ("name", "description", "required", "properties") if k in record}
         return {
             **shown, "created_at": record["created_at"], "updated_at": record["updated_at"],
@@ -324,22 +328,20 @@ class Metadefs:
         return {"properties": {p["name"]: p["schema"] for p in self.store.contents(name, "property")}}
 
     def create_property(self, name: str, body: Any) -> dict[str, Any]:
+        body = self._property_body(name, body, "add_metadef_property")
+        return present_property(self._add_property(name, body["name"], body))
+
+    def _property_body(self, name: str, body: Any, rule: str) -> dict[str, Any]:
+        """A property definition, checked before the namespace is read, then ``rule`` on that namespace."""
         body = _document(body)
         _check_read_only(body, ("created_at", "updated_at"))
         _validate(body, "property")
         _check_property(body)
-        namespace = self._namespace(name)
-        self._enforce("add_metadef_property", namespace)
-        record = self._add_property(name, body["name"], body)
-        return present_property(record)
+        self._enforce(rule, self._namespace(name))
+        return body
 
     def _add_property(self, namespace: str, prop_name: str, definition: dict[str, Any]) -> dict[str, Any]:
-        record = {"name": prop_name, "schema": property_schema(definition)}
-        if not self.store.add(namespace, "property", prop_name, record):
-            raise Conflict(
-                f"A metadata definition property with name={prop_name} already exists in namespace={namespace}."
-            )
-        return record
+        return self._add(namespace, "property", {"name": prop_name, "schema": property_schema(definition)})
 
     def _property(self, namespace: str, prop_name: str) -> dict[str, Any]:
         record = self.store.child(namespace, "property", prop_name)
@@ -371,23 +373,10 @@ class Metadefs:
         return present_property(self._property(name, prop_name))
 
     def update_property(self, name: str, prop_name: str, body: Any) -> dict[str, Any]:
-        body = _document(body)
-        _check_read_only(body, ("created_at", "updated_at"))
-        _validate(body, "property")
-        _check_property(body)
-        namespace = self._namespace(name)
-        self._enforce("modify_metadef_property", namespace)
+        body = self._property_body(name, body, "modify_metadef_property")
         old = self._property(name, prop_name)
         record = {"name": body["name"], "schema": property_schema(body), "_seq": old.get("_seq")}
-        if body["name"] != prop_name:
-            if not self.store.add(name, "property", body["name"], record):
-                raise Conflict(
-                    "Invalid update. It would result in a duplicate metadata definition property with the same "
-                    f"name={body['name']} in namespace={name}."
-                )
-            self.store.remove(name, "property", prop_name)
-        else:
-            self.store.put(name, "property", prop_name, record)
+        self._save(name, "property", prop_name, record)
         return present_property(record)
 
     def delete_property(self, name: str, prop_name: str) -> None:
@@ -424,13 +413,7 @@ class Metadefs:
         return present_tag(self._add_tag(name, tag_name, utcnow()))
 
     def _add_tag(self, namespace: str, tag_name: str, now: str) -> dict[str, Any]:
-        record = {"name": tag_name, "created_at": now, "updated_at": now}
-        if not self.store.add(namespace, "tag", record_key("tag", tag_name), record):
-            raise Conflict(
-                f"A metadata tag with name={tag_name} already exists in namespace={namespace}. (Please note that "
-                "metadata tag names are case insensitive)."
-            )
-        return record
+        return self._add(namespace, "tag", {"name": tag_name, "created_at": now, "updated_at": now})
 
     def create_tags(self, name: str, body: Any, append: bool) -> dict[str, Any]:
         body = _document(body)
@@ -443,10 +426,7 @@ class Metadefs:
         for tag_name in names:  # all refused before anything changes, as Glance's transaction does
             key = record_key("tag", tag_name)
             if key in seen or (append and self.store.child(name, "tag", key) is not None):
-                raise Conflict(
-                    f"A metadata tag with name={tag_name} already exists in namespace={name}. (Please note that "
-                    "metadata tag names are case insensitive)."
-                )
+                raise _name_taken("tag", tag_name, name)
             seen.add(key)
         if names and not append:
             self.store.remove_all(name, "tag")
@@ -474,16 +454,7 @@ class Metadefs:
         self._enforce("modify_metadef_tag", namespace)
         old = self._tag(name, tag_name)
         record = {**old, "name": body["name"], "updated_at": utcnow()}
-        old_key, new_key = record_key("tag", old["name"]), record_key("tag", body["name"])
-        if new_key != old_key:
-            if not self.store.add(name, "tag", new_key, record):
-                raise Conflict(
-                    f"A metadata tag with name={body['name']} already exists in namespace={name}. (Please note "
-                    "that metadata tag names are case insensitive)."
-                )
-            self.store.remove(name, "tag", old_key)
-        else:
-            self.store.put(name, "tag", old_key, record)
+        self._save(name, "tag", old["name"], record)
         return present_tag(record)
 
     def delete_tag(self, name: str, tag_name: str) -> None:
@@ -612,6 +583,21 @@ def property_schema(definition: dict[str, Any]) -> dict[str, Any]:
 def record_key(kind: str, name: str) -> str:
     """Tag names are unique regardless of case (Glance's message says so; MySQL's collation makes it so)."""
     return name.lower() if kind == "tag" else name
+
+
+def _name_taken(kind: str, name: str, namespace: str, *, update: bool = False) -> Conflict:
+    """Glance's 409 for a name the namespace already holds: worded apart for tags, and for an update's rename."""
+    if kind == "tag":
+        return Conflict(
+            f"A metadata tag with name={name} already exists in namespace={namespace}. (Please note that metadata "
+            "tag names are case insensitive)."
+        )
+    if update:
+        return Conflict(
+            f"Invalid update. It would result in a duplicate metadata definition {kind} with the same name={name} "
+            f"in namespace={namespace}."
+        )
+    return Conflict(f"A metadata definition {kind} with name={name} already exists in namespace={namespace}.")
 
 
 def _refuse_protected(namespace: dict[str, Any]) -> None:

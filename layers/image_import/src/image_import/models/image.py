@@ -90,6 +90,12 @@ class Image(BaseModel):
     # its owner and what it counted against the owner's quotas, as read (models/quota.py); not part of the record
     _counted: tuple[str | None, dict[str, int]] = PrivateAttr(default=(None, {}))
 
+    @property
+    def list_position(self) -> str:
+        """Where a list sorted by ``created_at`` (then ``id``, Glance's tie-breaker) puts it: the sort key of
+        the list indexes (adapters/records.py); timestamps are fixed-width, so the strings sort as the pairs."""
+        return f"{self.created_at}#{self.id}"
+
     def to_api(self) -> dict[str, Any]:
         """The image as Glance's v2 API shows it (base properties, then extra properties)."""
         body: dict[str, Any] = {

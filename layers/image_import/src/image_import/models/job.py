@@ -38,6 +38,21 @@ class CopyState(BaseModel):
     done: bool = False
 
 
+class DownloadState(BaseModel):
+    """Where a web-download in passes stands (workflow/web_download.py): a few hundred bytes whatever the size."""
+
+    uri: str  # what the first pass fetched, after redirects (checked again on every pass)
+    validator: str | None = None  # the first answer's strong ETag, else its Last-Modified: later passes' If-Range
+    size: int  # Content-Range's total
+    part_size: int
+    upload_id: str  # the staging object's multipart upload
+    offset: int = 0  # bytes before it are uploaded and hashed
+    part: int = 1  # the next part number
+    hashing: dict[str, Any] | None = None  # ParallelHasher.snapshot() at ``offset``
+    passes: int = 0
+    done: bool = False
+
+
 class KnownDigests(BaseModel):
     """Digests of a staged object computed while it was written (web-download), valid while its ETag is."""
 
@@ -65,7 +80,7 @@ class ImportJob(BaseModel):
     # the store step's copy in passes (the state machine loops on ImportToStore until it is done)
     store_copy: CopyState | None = None
     # the web-download step's download in passes (it loops on WebDownload until it is done)
-    download: dict[str, Any] | None = None
+    download: DownloadState | None = None
     # what the staged object hashes to, when the step that wrote it hashed it (the store step then reads
     # only what format inspection needs)
     staged_digests: KnownDigests | None = None

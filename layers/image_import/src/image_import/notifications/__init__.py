@@ -8,20 +8,23 @@ The domain calls one of these after the change it reports is stored, one call pe
 
 Each builds Glance's payload (``payloads``), checks the operator's switches (``[oslo_messaging_notifications]
 driver = noop``, ``[DEFAULT] disabled_notifications``) and hands Glance's envelope to
-``ports.events`` (``adapters/events.py``: EventBridge, ``detail-type`` = the event type). Publishing
-never fails the caller: a failed attempt is retried a bounded number of times, then logged and
-counted (metric ``NotificationsFailed``).
+``ports.events`` (``adapters/events.py``: EventBridge, ``detail-type`` = the event type). A Lambda
+handler wrapped in ``batched`` sends its invocation's events together when it ends (PutEvents takes
+10 entries a call), in order. Publishing never fails the caller: refused entries are retried a
+bounded number of times, then logged and counted (metric ``NotificationsFailed``).
 """
 
 from __future__ import annotations
 
 from image_import.notifications.notifier import (
+    batch,
+    batched,
     error_event,
     image_event,
     is_enabled,
     member_event,
-    publish,
+    publish_all,
     task_event,
 )
 
-__all__ = ["error_event", "image_event", "is_enabled", "member_event", "publish", "task_event"]
+__all__ = ["batch", "batched", "error_event", "image_event", "is_enabled", "member_event", "publish_all", "task_event"]

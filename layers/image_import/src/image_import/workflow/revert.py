@@ -61,9 +61,8 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
             for bucket in buckets:  # one store that cannot be reached must not keep the others' copies
                 discard(bucket, key)
         if job.method == "web-download":
-            upload_id = (job.download or {}).get("upload_id")
-            if upload_id and not job.download.get("done"):  # the parts of a download in passes
-                ports.staging.abort_multipart(job.staging_key, upload_id)
+            if job.download is not None and not job.download.done:  # the parts of a download in passes
+                ports.staging.abort_multipart(job.staging_key, job.download.upload_id)
             ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
 
     staged = ports.staging.size(job.staging_key) is not None

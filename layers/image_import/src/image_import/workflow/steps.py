@@ -28,10 +28,10 @@ from image_import.workflow.actions import ImageActions
 from image_import.workflow.progress import Progress
 
 
-def verify_staging(job: ImportJob, ports: Ports) -> ImportJob:
+def verify_staging(job: ImportJob, settings: Settings, ports: Ports) -> ImportJob:
     actions = ImageActions(ports, job.image_id, job.task_id)
     image = actions.current()
-    set_processing(job, ports)
+    set_processing(job, settings, ports)
     staged = ports.staging.size(job.staging_key)
     if staged is None:
         raise ImportFailed(f"No staged data found for image {job.image_id}")
@@ -40,7 +40,7 @@ def verify_staging(job: ImportJob, ports: Ports) -> ImportJob:
     return job
 
 
-def set_processing(job: ImportJob, ports: Ports) -> None:
+def set_processing(job: ImportJob, settings: Settings, ports: Ports) -> None:
     """The first step of an import marks its task 'processing' (and says so once: task.processing)."""
     before: list[str] = []
 
@@ -50,7 +50,7 @@ def set_processing(job: ImportJob, ports: Ports) -> None:
 
     task = update_task(ports, job.task_id, processing)
     if before != ["processing"]:
-        notifications.task_event("task.processing", task, ports)
+        notifications.task_event("task.processing", task, ports, settings)
 
 
 def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
@@ -204,13 +204,8 @@ def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: P
         )
     except SourceChanged:
         raise ImportFailed("The staged data changed during the import; stage it again") from None
-    algorithm = image.os_hash_algo or settings.hashing_algorithm
-    hasher = None if known is not None else ParallelHasher(algorithm)
-    try:
-        state = passes.start(size, etag, settings.max_bytes_per_pass, hasher)
-    finally:
-        if hasher is not None:
-            hasher.close()
+    algorithm = None if known is not None else image.os_hash_algo or settings.hashing_algorithm
+    state = passes.start(size, etag, settings.max_bytes_per_pass, algorithm)
     inspected = {
         "virtual_size": virtual_size,
         "disk_format": image.disk_format,

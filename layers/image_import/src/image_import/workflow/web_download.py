@@ -17,7 +17,6 @@ ignores ranges, or an algorithm that cannot be resumed, gets one pass.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import http.client
 import math
@@ -33,7 +32,7 @@ from image_import.data.hashing import ParallelHasher
 from image_import.data.parts import MIN_PART_SIZE, part_size_for
 from image_import.errors import BadRequest, GlanceError, ImportFailed, PassInterrupted
 from image_import.models import Image, ImportJob
-from image_import.models.job import KnownDigests
+from image_import.models.job import DownloadState, KnownDigests
 from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_uri, system_resolver
 from image_import.settings import Settings
 from image_import.workflow.actions import ImageActions
@@ -119,25 +118,6 @@ def validation_data(body: dict, settings: Settings) -> tuple[str, str] | None:
     return algo, digest.hex()
 
 
-@dataclasses.dataclass
-class DownloadState:
-    """``job.download``: where a download in passes stands (JSON, a few hundred bytes whatever the size)."""
-
-    uri: str  # what the first pass fetched, after redirects (checked again on every pass)
-    validator: str | None  # the first answer's strong ETag, else its Last-Modified: the If-Range of later passes
-    size: int  # Content-Range's total
-    part_size: int
-    upload_id: str
-    offset: int = 0  # bytes before it are uploaded and hashed
-    part: int = 1  # the next part number
-    hashing: dict[str, Any] | None = None  # ParallelHasher.snapshot() at ``offset``
-    passes: int = 0
-    done: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
 def pass_bytes(settings: Settings, part_size: int) -> int:
     """What one pass moves at most: ``max_bytes_per_pass`` rounded down to whole parts (at least one)."""
     return max(part_size, settings.max_bytes_per_pass // part_size * part_size)
@@ -161,7 +141,7 @@ def download(
         from image_import.adapters.web import WebFetcher
 
         fetcher = WebFetcher()
-    if job.download is not None and job.download.get("done"):
+    if job.download is not None and job.download.done:
         return job
     image = ImageActions(ports, job.image_id, job.task_id).current()  # fail fast: image gone or lock lost
     one_pass = _Pass(job, image, settings, ports, fetcher, resolve, math.inf if deadline is None else deadline, clock)
@@ -179,17 +159,17 @@ class _Pass:
 
     def run(self) -> ImportJob:
         if self.job.download is None:
-            set_processing(self.job, self.ports)
+            set_processing(self.job, self.settings, self.ports)
             state, hasher = None, ParallelHasher(self.image.os_hash_algo or self.settings.hashing_algorithm)
         else:
-            state = DownloadState(**self.job.download)
+            state = self.job.download.model_copy()  # the input job stays as it was, for a retry of this pass
             hasher = ParallelHasher.resume(state.hashing)
         self.hasher = hasher
         try:
             state = self._first() if state is None else self._next(state)
             if state.offset < state.size:
                 state.hashing = hasher.snapshot()
-                return self.job.model_copy(update={"download": state.to_json()})
+                return self.job.model_copy(update={"download": state})
             return self._finish(state)
         finally:
             self._uploads.shutdown(wait=True, cancel_futures=True)
@@ -209,7 +189,13 @@ class _Pass:
                 if first != 0:
                     raise ImportFailed(f"Could not download {uri}: the server answered another range than asked for")
                 _check_cap(total, self.settings)
-                state = DownloadState(uri, _validator(response), total, part_size_for(total), self._start())
+                state = DownloadState(
+                    uri=uri,
+                    validator=_validator(response),
+                    size=total,
+                    part_size=part_size_for(total),
+                    upload_id=self._start(),
+                )
                 end = min(total, last + 1, pass_bytes(self.settings, state.part_size))
                 if end < total:
                     end -= end % state.part_size  # a pass ends on a part boundary (0: only probed)
@@ -230,7 +216,7 @@ class _Pass:
         expected = _content_length(response)
         _check_cap(expected or 0, self.settings)
         part_size = part_size_for(expected or self.settings.image_size_cap)
-        state = DownloadState(uri, None, -1, part_size, self._start())
+        state = DownloadState(uri=uri, size=-1, part_size=part_size, upload_id=self._start())
         if ranged:
             why = "The server does not serve ranges (HTTP Range)"
         else:
@@ -243,7 +229,6 @@ class _Pass:
 
     # ---- a later pass: the next range, only if the source is still what the first pass saw
     def _next(self, state: DownloadState) -> DownloadState:
-        state = dataclasses.replace(state)
         end = min(state.size, state.offset + pass_bytes(self.settings, state.part_size))
         headers = {"Range": f"bytes={state.offset}-{end - 1}"}
         if state.validator:
@@ -339,7 +324,7 @@ class _Pass:
             hash_algo=digests.hash_algo,
             hash_value=digests.hash_value,
         )
-        return self.job.model_copy(update={"download": state.to_json(), "staged_digests": known})
+        return self.job.model_copy(update={"download": state, "staged_digests": known})
 
     def _forget(self, upload_id: str) -> None:
         """A failed download keeps nothing (best effort: the revert and the sweeper remove what is left)."""
