@@ -168,6 +168,64 @@ class Keystone:
             "project_domain_id": "default",
         }
 
+    # ------------------------------------------------------------ unified limits, as an operator sets them
+    def admin_call(self, method: str, path: str, body=None):
+        return _ok(self.call(method, path, self.token(self.admin), body))
+
+    def grant_system_reader(self, user: User) -> None:
+        """The reader role on the system: what reading endpoints and limits takes (devstack grants it to
+        the glance user when unified limits are on)."""
+        admin = self.token(self.admin)
+        roles = {r["name"]: r["id"] for r in _ok(self.call("GET", "/roles", admin))["roles"]}
+        _ok(self.call("PUT", f"/system/users/{user.id}/roles/{roles['reader']}", admin))
+
+    def register_limits(self, service_id: str, limits: dict[str, int], region_id: str = "RegionOne") -> dict[str, str]:
+        """Registered (default) limits of the service; returns their ids by resource name."""
+        body = {
+            "registered_limits": [
+                {"service_id": service_id, "region_id": region_id, "resource_name": name, "default_limit": value}
+                for name, value in limits.items()
+            ]
+        }
+        created = self.admin_call("POST", "/registered_limits", body)["registered_limits"]
+        return {limit["resource_name"]: limit["id"] for limit in created}
+
+    def set_project_limit(
+        self, service_id: str, project_id: str, name: str, value: int, region_id: str = "RegionOne"
+    ) -> str:
+        """A project's limit of one resource (it needs the resource registered first); returns its id."""
+        body = {
+            "limits": [
+                {"service_id": service_id, "region_id": region_id, "project_id": project_id,
+                 "resource_name": name, "resource_limit": value}
+            ]
+        }  # fmt: skip
+        return self.admin_call("POST", "/limits", body)["limits"][0]["id"]
+
+    def update_project_limit(self, limit_id: str, value: int) -> None:
+        self.admin_call("PATCH", f"/limits/{limit_id}", {"limit": {"resource_limit": value}})
+
+    def remove_limits(self, service_id: str) -> None:
+        """Every project and registered limit of the service (project limits first: they need theirs)."""
+        admin = self.token(self.admin)
+        for limit in _ok(self.call("GET", f"/limits?service_id={service_id}", admin))["limits"]:
+            self.call("DELETE", f"/limits/{limit['id']}", admin)
+        for limit in _ok(self.call("GET", f"/registered_limits?service_id={service_id}", admin))["registered_limits"]:
+            self.call("DELETE", f"/registered_limits/{limit['id']}", admin)
+
+    def oslo_limit_options(self, endpoint_id: str) -> dict[str, str]:
+        """``[oslo_limit]`` as a Glance operator writes it: the endpoint, and the glance service user
+        system-scoped (``grant_system_reader`` first)."""
+        return {
+            "endpoint_id": endpoint_id,
+            "auth_url": self.url.removesuffix("/v3"),
+            "auth_type": "password",
+            "username": self.service.name,
+            "password": self.service.password,
+            "user_domain_id": "default",
+            "system_scope": "all",
+        }
+
     def stop(self) -> None:
         self.process.terminate()
         try:

@@ -2,12 +2,13 @@
 
 Pieces used by tests/tempest/test_tempest_image.py, and by hand:
 
-    .venv/bin/python -m tests.tempest.harness [--rbac | --multi-store] [REGEX]
+    .venv/bin/python -m tests.tempest.harness [--rbac | --multi-store | --limits] [REGEX]
 
 starts Keystone (tests/keystone_server.py), the local stack behind it, a web server for
 web-download, writes a tempest workspace and runs tempest on it (REGEX, default: the chosen set),
 leaving the workspace in place for `stestr last` and a re-run. ``--rbac``: glance-tempest-plugin's
 secure-RBAC persona tests (RBAC_EXPECTED) with scope enforced, instead of tempest's image tests.
+``--limits``: tempest's unified-limits scenario (LIMITS_EXPECTED), the quotas read from Keystone.
 """
 
 from __future__ import annotations
@@ -142,6 +143,21 @@ NOT_RUN = {
     "admin/test_images.ImportCopyImagesTest, MultiStoresImagesTest": "single store (copy-image needs several)",
     "admin/test_images.ImageLocationsAdminTest": "locations API not implemented",
 }
+
+# The unified-limits run (``--limits``; tests/tempest/test_tempest_unified_limits.py): the quotas from Keystone
+# ([DEFAULT] use_keystone_limits, [oslo_limit] naming our image endpoint). The operator's part is done here:
+# registered limits for the "glance" service (tempest finds it by that name) and the glance service user's
+# reader role on the system; tempest's system admin sets its project's limits and changes them between calls.
+LIMITS_PREFIX = "tempest.scenario.test_unified_limits."
+LIMITS_EXPECTED = [
+    f"ImageQuotaTest.test_{name}_quota"
+    for name in ("image_count", "image_count_uploading", "image_size", "image_stage")
+]
+# the registered (default) limits: tempest overrides each with a project limit of its own projects
+LIMITS_REGISTERED = {"image_size_total": 1000, "image_stage_total": 1000, "image_count_total": 100}
+LIMITS_REGISTERED |= {"image_count_uploading": 10}
+# where the image endpoint points until the local stack has its port (the endpoint id goes in its configuration)
+PENDING_URL = "http://127.0.0.1:9/pending"
 
 # Glance's secure-RBAC persona tests (glance-tempest-plugin, tests/rbac/v2), run with
 # [enforce_scope] glance = true: each persona (project admin, member, reader, and their "alt"
@@ -343,6 +359,21 @@ def register_image_endpoint(keystone: Keystone, url: str, service_type: str = "i
     return service_id, endpoint_id
 
 
+def point_endpoint(keystone: Keystone, endpoint_id: str, url: str) -> None:
+    keystone.admin_call("PATCH", f"/endpoints/{endpoint_id}", {"endpoint": {"url": url}})
+
+
+def configure_limits(config_dir: Path, keystone: Keystone, service_id: str, endpoint_id: str) -> None:
+    """What an operator does to turn unified limits on: register the limits, let the glance user read them,
+    and point glance-api.conf at them."""
+    keystone.remove_limits(service_id)  # a previous run's, if it was interrupted
+    keystone.register_limits(service_id, LIMITS_REGISTERED)
+    keystone.grant_system_reader(keystone.service)
+    set_option(config_dir, "glance-api.conf", "DEFAULT", "use_keystone_limits", "true")
+    for key, value in keystone.oslo_limit_options(endpoint_id).items():
+        set_option(config_dir, "glance-api.conf", "oslo_limit", key, value)
+
+
 def unregister_endpoint(keystone: Keystone, endpoint_id: str) -> None:
     keystone.call("DELETE", f"/endpoints/{endpoint_id}", keystone.token(keystone.admin))
 
@@ -383,7 +414,12 @@ def web_server(directory: Path) -> Iterator[str]:
 
 
 def write_workspace(
-    workspace: Path, keystone: Keystone, web_url: str, rbac: bool = False, multi_store: bool = False
+    workspace: Path,
+    keystone: Keystone,
+    web_url: str,
+    rbac: bool = False,
+    multi_store: bool = False,
+    limits: bool = False,
 ) -> Path:
     workspace.mkdir(parents=True, exist_ok=True)
     conf = workspace / "etc" / "tempest.conf"
@@ -401,6 +437,8 @@ def write_workspace(
     if rbac:
         conf.write_text(rbac_conf(conf.read_text()))
         return write_rbac_discovery(workspace, conf)
+    if limits:
+        return write_limits_discovery(workspace, conf)
     if multi_store:
         text = conf.read_text()
         for before, after in MULTI_STORE_CONF_CHANGES.items():
@@ -414,6 +452,17 @@ def write_workspace(
     site = Path(tempest_dir()).parent
     (workspace / ".stestr.conf").write_text(
         f"[DEFAULT]\ntest_path={site / 'tempest' / 'api' / 'image' / 'v2'}\ntop_dir={site}\ngroup_regex=([^\\.]*\\.)*\n"
+    )
+    return conf
+
+
+def write_limits_discovery(workspace: Path, conf: Path) -> Path:
+    """Discover only tempest's scenario tests (the unified-limits one among them)."""
+    names = [LIMITS_PREFIX + name for name in LIMITS_EXPECTED]
+    (workspace / "include.txt").write_text("\n".join("^" + re.escape(name + "[") for name in names) + "\n")
+    site = Path(tempest_dir()).parent
+    (workspace / ".stestr.conf").write_text(
+        f"[DEFAULT]\ntest_path={site / 'tempest' / 'scenario'}\ntop_dir={site}\ngroup_regex=([^\\.]*\\.)*\n"
     )
     return conf
 
@@ -473,9 +522,11 @@ def run_tempest(workspace: Path, regex: str | None = None, concurrency: int = 2,
 
 
 @contextmanager
-def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False, multi_store: bool = False) -> Iterator[Path]:
+def tempest_workspace(
+    base: Path, keystone: Keystone, rbac: bool = False, multi_store: bool = False, limits: bool = False
+) -> Iterator[Path]:
     """The local stack behind ``keystone``, in its catalog, and a tempest workspace for it under ``base``
-    (``multi_store``: on config/examples/multi-store)."""
+    (``multi_store``: on config/examples/multi-store; ``limits``: its quotas from Keystone's unified limits)."""
     import shutil
 
     from tests.e2e.conftest import start_local_service
@@ -485,23 +536,33 @@ def tempest_workspace(base: Path, keystone: Keystone, rbac: bool = False, multi_
     (base / "www").mkdir()
     with web_server(base / "www") as web_url:
         configure_service(config_dir, keystone, int(web_url.rsplit(":", 1)[1]))
-        service = start_local_service(config_dir, base)
-        endpoint_ids = []
+        endpoint_ids: list[str] = []
+        service = None
+        service_id = None
         try:
+            # the endpoint first (its id goes in [oslo_limit]), pointed at the stack once it has its port
+            service_id, endpoint_id = register_image_endpoint(keystone, PENDING_URL)
+            endpoint_ids.append(endpoint_id)
+            if limits:
+                configure_limits(config_dir, keystone, service_id, endpoint_id)
+            service = start_local_service(config_dir, base)
+            point_endpoint(keystone, endpoint_id, service.url)
             load_metadefs(METADEFS_FIXTURES)
-            endpoint_ids.append(register_image_endpoint(keystone, service.url)[1])
             # the same stack under another name, so tempest's log shows which endpoint a call took
             alternate_url = service.url.replace("127.0.0.1", "localhost")
             endpoint_ids.append(register_image_endpoint(keystone, alternate_url, ALTERNATE_SERVICE_TYPE)[1])
-            yield write_workspace(base / "workspace", keystone, web_url, rbac, multi_store).parents[1]
+            yield write_workspace(base / "workspace", keystone, web_url, rbac, multi_store, limits).parents[1]
         finally:
             for endpoint_id in endpoint_ids:
                 unregister_endpoint(keystone, endpoint_id)
-            service.process.terminate()
-            try:
-                service.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                service.process.kill()
+            if limits and service_id is not None:
+                keystone.remove_limits(service_id)
+            if service is not None:
+                service.process.terminate()
+                try:
+                    service.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    service.process.kill()
 
 
 METADEFS_FIXTURES = ROOT / "tests" / "fixtures" / "metadefs"
@@ -520,11 +581,12 @@ def main(argv: list[str]) -> int:
 
     rbac = "--rbac" in argv  # glance-tempest-plugin's RBAC persona tests instead
     multi_store = "--multi-store" in argv  # the multi-store tests, on config/examples/multi-store
-    argv = [arg for arg in argv if arg not in ("--rbac", "--multi-store")]
+    limits = "--limits" in argv  # tempest's unified-limits scenario, the quotas from Keystone
+    argv = [arg for arg in argv if arg not in ("--rbac", "--multi-store", "--limits")]
     base = Path(tempfile.mkdtemp(prefix="tempest-image-"))
     keystone = start_keystone()
     try:
-        with tempest_workspace(base, keystone, rbac, multi_store) as workspace:
+        with tempest_workspace(base, keystone, rbac, multi_store, limits) as workspace:
             run = run_tempest(workspace, argv[0] if argv else None, RBAC_CONCURRENCY if rbac else 2)
             print(run.output[-20000:])
             print(f"tempest: rc={run.returncode} in {run.seconds:.0f}s; workspace {workspace}")

@@ -11,6 +11,8 @@ Manager secret (``password_secret_arn``) or an SSM SecureString (``password_para
 first service token is needed and kept for the sandbox's life; read again once if Keystone refuses
 it (the secret may have been rotated).
 
+``ServiceToken`` (the service user's token) also serves quotas/keystone.py, which reads the limits.
+
 urllib rather than requests: fewer imports on the authorizer's cold start.
 """
 
@@ -23,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from image_import.identity.caller import Caller, NotAuthenticated
 
@@ -89,7 +91,7 @@ def _caller(token: dict[str, Any]) -> Caller:
     )
 
 
-def stored_password(settings: KeystoneSettings) -> str:
+def stored_password(settings: ServiceCredentials) -> str:
     """The password where ``settings`` says it is: the file, Secrets Manager or SSM."""
     from image_import.adapters import secrets
 
@@ -102,6 +104,115 @@ def stored_password(settings: KeystoneSettings) -> str:
     return settings.password
 
 
+class ServiceCredentials(Protocol):
+    """A service user's password credentials: ``[keystone_authtoken]``'s, or ``[oslo_limit]``'s (read-only)."""
+
+    @property
+    def auth_url(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def user_domain_id(self) -> str | None: ...
+    @property
+    def user_domain_name(self) -> str | None: ...
+    @property
+    def project_name(self) -> str | None: ...
+    @property
+    def project_domain_id(self) -> str | None: ...
+    @property
+    def project_domain_name(self) -> str | None: ...
+    @property
+    def password_secret_arn(self) -> str | None: ...
+    @property
+    def password_parameter(self) -> str | None: ...
+
+
+def password_auth(credentials: ServiceCredentials, password: str) -> dict[str, Any]:
+    """The ``POST /v3/auth/tokens`` body: the password method, scoped to the system or a project."""
+    c = credentials
+    user: dict[str, Any] = {"name": c.username, "password": password}
+    if c.user_domain_id or c.user_domain_name:
+        user["domain"] = {"id": c.user_domain_id} if c.user_domain_id else {"name": c.user_domain_name}
+    auth: dict[str, Any] = {"identity": {"methods": ["password"], "password": {"user": user}}}
+    if getattr(c, "system_scope", None):  # [oslo_limit] system_scope = all
+        auth["scope"] = {"system": {"all": True}}
+    elif c.project_name:
+        project: dict[str, Any] = {"name": c.project_name}
+        if c.project_domain_id or c.project_domain_name:
+            domain = {"id": c.project_domain_id} if c.project_domain_id else {"name": c.project_domain_name}
+            project["domain"] = domain
+        auth["scope"] = {"project": project}
+    return {"auth": auth}
+
+
+class ServiceToken:
+    """A token for a service user, kept until shortly before it expires (thread-safe).
+
+    The password is read once (a secret costs a request), and read again once if Keystone refuses it:
+    the stored secret may have been rotated since.
+    """
+
+    def __init__(
+        self,
+        credentials: ServiceCredentials,
+        http: Http,
+        clock: Callable[[], float] = time.time,
+        password: Callable[[Any], str] = stored_password,
+        section: str = "keystone_authtoken",
+    ):
+        self.credentials, self.http, self.clock, self.section = credentials, http, clock, section
+        self._read_password = password
+        self._password: str | None = None
+        self._token: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        with self._lock:
+            if self._token is None or self._token[1] - SERVICE_TOKEN_MARGIN <= self.clock():
+                self._token = self._issue()
+            return self._token[0]
+
+    def forget(self) -> None:
+        """Keystone refused the token (revoked?): the next ``get`` issues a new one."""
+        with self._lock:
+            self._token = None
+
+    def _issue(self) -> tuple[str, float]:
+        c = self.credentials
+        fresh = self._password is None
+        issued = self._issue_with(self._current_password())
+        if issued is None and not fresh and (c.password_secret_arn or c.password_parameter):
+            self._password = None  # refused: the stored secret may have been rotated since we read it
+            issued = self._issue_with(self._current_password())
+        if issued is None:
+            raise KeystoneUnavailable(f"Keystone refused the [{self.section}] service credentials of {c.username!r}")
+        return issued
+
+    def _current_password(self) -> str:
+        if self._password is None:
+            try:
+                self._password = self._read_password(self.credentials)
+            except KeystoneUnavailable:
+                raise
+            except Exception as exc:  # the secret store: unreachable or refused us, a 500 as Keystone would be
+                raise KeystoneUnavailable(f"the service user's password could not be read: {exc}") from exc
+        return self._password
+
+    def _issue_with(self, password: str) -> tuple[str, float] | None:
+        c = self.credentials
+        reply = self.http("POST", c.auth_url + "/auth/tokens", {}, password_auth(c, password))
+        token = reply.headers.get("x-subject-token")
+        if reply.status == 401:
+            return None
+        if reply.status != 201 or not token or not isinstance(reply.body, dict):
+            raise KeystoneUnavailable(
+                f"Keystone refused the [{self.section}] service credentials of {c.username!r} ({reply.status})"
+            )
+        return token, _expiry(reply.body["token"])
+
+
 class KeystoneValidator:
     def __init__(
         self,
@@ -112,12 +223,9 @@ class KeystoneValidator:
     ):
         self.settings, self.clock = settings, clock
         self.http = http or urllib_http(settings.http_connect_timeout)
-        self._read_password = password
-        self._password: str | None = None  # read once per sandbox (a secret costs a request)
         self.calls = 0  # requests made to Keystone (tests check the cache with it)
         self._cache: dict[str, tuple[Caller, float]] = {}
-        self._service: tuple[str, float] | None = None
-        self._lock = threading.Lock()
+        self._service = ServiceToken(settings, self._counted, clock, password)
 
     def validate(self, token: str) -> Caller:
         key = hashlib.sha256(token.encode()).hexdigest()  # no raw tokens kept in memory longer than needed
@@ -138,68 +246,21 @@ class KeystoneValidator:
     def _validate(self, token: str) -> dict[str, Any]:
         for attempt in (1, 2):
             reply = self._call(
-                "GET", "/auth/tokens", {"X-Auth-Token": self._service_token(), "X-Subject-Token": token}, None
+                "GET", "/auth/tokens", {"X-Auth-Token": self._service.get(), "X-Subject-Token": token}, None
             )
             if reply.status == 200 and isinstance(reply.body, dict) and "token" in reply.body:
                 return reply.body
             if reply.status == 401 and attempt == 1:
-                self._service = None  # our service token may have been revoked: get a new one, ask again
+                self._service.forget()  # our service token may have been revoked: get a new one, ask again
                 continue
             if reply.status in (400, 401, 403, 404):  # unknown, expired, revoked or malformed
                 raise NotAuthenticated()
             raise KeystoneUnavailable(f"token validation answered {reply.status}")
         raise NotAuthenticated()
 
-    def _service_token(self) -> str:
-        with self._lock:
-            if self._service is None or self._service[1] - SERVICE_TOKEN_MARGIN <= self.clock():
-                self._service = self._issue_service_token()
-            return self._service[0]
-
-    def _issue_service_token(self) -> tuple[str, float]:
-        fresh = self._password is None
-        issued = self._issue_with(self._current_password())
-        if issued is None and not fresh and (self.settings.password_secret_arn or self.settings.password_parameter):
-            self._password = None  # refused: the stored secret may have been rotated since we read it
-            issued = self._issue_with(self._current_password())
-        if issued is None:
-            raise KeystoneUnavailable(
-                f"Keystone refused the [keystone_authtoken] service credentials of {self.settings.username!r}"
-            )
-        return issued
-
-    def _current_password(self) -> str:
-        if self._password is None:
-            try:
-                self._password = self._read_password(self.settings)
-            except KeystoneUnavailable:
-                raise
-            except Exception as exc:  # the secret store: unreachable or refused us, a 500 as Keystone would be
-                raise KeystoneUnavailable(f"the service user's password could not be read: {exc}") from exc
-        return self._password
-
-    def _issue_with(self, password: str) -> tuple[str, float] | None:
-        s = self.settings
-        user: dict[str, Any] = {"name": s.username, "password": password}
-        if s.user_domain_id or s.user_domain_name:
-            user["domain"] = {"id": s.user_domain_id} if s.user_domain_id else {"name": s.user_domain_name}
-        auth: dict[str, Any] = {"identity": {"methods": ["password"], "password": {"user": user}}}
-        if s.project_name:
-            project: dict[str, Any] = {"name": s.project_name}
-            if s.project_domain_id or s.project_domain_name:
-                domain = {"id": s.project_domain_id} if s.project_domain_id else {"name": s.project_domain_name}
-                project["domain"] = domain
-            auth["scope"] = {"project": project}
-        reply = self._call("POST", "/auth/tokens", {}, {"auth": auth})
-        token = reply.headers.get("x-subject-token")
-        if reply.status == 401:
-            return None
-        if reply.status != 201 or not token or not isinstance(reply.body, dict):
-            raise KeystoneUnavailable(
-                f"Keystone refused the [keystone_authtoken] service credentials of {s.username!r} ({reply.status})"
-            )
-        return token, _expiry(reply.body["token"])
-
     def _call(self, method: str, path: str, headers: dict[str, str], body: dict | None) -> Reply:
+        return self._counted(method, self.settings.auth_url + path, headers, body)
+
+    def _counted(self, method: str, url: str, headers: dict[str, str], body: dict | None) -> Reply:
         self.calls += 1
-        return self.http(method, self.settings.auth_url + path, headers, body)
+        return self.http(method, url, headers, body)
