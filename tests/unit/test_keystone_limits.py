@@ -250,10 +250,8 @@ def test_given_the_settings_of_a_site_with_keystone_limits_when_choosing_the_sou
     assert (chosen.settings.endpoint_id, chosen.settings.auth_url) == ("ep-1", "http://keystone.test/v3")
 
 
-def test_given_a_bad_oslo_limit_section_when_reading_limits_then_a_503_naming_the_file_and_line(config_dir):
-    settings = keystone_limits_settings(config_dir, endpoint_region_name="RegionOne")
-    with pytest.raises(
-        LimitsUnavailable, match=r"glance-api.conf:\d+: use_keystone_limits needs \[oslo_limit\]"
-    ) as caught:
-        KeystoneLimits(settings)
-    assert caught.value.status == 503 and caught.value.title == "Service Unavailable"
+def test_given_a_bad_oslo_limit_section_the_service_does_not_start_naming_the_file_and_line(config_dir):
+    from image_import.settings import ConfigError
+
+    with pytest.raises(ConfigError, match=r"glance-api.conf:\d+: use_keystone_limits needs \[oslo_limit\]"):
+        keystone_limits_settings(config_dir, endpoint_region_name="RegionOne")

@@ -38,6 +38,7 @@ from image_import.settings.files import (
 )
 from image_import.settings.ini import ConfigError, ConfValue, Sections, parse_bool, parse_ini, parse_int, parse_list
 from image_import.settings.limits import LIMITS_FILE, ConfiguredLimits, load_configured_limits
+from image_import.settings.oslo_limit import OsloLimitSettings, load_oslo_limit
 from image_import.settings.stores import StoreConfig, load_stores
 
 GIB = 1024**3
@@ -127,6 +128,9 @@ class Settings:
     # quotas (quotas/): Glance's [DEFAULT] use_keystone_limits (the limits are Keystone's, found through
     # [oslo_limit]), else ours: [image_limits] and image-limits.yaml (settings/limits.py); neither: no quotas
     use_keystone_limits: bool = False
+    oslo_limit: OsloLimitSettings | None = (
+        None  # with use_keystone_limits: which endpoint, who reads (settings/oslo_limit.py)
+    )
     configured_limits: ConfiguredLimits | None = None
     sections: Sections = field(default_factory=dict)
 
@@ -277,7 +281,7 @@ def _quota_options(sections: Sections, config_dir: Path) -> dict:
             f"{item.where()}: use_keystone_limits reads the limits from Keystone: remove [image_limits] and "
             f"{LIMITS_FILE} (they would be ignored)"
         )
-    return {"use_keystone_limits": True}
+    return {"use_keystone_limits": True, "oslo_limit": load_oslo_limit(sections)}  # a bad section stops start-up
 
 
 NOTIFICATION_DRIVERS = ("noop", "messaging", "messagingv2", "log", "routing")
