@@ -39,3 +39,22 @@ def assert_consistent(stack) -> None:
     assert keys(stack, "StoreBucket") == expected_stored
     for bucket in ("StagingBucket", "StoreBucket"):
         assert uploads_in_progress(stack, bucket) == [], f"multipart upload left open in {bucket}"
+    assert_counted(stack)
+
+
+def assert_counted(stack) -> None:
+    """Every project's quota counters are what its images add up to: each write counted itself, failed
+    and reverted ones included (models/quota.py)."""
+    from image_import.models.quota import contribution
+
+    repository = ImageRepository(stack.physical_name("ImagesTable"))
+    actual: dict[str, dict[str, int]] = {}
+    for image in repository.scan():
+        for name, value in contribution(image).items():
+            actual.setdefault(image.owner, {}).setdefault(name, 0)
+            actual[image.owner][name] += value
+    for project in set(repository.counted_projects()) | set(actual):
+        counted = {n: v for n, v in repository.usage(project).items() if v}
+        assert counted == actual.get(project, {}), (
+            f"{project}'s counters {counted} != its images' {actual.get(project)}"
+        )
