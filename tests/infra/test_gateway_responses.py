@@ -44,3 +44,13 @@ def test_api_gateways_own_401_is_glances_401_in_its_json_format(cfn):
     body = json.loads(response["responseTemplates"]["application/json"])
     assert body == json.loads(render_error(Unauthorized(UNAUTHORIZED), "application/json")[1])
     assert (body["code"], body["title"]) == ("401 Unauthorized", "Unauthorized")
+
+
+def test_api_gateways_throttling_is_a_429_in_glances_json_format(cfn):
+    from image_import.errors import TooManyRequests
+
+    response = gateway_responses(cfn)["THROTTLED"]
+    assert response["statusCode"] == "429"
+    body = json.loads(response["responseTemplates"]["application/json"])
+    assert body == json.loads(render_error(TooManyRequests(body["message"]), "application/json")[1])
+    assert (body["code"], body["title"]) == ("429 Too Many Requests", "Too Many Requests")
