@@ -165,3 +165,25 @@ def test_a_page_of_the_default_order_reads_one_page_of_each_index_from_the_marke
         assert all(len(page) == 40 for page in pages[:-1])
     ascending = admin.call("GET", "/v2/images", query={"sort_dir": ["asc"], "limit": ["3"]}).json["images"]
     assert [i["id"] for i in ascending] == expected[::-1][:3]
+
+
+def test_the_task_list_pages_through_its_indexes_and_never_scans(stack, admin, items_read):
+    import uuid
+
+    from image_import.adapters.records import TaskRepository
+    from image_import.models import Task
+
+    tasks = TaskRepository(stack.physical_name("TasksTable"))
+    made = []
+    for n in range(7):
+        stamp = f"2026-01-01T00:00:0{n % 3}Z"  # ties on created_at: ordered by id, as Glance
+        task = Task(id=str(uuid.uuid4()), owner="demo", image_id=str(uuid.uuid4()), created_at=stamp, updated_at=stamp)
+        tasks.create(task)
+        made.append(task)
+    expected = [t.id for t in sorted(made, key=lambda t: (t.created_at, t.id), reverse=True)]
+    first = admin.call("GET", "/v2/tasks", query={"limit": ["4"]})
+    assert first.status == 200, first.text
+    marker = first.json["next"].partition("marker=")[2]
+    rest = admin.call("GET", "/v2/tasks", query={"limit": ["4"], "marker": [marker]}).json["tasks"]
+    assert [t["id"] for t in first.json["tasks"] + rest] == expected
+    assert {op for op, _ in items_read} == {"Query"}

@@ -146,7 +146,7 @@ def _membership_row(image: Image, project: str) -> dict[str, Any]:
 # The list indexes' sort key (Image.list_position), on images and their membership rows, and the one
 # value every image has for the index of all images (an admin's list); a tombstone has neither, so no
 # list index holds it.
-LIST_POSITION, LISTED, IMAGE = "list_position", "listed", "image"
+LIST_POSITION, LISTED, IMAGE, TASK = "list_position", "listed", "image", "task"
 
 
 def image_item(image: Image) -> dict[str, Any]:
@@ -576,6 +576,19 @@ class TaskRepository(_Repository):
 
     def scan(self) -> Iterator[Task]:
         return self._scan()
+
+    # ---- what GET /v2/tasks reads instead of the whole table: in list_position order, from just past ``after``
+    BY_OWNER_INDEX, ALL_INDEX = "by-owner", "all-tasks"
+
+    def _item_of(self, record: BaseModel) -> dict[str, Any]:
+        task: Task = record  # type: ignore[assignment]
+        return {**_to_item(task), LIST_POSITION: {"S": task.list_position}, LISTED: {"S": TASK}}
+
+    def every(self, after: str | None = None, descending: bool = False) -> Iterator[Task]:
+        return self._records(self._query(self.ALL_INDEX, LISTED, TASK, after, descending))
+
+    def owned_by(self, project: str, after: str | None = None, descending: bool = False) -> Iterator[Task]:
+        return self._records(self._query(self.BY_OWNER_INDEX, "owner", project, after, descending))
 
     def for_image(self, image_id: str) -> list[Task]:
         """Tasks of one image, oldest first (as Glance lists them)."""

@@ -12,6 +12,7 @@ through the same lock, state machine and steps as ``POST /import``; on success t
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import uuid
 from dataclasses import dataclass
@@ -255,15 +256,15 @@ def list_tasks(context: RequestContext, query: dict[str, list[str]], settings: S
     sort_key = _first(query, "sort_key") or "created_at"
 
     now = _now()
-    visible = [t for t in ports.tasks.scan() if _visible(context, t, now)]
     after = None
     if marker is not None:  # looked up before the sort key is (Glance's database layer)
-        after = next((t for t in visible if t.id == marker), None)
-        if after is None:
+        after = ports.tasks.get(marker)
+        if after is None or not _visible(context, after, now):
             raise BadRequest(f"Task with the given id {marker} was not found")
     if sort_key not in SORT_KEYS:
         raise BadRequest("Sort key supplied was not valid.")
     order = list(dict.fromkeys((sort_key, "created_at", "id")))
+    descending = sort_dir == "desc"
 
     def position(task: Task) -> tuple:
         return tuple(_sort_value(task, k) for k in order)
@@ -275,12 +276,29 @@ def list_tasks(context: RequestContext, query: dict[str, list[str]], settings: S
             if key in EQUALITY_FILTERS
         )
 
-    listed = sorted(filter(passes, visible), key=position, reverse=sort_dir == "desc")
-    if after is not None:
-        edge = position(after)
-        listed = [t for t in listed if (position(t) < edge if sort_dir == "desc" else position(t) > edge)]
-    page = listed[:limit]
+    def shown(task: Task) -> bool:
+        return _visible(context, task, now) and passes(task)
+
+    if sort_key == "created_at":  # the default: the index's own order, read a page at a time from the marker
+        start = after.list_position if after is not None else None
+        page = list(itertools.islice(filter(shown, _candidates(context, ports, start, descending)), limit))
+    else:
+        listed = sorted(filter(shown, _candidates(context, ports)), key=position, reverse=descending)
+        if after is not None:
+            edge = position(after)
+            listed = [t for t in listed if (position(t) < edge if descending else position(t) > edge)]
+        page = listed[:limit]
     return TaskPage(page, page[-1].id if page and len(page) == limit else None)
+
+
+def _candidates(context: RequestContext, ports: Ports, after: str | None = None, descending: bool = False):
+    """The tasks a list may show, through the tasks' list indexes (an admin's: every task; anyone else's:
+    their project's), in list order from just past ``after``; never the whole table."""
+    if context.is_admin:
+        return ports.tasks.every(after, descending)
+    if not context.has_project:
+        return iter(())
+    return ports.tasks.owned_by(context.project_id, after, descending)
 
 
 # ---------------------------------------------------------------------------- views

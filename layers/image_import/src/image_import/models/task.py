@@ -36,6 +36,11 @@ class Task(BaseModel):
         return None if self.expires_at is None else int(parse_time(self.expires_at).timestamp())
 
     @property
+    def list_position(self) -> str:
+        """Where a list sorted by ``created_at`` (then ``id``) puts it: the tasks' list indexes' sort key."""
+        return f"{self.created_at}#{self.id}"
+
+    @property
     def made_its_image(self) -> bool:
         """A legacy ``import`` task (POST /v2/tasks) created the image it imports: a failure deletes it, as
         Glance's flow does, where an import of the user's own image returns it to where a retry can start."""
