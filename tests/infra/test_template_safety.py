@@ -238,12 +238,16 @@ _SQS_POLLER = {
 _EVENTS = {"events:PutEvents"}  # the lifecycle events, on the stack's bus only
 # an image write that moves its owner's quota counters updates their row in the same transaction
 _COUNTERS = {"dynamodb:UpdateItem"}
+# the Keystone service user's password (use_keystone_limits: the quota checks read Keystone's limits),
+# each only when a template parameter names where it is kept
+_KEYSTONE_PASSWORD = {"secretsmanager:GetSecretValue", "ssm:GetParameter"}
 EXPECTED_ACTIONS = {
     # the Keystone password's secret or parameter, each only when a template parameter names it
     "AuthorizerFunctionRole": {"dynamodb:GetItem", "secretsmanager:GetSecretValue", "ssm:GetParameter"},
     "ApiFunctionRole": _EVENTS
     | _ITEM_RW
     | _COUNTERS
+    | _KEYSTONE_PASSWORD
     | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem"}
     | {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     | {"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "states:StartExecution"}
@@ -251,6 +255,7 @@ EXPECTED_ACTIONS = {
     "OnUploadFunctionRole": _EVENTS
     | _ITEM_RW
     | _COUNTERS
+    | _KEYSTONE_PASSWORD
     | {"dynamodb:Query", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "states:StartExecution"}
     | {"s3:PutObject", "s3:AbortMultipartUpload"}
     | _SQS_POLLER,

@@ -134,13 +134,28 @@ def test_the_authorizer_learns_where_the_password_is_and_whether_it_is_a_develop
     assert cfn["Parameters"]["DevelopmentStack"]["Default"] == "false"
 
 
-def authorizer_grants(cfn: dict, parameters: dict[str, str]) -> list[tuple[list[str], object]]:
-    role = resolved(cfn, parameters).resolve(cfn["Resources"]["AuthorizerFunctionRole"]["Properties"])
+def authorizer_grants(cfn: dict, parameters: dict[str, str], role_id: str = "AuthorizerFunctionRole"):
+    role = resolved(cfn, parameters).resolve(cfn["Resources"][role_id]["Properties"])
     return [
         (as_list(statement["Action"]), statement["Resource"])
         for policy in role["Policies"]
         for statement in policy["PolicyDocument"]["Statement"]
     ]
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "OnUploadFunction"])
+def test_the_functions_that_check_quotas_may_read_the_password_only_where_a_parameter_names_it(cfn, function):
+    """use_keystone_limits: the quota checks read Keystone's limits as the service user, whose password
+    stays out of the config layer there too."""
+    variables = cfn["Resources"][function]["Properties"]["Environment"]["Variables"]
+    assert variables["KEYSTONE_PASSWORD_SECRET_ARN"] == {"Ref": "KeystonePasswordSecretArn"}
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ks-AbCdEf"
+    role = f"{function}Role"
+    assert (["secretsmanager:GetSecretValue"], arn) in authorizer_grants(cfn, {"KeystonePasswordSecretArn": arn}, role)
+    parameter = authorizer_grants(cfn, {"KeystonePasswordParameter": "/ks"}, role)
+    assert (["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/ks") in parameter
+    unnamed = [actions for actions, _ in authorizer_grants(cfn, {}, role)]
+    assert not any(a.startswith(("secretsmanager:", "ssm:")) for actions in unnamed for a in actions)
 
 
 def test_the_authorizer_may_read_the_named_secret_or_parameter_and_nothing_else(cfn):
