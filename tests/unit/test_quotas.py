@@ -129,3 +129,19 @@ def test_keystone_limits_and_configured_ones_are_not_both_allowed(config_dir):
     set_option(config_dir, "glance-api.conf", "image_limits", "image_count_total", "3")
     with pytest.raises(ConfigError, match="use_keystone_limits reads the limits from Keystone"):
         load_settings(config_dir)
+
+
+def test_a_request_reads_its_projects_limits_once_for_its_precheck_and_its_write(config_dir, monkeypatch):
+    """Keystone's limits are two HTTP reads: the precheck's are the write's claims' too."""
+    from image_import.images.catalog import create_image
+    from tests.unit.fakes import fake_ports
+    from tests.unit.test_imports import MEMBER
+
+    set_option(config_dir, "glance-api.conf", "image_limits", "image_count_total", "1")
+    settings, ports, reads = load_settings(config_dir), fake_ports(), []
+    real = admission.limits_of
+    monkeypatch.setattr(admission, "limits_of", lambda project, s: reads.append(project) or real(project, s))
+    create_image(MEMBER, {"name": "one"}, settings, ports)
+    assert reads == ["demo"]
+    with pytest.raises(Exception, match="image_count_total is over limit of 1"):
+        create_image(MEMBER, {"name": "two"}, settings, ports)

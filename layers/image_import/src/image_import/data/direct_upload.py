@@ -93,8 +93,9 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
             f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
         )
     # what the staging will claim when the upload arrives, checked now so that a user learns it first
-    admission.precheck(settings, ports.images, context.project_id, IMAGE_STAGE_TOTAL, in_mib(size))
-    admission.precheck(settings, ports.images, context.project_id, IMAGE_COUNT_UPLOADING, 1)
+    admission.precheck(
+        settings, ports.images, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(size)), (IMAGE_COUNT_UPLOADING, 1)
+    )
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage
     # with the import asked for, the import's formats too

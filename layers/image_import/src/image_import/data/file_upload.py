@@ -54,14 +54,14 @@ def upload_image(
     store = bucket_of(store_id, settings, ports)
     expected = declared_image_size(declared_size)
     # Glance checks the store space it announces before it looks the image up
-    admission.precheck(settings, ports.images, context.project_id, IMAGE_SIZE_TOTAL, in_mib(expected))
+    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_SIZE_TOTAL, in_mib(expected)))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "upload_image", image, settings)
     preconditions.check(preconditions.UPLOAD, image)  # 'queued', then formats
     lifecycle.move(image, "save")
     image.updated_at = utcnow()
     try:
-        ports.images.save(image, claims=admission.for_upload(settings, image.owner, expected))
+        ports.images.save(image, claims=admission.for_upload(settings, image.owner, expected, known))
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} was changed by another request; data not uploaded.") from None
     except OverLimit as over:

@@ -40,7 +40,7 @@ def stage_image(
             f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
         )
     # Glance checks the staging it announces before anything else
-    admission.precheck(settings, ports.images, context.project_id, IMAGE_STAGE_TOTAL, in_mib(expected_size))
+    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(expected_size)))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
     preconditions.check(preconditions.STAGE, image)
@@ -51,7 +51,7 @@ def stage_image(
     lifecycle.move(image, "stage")
     image.updated_at = utcnow()
     try:
-        ports.images.save(image, claims=admission.for_stage(settings, image.owner, expected_size))
+        ports.images.save(image, claims=admission.for_stage(settings, image.owner, expected_size, known))
     except ConcurrentUpdate:
         raise Conflict(f"Image {image_id} was changed by another request; data not staged.") from None
     except OverLimit as over:

@@ -76,7 +76,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     owner = body.get("owner") or context.project_id
     visibility = body.get("visibility") or "shared"
     access.require_may_create(context, owner, visibility, settings)
-    admission.precheck(settings, ports.images, owner, IMAGE_COUNT_TOTAL, delta=1)  # where Glance checks it
+    known = admission.precheck(settings, ports.images, owner, (IMAGE_COUNT_TOTAL, 1))  # where Glance checks it
     for key in body:
         if key not in BASE_FIELDS and not may(context, settings, key, "create"):
             raise Forbidden(f"Attribute '{key}' is reserved.")
@@ -92,7 +92,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     check_property_quota(extra, settings)
     image = Image(**base, properties=extra)
     try:
-        ports.images.create(image, claims=admission.for_create(settings, owner))  # exact: the write's condition
+        ports.images.create(image, claims=admission.for_create(settings, owner, known))  # exact: the write's condition
     except OverLimit as over:
         raise admission.too_large(over) from None
     notifications.image_event("image.create", image, ports, settings)

@@ -30,12 +30,17 @@ _EXCEEDED = (
 )
 
 
-def claims(settings: Settings, project: str | None, *wanted: tuple[str, int, bool]) -> list[Claim]:
+# A project's limits as one request read them (a precheck's, reused by its write's claims): Keystone's are
+# two HTTP reads, made once a request
+Known = tuple[str, dict[str, int]] | None
+
+
+def claims(settings: Settings, project: str | None, *wanted: tuple[str, int, bool], known: Known = None) -> list[Claim]:
     """Claims of (resource, delta, after_write) on ``project``'s limits; none without quotas, without a
-    project, or where the limit is unlimited (-1)."""
+    project, or where the limit is unlimited (-1). ``known``: the limits this request read already."""
     if project is None or not settings.quotas_enabled:
         return []
-    limits = limits_of(project, settings) or {}
+    limits = known[1] if known is not None and known[0] == project else (limits_of(project, settings) or {})
     return [
         Claim(resource, limits[resource], delta, after)
         for resource, delta, after in wanted
@@ -48,39 +53,47 @@ def in_mib(size: int | None) -> int:
 
 
 # ---- each operation's claims, as Glance makes them
-def for_create(settings: Settings, owner: str | None) -> list[Claim]:
+def for_create(settings: Settings, owner: str | None, known: Known = None) -> list[Claim]:
     """POST /v2/images: one more image."""
-    return claims(settings, owner, (IMAGE_COUNT_TOTAL, 1, False))
+    return claims(settings, owner, (IMAGE_COUNT_TOTAL, 1, False), known=known)
 
 
-def for_stage(settings: Settings, owner: str | None, declared_size: int | None) -> list[Claim]:
+def for_stage(settings: Settings, owner: str | None, declared_size: int | None, known: Known = None) -> list[Claim]:
     """PUT /stage, queued -> uploading: the staging it announces, and one more upload."""
-    return claims(settings, owner, (IMAGE_STAGE_TOTAL, in_mib(declared_size), False), (IMAGE_COUNT_UPLOADING, 0, True))
+    wanted = (IMAGE_STAGE_TOTAL, in_mib(declared_size), False), (IMAGE_COUNT_UPLOADING, 0, True)
+    return claims(settings, owner, *wanted, known=known)
 
 
-def for_upload(settings: Settings, owner: str | None, declared_size: int | None) -> list[Claim]:
+def for_upload(settings: Settings, owner: str | None, declared_size: int | None, known: Known = None) -> list[Claim]:
     """PUT /file, queued -> saving: the store space it announces, and one more upload."""
-    return claims(settings, owner, (IMAGE_SIZE_TOTAL, in_mib(declared_size), False), (IMAGE_COUNT_UPLOADING, 0, True))
+    wanted = (IMAGE_SIZE_TOTAL, in_mib(declared_size), False), (IMAGE_COUNT_UPLOADING, 0, True)
+    return claims(settings, owner, *wanted, known=known)
 
 
-def for_import(settings: Settings, owner: str | None, method: str, size: int | None) -> list[Claim]:
+def for_import(
+    settings: Settings, owner: str | None, method: str, size: int | None, known: Known = None
+) -> list[Claim]:
     """The import taking its lock: glance-direct claims store space for what is staged; the methods that
     stage first (web-download, copy-image) claim staging and one more upload, counted after the lock."""
     if method == "glance-direct":
-        return claims(settings, owner, (IMAGE_SIZE_TOTAL, in_mib(size), False))
-    return claims(settings, owner, (IMAGE_STAGE_TOTAL, in_mib(size), True), (IMAGE_COUNT_UPLOADING, 0, True))
+        return claims(settings, owner, (IMAGE_SIZE_TOTAL, in_mib(size), False), known=known)
+    wanted = (IMAGE_STAGE_TOTAL, in_mib(size), True), (IMAGE_COUNT_UPLOADING, 0, True)
+    return claims(settings, owner, *wanted, known=known)
 
 
-def precheck(settings: Settings, images, project: str | None, resource: str, delta: int = 0) -> None:
-    """Glance's check before the request touches the image (stage, upload, import): refused when the
-    project's usage plus ``delta`` is over the limit already. The write's own claim keeps it exact."""
-    wanted = claims(settings, project, (resource, delta, False))
-    if not wanted:
-        return
-    counters = images.usage(project)
-    refused = [c for c in wanted if not c.allows(counters.get(c.resource, 0), 0)]
+def precheck(settings: Settings, images, project: str | None, *wanted: tuple[str, int]) -> Known:
+    """Glance's checks before the request touches the image (create, stage, upload, import): refused when
+    the project's usage plus each (resource, delta) is over its limit already. The write's own claim keeps
+    it exact; the limits read are returned for it (``known``)."""
+    if project is None or not settings.quotas_enabled:
+        return None
+    known = (project, limits_of(project, settings) or {})
+    checked = claims(settings, project, *((resource, delta, False) for resource, delta in wanted), known=known)
+    counters = images.usage(project) if checked else {}
+    refused = [c for c in checked if not c.allows(counters.get(c.resource, 0), 0)]
     if refused:
-        raise too_large(OverLimit(project or "", refused, counters, {}))
+        raise too_large(OverLimit(project, refused, counters, {}))
+    return known
 
 
 def message(over: OverLimit) -> str:

@@ -42,7 +42,7 @@ def start_import(
     method = _validate_request(body, settings)
     # Glance: refused here only when the project is over its store space already; what this import
     # adds is claimed when it takes the lock (below)
-    admission.precheck(settings, ports.images, context.project_id, IMAGE_SIZE_TOTAL)
+    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_SIZE_TOTAL, 0))
     image = get_image(context, image_id, ports, settings)
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
@@ -93,6 +93,7 @@ def start_import(
         record_task=True,
         stores=stores,
         all_stores_must_succeed=body.get("all_stores_must_succeed", True),
+        known_limits=known,
     )
     return task
 
@@ -119,6 +120,7 @@ def _lock_and_start(
     record_task: bool,
     stores: list[str] | None = None,
     all_stores_must_succeed: bool = True,
+    known_limits: admission.Known = None,
 ) -> None:
     """Take the image's import lock for ``task`` (conditional write), record the task, start one execution;
     undo the lock and fail the task if the execution cannot start. ``stores``: multi-store, the target
@@ -141,7 +143,7 @@ def _lock_and_start(
     image.updated_at = now
     try:
         # conditional on the version read (only one import wins) and on what it claims of the quotas
-        ports.images.save(image, claims=admission.for_import(settings, image.owner, method, image.size))
+        ports.images.save(image, claims=admission.for_import(settings, image.owner, method, image.size, known_limits))
     except ConcurrentUpdate:
         raise Conflict(
             f"New operation on image '{image.id}' is not permitted as prior operation is still in progress"
