@@ -79,6 +79,7 @@ def upload_image(
                 f"Size of the uploaded data ({digests.size}) does not match x-openstack-image-size ({expected})."
             )
         image.virtual_size = check.verdict()
+        image.inspected_as = image.formats()  # saved conditionally: no format can have changed since the read
         lifecycle.move(image, "saved")
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
@@ -110,7 +111,7 @@ def _back_to_queued(image_id: str, ports: Ports) -> None:
             return False
         lifecycle.move(image, "unsave")
         image.size, image.checksum, image.os_hash_algo, image.os_hash_value = None, None, None, None
-        image.virtual_size = None
+        image.virtual_size, image.inspected_as = None, None
         image.updated_at = utcnow()
         return True
 

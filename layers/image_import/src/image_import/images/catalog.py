@@ -48,6 +48,7 @@ RESERVED_PREFIX = "os_glance"
 BASE_FIELDS = frozenset(Image.model_fields) - {
     "properties",
     "import_lock",
+    "inspected_as",
     "version",
     "staged_key",
     "upload",

@@ -138,7 +138,9 @@ def _apply(context: RequestContext, image: Image, operations: list[dict], media_
             raise Conflict(f"Property {name} already present.")
         if name == "owner" and not context.is_admin:
             raise Forbidden("Owner can't be updated by non admin.")
-        if name in QUEUED_ONLY and image.status not in ("queued", "importing"):
+        # Glance also lets an importing image's formats change; here the data's inspection holds for the
+        # formats it was inspected as, so none changes while an import holds the lock (docs/decisions.md)
+        if name in QUEUED_ONLY and (image.status != "queued" or image.import_lock is not None):
             raise Forbidden(f"Attribute {name} can be only replaced for a queued image.")
         if name == "visibility" and isinstance(op["value"], str):  # anything else: the schema refuses it below
             access.require_visibility_change(

@@ -45,6 +45,14 @@ class UploadRequest(BaseModel):
     etag: str | None = None  # the ETag of the uploaded object that was staged (copied out of uploads/)
 
 
+class InspectedFormats(BaseModel):
+    """The formats an image's data was inspected as (data/inspection.py), recorded with its digests: what
+    activation compares the record with, so no format changed after inspection can reach ``active``."""
+
+    disk_format: str | None = None
+    container_format: str | None = None
+
+
 class ImageMember(BaseModel):
     """A project an image is shared with (Glance's image membership); kept on the image record."""
 
@@ -76,6 +84,8 @@ class Image(BaseModel):
     # extra ("custom") properties, all strings; includes service-written os_glance_* keys
     properties: dict[str, str] = Field(default_factory=dict)
     import_lock: ImportLock | None = None
+    # set with the digests by the step that inspected the data; None while no stored data was inspected
+    inspected_as: InspectedFormats | None = None
     # where the staged data is in the staging bucket (staging/<id> from PUT /stage, staging/<id>.upload direct)
     staged_key: str | None = None
     upload: UploadRequest | None = None
@@ -95,6 +105,9 @@ class Image(BaseModel):
         """Where a list sorted by ``created_at`` (then ``id``, Glance's tie-breaker) puts it: the sort key of
         the list indexes (adapters/records.py); timestamps are fixed-width, so the strings sort as the pairs."""
         return f"{self.created_at}#{self.id}"
+
+    def formats(self) -> InspectedFormats:
+        return InspectedFormats(disk_format=self.disk_format, container_format=self.container_format)
 
     def to_api(self) -> dict[str, Any]:
         """The image as Glance's v2 API shows it (base properties, then extra properties)."""

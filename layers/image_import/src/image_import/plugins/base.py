@@ -143,6 +143,7 @@ class PluginJob:
             image.size = size
             # what the store step will compute from the new bytes; nothing may claim the old ones
             image.checksum = image.os_hash_value = None
+            image.inspected_as = None  # the new bytes are inspected by the store step, as they are then
             image.virtual_size = virtual_size
             if disk_format is not None:
                 image.disk_format = disk_format

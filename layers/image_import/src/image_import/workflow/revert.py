@@ -127,6 +127,7 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
             image.updated_at = utcnow()
             return True
         image.checksum = image.os_hash_algo = image.os_hash_value = image.virtual_size = None
+        image.inspected_as = None
         if staged:
             lifecycle.move(image, "revert", to=lifecycle.UPLOADING)
             outcome = (

@@ -17,12 +17,14 @@ from image_import.data.layout import replacement_key, store_key
 from image_import.errors import ConcurrentUpdate, ImportFailed, SourceChanged, TaskAborted
 from image_import.images import lifecycle
 from image_import.models import Image, ImportJob, Task
+from image_import.models.image import InspectedFormats
 from image_import.models.job import KnownDigests
 from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.base import PluginJob
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.stores import marks
+from image_import.stores.marks import COPY_IMAGE
 from image_import.stores.buckets import bucket_of, discard
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.progress import Progress
@@ -111,15 +113,15 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
         return job
     if digests.size != state.size:
         raise ImportFailed(f"Read {digests.size} bytes of the staged data, expected {state.size}")
-    check_format = (state.disk_format, state.container_format)
+    inspected = InspectedFormats(disk_format=state.disk_format, container_format=state.container_format)
 
     def record(image: Image) -> None:
-        if (image.disk_format, image.container_format) != check_format:
-            raise ImportFailed("disk_format or container_format changed during the import; import the image again")
+        check_inspected_as(image, inspected)
         check_expected(image, digests)
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value = digests.hash_algo, digests.hash_value
         image.virtual_size = state.virtual_size
+        image.inspected_as = inspected
         if first_store is not None:
             marks.store_written(image, first_store, settings)
 
@@ -169,6 +171,19 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
     if state.done:
         actions.apply(lambda image: marks.store_written(image, target_store, settings))
     return job.model_copy(update={"store_copy": state})
+
+
+def check_inspected_as(image: Image, inspected: InspectedFormats | None) -> None:
+    """The formats the record says now must be the ones the data was inspected as: inspection of one
+    format says nothing about another (an ``ovf`` container is not inspected at all), so a format changed
+    after inspection must never reach ``active``."""
+    if inspected is None:
+        raise ImportFailed("The image's data was not inspected; import the image again")
+    if image.formats() != inspected:
+        raise ImportFailed(
+            f"disk_format or container_format changed after the data was inspected as "
+            f"{inspected.disk_format}/{inspected.container_format}; import the image again"
+        )
 
 
 def check_expected(image: Image, digests: Digests) -> None:
@@ -242,6 +257,8 @@ def complete(job: ImportJob, ports: Ports, settings: Settings | None = None) -> 
     def activate(image: Image) -> None:
         if image.checksum is None:
             raise ImportFailed("None of the uploads finished!")
+        if job.method != COPY_IMAGE or image.inspected_as is not None:  # an image active before this record kept it
+            check_inspected_as(image, image.inspected_as)
         for store in failed:
             marks.store_failed(image, store)
         if failed and job.all_stores_must_succeed:
