@@ -80,9 +80,7 @@ def failure_message(api: Api, image_id: str) -> str:
 # --- one store: the window between ImportToStore and CompleteImport ------------------------------
 
 
-def test_a_patch_of_the_formats_while_importing_is_refused_and_the_image_keeps_its_inspected_formats(
-    stack, member
-):
+def test_a_patch_of_the_formats_while_importing_is_refused_and_the_image_keeps_its_inspected_formats(stack, member):
     image_id = staged_ovf(member)
     replies = before_function(stack, "CompleteImportFunction", lambda event: patch_container(member, image_id))
     assert member.import_(image_id).status == 202

@@ -16,6 +16,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def __init__(self):
         self.items: dict = {}
         self.tombstones: dict = {}  # deleted id -> owner: as the image repository, the id stays taken
+        self.overruns: dict = {}  # project -> resource -> the operation holding its overrun slot
 
     def get(self, key):
         item = self.items.get(key)
@@ -53,14 +54,31 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def counted_projects(self):
         return sorted({i.owner for i in self.items.values() if getattr(i, "owner", None)})
 
+    def overrun_holders(self, project):
+        return dict(self.overruns.get(project, {}))
+
+    def release_overrun(self, project, resource, operation):
+        if self.overruns.get(project, {}).get(resource) != operation:
+            return False
+        del self.overruns[project][resource]
+        return True
+
     def _admit(self, before, after, claims):
         if not claims:
             return
         own_change = quota.changes(quota.counted(before), quota.counted(after)).get(after.owner, {})
         counters = self.usage(after.owner)
-        refused = [c for c in claims if not c.allows(counters.get(c.resource, 0), own_change.get(c.resource, 0))]
+        holders = self.overruns.setdefault(after.owner, {})
+        refused = [
+            c
+            for c in claims
+            if not c.allows(counters.get(c.resource, 0), own_change.get(c.resource, 0), holders.get(c.resource))
+        ]
         if refused:
             raise quota.OverLimit(after.owner, refused, counters, own_change)
+        for claim in claims:  # a write past the limit takes the slot (as the usage row's condition)
+            if claim.overrun_by is not None and own_change.get(claim.resource, 0) > 0:
+                holders[claim.resource] = claim.overrun_by
 
     def delete(self, key, expected_version=None):
         if expected_version is not None:  # the image repository's conditional delete

@@ -115,6 +115,12 @@ class LocalStack:
         """Create everything, apply the shared environment, then answer Lambda invokes in-process."""
         import boto3
 
+        from image_import_dev.local import dynamodb_atomic
+
+        # each DynamoDB request atomic, as DynamoDB's, wherever the stack runs (a server or a test's moto):
+        # moto's transactions snapshot and restore whole tables, so two at once lose each other's writes
+        dynamodb_atomic.install()
+
         functions = self._functions()
         environment = self._environment()  # a conflict fails here, before anything exists
         services = ("s3", "dynamodb", "stepfunctions", "sqs", "events")

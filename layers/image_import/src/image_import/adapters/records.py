@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from image_import.adapters.aws import client, error_code, is_conditional_failure
 from image_import.errors import ConcurrentUpdate, Conflict, RequestEntityTooLarge, UnreadableRecord
 from image_import.models import Image, Task
-from image_import.models.quota import RESOURCES, Claim, Counted, OverLimit, changes, counted
+from image_import.models.quota import RESOURCES, Claim, Counted, OverLimit, changes, counted, overrun_slot
 from image_import.models.time import utcnow
 
 M = TypeVar("M", bound=BaseModel)
@@ -406,11 +406,27 @@ class ImageRepository(_Repository):
                 {":p": {"S": project}, ":t": {"S": utcnow()}, ":one": {"N": "1"}},
                 [],
             )
+            sets = ["#u = :p", "#t = :t"]
             for i, claim in enumerate(own):
-                highest = claim.highest_counter(deltas.get(claim.resource, 0))
+                rise = deltas.get(claim.resource, 0)
+                if claim.rising_only and rise <= 0:
+                    continue  # a write that adds nothing to this counter claims nothing of it
+                names[f"#c{i}"] = claim.resource
+                if claim.overrun_by is not None:
+                    # past the limit: only the slot's holder, or whoever takes it while the project is not over
+                    names[f"#o{i}"] = overrun_slot(claim.resource)
+                    values[f":o{i}"] = {"S": claim.overrun_by}
+                    values[f":m{i}"] = {"N": str(claim.highest_before_overrun())}
+                    conditions.append(
+                        f"(#o{i} = :o{i} OR (attribute_not_exists(#o{i}) AND "
+                        f"(attribute_not_exists(#c{i}) OR #c{i} <= :m{i})))"
+                    )
+                    sets.append(f"#o{i} = :o{i}")
+                    continue
+                highest = claim.highest_counter(rise)
                 if highest < 0:
                     self._refused(image, before, claims)
-                names[f"#c{i}"], values[f":m{i}"] = claim.resource, {"N": str(highest)}
+                values[f":m{i}"] = {"N": str(highest)}
                 conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} <= :m{i})")
             adds = ["#w :one"]
             for i, (name, delta) in enumerate(sorted(deltas.items())):
@@ -419,7 +435,7 @@ class ImageRepository(_Repository):
             update: dict[str, Any] = {
                 "TableName": self.table,
                 "Key": _usage_key(project),
-                "UpdateExpression": f"SET #u = :p, #t = :t ADD {', '.join(adds)}",
+                "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
@@ -433,10 +449,38 @@ class ImageRepository(_Repository):
         (they moved since the write was refused: the caller reads again and retries)."""
         own_change = changes(before, counted(image)).get(image.owner or "", {})
         now = self.usage(image.owner or "")
-        refused = [c for c in claims if not c.allows(now.get(c.resource, 0), own_change.get(c.resource, 0))]
+        holders = self.overrun_holders(image.owner or "")
+        refused = [
+            c
+            for c in claims
+            if not c.allows(now.get(c.resource, 0), own_change.get(c.resource, 0), holders.get(c.resource))
+        ]
         if not refused:
             raise ConcurrentUpdate(f"the usage of project {image.owner} changed concurrently")
         raise OverLimit(image.owner or "", refused, now, own_change)
+
+    def overrun_holders(self, project: str) -> dict[str, str]:
+        """Resource -> the operation holding the project's overrun slot of it (models/quota.py)."""
+        item = client("dynamodb").get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
+        found = item.get("Item", {})
+        return {name: found[overrun_slot(name)]["S"] for name in RESOURCES if overrun_slot(name) in found}
+
+    def release_overrun(self, project: str, resource: str, operation: str) -> bool:
+        """Free the project's overrun slot of ``resource`` if ``operation`` holds it; False if it does not."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table,
+                Key=_usage_key(project),
+                UpdateExpression="REMOVE #o",
+                ConditionExpression="#o = :o",
+                ExpressionAttributeNames={"#o": overrun_slot(resource)},
+                ExpressionAttributeValues={":o": {"S": operation}},
+            )
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def set_usage(self, project: str, writes: int, counters: dict[str, int]) -> bool:
         """Repair: replace the project's counters by ``counters`` if no write moved them since ``usage_row``

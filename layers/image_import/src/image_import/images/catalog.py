@@ -49,6 +49,7 @@ BASE_FIELDS = frozenset(Image.model_fields) - {
     "properties",
     "import_lock",
     "inspected_as",
+    "arriving",
     "version",
     "staged_key",
     "upload",

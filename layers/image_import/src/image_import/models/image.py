@@ -86,6 +86,9 @@ class Image(BaseModel):
     import_lock: ImportLock | None = None
     # set with the digests by the step that inspected the data; None while no stored data was inspected
     inspected_as: InspectedFormats | None = None
+    # bytes an import has written that ``size`` does not show yet (a web-download's parts, a data plugin's
+    # replacement so far): counted as staged, and claimed against the limits as they arrive (quotas/growth.py)
+    arriving: int = 0
     # where the staged data is in the staging bucket (staging/<id> from PUT /stage, staging/<id>.upload direct)
     staged_key: str | None = None
     upload: UploadRequest | None = None

@@ -39,11 +39,14 @@ def contribution(image: Image | None) -> dict[str, int]:
         return {}
     size = image.size or 0
     copying = bool(image.properties.get(IMPORTING_TO_STORES_KEY)) and image.status not in _UPLOADING
-    in_stores = len(image.stores) if image.stores else (1 if image.status in _IN_STORES else 0)
+    # an import's store copy counts from the write that records it (its digests), not from activation
+    stored = image.status in _IN_STORES or (image.status == "importing" and image.checksum is not None)
+    in_stores = len(image.stores) if image.stores else (1 if stored else 0)
     staged = image.status in ("uploading", "importing") or copying
     counts = {
         IMAGE_SIZE_TOTAL: size * in_stores,
-        IMAGE_STAGE_TOTAL: size if staged else 0,
+        # bytes an import is still writing (a download's parts, a plugin's replacement) count as they arrive
+        IMAGE_STAGE_TOTAL: (size if staged else 0) + image.arriving,
         IMAGE_COUNT_TOTAL: 1,
         IMAGE_COUNT_UPLOADING: 1 if image.status in _UPLOADING or copying else 0,
     }
@@ -85,6 +88,20 @@ class Claim:
     limit: int  # >= 0 (an unlimited resource makes no claim)
     delta: int = 0
     after_write: bool = False
+    # a claim of what a write adds as the bytes arrive (quotas/growth.py): made only when the write raises
+    # the counter, and ``overrun_by`` an operation, that may take the project's one overrun slot
+    rising_only: bool = False
+    overrun_by: str | None = None
+
+    def overrunning(self, operation: str) -> Claim:
+        """This claim, met past the limit by ``operation`` holding the overrun slot (or taking it while the
+        project is not over already)."""
+        return Claim(self.resource, self.limit, self.delta, self.after_write, self.rising_only, operation)
+
+    def highest_before_overrun(self) -> int:
+        """The highest counter at which a write may still take the overrun slot: usage not over the limit."""
+        unit = MIB if self.resource in IN_BYTES else 1
+        return (self.limit + 1) * unit - 1
 
     def highest_counter(self, own_change: int) -> int:
         """The highest counter (bytes for sizes) the project may hold before the write for it to pass;
@@ -98,8 +115,19 @@ class Claim:
         """The usage Glance's message names: in the limit's units, with the write's own change if after it."""
         return in_limit_units(self.resource, counter + (own_change if self.after_write else 0))
 
-    def allows(self, counter: int, own_change: int) -> bool:
+    def allows(self, counter: int, own_change: int, overrun_holder: str | None = None) -> bool:
+        if self.rising_only and own_change <= 0:
+            return True
+        if self.overrun_by is not None:
+            if overrun_holder is not None:
+                return overrun_holder == self.overrun_by
+            return counter <= self.highest_before_overrun()
         return counter <= self.highest_counter(own_change)
+
+
+def overrun_slot(resource: str) -> str:
+    """The usage row's attribute naming the one operation that may run past ``resource``'s limit."""
+    return f"overrun_{resource}"
 
 
 class OverLimit(Exception):

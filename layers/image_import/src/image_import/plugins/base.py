@@ -130,7 +130,7 @@ class PluginJob:
         if not self.plugin:
             raise ImportFailed("replace_data needs the plugin's name (PluginJob.plugin)")
         key = replacement_key(self.actions.image_id, self.task_id, self.plugin)
-        size = self._bucket().write(key, chunks)
+        size = self._bucket().write(key, self._claimed(chunks))
         self.replaced_by, self.staging_key = key, key
 
         def record(image: Image) -> None:
@@ -140,7 +140,7 @@ class PluginJob:
                     "disk_format": image.disk_format,
                     "container_format": image.container_format,
                 }
-            image.size = size
+            image.size, image.arriving = size, 0
             # what the store step will compute from the new bytes; nothing may claim the old ones
             image.checksum = image.os_hash_value = None
             image.inspected_as = None  # the new bytes are inspected by the store step, as they are then
@@ -153,6 +153,22 @@ class PluginJob:
         self.actions.apply(record)
         return size
 
+    def _claimed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """The chunks, each ``CLAIM_EVERY`` bytes claimed against the owner's limits before they are passed
+        on (``arriving``, workflow/actions.py): a replacement over the limit fails while it is written."""
+        if not self.actions.counts_bytes:
+            yield from chunks
+            return
+        written = claimed = 0
+        for chunk in chunks:
+            written += len(chunk)
+            if written - claimed >= CLAIM_EVERY or not claimed:
+                claimed = written
+                self.actions.apply(lambda image, now=written: setattr(image, "arriving", now))
+            yield chunk
+        if written != claimed:
+            self.actions.apply(lambda image: setattr(image, "arriving", written))
+
     def time_left(self) -> float:
         return self.deadline - time.monotonic()
 
@@ -160,6 +176,9 @@ class PluginJob:
         if self.staging is None:
             raise RuntimeError("this PluginJob has no staging bucket")
         return self.staging
+
+
+CLAIM_EVERY = 8 * 1024 * 1024  # a replacement claims its bytes this often while it is written
 
 
 class ImportPlugin:

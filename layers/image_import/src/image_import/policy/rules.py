@@ -71,7 +71,7 @@ def image_target(image: Image, context: RequestContext) -> dict[str, Any]:
     """Glance's ImageTarget: every attribute and extra property, with its aliases."""
     target: dict[str, Any] = {
         **image.properties,
-        **image.model_dump(exclude={"properties", "import_lock", "inspected_as", "version", "members"}),
+        **image.model_dump(exclude={"properties", "import_lock", "inspected_as", "arriving", "version", "members"}),
     }
     target["image_id"] = image.id
     target["project_id"] = image.owner

@@ -71,12 +71,13 @@ def for_upload(settings: Settings, owner: str | None, declared_size: int | None,
 
 
 def for_import(
-    settings: Settings, owner: str | None, method: str, size: int | None, known: Known = None
+    settings: Settings, owner: str | None, method: str, size: int | None, known: Known = None, stores: int = 1
 ) -> list[Claim]:
-    """The import taking its lock: glance-direct claims store space for what is staged; the methods that
-    stage first (web-download, copy-image) claim staging and one more upload, counted after the lock."""
+    """The import taking its lock: glance-direct claims store space for what is staged, once per store it
+    writes (``stores``: data in stores counts once per store); the methods that stage first (web-download,
+    copy-image) claim staging and one more upload, counted after the lock."""
     if method == "glance-direct":
-        return claims(settings, owner, (IMAGE_SIZE_TOTAL, in_mib(size), False), known=known)
+        return claims(settings, owner, (IMAGE_SIZE_TOTAL, in_mib(size) * stores, False), known=known)
     wanted = (IMAGE_STAGE_TOTAL, in_mib(size), True), (IMAGE_COUNT_UPLOADING, 0, True)
     return claims(settings, owner, *wanted, known=known)
 

@@ -2,7 +2,8 @@
 
 Each change re-reads the image, checks that this task still holds the import lock, applies the
 change and writes it conditionally on the version it read (retrying on a concurrent writer).
-A deleted image or a lost lock aborts the step.
+A deleted image or a lost lock aborts the step. With ``settings``, a change that adds bytes to the
+owner's usage claims them in the same write (quotas/growth.py): over the limit, the import fails.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from image_import.adapters.ports import Ports
-from image_import.errors import ConcurrentUpdate, TaskAborted
+from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
 from image_import.models import Image
+from image_import.models.quota import Claim, OverLimit
 from image_import.models.time import utcnow
+from image_import.settings import Settings
 
 RESERVED_PREFIX = "os_glance"
 ATTEMPTS = 8
 
 
 class ImageActions:
-    def __init__(self, ports: Ports, image_id: str, task_id: str):
-        self.ports, self.image_id, self.task_id = ports, image_id, task_id
+    def __init__(self, ports: Ports, image_id: str, task_id: str, settings: Settings | None = None):
+        self.ports, self.image_id, self.task_id, self.settings = ports, image_id, task_id, settings
+        self._claims: list[Claim] | None = None  # the owner's byte limits, read once
 
     def current(self) -> Image:
         return self._held(self.ports.images.get(self.image_id))
@@ -34,17 +38,57 @@ class ImageActions:
         return image
 
     def apply(self, change: Callable[[Image], None]) -> Image:
+        claims = self._growth_claims()
+        if not claims:
+            return self._apply(change, [])
+        try:
+            return self._apply(change, claims)
+        except OverLimit:
+            pass  # over the limit: only as the project's one operation past it
+        from image_import.quotas import admission, growth
+
+        past = [claim.overrunning(self.task_id) for claim in claims]
+        for attempt in range(2):
+            try:
+                return self._apply(change, past)
+            except OverLimit as over:
+                if attempt or not growth.free_stale_slots(self.ports, over, self.task_id):
+                    raise ImportFailed(admission.message(over)) from None
+        raise AssertionError("unreachable")
+
+    def _apply(self, change: Callable[[Image], None], claims: list[Claim]) -> Image:
         def changed(image: Image | None) -> bool:
             change(self._held(image))
             image.updated_at = utcnow()
             return True
 
         try:
-            return self.ports.images.edit(self.image_id, changed, attempts=ATTEMPTS)
+            return self.ports.images.edit(self.image_id, changed, attempts=ATTEMPTS, claims=claims)
         except ConcurrentUpdate:
             raise TaskAborted(
                 f"Image {self.image_id} kept changing under the import; giving up after {ATTEMPTS} attempts."
             ) from None
+
+    @property
+    def counts_bytes(self) -> bool:
+        """Whether the bytes a step writes are claimed as they arrive (quotas are on here)."""
+        return self.settings is not None and self.settings.quotas_enabled
+
+    def _growth_claims(self) -> list[Claim]:
+        if not self.counts_bytes:
+            return []
+        if self._claims is None:
+            from image_import.quotas import growth
+
+            self._claims = growth.claims(self.settings, self.current().owner)
+        return self._claims
+
+    def release_overruns(self, owner: str | None) -> None:
+        """The import is over (completed or reverted): the overrun slots it holds are free."""
+        if self.settings is not None:
+            from image_import.quotas import growth
+
+            growth.release(self.settings, self.ports, owner, self.task_id)
 
     def set_extra_properties(self, properties: dict[str, str]) -> Image:
         """Service-set extra properties; the reserved os_glance namespace is never written this way."""

@@ -19,6 +19,7 @@ from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.stores.buckets import discard, written_buckets
 from image_import.stores.marks import COPY_IMAGE, forget_written_stores
+from image_import.workflow.actions import ImageActions
 from image_import.workflow.chain import failed_state
 from image_import.workflow.steps import plugin_job, record_success, remove_replacements, update_task
 
@@ -72,6 +73,8 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
     else:
         outcome = _restore_image(job, staged, ports)
     message = f"{reason}. {outcome}"
+    owner = current.owner if current is not None else job.context.project_id
+    ImageActions(ports, job.image_id, job.task_id, settings).release_overruns(owner)
 
     def fail(task: Task) -> None:
         task.status, task.message, task.expires_at = "failure", message, task_expiry()
@@ -118,7 +121,7 @@ def _restore_image(job: ImportJob, staged: bool, ports: Ports) -> str:
             outcome = "The image is held by another import; it was left as it is."
             return False
         restore = image.import_lock.restore or {}  # what a data plugin changed (plugins/base.py)
-        image.import_lock = None
+        image.import_lock, image.arriving = None, 0  # nothing it was writing stays
         for attribute, value in restore.items():
             setattr(image, attribute, value)
         forget_written_stores(image, job)

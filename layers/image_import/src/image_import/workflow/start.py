@@ -143,7 +143,8 @@ def _lock_and_start(
     image.updated_at = now
     try:
         # conditional on the version read (only one import wins) and on what it claims of the quotas
-        ports.images.save(image, claims=admission.for_import(settings, image.owner, method, image.size, known_limits))
+        claims = admission.for_import(settings, image.owner, method, image.size, known_limits, stores=len(stores) or 1)
+        ports.images.save(image, claims=claims)
     except ConcurrentUpdate:
         raise Conflict(
             f"New operation on image '{image.id}' is not permitted as prior operation is still in progress"

@@ -24,8 +24,8 @@ from image_import.plugins.base import PluginJob
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.stores import marks
-from image_import.stores.marks import COPY_IMAGE
 from image_import.stores.buckets import bucket_of, discard
+from image_import.stores.marks import COPY_IMAGE
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.progress import Progress
 
@@ -57,7 +57,7 @@ def set_processing(job: ImportJob, settings: Settings, ports: Ports) -> None:
 
 def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
     plugin = plugin_for(name, settings)
-    given = plugin_job(job, ports, name, deadline)
+    given = plugin_job(job, ports, name, deadline, settings)
     plugin.execute(given)
     # a data plugin's replacement is what every later step reads (plugins/base.py)
     replacements = [*job.replacements, given.replaced_by] if given.replaced_by else job.replacements
@@ -71,7 +71,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     records size, checksum, multihash and virtual size on the image, as Glance does at the end of its
     single read.
     """
-    actions = ImageActions(ports, job.image_id, job.task_id)
+    actions = ImageActions(ports, job.image_id, job.task_id, settings)
     image = actions.current()  # fail fast if the image is gone or the lock was lost
     key = store_key(job.image_id)
     first_store = job.stores[0] if job.stores else None  # multi-store: hashed here, copied on by the Map state
@@ -121,7 +121,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
         image.size, image.checksum = digests.size, digests.checksum
         image.os_hash_algo, image.os_hash_value = digests.hash_algo, digests.hash_value
         image.virtual_size = state.virtual_size
-        image.inspected_as = inspected
+        image.inspected_as, image.arriving = inspected, 0  # a download's bytes are now the image's size
         if first_store is not None:
             marks.store_written(image, first_store, settings)
 
@@ -148,7 +148,7 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
     image (``os_glance_failed_import``) and leaves nothing in the target."""
     assert job.target_store is not None
     target_store: str = job.target_store
-    actions = ImageActions(ports, job.image_id, job.task_id)
+    actions = ImageActions(ports, job.image_id, job.task_id, settings)
     image = actions.current()
     key = store_key(job.image_id)
     source = bucket_of(job.source_store, settings, ports)
@@ -249,7 +249,7 @@ def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
 
 
 def complete(job: ImportJob, ports: Ports, settings: Settings | None = None) -> ImportJob:
-    actions = ImageActions(ports, job.image_id, job.task_id)
+    actions = ImageActions(ports, job.image_id, job.task_id, settings)
     failed = _failed_copies(job, settings, ports) if job.copy_targets else []
 
     activated: list[Image] = []
@@ -269,6 +269,7 @@ def complete(job: ImportJob, ports: Ports, settings: Settings | None = None) -> 
         activated[:] = [image]
 
     active = actions.apply(activate)
+    actions.release_overruns(active.owner)
     notifications.image_event("image.activate", active, ports)
     notifications.image_event("image.update", active, ports)
     record_success(job, ports)
@@ -299,13 +300,15 @@ def record_success(job: ImportJob, ports: Ports) -> None:
     notifications.task_event("task.success", update_task(ports, job.task_id, succeed), ports)
 
 
-def plugin_job(job: ImportJob, ports: Ports, plugin: str = "", deadline: float | None = None) -> PluginJob:
+def plugin_job(
+    job: ImportJob, ports: Ports, plugin: str = "", deadline: float | None = None, settings: Settings | None = None
+) -> PluginJob:
     given = PluginJob(
         task_id=job.task_id,
         method=job.method,
         context=job.context,
         staging_key=job.data_key,
-        actions=ImageActions(ports, job.image_id, job.task_id),
+        actions=ImageActions(ports, job.image_id, job.task_id, settings),
         staging=ports.staging,
         plugin=plugin,
     )

@@ -31,7 +31,7 @@ from image_import.adapters.ports import Ports
 from image_import.data.hashing import ParallelHasher
 from image_import.data.parts import MIN_PART_SIZE, part_size_for
 from image_import.errors import BadRequest, GlanceError, ImportFailed, PassInterrupted
-from image_import.models import Image, ImportJob
+from image_import.models import ImportJob
 from image_import.models.job import DownloadState, KnownDigests
 from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_uri, system_resolver
 from image_import.settings import Settings
@@ -143,14 +143,15 @@ def download(
         fetcher = WebFetcher()
     if job.download is not None and job.download.done:
         return job
-    image = ImageActions(ports, job.image_id, job.task_id).current()  # fail fast: image gone or lock lost
-    one_pass = _Pass(job, image, settings, ports, fetcher, resolve, math.inf if deadline is None else deadline, clock)
+    actions = ImageActions(ports, job.image_id, job.task_id, settings)  # current(): fails fast if gone or lost
+    one_pass = _Pass(job, actions, settings, ports, fetcher, resolve, math.inf if deadline is None else deadline, clock)
     return one_pass.run()
 
 
 class _Pass:
-    def __init__(self, job, image: Image, settings: Settings, ports: Ports, fetcher, resolve, deadline, clock):
-        self.job, self.image, self.settings, self.ports = job, image, settings, ports
+    def __init__(self, job, actions: ImageActions, settings: Settings, ports: Ports, fetcher, resolve, deadline, clock):
+        self.actions, self.image = actions, actions.current()
+        self.job, self.settings, self.ports = job, settings, ports
         self.fetcher, self.resolve, self.deadline, self.clock = fetcher, resolve, deadline, clock
         self.key = job.staging_key
         self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-part")
@@ -292,6 +293,9 @@ class _Pass:
         return self._started
 
     def _part(self, state: DownloadState, data: bytes) -> None:
+        arrived = state.offset + len(data)
+        if self.actions.counts_bytes:  # claimed before it is stored (quotas/growth.py): over, the import fails
+            self.actions.apply(lambda image: setattr(image, "arriving", arrived))
         self.hasher.update(data)
         self._settle()  # at most one part uploads while the next is read
         number = state.part
