@@ -10,6 +10,7 @@ from image_import.adapters.ports import Ports
 from image_import.adapters.records import Editable
 from image_import.errors import ConcurrentUpdate, Conflict
 from image_import.models import quota
+from image_import.models.ids import canonical_id
 
 
 class FakeRecords(Editable):  # edit(): the repositories' own, over this get and save
@@ -18,7 +19,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         self.tombstones: dict = {}  # deleted id -> owner: as the image repository, the id stays taken
 
     def get(self, key):
-        item = self.items.get(key)
+        item = self.items.get(canonical_id(key))  # as the repositories: keys in one spelling (models/ids.py)
         return item.model_copy(deep=True) if item else None
 
     def create(self, record, claims=()):
@@ -63,6 +64,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
             raise quota.OverLimit(after.owner, refused, counters, own_change)
 
     def delete(self, key, expected_version=None):
+        key = canonical_id(key)
         if expected_version is not None:  # the image repository's conditional delete
             current = self.items.get(key)
             if current is None or current.version != expected_version or current.protected:
@@ -75,7 +77,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         return [i.model_copy(deep=True) for i in self.items.values()]
 
     def for_image(self, image_id):
-        return [t for t in self.scan() if t.image_id == image_id]
+        return [t for t in self.scan() if t.image_id == canonical_id(image_id)]
 
     # the image repository's indexes: in list_position order, from just past ``after``
     def _listed(self, wanted, after, descending):
@@ -106,7 +108,8 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         ]
 
     def by_ids(self, ids):
-        return {i: self.items[i].model_copy(deep=True) for i in ids if i in self.items}
+        wanted = {canonical_id(i) for i in ids}
+        return {i: self.items[i].model_copy(deep=True) for i in wanted if i in self.items}
 
 
 class FakeBucket:

@@ -74,10 +74,10 @@ def start_import(
     task = Task(
         id=str(uuid.uuid4()),
         owner=context.project_id,
-        image_id=image_id,
+        image_id=image.id,
         request_id=context.request_id,
         user_id=context.user_id,
-        input={"image_id": image_id, "import_req": body, "backend": stores or [None]},
+        input={"image_id": image.id, "import_req": body, "backend": stores or [None]},
         created_at=now,
         updated_at=now,
     )
