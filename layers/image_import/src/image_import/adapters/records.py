@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from image_import.adapters.aws import client, error_code, is_conditional_failure
+from image_import.adapters.aws import client, is_conditional_failure, is_item_too_large
 from image_import.errors import ConcurrentUpdate, Conflict, RequestEntityTooLarge, UnreadableRecord
 from image_import.models import Image, Task
 from image_import.models.ids import canonical_id
@@ -53,7 +53,7 @@ def _from_item(cls: type[M], item: dict[str, Any]) -> M:
 
 def _too_large(exc: Exception, record: BaseModel) -> None:
     """DynamoDB's 400 KB item limit as the 413 Glance answers for what exceeds a limit."""
-    if error_code(exc) == "ValidationException" and "item size" in str(exc).lower():
+    if is_item_too_large(exc):
         raise RequestEntityTooLarge(
             f"{type(record).__name__} {getattr(record, 'id', '')} is too large to store "
             "(at most 400 KB in all: fewer or shorter properties)."
