@@ -180,6 +180,28 @@ def bucket_keys(stack, logical_id: str) -> list[str]:
     return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=name).get("Contents", [])]
 
 
+S3_WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CopyObject", "UploadPartCopy")
+
+
+@pytest.fixture
+def s3_writes(stack) -> list[tuple[str, str, str]]:
+    """Every object write the handlers of this process start, as (operation, bucket, key): what was ever
+    written, even if a handler deleted it again before it answered."""
+    from image_import.adapters import aws
+
+    writes: list[tuple[str, str, str]] = []
+
+    def record(params, model, **_):
+        writes.append((model.name, params.get("Bucket"), params.get("Key")))
+
+    events = aws.client("s3").meta.events  # the client every handler in this process uses
+    for operation in S3_WRITES:
+        events.register(f"provide-client-params.s3.{operation}", record)
+    yield writes
+    for operation in S3_WRITES:
+        events.unregister(f"provide-client-params.s3.{operation}", record)
+
+
 # ---------------------------------------------------------------- a local web server for web-download
 
 

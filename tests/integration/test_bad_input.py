@@ -145,3 +145,57 @@ def test_an_id_longer_than_any_key_is_no_record_not_a_dynamodb_error(monkeypatch
     monkeypatch.setattr(records, "client", lambda service: KeyLimitedDynamoDB())
     assert records.ImageRepository("images").get("a" * 3000) is None
     assert records.TaskRepository("tasks").get("\u00e9" * 1100) is None  # 2200 bytes
+
+
+# ---------------------------------------------------------------- metadefs and import requests over DynamoDB's item limit
+NS = "/v2/metadefs/namespaces"
+HUGE = "d" * 420_000  # over DynamoDB's 400 KB item limit by itself
+
+
+def _too_large(reply, what: str) -> None:
+    assert reply.status == 413, reply.text
+    assert reply.json["title"] == "Request Entity Too Large" and reply.json["code"] == "413 Request Entity Too Large"
+    assert reply.json["message"].startswith(f"{what} is too large to store"), reply.json["message"]
+
+
+def test_a_metadef_property_over_dynamodbs_item_limit_is_413_and_nothing_changes(admin):
+    assert admin.call("POST", NS, {"namespace": "big"}).status == 201
+    reply = admin.call(
+        "POST", f"{NS}/big/properties", {"name": "p", "title": "P", "type": "string", "description": HUGE}
+    )
+    _too_large(reply, "Metadata definition property p")
+    assert admin.call("GET", f"{NS}/big/properties").json == {"properties": {}}
+    small = {"name": "p", "title": "P", "type": "string"}
+    assert admin.call("POST", f"{NS}/big/properties", small).status == 201
+    for name in ("p", "q"):  # in place, and renamed
+        reply = admin.call("PUT", f"{NS}/big/properties/p", {**small, "name": name, "description": HUGE})
+        _too_large(reply, f"Metadata definition property {name}")
+    assert admin.call("GET", f"{NS}/big/properties").json == {"properties": {"p": small}}
+
+
+def test_a_metadef_object_over_dynamodbs_item_limit_is_413_and_nothing_changes(admin):
+    assert admin.call("POST", NS, {"namespace": "big"}).status == 201
+    reply = admin.call("POST", f"{NS}/big/objects", {"name": "o", "description": HUGE})
+    _too_large(reply, "Metadata definition object o")
+    assert admin.call("GET", f"{NS}/big/objects").json["objects"] == []
+
+
+def test_a_namespace_whose_contents_are_over_dynamodbs_item_limit_is_413_and_not_kept(admin):
+    body = {"namespace": "big", "properties": {"p": {"title": "P", "type": "string", "description": HUGE}}}
+    _too_large(admin.call("POST", NS, body), "Metadata definition property p")
+    assert admin.call("GET", f"{NS}/big").status == 404
+
+
+@pytest.mark.parametrize("size", [70_000, 420_000], ids=["over Glance's TEXT column", "over DynamoDB's item limit"])
+def test_an_import_request_too_large_to_record_is_413_and_takes_no_lock(stack, member, size):
+    image = member.create()
+    assert member.stage(image["id"], b"data").status == 204
+    body = {"method": {"name": "glance-direct"}, "padding": "p" * size}
+    reply = member.call("POST", f"/v2/images/{image['id']}/import", body)
+    assert reply.status == 413, reply.text
+    assert reply.json["title"] == "Request Entity Too Large"
+    assert reply.json["message"].startswith("The import request is too large to record"), reply.json["message"]
+    shown = member.show(image["id"])
+    assert shown["status"] == "uploading" and "os_glance_import_task" not in shown
+    assert member.call("GET", f"/v2/images/{image['id']}/tasks").json["tasks"] == []
+    assert member.import_(image["id"]).status == 202  # a request of a usual size imports it

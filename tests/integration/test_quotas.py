@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import set_option
-from tests.integration.conftest import Api, wait_for_executions
+from tests.integration.conftest import Api, bucket_keys, wait_for_executions
 
 MIB = 1024 * 1024
 OCTETS = {"Content-Type": "application/octet-stream"}
@@ -117,6 +117,22 @@ class TestUpload:
         reply = upload(member, member.create()["id"], 3 * MIB, declare=True)
         over(reply, "image_size_total is over limit of 5 due to current usage 3 and delta 3")
 
+    @pytest.mark.parametrize("declared", ["-1", f"-{6 * MIB}", "1e3", "+1"])
+    def test_a_negative_or_malformed_declared_size_is_400_before_anything_is_written(self, member, s3_writes, declared):
+        """A negative size took that much off the precheck's usage: an over-quota project got past it,
+        and its data was stored before the size mismatch was noticed."""
+        assert upload(member, member.create()["id"], 6 * MIB).status == 204  # unknown size: may go over once
+        image = member.create()
+        s3_writes.clear()
+        reply = member.call(
+            "PUT", f"/v2/images/{image['id']}/file", b"u" * MIB, {**OCTETS, "x-openstack-image-size": declared}
+        )
+        assert reply.status == 400, reply.text
+        assert s3_writes == []  # not even written and removed again
+        assert reply.json["message"] == f"x-openstack-image-size must be a non-negative integer, got {declared!r}"
+        assert member.show(image["id"])["status"] == "queued"
+        assert usage(member)["image_size_total"] == (6, 5)
+
 
 class TestStage:
     @pytest.fixture
@@ -128,6 +144,26 @@ class TestStage:
         assert stage(member, member.create()["id"], 3 * MIB, declare=True).status == 204
         reply = stage(member, member.create()["id"], 3 * MIB, declare=True)
         over(reply, "image_stage_total is over limit of 5 due to current usage 3 and delta 3")
+
+    @pytest.mark.parametrize("declared", ["-1", f"-{6 * MIB}", "1e3", "+1"])
+    def test_a_negative_or_malformed_declared_size_is_400_before_anything_is_staged(
+        self, member, stack, s3_writes, declared
+    ):
+        """A negative size took that much off the precheck's usage: an over-quota project got past it,
+        and its data was staged before the size mismatch was noticed."""
+        first = member.create()
+        assert stage(member, first["id"], 6 * MIB).status == 204  # unknown size: may go over once
+        image = member.create()
+        s3_writes.clear()
+        reply = member.call(
+            "PUT", f"/v2/images/{image['id']}/stage", b"s" * MIB, {**OCTETS, "x-openstack-image-size": declared}
+        )
+        assert reply.status == 400, reply.text
+        assert s3_writes == []  # not even written and removed again
+        assert reply.json["message"] == f"x-openstack-image-size must be a non-negative integer, got {declared!r}"
+        assert member.show(image["id"])["status"] == "queued"
+        assert bucket_keys(stack, "StagingBucket") == [f"staging/{first['id']}"]
+        assert usage(member)["image_stage_total"] == (6, 5)
 
     def test_staging_over_the_limit_refuses_more_until_the_import_frees_it(self, member, stack):
         first = member.create()

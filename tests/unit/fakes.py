@@ -10,6 +10,7 @@ from image_import.adapters.ports import Ports
 from image_import.adapters.records import Editable
 from image_import.errors import ConcurrentUpdate, Conflict
 from image_import.models import quota
+from image_import.models.ids import canonical_id
 
 
 class FakeRecords(Editable):  # edit(): the repositories' own, over this get and save
@@ -19,7 +20,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         self.overruns: dict = {}  # project -> resource -> the operation holding its overrun slot
 
     def get(self, key):
-        item = self.items.get(key)
+        item = self.items.get(canonical_id(key))  # as the repositories: keys in one spelling (models/ids.py)
         return item.model_copy(deep=True) if item else None
 
     def create(self, record, claims=()):
@@ -81,6 +82,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
                 holders[claim.resource] = claim.overrun_by
 
     def delete(self, key, expected_version=None):
+        key = canonical_id(key)
         if expected_version is not None:  # the image repository's conditional delete
             current = self.items.get(key)
             if current is None or current.version != expected_version or current.protected:
@@ -93,7 +95,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         return [i.model_copy(deep=True) for i in self.items.values()]
 
     def for_image(self, image_id):
-        return [t for t in self.scan() if t.image_id == image_id]
+        return [t for t in self.scan() if t.image_id == canonical_id(image_id)]
 
     # the image repository's indexes: in list_position order, from just past ``after``
     def _listed(self, wanted, after, descending):
@@ -124,7 +126,8 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         ]
 
     def by_ids(self, ids):
-        return {i: self.items[i].model_copy(deep=True) for i in ids if i in self.items}
+        wanted = {canonical_id(i) for i in ids}
+        return {i: self.items[i].model_copy(deep=True) for i in wanted if i in self.items}
 
 
 class FakeBucket:

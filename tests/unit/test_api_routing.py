@@ -33,6 +33,19 @@ def test_every_route_is_registered_once():
     assert len(keys) == len(set(keys))
 
 
+def test_every_path_parameter_that_names_an_image_or_a_task_is_one_the_api_makes_canonical():
+    """The API lower-cases the ids in ``ID_PARAMETERS`` for every route (models/ids.py): a route naming an
+    image or a task by another parameter would compare the id as the client spelled it."""
+    from image_import.api.app import ID_PARAMETERS
+
+    for route in app._static_routes + app._dynamic_routes:
+        segments = route.path.split("/")
+        for before, segment in zip(segments, segments[1:], strict=False):
+            parameter = segment[1:-1] if segment.startswith("<") else None
+            if parameter and (before in ("images", "tasks") or "image" in parameter or "task" in parameter):
+                assert parameter in ID_PARAMETERS, route.path
+
+
 def _proxy_event(headers: dict[str, str], body: str | None = None) -> dict:
     return {
         "resource": "/{proxy+}",

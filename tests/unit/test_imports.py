@@ -8,7 +8,7 @@ import os
 import pytest
 
 from image_import.data.stage import stage_image
-from image_import.errors import Conflict, ImportFailed, ServiceUnavailable, TaskAborted
+from image_import.errors import Conflict, ImportFailed, RequestEntityTooLarge, ServiceUnavailable, TaskAborted
 from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock, utcnow
@@ -75,6 +75,35 @@ def test_a_workflow_that_cannot_start_leaves_the_image_staged_and_unlocked(setti
     assert image.status == "uploading" and image.import_lock is None
     [task] = ports.tasks.scan()
     assert task.status == "failure" and "could not be started" in task.message
+
+
+def test_an_import_request_too_large_to_record_is_413_before_the_image_is_locked(settings):
+    from image_import.workflow.start import MAX_IMPORT_REQUEST
+
+    padding = "p" * (MAX_IMPORT_REQUEST - len('{"method":{"name":"glance-direct"},"padding":""}'))
+    ports = fake_ports()
+    start_import(MEMBER, staged_image(ports, settings), {**GLANCE_DIRECT, "padding": padding}, settings, ports)
+    assert len(ports.workflow.started) == 1  # at the limit: recorded and started
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+    before = ports.images.get(image_id)
+    with pytest.raises(RequestEntityTooLarge, match=f"{MAX_IMPORT_REQUEST + 1} bytes as JSON, at most"):
+        start_import(MEMBER, image_id, {**GLANCE_DIRECT, "padding": padding + "p"}, settings, ports)
+    assert ports.images.get(image_id) == before and ports.tasks.scan() == [] and ports.workflow.started == []
+
+
+def test_a_task_record_the_table_refuses_as_too_large_is_413_not_try_again_later(settings):
+    ports = fake_ports()
+    image_id = staged_image(ports, settings)
+
+    def refuse(task):
+        raise RequestEntityTooLarge(f"Task {task.id} is too large to store")
+
+    ports.tasks.create = refuse
+    with pytest.raises(RequestEntityTooLarge):
+        start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
+    image = ports.images.get(image_id)
+    assert image.status == "uploading" and image.import_lock is None and ports.workflow.started == []
 
 
 def run_job(ports, settings, image_id) -> ImportJob:

@@ -198,6 +198,26 @@ def test_a_namespace_whose_contents_fail_is_not_kept(store):
     assert store.namespace("n") is None and store.items == {}
 
 
+def test_a_rename_whose_copy_fails_half_way_leaves_the_old_namespace_whole_and_no_new_one(store, monkeypatch):
+    from image_import.errors import RequestEntityTooLarge
+
+    api(store).create_namespace(
+        {"namespace": "a", "tags": [{"name": "t1"}], "properties": {"p": {"type": "string", "title": "P"}}}
+    )
+    before = dict(store.items)
+    put = store.put
+
+    def put_under_a_longer_key(name, kind, key, record):
+        if kind == "property":  # e.g. an item at DynamoDB's limit, its key now longer
+            raise RequestEntityTooLarge("Metadata definition property p is too large to store")
+        put(name, kind, key, record)
+
+    monkeypatch.setattr(store, "put", put_under_a_longer_key)
+    with pytest.raises(RequestEntityTooLarge):
+        api(store).update_namespace("a", {"namespace": "a-longer-name"})
+    assert store.items == before
+
+
 def test_a_rename_moves_every_record_and_keeps_their_order(store):
     api(store).create_namespace(
         {

@@ -210,6 +210,18 @@ def test_an_import_task_may_name_its_images_id_and_a_malformed_one_fails_the_tas
     assert stored.status == "failure" and stored.message.startswith("The image could not be created:")
 
 
+def test_an_import_task_naming_its_images_id_in_upper_case_records_and_creates_the_lower_case_id(settings):
+    ports = fake_ports()
+    chosen = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"
+    named = {**LEGACY, "input": {**LEGACY["input"], "image_properties": {**LEGACY["input"]["image_properties"]}}}
+    named["input"]["image_properties"]["id"] = chosen
+    created = create_task(ADMIN, named, settings, ports, resolve=public)
+    assert created.image_id == chosen.lower() and [i.id for i in ports.images.scan()] == [chosen.lower()]
+    assert [t.id for t in ports.tasks.for_image(chosen.lower())] == [created.id]
+    again = create_task(ADMIN, {**named, "input": {**named["input"]}}, settings, ports, resolve=public)
+    assert "already exists" in ports.tasks.get(again.id).message  # the lower-case id is taken
+
+
 def test_creating_a_task_needs_add_task_besides_tasks_api_access(config_dir):
     from image_import.errors import Forbidden
     from image_import.settings import load_settings

@@ -274,6 +274,29 @@ def test_given_a_stage_through_the_api_then_the_image_remembers_the_staging_key(
     assert ports.workflow.started[0][1]["staging_key"] == f"staging/{image_id}"
 
 
+@pytest.mark.parametrize("declared", ["-1", "+1", "1_0", "\u0661", "1.0", "", "0x10"])
+def test_given_a_declared_size_that_is_not_decimal_digits_when_staging_then_400_and_the_data_is_never_read(
+    settings, declared
+):
+    ports = fake_ports()
+    image_id = new_image(ports, settings)
+
+    def data():
+        raise AssertionError("the body was read")
+        yield b""
+
+    with pytest.raises(BadRequest, match="x-openstack-image-size must be a non-negative integer"):
+        stage_image(MEMBER, image_id, data(), declared, settings, ports)
+    assert ports.staging.objects == {} and ports.images.get(image_id).status == "queued"
+
+
+def test_given_a_declared_size_with_surrounding_blanks_when_staging_then_it_is_the_number(settings):
+    ports = fake_ports()
+    image_id = new_image(ports, settings)
+    stage_image(MEMBER, image_id, [b"abc"], " 3 ", settings, ports)
+    assert ports.images.get(image_id).size == 3
+
+
 def test_given_a_direct_upload_when_the_image_is_deleted_then_its_uploaded_data_goes_too(settings):
     ports = fake_ports()
     image_id = uploaded(ports, settings)

@@ -48,3 +48,8 @@ def is_conditional_failure(exc: Exception) -> bool:
 
 def error_code(exc: Exception) -> str | None:
     return getattr(exc, "response", {}).get("Error", {}).get("Code")
+
+
+def is_item_too_large(exc: Exception) -> bool:
+    """DynamoDB refused a write for its 400 KB item limit (what the adapters answer as Glance's 413)."""
+    return error_code(exc) == "ValidationException" and "item size" in str(exc).lower()

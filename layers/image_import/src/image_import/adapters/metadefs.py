@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from image_import.adapters.aws import client, is_conditional_failure
+from image_import.adapters.aws import client, is_conditional_failure, is_item_too_large
+from image_import.errors import RequestEntityTooLarge
 
 HEAD = "namespace"
 RESOURCE_TYPES = "resource_types"
@@ -74,10 +75,14 @@ class DynamoMetadefStore:
     # ---------------------------------------------------------------- writes
     def add(self, name: str, kind: str, key: str, record: dict[str, Any]) -> bool:
         """Create the record; False if one with this key exists already."""
-        return self._create(_pk(name), _sk(kind, key), record)
+        return self._create(_pk(name), _sk(kind, key), record, kind)
 
     def put(self, name: str, kind: str, key: str, record: dict[str, Any]) -> None:
-        client("dynamodb").put_item(TableName=self.table_name, Item=_item(_pk(name), _sk(kind, key), record))
+        try:
+            client("dynamodb").put_item(TableName=self.table_name, Item=_item(_pk(name), _sk(kind, key), record))
+        except Exception as exc:
+            _raise_if_too_large(exc, kind, record)
+            raise
 
     def remove(self, name: str, kind: str, key: str) -> bool:
         reply = client("dynamodb").delete_item(
@@ -99,10 +104,10 @@ class DynamoMetadefStore:
                 time.sleep(0.05)
 
     def add_resource_type(self, record: dict[str, Any]) -> bool:
-        return self._create(RESOURCE_TYPES, record["name"], record)
+        return self._create(RESOURCE_TYPES, record["name"], record, "resource_type")
 
     # ---------------------------------------------------------------- plumbing
-    def _create(self, pk: str, sk: str, record: dict[str, Any]) -> bool:
+    def _create(self, pk: str, sk: str, record: dict[str, Any], kind: str) -> bool:
         try:
             client("dynamodb").put_item(
                 TableName=self.table_name,
@@ -112,6 +117,7 @@ class DynamoMetadefStore:
         except Exception as exc:
             if is_conditional_failure(exc):
                 return False
+            _raise_if_too_large(exc, kind, record)
             raise
         return True
 
@@ -145,6 +151,20 @@ class DynamoMetadefStore:
             if "LastEvaluatedKey" not in reply:
                 return items
             request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+# what the 413 calls each kind of record (Glance's own names for them)
+_KIND_NAMES = {HEAD: "namespace", "resource_type": "resource type association"}
+
+
+def _raise_if_too_large(exc: Exception, kind: str, record: dict[str, Any]) -> None:
+    """DynamoDB's 400 KB item limit as the 413 the image records answer (adapters/records.py), not a 5xx."""
+    if is_item_too_large(exc):
+        name = record.get("namespace") if kind == HEAD else record.get("name")
+        raise RequestEntityTooLarge(
+            f"Metadata definition {_KIND_NAMES.get(kind, kind)} {name} is too large to store "
+            "(at most 400 KB in all: a shorter description or schema)."
+        ) from None
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

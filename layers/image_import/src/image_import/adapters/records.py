@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from image_import.adapters.aws import client, error_code, is_conditional_failure
+from image_import.adapters.aws import client, is_conditional_failure, is_item_too_large
 from image_import.errors import ConcurrentUpdate, Conflict, RequestEntityTooLarge, UnreadableRecord
 from image_import.models import Image, Task
+from image_import.models.ids import canonical_id
 from image_import.models.quota import RESOURCES, Claim, Counted, OverLimit, changes, counted, overrun_slot
 from image_import.models.time import utcnow
 
@@ -52,7 +53,7 @@ def _from_item(cls: type[M], item: dict[str, Any]) -> M:
 
 def _too_large(exc: Exception, record: BaseModel) -> None:
     """DynamoDB's 400 KB item limit as the 413 Glance answers for what exceeds a limit."""
-    if error_code(exc) == "ValidationException" and "item size" in str(exc).lower():
+    if is_item_too_large(exc):
         raise RequestEntityTooLarge(
             f"{type(record).__name__} {getattr(record, 'id', '')} is too large to store "
             "(at most 400 KB in all: fewer or shorter properties)."
@@ -334,7 +335,7 @@ class ImageRepository(_Repository):
     BY_USAGE_INDEX, ALL_INDEX = "by-usage", "all-images"
 
     def get(self, image_id: str) -> Image | None:
-        return self._get(image_id)
+        return self._get(canonical_id(image_id))  # ids are keys in one form only (models/ids.py)
 
     def _record(self, item: dict[str, Any]) -> Image:
         image = _from_item(Image, item)
@@ -555,12 +556,14 @@ class ImageRepository(_Repository):
 
     def by_ids(self, image_ids: Iterable[str]) -> dict[str, Image]:
         """The images of these ids that exist, by id: a deleted one's tombstone is none (BatchGetItem)."""
-        return {image.id: image for image in self._records(_batch_get(self.table, image_ids))}
+        wanted = (canonical_id(image_id) for image_id in image_ids)
+        return {image.id: image for image in self._records(_batch_get(self.table, wanted))}
 
     def delete(self, image_id: str, expected_version: int | None = None) -> None:
         """Replace the record by its tombstone (the id stays taken; see TOMBSTONE); with
         ``expected_version`` only if it is still at that version and not protected (else
         :class:`ConcurrentUpdate`: re-read and decide again). A record that is gone stays gone."""
+        image_id = canonical_id(image_id)
         item = self._item(image_id)
         if item is None or _is_tombstone(item):
             if expected_version is None:
@@ -607,7 +610,7 @@ class TaskRepository(_Repository):
     BY_IMAGE_INDEX = "by-image"
 
     def get(self, task_id: str) -> Task | None:
-        return self._get(task_id)
+        return self._get(canonical_id(task_id))
 
     def edit(self, task_id: str, change: Callable[[Task | None], Any], attempts: int) -> Task | None:
         return super().edit(task_id, change, attempts)
@@ -642,7 +645,7 @@ class TaskRepository(_Repository):
             TableName=self.table,
             IndexName=self.BY_IMAGE_INDEX,
             KeyConditionExpression="image_id = :i",
-            ExpressionAttributeValues={":i": {"S": image_id}},
+            ExpressionAttributeValues={":i": {"S": canonical_id(image_id)}},
             ScanIndexForward=True,
         ):
             tasks.extend(_from_item(Task, item) for item in page.get("Items", []))

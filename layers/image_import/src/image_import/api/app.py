@@ -25,6 +25,23 @@ def _no_trailing_slash(app: APIGatewayRestResolver, next_middleware):
     return next_middleware(app)
 
 
+ID_PARAMETERS = ("image_id", "task_id")  # every path parameter that names an image or a task
+
+
+def _canonical_ids(app: APIGatewayRestResolver, next_middleware):
+    """An id in the path in the one form records are stored in (models/ids.py): ``GET /v2/images/<ID IN
+    UPPER CASE>`` is the image, as in Glance's case-insensitive database, and every route (and the keys
+    it derives: ``staging/<id>``...) sees the stored spelling. The route's arguments are the resolver's
+    ``_route_args`` (Powertools passes them from there): without them this fails every route, loudly."""
+    arguments = app.context["_route_args"]
+    for name in ID_PARAMETERS:
+        if name in arguments:
+            from image_import.models.ids import canonical_id  # a route with an id loads the models anyway
+
+            arguments[name] = canonical_id(arguments[name])
+    return next_middleware(app)
+
+
 def _events_sent_together(app: APIGatewayRestResolver, next_middleware):
     """The request's lifecycle events go out in one PutEvents call (10 entries a call) once its route is
     done, raising or not, before the response is returned: a frozen sandbox cannot lose them."""
@@ -32,7 +49,7 @@ def _events_sent_together(app: APIGatewayRestResolver, next_middleware):
         return next_middleware(app)
 
 
-app.use(middlewares=[_events_sent_together, _no_trailing_slash])
+app.use(middlewares=[_events_sent_together, _no_trailing_slash, _canonical_ids])
 
 
 # ---------------------------------------------------------------- errors

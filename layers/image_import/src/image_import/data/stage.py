@@ -7,6 +7,7 @@ Any failure removes what was written and puts the image back to queued.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 
 from image_import import notifications
@@ -22,6 +23,8 @@ from image_import.policy import access, preconditions
 from image_import.quotas import admission
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
+
+DECIMAL = re.compile(r"[0-9]+")  # ASCII only: str.isdigit and int() accept other scripts' digits too
 
 
 def stage_image(
@@ -74,13 +77,16 @@ def stage_image(
 
 
 def declared_image_size(header: str | None) -> int | None:
-    """The size a client announced in ``x-openstack-image-size`` (stage and upload), None if it sent none."""
+    """The size a client announced in ``x-openstack-image-size`` (stage and upload), None if it sent none.
+
+    Decimal digits only, checked before the quota precheck and before any byte is written: a negative
+    size would take that much off the usage the precheck compares with the limit (an over-quota project
+    would get in), and Python's ``int`` also takes a sign, ``_`` and non-ASCII digits."""
     if header is None:
         return None
-    try:
-        return int(header)
-    except ValueError:
-        raise BadRequest(f"x-openstack-image-size must be an integer, got {header!r}") from None
+    if not DECIMAL.fullmatch(header.strip()):
+        raise BadRequest(f"x-openstack-image-size must be a non-negative integer, got {header!r}")
+    return int(header)
 
 
 def _capped(data: Iterable[bytes], cap: int) -> Iterator[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from image_import.errors import (
 from image_import.images import lifecycle, paging
 from image_import.images.schemas import image_schema
 from image_import.models import Image, RequestContext
+from image_import.models.ids import UUID_FORM, canonical_id
 from image_import.models.quota import IMAGE_COUNT_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access
@@ -58,7 +58,6 @@ BASE_FIELDS = frozenset(Image.model_fields) - {
 MAX_INT = 2**31 - 1  # Glance's min_ram / min_disk columns are INTs
 MAX_PROPERTY_NAME = 255  # image_properties.name VARCHAR(255)
 MAX_PROPERTY_VALUE = 65535  # image_properties.value TEXT
-UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at")
 
 
@@ -69,7 +68,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
         if key in DISALLOWED or key in READ_ONLY_ON_CREATE:
             raise Forbidden(f"Attribute '{key}' is read-only.")
     validate_against_schema(body, settings)
-    if "id" in body and not UUID.fullmatch(body["id"]):  # the schema's "$" also matches before a final "\n"
+    if "id" in body and not UUID_FORM.fullmatch(body["id"]):  # the schema's "$" also matches before a final "\n"
         raise BadRequest(f"Provided object does not match schema 'image': {body['id']!r} does not match (at 'id')")
     check_stored_values(body)
     for key in body:
@@ -174,6 +173,7 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
     access.require_allowed(context, "get_images", settings)
     limit = paging.limit(query, settings)
     marker = paging.single(query, "marker")
+    marker = canonical_id(marker) if marker is not None else None  # the id's stored spelling
     sort_key, sort_dir = _sort(query)
     filters = {k: v[-1] for k, v in query.items() if k not in ("limit", "marker", "sort_key", "sort_dir", "sort")}
     tags = set(query.get("tag") or ())  # as Glance: every tag given must be on the image
@@ -303,12 +303,14 @@ def _predicate(key: str, value: str) -> Callable[[Image], bool]:
         return lambda image: compare(paging.parse_isotime(getattr(image, key)), threshold)
     if key in LIST_FILTERS:
         op, operand = paging.split_filter_op(value)
+        spelled = canonical_id if key == "id" else str  # ids compare in their stored spelling (models/ids.py)
         if op == "in":
-            accepted = set(paging.split_in_list(operand))
+            accepted = {spelled(item) for item in paging.split_in_list(operand)}
             return lambda image: getattr(image, key) in accepted
         if op != "eq":
             raise BadRequest(f"Unable to filter by unknown operator '{op}'.")
-        return lambda image: getattr(image, key) == operand
+        wanted = spelled(operand)
+        return lambda image: getattr(image, key) == wanted
     if key in BASE_FIELDS:  # compared as given, no operator (Glance's other columns)
         return lambda image: (actual := getattr(image, key)) is not None and str(actual) == value
     return lambda image: image.properties.get(key) == value

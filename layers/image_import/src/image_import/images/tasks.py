@@ -24,6 +24,7 @@ from image_import.adapters.ports import Ports
 from image_import.errors import BadRequest, GlanceError, NotFound
 from image_import.images import paging
 from image_import.models import RequestContext, Task
+from image_import.models.ids import canonical_id
 from image_import.models.time import task_expiry, utcnow
 from image_import.policy import access
 from image_import.policy.uri_filter import Resolver, UriRejected, check_uri, system_resolver
@@ -239,6 +240,9 @@ def list_tasks(context: RequestContext, query: dict[str, list[str]], settings: S
     created_at and id as tie-breakers, and the page after ``marker`` (which need not pass the filters)."""
     _gate(context, "get_tasks", settings)
     filters = {k: v[-1] for k, v in query.items() if v and k not in ("limit", "marker", "sort_key", "sort_dir")}
+    for key in ("id", "image_id"):  # ids compare in their stored spelling (models/ids.py)
+        if key in filters:
+            filters[key] = canonical_id(filters[key])
     sort_dir = _first(query, "sort_dir") or "desc"
     if sort_dir not in ("asc", "desc"):
         raise BadRequest(f"Invalid sort direction: {sort_dir}")

@@ -232,9 +232,13 @@ class Metadefs:
                 "Invalid update. It would result in a duplicate metadata definition namespace with the same "
                 f"name of {new_name}"
             )
-        for kind, key in (("object", "name"), ("property", "name"), ("tag", "name"), ("resource_type", "name")):
-            for child in self.store.contents(name, kind):
-                self.store.put(new_name, kind, record_key(kind, child[key]), child)
+        try:
+            for kind, key in (("object", "name"), ("property", "name"), ("tag", "name"), ("resource_type", "name")):
+                for child in self.store.contents(name, kind):
+                    self.store.put(new_name, kind, record_key(kind, child[key]), child)
+        except Exception:
+            self.store.remove_all(new_name)  # half a copy is no namespace: the old one stays whole
+            raise
         self.store.remove_all(name)
 
     def delete_namespace(self, name: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr
 
 from image_import.models.context import RequestContext
+from image_import.models.ids import CanonicalId
 from image_import.models.time import utcnow
 
 ImageStatus = Literal[
@@ -62,7 +63,7 @@ class ImageMember(BaseModel):
 
 
 class Image(BaseModel):
-    id: str
+    id: CanonicalId  # lower case, whatever spelling it was created with (models/ids.py)
     name: str | None = None
     status: ImageStatus = "queued"
     visibility: Visibility = "shared"

@@ -7,17 +7,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
+from image_import.models.ids import CanonicalId
 from image_import.models.time import parse_time
 
 TaskStatus = Literal["pending", "processing", "success", "failure"]
 
 
 class Task(BaseModel):
-    id: str
+    id: CanonicalId
     type: str = "api_image_import"
     status: TaskStatus = "pending"
     owner: str | None = None
-    image_id: str
+    image_id: CanonicalId
     request_id: str | None = None
     user_id: str | None = None
     input: dict[str, Any] = Field(default_factory=dict)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from typing import Any
 
 from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import source_key
-from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable
+from image_import.errors import (
+    BadRequest,
+    ConcurrentUpdate,
+    Conflict,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+)
 from image_import.images import lifecycle
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
@@ -24,6 +31,10 @@ from image_import.workflow import locks, web_download
 
 NOT_STARTED = "The import could not be started"
 COPY_IMAGE = "copy-image"
+# The largest import request recorded on its task: Glance's tasks.input column is a TEXT (65535 bytes
+# on MySQL), and within it the task record always fits DynamoDB's 400 KB item. Real requests are
+# under a kilobyte (a method, a URI, stores, validation data).
+MAX_IMPORT_REQUEST = 65535
 
 
 def start_import(
@@ -74,10 +85,10 @@ def start_import(
     task = Task(
         id=str(uuid.uuid4()),
         owner=context.project_id,
-        image_id=image_id,
+        image_id=image.id,
         request_id=context.request_id,
         user_id=context.user_id,
-        input={"image_id": image_id, "import_req": body, "backend": stores or [None]},
+        input={"image_id": image.id, "import_req": body, "backend": stores or [None]},
         created_at=now,
         updated_at=now,
     )
@@ -172,8 +183,8 @@ def _lock_and_start(
         ports.workflow.start(execution_name(image.id, task.id), job.to_state())
     except Exception as exc:
         _release(image.id, task, previous_status, ports, f"{NOT_STARTED}: {exc}")
-        if isinstance(exc, ServiceUnavailable):
-            raise
+        if isinstance(exc, (ServiceUnavailable, RequestEntityTooLarge)):
+            raise  # a task record too large to store (413) is the client's to change, no "try again later"
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
     if record_task:  # a legacy task's task.create was sent when POST /v2/tasks recorded it
         notifications.task_event("task.create", task, ports, settings)
@@ -214,6 +225,13 @@ def _validate_request(body: Any, settings: Settings) -> str:
     for flag in ("all_stores_must_succeed", "all_stores"):
         if flag in body and not isinstance(body[flag], bool):
             raise BadRequest(f"'{flag}' must be a boolean, got {body[flag]!r}")
+    # before the image is locked or any quota claimed: the task record must hold the request
+    size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_IMPORT_REQUEST:
+        raise RequestEntityTooLarge(
+            f"The import request is too large to record on its task: {size} bytes as JSON, "
+            f"at most {MAX_IMPORT_REQUEST}."
+        )
     # Single store: 'stores', 'all_stores' and 'all_stores_must_succeed' are accepted and ignored
     # (tempest sends all_stores=true and OSC sends all_stores_must_succeed=false by default).
     return name
