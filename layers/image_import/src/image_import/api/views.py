@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
@@ -68,25 +68,23 @@ def page_budget(collection: str, params: dict[str, list[str]], path: str | None 
 
 
 class _Identified(Protocol):
-    id: str
+    @property
+    def id(self) -> str: ...
 
 
-R = TypeVar("R", bound=_Identified)
-
-
-class Measured(Generic[R]):
+class Measured:
     """Each record's view, made once: called with a record (as paging's ``size_of``) it makes the view and
     answers its ``item_size``; ``views`` gives the page's views, made again only for a record never measured."""
 
-    def __init__(self, view: Callable[[R], dict[str, Any]]):
+    def __init__(self, view: Callable[[Any], dict[str, Any]]):
         self.view = view
         self.made: dict[str, dict[str, Any]] = {}
 
-    def __call__(self, record: R) -> int:
+    def __call__(self, record: _Identified) -> int:
         self.made[record.id] = shown = self.view(record)
         return item_size(shown)
 
-    def views(self, records: Iterable[R]) -> list[dict[str, Any]]:
+    def views(self, records: Iterable[_Identified]) -> list[dict[str, Any]]:
         return [self.made[r.id] if r.id in self.made else self.view(r) for r in records]
 
 
