@@ -126,8 +126,8 @@ class ImageService:
             time.sleep(self.poll)
 
 
-def start_local_service(config_dir: Path, tmp_path: Path) -> ImageService:
-    stack = start_local_stack(config_dir, log=tmp_path / "local-stack.log", cwd=ROOT)
+def start_local_service(config_dir: Path, tmp_path: Path, env: dict[str, str] | None = None) -> ImageService:
+    stack = start_local_stack(config_dir, log=tmp_path / "local-stack.log", env=env, cwd=ROOT)
     return ImageService("local", stack.url, "member-token", timeout=60, poll=0.1, stack=stack)
 
 

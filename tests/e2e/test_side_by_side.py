@@ -8,7 +8,23 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+import pytest
+from image_import_dev.local.runtime import LARGE_REQUESTS_VARIABLE
+
+from tests.e2e.conftest import start_local_service
+
 STAGE_MIB = 200  # big enough that its handler runs for seconds here (about 8 s for 200 MiB on this box)
+
+
+@pytest.fixture
+def service(service_config, tmp_path):
+    """The local stack serving requests over Lambda's 6 MB, which it refuses by default as AWS does: a
+    stage that keeps its handler busy for seconds is this test's subject, not the payload limit."""
+    running = start_local_service(service_config, tmp_path, env={LARGE_REQUESTS_VARIABLE: "1"})
+    try:
+        yield running
+    finally:
+        running.stack.stop()
 
 
 def test_given_a_large_stage_in_flight_when_another_image_is_read_then_it_answers_within_a_second(service):

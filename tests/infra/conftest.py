@@ -60,5 +60,6 @@ from tests.integration.conftest import (  # noqa: E402,F401
     stack,
     stack_config,
     stack_events_file,
+    stack_large_requests,
     stack_parameters,
 )

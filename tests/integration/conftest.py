@@ -62,7 +62,20 @@ def stack_events_file() -> Path | None:
 
 
 @pytest.fixture
-def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str], stack_events_file: Path | None):
+def stack_large_requests() -> bool:
+    """Whether the stack serves requests over Lambda's 6 MB (with a warning) rather than refusing them with
+    413 as AWS does: for tests whose subject needs big images staged through the API (passes, faults)."""
+    return False
+
+
+@pytest.fixture
+def stack(
+    aws_env,
+    stack_config: Path,
+    stack_parameters: dict[str, str],
+    stack_events_file: Path | None,
+    stack_large_requests: bool,
+):
     from image_import_dev.local.stack import LocalStack
     from image_import_dev.render import local_sam_hook
     from moto import mock_aws
@@ -77,6 +90,7 @@ def stack(aws_env, stack_config: Path, stack_parameters: dict[str, str], stack_e
             parameters=stack_parameters,
             env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
             events_file=stack_events_file,
+            large_requests=stack_large_requests,
         )
         local.up()
         try:

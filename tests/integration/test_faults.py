@@ -90,6 +90,10 @@ class TestStoreFailsHalfWay:
         return config_dir
 
     @pytest.fixture
+    def stack_large_requests(self):
+        return True  # 12 MiB staged through the API, beyond what AWS takes: two store parts are the subject
+
+    @pytest.fixture
     def failing_store(self, stack):
         store = stack.physical_name("StoreBucket")
         parts: list[int] = []  # parts copied into the store; None at the end switches the failure off

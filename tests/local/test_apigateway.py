@@ -167,13 +167,49 @@ def test_given_a_binary_handler_result_when_returned_then_it_stays_base64_for_th
     assert base64.b64decode(result["body"]) == b"\x00\xff"
 
 
-def test_given_a_body_beyond_lambdas_payload_limit_when_sent_then_a_warning_says_aws_would_fail(shared_stack, caplog):
+# ---------------------------------------------------------------------------- Lambda's payload limits
+
+
+def test_given_a_body_whose_event_passes_lambdas_request_limit_when_sent_then_api_gateway_answers_413(shared_stack):
+    headers = {**ALLOW, "Content-Type": "application/octet-stream"}  # binary: 5 MiB travel as 7 MB of base64
+
+    result = shared_stack.invoke_api("PUT", "/upload", headers=headers, body=b"x" * (5 * 1024 * 1024))
+
+    assert result["statusCode"] == 413
+    assert json.loads(result["body"]) == {"message": "Request Too Long"}
+
+
+def test_given_a_body_whose_event_stays_within_lambdas_request_limit_when_sent_then_the_handler_gets_it(
+    shared_stack,
+):
+    headers = {**ALLOW, "Content-Type": "application/octet-stream"}  # 4 MiB: 5.6 MB of base64 and the event
+
+    status, echo = call(shared_stack, "PUT", "/upload", headers=headers, body=b"x" * (4 * 1024 * 1024))
+
+    assert (status, echo["length"]) == (200, 4 * 1024 * 1024)
+
+
+def test_given_large_requests_served_when_a_body_passes_lambdas_limit_then_it_runs_with_a_warning(make_stack, caplog):
+    stack = make_stack(name="large", large_requests=True)  # beside the module's shared stack "t"
     headers = {**ALLOW, "Content-Type": "application/octet-stream"}
 
-    status, _ = call(shared_stack, "PUT", "/upload", headers=headers, body=b"x" * (5 * 1024 * 1024))
+    status, echo = call(stack, "PUT", "/upload", headers=headers, body=b"x" * (5 * 1024 * 1024))
 
-    assert status == 200  # served locally all the same
-    assert "exceeds Lambda's 6 MB payload limit" in caplog.text
+    assert (status, echo["length"]) == (200, 5 * 1024 * 1024)
+    assert "exceeds Lambda's 6291456 byte request limit" in caplog.text
+
+
+def test_given_a_handler_result_over_lambdas_response_limit_when_returned_then_api_gateway_answers_502(shared_stack):
+    result = shared_stack.invoke_api("GET", "/large", headers=ALLOW, query={"bytes": ["6300000"]})
+
+    assert result["statusCode"] == 502
+    assert json.loads(result["body"]) == {"message": "Internal server error"}
+
+
+def test_given_a_handler_result_within_lambdas_response_limit_when_returned_then_the_client_gets_it(shared_stack):
+    result = shared_stack.invoke_api("GET", "/large", headers=ALLOW, query={"bytes": ["6000000"]})
+
+    assert (result["statusCode"], len(result["body"])) == (200, 6_000_000)
 
 
 def test_given_a_token_authorizer_when_asked_then_it_gets_the_token_and_its_context_reaches_the_handler(tmp_path):

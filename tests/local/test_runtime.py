@@ -13,10 +13,16 @@ import pytest
 from botocore.exceptions import ClientError
 from image_import_dev.local.runtime import (
     DEFAULT_SANDBOXES,
+    LARGE_REQUESTS_VARIABLE,
+    REQUEST_PAYLOAD_LIMIT,
+    RESPONSE_PAYLOAD_LIMIT,
     SANDBOXES_VARIABLE,
     LambdaContext,
     LambdaRuntime,
     LocalFunction,
+    RequestTooLarge,
+    json_size,
+    large_requests_served,
     sandboxes_per_function,
 )
 
@@ -442,3 +448,81 @@ def test_given_two_functions_first_called_at_once_when_they_import_then_their_co
         thread.join()
 
     assert log.read_text() == "<><>"
+
+
+# ---------------------------------------------------------------------------- payload limits
+SIZED = "def handler(event, context):\n    return 'a' * event['n']\n"  # a result of n + 2 bytes as JSON
+COUNTED = "RUNS = []\ndef handler(event, context):\n    RUNS.append(1)\n    return len(RUNS)\n"
+
+
+def test_lambdas_limits_are_the_numbers_its_errors_give():
+    assert (REQUEST_PAYLOAD_LIMIT, RESPONSE_PAYLOAD_LIMIT) == (6_291_456, 6_291_556)
+
+
+def test_given_an_event_over_lambdas_request_limit_when_boto3_invokes_then_it_is_refused_with_413(runtime, tmp_path):
+    add(runtime, tmp_path, "counted", COUNTED)
+    runtime.install()
+
+    with pytest.raises(ClientError) as refused:
+        invoke("counted", "x" * (REQUEST_PAYLOAD_LIMIT - 1))  # with its quotes: one byte over
+
+    assert refused.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert json.load(invoke("counted")["Payload"]) == 1  # the handler never ran for the refused one
+
+
+def test_given_an_event_at_lambdas_request_limit_when_boto3_invokes_then_the_handler_runs(runtime, tmp_path):
+    add(runtime, tmp_path, "counted", COUNTED)
+    runtime.install()
+
+    assert json.load(invoke("counted", "x" * (REQUEST_PAYLOAD_LIMIT - 2))["Payload"]) == 1
+
+
+def test_given_an_event_over_the_limit_when_invoked_directly_then_request_too_large_is_raised(runtime, tmp_path):
+    add(runtime, tmp_path, "counted", COUNTED)
+
+    with pytest.raises(RequestTooLarge):
+        runtime.invoke("counted", {"body": "é" * (REQUEST_PAYLOAD_LIMIT // 2)})  # 2 bytes each in UTF-8
+
+
+def test_given_large_requests_served_when_an_event_is_over_the_limit_then_the_handler_runs(tmp_path, caplog):
+    runtime = LambdaRuntime(large_requests=True)
+    add(runtime, tmp_path, "counted", COUNTED)
+
+    assert runtime.invoke("counted", {"body": "x" * REQUEST_PAYLOAD_LIMIT}).json() == 1
+    assert "AWS refuses it" in caplog.text
+
+
+def test_given_a_result_one_byte_over_lambdas_response_limit_when_invoked_then_the_invoke_fails(runtime, tmp_path):
+    add(runtime, tmp_path, "sized", SIZED)
+    runtime.install()
+
+    response = invoke("sized", {"n": RESPONSE_PAYLOAD_LIMIT - 1})
+
+    assert (response["StatusCode"], response["FunctionError"]) == (200, "Unhandled")  # as Lambda: 200 all the same
+    failure = json.load(response["Payload"])
+    assert failure["errorType"] == "Function.ResponseSizeTooLarge"
+    assert failure["errorMessage"] == "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+
+
+def test_given_a_result_at_lambdas_response_limit_when_invoked_then_it_is_returned(runtime, tmp_path):
+    add(runtime, tmp_path, "sized", SIZED)
+
+    result = runtime.invoke("sized", {"n": RESPONSE_PAYLOAD_LIMIT - 2})
+
+    assert result.function_error is None and len(result.payload) == RESPONSE_PAYLOAD_LIMIT
+
+
+def test_json_size_is_compact_utf8_json_and_stops_counting_past_the_limit():
+    value = {"a": ["é", 1, None, True], "b": {"c": 'q"\\n'}}
+
+    assert json_size(value, 10**6) == len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    assert json_size({"body": "x" * 100, "more": "y"}, 50) > 50
+
+
+def test_large_requests_are_refused_unless_the_variable_says_so():
+    assert large_requests_served({}) is False
+    assert large_requests_served({LARGE_REQUESTS_VARIABLE: "0"}) is False
+    assert large_requests_served({LARGE_REQUESTS_VARIABLE: "1"}) is True
+    with pytest.raises(ValueError, match=LARGE_REQUESTS_VARIABLE):
+        large_requests_served({LARGE_REQUESTS_VARIABLE: "maybe"})

@@ -192,6 +192,23 @@ def test_create_defaults_owner_visibility_and_protected(store):
     assert created["self"] == "/v2/metadefs/namespaces/n" and created["schema"] == "/v2/schemas/metadefs/namespace"
 
 
+def test_given_a_byte_budget_when_namespaces_are_listed_then_a_page_ends_before_it_and_next_goes_on(store):
+    for name in ("a", "b", "c", "d"):
+        api(store).create_namespace({"namespace": name, "description": name * 400})
+    query = {"sort_key": ["namespace"], "sort_dir": ["asc"]}
+
+    def size_of(document: dict) -> int:
+        return len(json.dumps(document))
+
+    budget = 2 * size_of(api(store).list_namespaces(query)["namespaces"][0]) + 10  # two fit, not three
+
+    first = api(store).list_namespaces(query, size_of=size_of, budget=budget)
+    rest = api(store).list_namespaces({**query, "marker": [first["next"]]}, size_of=size_of, budget=budget)
+
+    assert ([n["namespace"] for n in first["namespaces"]], first["next"]) == (["a", "b"], "b")
+    assert [n["namespace"] for n in rest["namespaces"]] == ["c", "d"] and "next" not in rest
+
+
 def test_a_namespace_whose_contents_fail_is_not_kept(store):
     with pytest.raises(Conflict):
         api(store).create_namespace({"namespace": "n", "tags": [{"name": "a"}, {"name": "A"}]})

@@ -115,6 +115,21 @@ def test_pages_follow_the_marker_in_sort_order(settings):
     assert list_tasks(ADMIN, {"limit": ["0"]}, settings, ports).tasks == []
 
 
+@pytest.mark.parametrize("sort_key", ["created_at", "status"])  # the index's order, and one sorted in memory
+def test_pages_cut_by_a_byte_budget_follow_the_marker_to_every_task_once(settings, sort_key):
+    ports = ports_with(*(task(uid(n), created=-n) for n in range(1, 6)))
+    query, listed, marker = {"sort_key": [sort_key]}, [], None
+
+    while True:  # two tasks of 10 bytes fit a budget of 25, whatever the limit (25)
+        params = {**query, **({"marker": [marker]} if marker else {})}
+        found = list_tasks(ADMIN, params, settings, ports, size_of=lambda _: 10, budget=25)
+        listed.append(ids(found))
+        if (marker := found.next_marker) is None:
+            break
+
+    assert listed == [[uid(1), uid(2)], [uid(3), uid(4)], [uid(5)]]
+
+
 def test_the_marker_need_not_pass_the_filters(settings):
     ports = ports_with(
         task(uid(1), created=-1, status="success"), task(uid(2), created=-2), task(uid(3), created=-3, status="success")

@@ -30,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
     parser.add_argument(
+        "--large-requests",
+        action="store_true",
+        default=None,
+        help="serve requests over Lambda's 6 MB (PUT /stage of more than ~4.5 MB), with a warning, instead of "
+        "refusing them with 413 as AWS does (default: $IMAGE_IMPORT_LOCAL_LARGE_REQUESTS, else refused)",
+    )
+    parser.add_argument(
         "--events-file",
         type=Path,
         help="where the lifecycle events go, one JSON per line (default: $IMAGE_IMPORT_EVENTS_FILE, else "
@@ -89,7 +96,12 @@ def _serve(args: argparse.Namespace) -> int:
         overrides = {"IMAGE_IMPORT_CONFIG_DIR": str(config_dir)}
         events_file = args.events_file or _default_events_file()
         stack = LocalStack(
-            template, name="local", sam_hook=sam_hook, env_overrides=overrides, events_file=events_file
+            template,
+            name="local",
+            sam_hook=sam_hook,
+            env_overrides=overrides,
+            events_file=events_file,
+            large_requests=args.large_requests,
         ).up()
         _create_store_buckets(config_dir)
         server = serve_api(stack, args.host, args.port, access_log=args.access_log)

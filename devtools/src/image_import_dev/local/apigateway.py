@@ -2,7 +2,8 @@
 
 moto's API Gateway has no AWS_PROXY integration, so requests are answered here: route
 selection as API Gateway does it, REQUEST and TOKEN Lambda authorizers, the proxy event, and
-API Gateway's own answers (403 unknown route, 401/403 from the authorizer, 502 on a handler error).
+API Gateway's own answers (403 unknown route, 401/403 from the authorizer, 502 on a handler error,
+413 when Lambda refuses the event as too large, 502 when the result is: runtime.py holds the limits).
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from image_import_dev.local import LocalStackError
-from image_import_dev.local.runtime import LambdaRuntime, function_name_of
+from image_import_dev.local.runtime import LambdaRuntime, RequestTooLarge, function_name_of
 
 log = logging.getLogger(__name__)
 
 ANY = "ANY"
 OPENAPI_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "x-amazon-apigateway-any-method"}
 LITERAL, PARAMETER, GREEDY = 0, 1, 2  # a literal segment is more specific than a parameter, and that than {proxy+}
-LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024  # a synchronous invoke's request payload; API Gateway's own limit is 10 MB
 
 
 @dataclass(frozen=True)
@@ -168,21 +168,21 @@ class RestApi:
             return gateway_response(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         route, path_parameters = found
         event = self._proxy_event(route, request, path_parameters)
-        if len(event["body"] or "") > LAMBDA_PAYLOAD_LIMIT:
-            # served anyway, so that local work is not blocked; but on AWS this request cannot reach the handler
-            log.warning(
-                "%s %s: a %d byte body exceeds Lambda's 6 MB payload limit",
-                request.method,
-                request.path,
-                len(event["body"]),
-            )
         if route.authorizer is not None:
             outcome = self._authorize(runtime, route.authorizer, event, request)
             if "statusCode" in outcome:
                 return self._as_customized(outcome)
             event["requestContext"]["authorizer"] = outcome
-        result = runtime.invoke(route.function, event)
-        if result.function_error:
+        try:
+            result = runtime.invoke(route.function, event)
+        except RequestTooLarge as refused:  # Lambda's 413 for the event (body and headers): API Gateway's own
+            log.warning(
+                "%s %s: a %d byte event is over Lambda's request limit", request.method, request.path, refused.size
+            )
+            return self._as_customized(
+                gateway_response(413, "Request Too Long", "BadRequestException"), "REQUEST_TOO_LARGE"
+            )
+        if result.function_error:  # Function.ResponseSizeTooLarge among them: a result over Lambda's limit
             failure = result.json()
             log.error(
                 "%s %s: %s raised %s: %s\n%s",
@@ -196,10 +196,11 @@ class RestApi:
             return gateway_response(502, "Internal server error", "InternalServerErrorException")
         return _proxy_response(result.json(), route.function)
 
-    def _as_customized(self, response: dict[str, Any]) -> dict[str, Any]:
-        """API Gateway's own answer as the API's GatewayResponse of that type sets it (status, JSON body)."""
+    def _as_customized(self, response: dict[str, Any], response_type: str | None = None) -> dict[str, Any]:
+        """API Gateway's own answer as the API's GatewayResponse of that type (``response_type``, else the
+        one of its error type) sets it (status, JSON body)."""
         error_type = response["headers"]["x-amzn-ErrorType"]
-        customized = self.gateway_responses.get(GATEWAY_RESPONSE_TYPES.get(error_type, ""))
+        customized = self.gateway_responses.get(response_type or GATEWAY_RESPONSE_TYPES.get(error_type, ""))
         if not customized:
             return response
         template = (customized.get("responseTemplates") or {}).get("application/json")

@@ -12,6 +12,12 @@ reused warm afterwards; a sandbox takes one event at a time, so module state (th
 two events. The first sandbox of a function runs on the process's own modules (a test can patch
 them); every further one executes its own copies of ``SANDBOX_PACKAGES``, see ``_SandboxImporter``.
 Nothing here changes ``os.environ`` per invocation; the stack sets one process environment for all.
+
+Lambda's payload limits on a synchronous invoke hold here too: an event over ``REQUEST_PAYLOAD_LIMIT``
+is refused before the handler runs (``RequestTooLarge``: Lambda's 413 RequestEntityTooLargeException),
+unless the runtime serves large requests (``$IMAGE_IMPORT_LOCAL_LARGE_REQUESTS``: with a warning, for
+local work that stages big images through the API); a result over ``RESPONSE_PAYLOAD_LIMIT`` fails the
+invoke with ``Function.ResponseSizeTooLarge``, always.
 """
 
 from __future__ import annotations
@@ -56,6 +62,12 @@ SANDBOX_PACKAGES = ("image_import", "aws_lambda_powertools", "logging")
 SANDBOXES_VARIABLE = "IMAGE_IMPORT_LOCAL_SANDBOXES"
 # Each extra sandbox costs about 20 MiB RSS (the API's, measured: README "The local stack"): small.
 DEFAULT_SANDBOXES = 3
+# Lambda's limits on a synchronous (RequestResponse) invoke, in bytes: the event as sent (the Invoke
+# request's body) and the handler's result as serialized; AWS's own errors name these two numbers
+# ("Request must be smaller than 6291456 bytes", "... maximum allowed payload size (6291556 bytes)").
+REQUEST_PAYLOAD_LIMIT = 6 * 1024 * 1024
+RESPONSE_PAYLOAD_LIMIT = REQUEST_PAYLOAD_LIMIT + 100
+LARGE_REQUESTS_VARIABLE = "IMAGE_IMPORT_LOCAL_LARGE_REQUESTS"
 
 
 @dataclass
@@ -116,6 +128,17 @@ class LambdaRuntimeError(Exception):
         self.error_type = error_type
 
 
+class RequestTooLarge(LambdaRuntimeError):
+    """Lambda refused the invoke itself (HTTP 413): the event is over the request limit; nothing ran."""
+
+    def __init__(self, size: int):
+        super().__init__(
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {REQUEST_PAYLOAD_LIMIT} bytes for the InvokeFunction operation",
+        )
+        self.size = size
+
+
 def function_name_of(identifier: str) -> str:
     """The function name in any form Lambda accepts: name, name:qualifier, partial or full ARN."""
     parts = identifier.split(":")
@@ -129,10 +152,18 @@ def function_name_of(identifier: str) -> str:
 class LambdaRuntime:
     """Registered functions, run in-process when boto3 invokes them."""
 
-    def __init__(self, region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID, sandboxes: int | None = None):
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        sandboxes: int | None = None,
+        large_requests: bool | None = None,
+    ):
         self.region, self.account_id = region, account_id
         self.functions: dict[str, LocalFunction] = {}
         self.sandboxes = sandboxes_per_function() if sandboxes is None else max(1, sandboxes)
+        # events over REQUEST_PAYLOAD_LIMIT: run with a warning (True) or refused as Lambda refuses them
+        self.large_requests = large_requests_served() if large_requests is None else large_requests
         self._pools: dict[str, _Pool] = {}
         self._pools_lock = threading.Lock()
         self._importers: list[_SandboxImporter] = []
@@ -159,9 +190,22 @@ class LambdaRuntime:
         return function_name_of(identifier) in self.functions
 
     # ------------------------------------------------------------------ running
-    def invoke(self, identifier: str, event: Any) -> InvokeResult:
-        """Run the function's handler on this thread and return what Lambda would."""
+    def invoke(self, identifier: str, event: Any, *, payload_size: int | None = None) -> InvokeResult:
+        """Run the function's handler on this thread and return what Lambda would. ``payload_size``: the
+        event's bytes as sent, if known (else measured as compact UTF-8 JSON). Raises RequestTooLarge
+        for an event over Lambda's limit (unless ``large_requests``): Lambda runs nothing then."""
         function = self.functions[function_name_of(identifier)]
+        size = payload_size if payload_size is not None else json_size(event, REQUEST_PAYLOAD_LIMIT)
+        if size > REQUEST_PAYLOAD_LIMIT:
+            if not self.large_requests:
+                raise RequestTooLarge(size)
+            log.warning(
+                "%s: a %d byte event exceeds Lambda's %d byte request limit; run anyway (%s), AWS refuses it",
+                function.name,
+                size,
+                REQUEST_PAYLOAD_LIMIT,
+                LARGE_REQUESTS_VARIABLE,
+            )
         context = LambdaContext(
             function_name=function.name,
             invoked_function_arn=self.arn(function.name),
@@ -185,9 +229,13 @@ class LambdaRuntime:
             if sandbox.pool is not None:
                 sandbox.pool.give_back(sandbox, retire=timed_out)
         try:
-            return InvokeResult(json.dumps(result).encode())
+            payload = json.dumps(result).encode()
         except (TypeError, ValueError) as exc:  # Lambda cannot serialize the result either
             return self._failure(function, context, LambdaRuntimeError("Runtime.MarshalError", str(exc)))
+        if len(payload) > RESPONSE_PAYLOAD_LIMIT:  # Lambda's words; API Gateway answers such a failure 502
+            message = f"Response payload size exceeded maximum allowed payload size ({RESPONSE_PAYLOAD_LIMIT} bytes)."
+            return self._failure(function, context, LambdaRuntimeError("Function.ResponseSizeTooLarge", message))
+        return InvokeResult(payload)
 
     def _run_with_timeout(self, function: LocalFunction, handler: Handler, event: Any, context: LambdaContext) -> Any:
         """Lambda's Timeout: past it the invoke fails with Sandbox.Timedout (a thread cannot be killed, so
@@ -335,7 +383,10 @@ class LambdaRuntime:
         if invocation_type == "Event":
             threading.Thread(target=self.invoke, args=(name, event), name=f"lambda-{name}", daemon=True).start()
             return _response(202, InvokeResult(b""))
-        return _response(200, self.invoke(name, event))
+        try:
+            return _response(200, self.invoke(name, event, payload_size=len(body)))
+        except RequestTooLarge as refused:
+            return _error_response(413, refused.error_type, str(refused))
 
 
 def sandboxes_per_function(environ: Mapping[str, str] = os.environ) -> int:
@@ -346,6 +397,43 @@ def sandboxes_per_function(environ: Mapping[str, str] = os.environ) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{SANDBOXES_VARIABLE}={raw!r}: give a whole number of sandboxes per function, 1 or more")
     return int(raw)
+
+
+def large_requests_served(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether events over Lambda's request limit run anyway: ``$IMAGE_IMPORT_LOCAL_LARGE_REQUESTS`` set to
+    1/true/yes; unset or 0/false/no (the default): refused, as on AWS."""
+    raw = environ.get(LARGE_REQUESTS_VARIABLE, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValueError(
+        f"{LARGE_REQUESTS_VARIABLE}={raw!r}: give 1 to serve requests over Lambda's 6 MB, 0 to refuse them"
+    )
+
+
+def json_size(value: Any, limit: int) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON, or some number over ``limit`` once it is known to pass it
+    (a string longer than the limit is not encoded: a 200 MiB body would cost seconds)."""
+    if isinstance(value, str):
+        if len(value) > limit:
+            return len(value)
+        return len(json.dumps(value, ensure_ascii=False).encode())
+    if isinstance(value, dict):
+        total = 1 + max(0, len(value) - 1) + 1  # braces and commas
+        for key, item in value.items():
+            total += json_size(str(key), limit) + 1 + json_size(item, limit)
+            if total > limit:
+                return total
+        return total
+    if isinstance(value, list | tuple):
+        total = 1 + max(0, len(value) - 1) + 1
+        for item in value:
+            total += json_size(item, limit)
+            if total > limit:
+                return total
+        return total
+    return len(json.dumps(value))
 
 
 def _name(function_name: str) -> str:

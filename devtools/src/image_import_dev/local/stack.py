@@ -68,7 +68,10 @@ class LocalStack:
         sam_hook: SamHook | None = None,
         env_overrides: Mapping[str, str] | None = None,
         events_file: str | Path | None = None,
+        large_requests: bool | None = None,
     ):
+        """``large_requests``: serve events over Lambda's 6 MB request limit (with a warning) instead of
+        refusing them with 413 as AWS does; None: ``$IMAGE_IMPORT_LOCAL_LARGE_REQUESTS`` (runtime.py)."""
         self.template_path = Path(template_path).resolve()
         self.name, self.region = name, region
         self.account_id = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
@@ -79,7 +82,7 @@ class LocalStack:
         self.resolver = Resolver(
             self.cfn, stack_name=name, region=region, account_id=self.account_id, parameters=dict(parameters or {})
         )
-        self.runtime = LambdaRuntime(region, self.account_id)
+        self.runtime = LambdaRuntime(region, self.account_id, large_requests=large_requests)
         self.environment: dict[str, str] = {}  # the one process environment every function shares
         self.apis: dict[str, RestApi] = {}
         self.outputs: dict[str, Any] = {}

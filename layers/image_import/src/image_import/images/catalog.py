@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -169,7 +168,16 @@ class ImagePage:
     next_marker: str | None
 
 
-def list_images(context: RequestContext, query: dict[str, list[str]], settings: Settings, ports: Ports) -> ImagePage:
+def list_images(
+    context: RequestContext,
+    query: dict[str, list[str]],
+    settings: Settings,
+    ports: Ports,
+    size_of: Callable[[Image], int] | None = None,
+    budget: int = 0,
+) -> ImagePage:
+    """GET /v2/images: the page the query asks for, ending at its ``limit`` or, with ``size_of``, before
+    the image that would take it past ``budget`` bytes (paging.take); ``next_marker`` goes on from there."""
     access.require_allowed(context, "get_images", settings)
     limit = paging.limit(query, settings)
     marker = paging.single(query, "marker")
@@ -215,14 +223,14 @@ def list_images(context: RequestContext, query: dict[str, list[str]], settings: 
             if found is None or not access.can_see(context, found, settings, "all"):
                 raise BadRequest(paging.MARKER_NOT_FOUND["Image"].format(marker))
             after = found.list_position
-        page = list(itertools.islice(filter(listed, _candidates(context, visibility, ports, after, descending)), limit))
-        return ImagePage(page, page[-1].id if page and len(page) == limit else None)
+        candidates = filter(listed, _candidates(context, visibility, ports, after, descending))
+        return ImagePage(*paging.take(candidates, limit, size_of, budget))
     images = sorted(
         filter(listed, _candidates(context, visibility, ports)),
         key=lambda i: (_sort_value(getattr(i, sort_key)), i.created_at, i.id),
         reverse=descending,
     )
-    return ImagePage(*paging.page_after(images, marker, limit, "Image"))
+    return ImagePage(*paging.page_after(images, marker, limit, "Image", size_of, budget))
 
 
 def _candidates(

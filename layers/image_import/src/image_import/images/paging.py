@@ -1,11 +1,12 @@
-"""Glance's marker/limit paging, as GET /v2/images and GET /v2/tasks both do it, and the filter expressions
-of its list queries (``gt:2024-01-01T00:00:00Z``, ``in:a,"b,c"``), parsed as glance.common.utils does."""
+"""Glance's marker/limit paging, as GET /v2/images and GET /v2/tasks both do it (a page also ends before
+the bytes it may take: ``take``), and the filter expressions of its list queries
+(``gt:2024-01-01T00:00:00Z``, ``in:a,"b,c"``), parsed as glance.common.utils does."""
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from image_import.errors import BadRequest
@@ -43,16 +44,46 @@ def limit(query: dict[str, list[str]], settings: Settings) -> int:
 MARKER_NOT_FOUND = {"Image": "No image found with ID {}", "Task": "Task with the given id {} was not found"}
 
 
-def page_after(records: Sequence[R], marker: str | None, limit: int, kind: str) -> tuple[list[R], str | None]:
-    """The ``limit`` records after the one whose id is ``marker`` (from the start without one), and the
-    next page's marker: the last id of a full page (a client stops at a page without one)."""
+def page_after(
+    records: Sequence[R],
+    marker: str | None,
+    limit: int,
+    kind: str,
+    size_of: Callable[[R], int] | None = None,
+    budget: int = 0,
+) -> tuple[list[R], str | None]:
+    """The page after the record whose id is ``marker`` (from the start without one), as ``take`` cuts it."""
     if marker is not None:
         position = next((n for n, record in enumerate(records) if record.id == marker), None)
         if position is None:
             raise BadRequest(MARKER_NOT_FOUND[kind].format(marker))
         records = records[position + 1 :]
-    page = list(records[:limit])
-    return page, page[-1].id if page and len(page) == limit else None
+    return take(records, limit, size_of, budget)
+
+
+def take(
+    records: Iterable[R], limit: int, size_of: Callable[[R], int] | None = None, budget: int = 0
+) -> tuple[list[R], str | None]:
+    """The first ``limit`` records, read lazily, and the next page's marker.
+
+    With ``size_of`` the page also ends before the record that would take its records' bytes (as
+    ``size_of`` counts each) past ``budget``; a page holds one record at least, whatever its size. The
+    marker is the last id of a page that ended at its limit (Glance's rule: a client stops at a page
+    without one) or at its budget (more follow: the record that did not fit is the next page's first).
+    """
+    page: list[R] = []
+    used = 0
+    remaining = iter(records)
+    while len(page) < limit:  # checked first: a full page reads no record beyond its last
+        record = next(remaining, None)
+        if record is None:
+            return page, None
+        if size_of is not None:
+            used += size_of(record)
+            if page and used > budget:
+                return page, page[-1].id
+        page.append(record)
+    return page, page[-1].id if page else None
 
 
 # ---------------------------------------------------------------- filter expressions

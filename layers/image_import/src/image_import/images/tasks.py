@@ -12,9 +12,9 @@ through the same lock, state machine and steps as ``POST /import``; on success t
 from __future__ import annotations
 
 import contextlib
-import itertools
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -235,9 +235,17 @@ def _sort_value(task: Task, key: str) -> tuple:
     return (value is not None, "" if value is None else str(value))  # NULL sorts first, as in SQL ascending
 
 
-def list_tasks(context: RequestContext, query: dict[str, list[str]], settings: Settings, ports: Ports) -> TaskPage:
+def list_tasks(
+    context: RequestContext,
+    query: dict[str, list[str]],
+    settings: Settings,
+    ports: Ports,
+    size_of: Callable[[Task], int] | None = None,
+    budget: int = 0,
+) -> TaskPage:
     """GET /v2/tasks: Glance's checks and 400s, its filters (the last value of each), its sort keys with
-    created_at and id as tie-breakers, and the page after ``marker`` (which need not pass the filters)."""
+    created_at and id as tie-breakers, and the page after ``marker`` (which need not pass the filters),
+    ending at its limit or, with ``size_of``, before the task that would take it past ``budget`` bytes."""
     _gate(context, "get_tasks", settings)
     filters = {k: v[-1] for k, v in query.items() if v and k not in ("limit", "marker", "sort_key", "sort_dir")}
     for key in ("id", "image_id"):  # ids compare in their stored spelling (models/ids.py)
@@ -285,14 +293,14 @@ def list_tasks(context: RequestContext, query: dict[str, list[str]], settings: S
 
     if sort_key == "created_at":  # the default: the index's own order, read a page at a time from the marker
         start = after.list_position if after is not None else None
-        page = list(itertools.islice(filter(shown, _candidates(context, ports, start, descending)), limit))
-    else:
-        listed = sorted(filter(shown, _candidates(context, ports)), key=position, reverse=descending)
-        if after is not None:
-            edge = position(after)
-            listed = [t for t in listed if (position(t) < edge if descending else position(t) > edge)]
-        page = listed[:limit]
-    return TaskPage(page, page[-1].id if page and len(page) == limit else None)
+        return TaskPage(
+            *paging.take(filter(shown, _candidates(context, ports, start, descending)), limit, size_of, budget)
+        )
+    listed = sorted(filter(shown, _candidates(context, ports)), key=position, reverse=descending)
+    if after is not None:
+        edge = position(after)
+        listed = [t for t in listed if (position(t) < edge if descending else position(t) > edge)]
+    return TaskPage(*paging.take(listed, limit, size_of, budget))
 
 
 def _candidates(context: RequestContext, ports: Ports, after: str | None = None, descending: bool = False):

@@ -7,6 +7,7 @@ before anything else; the 404 messages differ between Glance's controllers, and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from image_import.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -77,7 +78,12 @@ class Metadefs:
             self.store.remove(namespace, kind, old_key)
 
     # ================================================================ namespaces
-    def list_namespaces(self, params: dict[str, list[str]]) -> dict[str, Any]:
+    def list_namespaces(
+        self, params: dict[str, list[str]], size_of: Callable[[dict[str, Any]], int] | None = None, budget: int = 0
+    ) -> dict[str, Any]:
+        """The namespaces the query asks for; with ``size_of`` the page also ends before the namespace
+        (as listed, with its associations) that would take it past ``budget`` bytes, ``next`` going on
+        from there (as images.paging.take)."""
         query = {key: values[-1] for key, values in params.items() if values}
         limit = _limit(query.get("limit"), self.settings, allow_zero=True)
         sort_dir = _sort_dir(query.get("sort_dir", "desc"))
@@ -103,12 +109,17 @@ class Metadefs:
             namespaces = namespaces[names.index(marker["namespace"]) + 1 :] if marker["namespace"] in names else []
         namespaces = namespaces[:limit]
         shown = [ns for ns in namespaces if access.allows(self.context, "get_metadef_namespace", self.settings, ns)]
-        listed = []
+        listed: list[dict[str, Any]] = []
+        used = 0
         for ns in shown:
             document = present_namespace(ns)
             associations = [present_association(a) for a in self.store.contents(ns["namespace"], "resource_type")]
             if associations:
                 document = _before_links(document, resource_type_associations=associations)
+            if size_of is not None:
+                used += size_of(document)
+                if listed and used > budget:
+                    return {"namespaces": listed, "next": listed[-1]["namespace"]}
             listed.append(document)
         body: dict[str, Any] = {"namespaces": listed}
         if listed and len(listed) == limit:

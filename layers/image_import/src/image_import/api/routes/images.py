@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from image_import.api.requests import base_url, caller, json_body, media_type, no_body, query
 from image_import.api.routes import IMAGE_ID, ports
-from image_import.api.views import page, present, respond
+from image_import.api.views import Measured, page, page_budget, present, respond
 from image_import.errors import NotFound
 from image_import.settings import get_settings
 
@@ -33,8 +33,9 @@ def list_images() -> Response:
 
     params = query()
     context = caller()
-    found = list_(context, params, get_settings(), ports())
-    return respond(200, page("images", [present(i, context) for i in found.images], params, found.next_marker))
+    views = Measured(lambda image: present(image, context))  # a page ends before PAGE_BYTES (api/views.py)
+    found = list_(context, params, get_settings(), ports(), size_of=views, budget=page_budget("images", params))
+    return respond(200, page("images", views.views(found.images), params, found.next_marker))
 
 
 @router.get(f"/v2/images/{IMAGE_ID}")

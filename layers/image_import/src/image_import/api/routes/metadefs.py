@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from image_import.api.requests import caller, header, json_body, query
-from image_import.api.views import respond
+from image_import.api.views import item_size, page, page_budget, respond
 from image_import.settings import get_settings
 
 router = APIGatewayRouter()
@@ -32,16 +32,10 @@ def _appending() -> bool:
 # ---------------------------------------------------------------- namespaces
 @router.get(NAMESPACES)
 def list_namespaces() -> Response:
-    from urllib.parse import urlencode
-
     params = query()
-    body = metadefs().list_namespaces(params)
-    pairs = [(k, v) for k, values in params.items() if k != "marker" for v in values]
-    page = {"namespaces": body["namespaces"], "schema": "/v2/schemas/metadefs/namespaces"}
-    page["first"] = NAMESPACES + (f"?{urlencode(pairs)}" if pairs else "")
-    if "next" in body:
-        page["next"] = f"{NAMESPACES}?" + urlencode([*pairs, ("marker", body["next"])])
-    return respond(200, page)
+    budget = page_budget("namespaces", params, path=NAMESPACES)  # a page ends before PAGE_BYTES (api/views.py)
+    body = metadefs().list_namespaces(params, size_of=item_size, budget=budget)
+    return respond(200, page("namespaces", body["namespaces"], params, body.get("next"), path=NAMESPACES))
 
 
 @router.post(NAMESPACES)

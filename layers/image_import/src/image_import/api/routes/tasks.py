@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from image_import.api.requests import base_url, caller, json_body, query
 from image_import.api.routes import ports
-from image_import.api.views import page, respond
+from image_import.api.views import Measured, page, page_budget, respond
 from image_import.errors import MethodNotAllowed
 from image_import.observability import logger
 from image_import.settings import get_settings
@@ -33,8 +33,9 @@ def list_tasks() -> Response:
     from image_import.images.tasks import task_stub
 
     params = query()
-    found = list_(caller(), params, get_settings(), ports())
-    return respond(200, page("tasks", [task_stub(t) for t in found.tasks], params, found.next_marker))
+    views = Measured(task_stub)  # a page ends before PAGE_BYTES (api/views.py), even with a large api_limit_max
+    found = list_(caller(), params, get_settings(), ports(), size_of=views, budget=page_budget("tasks", params))
+    return respond(200, page("tasks", views.views(found.tasks), params, found.next_marker))
 
 
 @router.get("/v2/tasks/<task_id>")
