@@ -529,16 +529,19 @@ def local_sam_hook(config_dir: Path) -> Callable[[dict[str, Any]], dict[str, Any
 
 
 def local_identity(sam: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Locally the configuration directory chooses the token backend.
+    """Locally the configuration directory chooses the token backend and whether the limits are Keystone's.
 
-    A deployed stack defaults to ``dynamodb`` (no token works until one is issued); the local stack
-    runs on what its ``glance-api.conf`` says (``token_file`` and local-tokens.yaml, as shipped).
+    A deployed stack defaults to ``dynamodb`` (no token works until one is issued) and to
+    ``KeystoneLimits=false``; the local stack runs on what its ``glance-api.conf`` says (``token_file``
+    and local-tokens.yaml, as shipped; ``use_keystone_limits``).
     """
     parameter = sam.get("Parameters", {}).get("TokenBackend")
     if parameter is None:
         return sam
     sam = copy.deepcopy(sam)
     sam["Parameters"]["TokenBackend"]["Default"] = settings.identity_backend
+    if "KeystoneLimits" in sam["Parameters"]:
+        sam["Parameters"]["KeystoneLimits"]["Default"] = "true" if settings.use_keystone_limits else "false"
     if "DevelopmentStack" in sam["Parameters"]:  # the local stack is one: token_file, Keystone on http://
         sam["Parameters"]["DevelopmentStack"]["Default"] = "true"
     return sam

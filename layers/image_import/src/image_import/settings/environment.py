@@ -24,6 +24,9 @@ ENVIRONMENT_OVERRIDES = (
     # where a deployed stack keeps the service user's password (template: KeystonePasswordSecretArn / ...Parameter)
     ("KEYSTONE_PASSWORD_SECRET_ARN", "keystone_authtoken", "password_secret_arn"),
     ("KEYSTONE_PASSWORD_PARAMETER", "keystone_authtoken", "password_parameter"),
+    # the quota checks' functions (template: KeystoneLimits, which also grants them the password's read);
+    # a file that turns them on under a stack that says off stops start-up (settings/model.py)
+    ("USE_KEYSTONE_LIMITS", "DEFAULT", "use_keystone_limits"),
 )
 
 
