@@ -60,6 +60,9 @@ class Resources:
     tokens_table: str | None = None  # the dynamodb identity backend's table
     event_bus_name: str | None = None  # where lifecycle events are published (none: not published)
     metadefs_table: str | None = None  # the metadata definitions (the API and the loader)
+    # a plugin function's: the roles it works as, scoped to its import (a data plugin's may write its replacement)
+    plugin_role_arn: str | None = None
+    data_plugin_role_arn: str | None = None
 
 
 @functools.cache
@@ -75,6 +78,8 @@ def get_resources() -> Resources:
             tokens_table=env.get("TOKENS_TABLE"),
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             metadefs_table=env.get("METADEFS_TABLE"),
+            plugin_role_arn=env.get("PLUGIN_ROLE_ARN") or None,
+            data_plugin_role_arn=env.get("DATA_PLUGIN_ROLE_ARN") or None,
         )
     except KeyError as exc:
         raise ConfigError(f"environment variable {exc.args[0]} is not set") from None
