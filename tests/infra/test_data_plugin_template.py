@@ -41,18 +41,28 @@ def test_the_conversion_function_gets_its_timeout_memory_scratch_space_and_the_q
 
 
 def test_only_data_plugins_may_write_and_only_under_plugin_data(cfn):
+    """Each plugin function assumes a role scoped to its import: only the data plugins' may write, and only
+    their import's replacements (tests/infra/test_plugin_scope_template.py)."""
+    assumed = {}
+    for function in ("ImageDecompression", "ImageConversion", "InjectImageMetadata"):
+        for _, statement in statements(cfn["Resources"][f"{function}PluginFunctionRole"]):
+            assert "s3:PutObject" not in as_list(statement["Action"])  # not as the function's own role
+            if "sts:AssumeRole" in as_list(statement["Action"]):
+                assumed[function] = statement["Resource"]["Fn::GetAtt"][0]
+    assert assumed == {
+        "ImageDecompression": "DataPluginImageRole",
+        "ImageConversion": "DataPluginImageRole",
+        "InjectImageMetadata": "PluginImageRole",
+    }
     writers = {}
-    for role_id in (
-        "ImageDecompressionPluginFunctionRole",
-        "ImageConversionPluginFunctionRole",
-        "InjectImageMetadataPluginFunctionRole",
-    ):
+    for role_id in ("DataPluginImageRole", "PluginImageRole"):
         for _, statement in statements(cfn["Resources"][role_id]):
             if "s3:PutObject" in as_list(statement["Action"]):
                 writers[role_id] = _resources(statement)
     assert writers == {
-        "ImageDecompressionPluginFunctionRole": ["${StagingBucket.Arn}/plugin-data/*"],
-        "ImageConversionPluginFunctionRole": ["${StagingBucket.Arn}/plugin-data/*"],
+        "DataPluginImageRole": [
+            "${StagingBucket.Arn}/plugin-data/${!aws:PrincipalTag/ImageId}.${!aws:PrincipalTag/TaskId}.*"
+        ]
     }
 
 

@@ -285,8 +285,9 @@ EXPECTED_ACTIONS = {
     | {"dynamodb:Scan"}  # of the sparse by-usage index only: the projects whose counters are repaired
     | {"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject"}
     | {"s3:DeleteObject", "s3:AbortMultipartUpload", "states:DescribeExecution"},
-    "NoOpPluginFunctionRole": _ITEM_RW | _COUNTERS | {"s3:GetObject"},
-    "InjectImageMetadataPluginFunctionRole": _ITEM_RW | _COUNTERS | {"s3:GetObject"},
+    # a plugin works as a session of a role scoped to its import (tests/infra/test_plugin_scope_template.py)
+    "NoOpPluginFunctionRole": {"sts:AssumeRole", "sts:TagSession"},
+    "InjectImageMetadataPluginFunctionRole": {"sts:AssumeRole", "sts:TagSession"},
 }
 # settings of the buckets and tables (lifecycle rules could expire the retained store), data
 # versions (the retained copies), table deletion: no function needs any of them

@@ -143,27 +143,79 @@ def authorizer_grants(cfn: dict, parameters: dict[str, str], role_id: str = "Aut
     ]
 
 
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ks-AbCdEf"
+SECRET_GRANT = (["secretsmanager:GetSecretValue"], ARN)
+PARAMETER_GRANT = (["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/ks")
+
+
+def password_grants(cfn: dict, parameters: dict[str, str], role_id: str) -> list:
+    return [g for g in authorizer_grants(cfn, parameters, role_id) if g[0][0].startswith(("secretsmanager:", "ssm:"))]
+
+
 @pytest.mark.parametrize("function", ["ApiFunction", "OnUploadFunction"])
-def test_the_functions_that_check_quotas_may_read_the_password_only_where_a_parameter_names_it(cfn, function):
+@pytest.mark.parametrize(("switch", "granted"), [({"KeystoneLimits": "true"}, True), ({"KeystoneLimits": "false"}, False), ({}, False)])  # fmt: skip
+def test_the_functions_that_check_quotas_may_read_the_password_only_with_keystone_limits_and_a_named_secret(
+    cfn, function, switch, granted
+):
     """use_keystone_limits: the quota checks read Keystone's limits as the service user, whose password
-    stays out of the config layer there too."""
-    variables = cfn["Resources"][function]["Properties"]["Environment"]["Variables"]
-    assert variables["KEYSTONE_PASSWORD_SECRET_ARN"] == {"Ref": "KeystonePasswordSecretArn"}
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ks-AbCdEf"
+    stays out of the config layer there too; without Keystone's limits they never need it (issue 21)."""
     role = f"{function}Role"
-    assert (["secretsmanager:GetSecretValue"], arn) in authorizer_grants(cfn, {"KeystonePasswordSecretArn": arn}, role)
-    parameter = authorizer_grants(cfn, {"KeystonePasswordParameter": "/ks"}, role)
-    assert (["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/ks") in parameter
-    unnamed = [actions for actions, _ in authorizer_grants(cfn, {}, role)]
-    assert not any(a.startswith(("secretsmanager:", "ssm:")) for actions in unnamed for a in actions)
+    assert password_grants(cfn, {"KeystonePasswordSecretArn": ARN} | switch, role) == (
+        [SECRET_GRANT] if granted else []
+    )
+    assert password_grants(cfn, {"KeystonePasswordParameter": "/ks"} | switch, role) == (
+        [PARAMETER_GRANT] if granted else []
+    )
+    assert password_grants(cfn, switch, role) == []  # no secret named, no grant
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "OnUploadFunction"])
+def test_the_quota_checks_grants_are_conditional_on_both_parameters_and_the_switch_reaches_the_function(cfn, function):
+    assert cfn["Parameters"]["KeystoneLimits"]["Default"] == "false"
+    assert cfn["Parameters"]["KeystoneLimits"]["AllowedValues"] == ["true", "false"]
+    assert cfn["Conditions"]["UsesKeystoneLimits"] == {"Fn::Equals": [{"Ref": "KeystoneLimits"}, "true"]}
+    assert cfn["Conditions"]["LimitsReadPasswordSecret"] == {
+        "Fn::And": [{"Condition": "HasPasswordSecret"}, {"Condition": "UsesKeystoneLimits"}]
+    }
+    assert cfn["Conditions"]["LimitsReadPasswordParameter"] == {
+        "Fn::And": [{"Condition": "HasPasswordParameter"}, {"Condition": "UsesKeystoneLimits"}]
+    }
+    conditional = {
+        statement["Fn::If"][0]: statement["Fn::If"][1]
+        for policy in cfn["Resources"][f"{function}Role"]["Properties"]["Policies"]
+        if "PolicyDocument" in policy  # not multi-store's conditional policy
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "Fn::If" in statement
+    }
+    assert conditional["LimitsReadPasswordSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert conditional["LimitsReadPasswordSecret"]["Resource"] == {"Ref": "KeystonePasswordSecretArn"}
+    assert conditional["LimitsReadPasswordParameter"]["Action"] == ["ssm:GetParameter"]
+    assert not {"HasPasswordSecret", "HasPasswordParameter"} & set(conditional)
+    variables = cfn["Resources"][function]["Properties"]["Environment"]["Variables"]
+    assert variables["USE_KEYSTONE_LIMITS"] == {"Ref": "KeystoneLimits"}
+    assert variables["KEYSTONE_PASSWORD_SECRET_ARN"] == {"Ref": "KeystonePasswordSecretArn"}
+
+
+@pytest.mark.parametrize(("backend", "granted"), [("keystone", True), ("dynamodb", False), ("token_file", False)])
+def test_the_authorizer_may_read_the_named_secret_or_parameter_only_with_the_keystone_backend(cfn, backend, granted):
+    role, backend_of = "AuthorizerFunctionRole", {"TokenBackend": backend}
+    assert password_grants(cfn, {"KeystonePasswordSecretArn": ARN} | backend_of, role) == (
+        [SECRET_GRANT] if granted else []
+    )
+    assert password_grants(cfn, {"KeystonePasswordParameter": "/ks"} | backend_of, role) == (
+        [PARAMETER_GRANT] if granted else []
+    )
+    assert [actions for actions, _ in authorizer_grants(cfn, backend_of)] == [["dynamodb:GetItem"]]
 
 
 def test_the_authorizer_may_read_the_named_secret_or_parameter_and_nothing_else(cfn):
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ks-AbCdEf"
-    assert (["secretsmanager:GetSecretValue"], arn) in authorizer_grants(cfn, {"KeystonePasswordSecretArn": arn})
-    parameter = authorizer_grants(cfn, {"KeystonePasswordParameter": "/image-import/ks"})
+    keystone = {"TokenBackend": "keystone"}
+    assert (["secretsmanager:GetSecretValue"], ARN) in authorizer_grants(
+        cfn, {"KeystonePasswordSecretArn": ARN} | keystone
+    )
+    parameter = authorizer_grants(cfn, {"KeystonePasswordParameter": "/image-import/ks"} | keystone)
     assert (["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/image-import/ks") in parameter
-    assert [actions for actions, _ in authorizer_grants(cfn, {})] == [["dynamodb:GetItem"]]
+    assert [actions for actions, _ in authorizer_grants(cfn, keystone)] == [["dynamodb:GetItem"]]
 
 
 @pytest.mark.parametrize(
@@ -198,6 +250,19 @@ def test_the_local_stack_is_a_development_stack(settings):
     local = local_identity(sam, settings)
 
     assert local["Parameters"]["DevelopmentStack"]["Default"] == "true"  # token_file and a loopback Keystone work
+
+
+@pytest.mark.parametrize("limits", [False, True])
+def test_the_local_stack_takes_keystone_limits_from_its_configuration(settings, limits):
+    from dataclasses import replace
+
+    from image_import_dev.render import local_identity
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse((ROOT / "template.yaml").read_text())
+    local = local_identity(sam, replace(settings, use_keystone_limits=limits))
+
+    assert local["Parameters"]["KeystoneLimits"]["Default"] == ("true" if limits else "false")
     assert sam["Parameters"]["DevelopmentStack"]["Default"] == "false"  # the deployed template is untouched
 
 

@@ -255,3 +255,32 @@ def test_given_a_bad_oslo_limit_section_the_service_does_not_start_naming_the_fi
 
     with pytest.raises(ConfigError, match=r"glance-api.conf:\d+: use_keystone_limits needs \[oslo_limit\]"):
         keystone_limits_settings(config_dir, endpoint_region_name="RegionOne")
+
+
+# ---------------------------------------------------------------- the template's KeystoneLimits (issue 21)
+OSLO_LIMIT = {"endpoint_id": "ep-1", "auth_url": "http://keystone.test", "username": "glance", "password": "pw"}
+
+
+def test_given_the_stacks_keystone_limits_switch_on_then_the_limits_are_keystones_whatever_the_file(config_dir):
+    from image_import.settings import load_settings
+    from tests.conftest import set_option
+
+    for key, value in OSLO_LIMIT.items():  # where and as whom; the file does not turn them on
+        set_option(config_dir, "glance-api.conf", "oslo_limit", key, value)
+
+    assert load_settings(config_dir, {"USE_KEYSTONE_LIMITS": "true"}).use_keystone_limits
+    assert not load_settings(config_dir, {"USE_KEYSTONE_LIMITS": "false"}).use_keystone_limits
+    assert not load_settings(config_dir).use_keystone_limits
+
+
+def test_given_the_file_turning_keystone_limits_on_under_a_stack_that_says_off_then_the_service_does_not_start(
+    config_dir,
+):
+    """Off would leave the quotas unchecked (or the password unreadable): never silently."""
+    from image_import.settings import ConfigError, load_settings
+
+    keystone_limits_settings(config_dir, **OSLO_LIMIT)
+    with pytest.raises(ConfigError, match=r"glance-api.conf:\d+: .*KeystoneLimits=true"):
+        load_settings(config_dir, {"USE_KEYSTONE_LIMITS": "false"})
+    assert load_settings(config_dir, {"USE_KEYSTONE_LIMITS": "true"}).use_keystone_limits
+    assert load_settings(config_dir, {"USE_KEYSTONE_LIMITS": ""}).use_keystone_limits  # not deployed: the file's

@@ -158,3 +158,49 @@ def test_policies_format_evaluates_rule_name_so_an_unknown_name_denies(settings)
     rules = PropertyProtections((section,), "policies", settings)
     assert not rules.allows(ADMIN, "x_prop", "read")
     assert not rules.allows(MEMBER, "x_prop", "create")
+
+
+# ---------------------------------------------------------------- list filters (issue 21: no probing)
+PIN_FILE = """
+[^secret_pin$]
+create = admin
+read = admin
+update = admin
+delete = admin
+
+[.*]
+create = @
+read = @
+update = @
+delete = @
+"""
+
+
+def pinned_images(config_dir):
+    from image_import.images.catalog import create_image
+    from tests.unit.fakes import fake_ports
+
+    protections_from(config_dir, PIN_FILE)
+    settings, ports = load_settings(config_dir), fake_ports()
+    for pin in ("4831", "1111"):
+        create_image(ADMIN, {"name": f"pin {pin}", "visibility": "public", "secret_pin": pin}, settings, ports)
+    return settings, ports
+
+
+def test_given_a_property_the_caller_may_not_read_when_filtering_on_it_then_no_image_matches(config_dir):
+    from image_import.images.catalog import list_images
+
+    settings, ports = pinned_images(config_dir)
+
+    assert len(list_images(MEMBER, {}, settings, ports).images) == 2  # the images are listed to the member
+    for guess in ("4831", "1111", "0000"):  # whether the value is right or wrong, the answer is the same
+        assert list_images(MEMBER, {"secret_pin": [guess]}, settings, ports).images == []
+
+
+def test_given_a_property_the_caller_may_read_when_filtering_on_it_then_the_images_with_that_value(config_dir):
+    from image_import.images.catalog import list_images
+
+    settings, ports = pinned_images(config_dir)
+
+    assert [i.name for i in list_images(ADMIN, {"secret_pin": ["4831"]}, settings, ports).images] == ["pin 4831"]
+    assert [i.name for i in list_images(MEMBER, {"name": ["pin 4831"]}, settings, ports).images] == ["pin 4831"]

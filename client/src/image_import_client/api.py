@@ -106,22 +106,33 @@ def keystone_session(credentials: Credentials):
             **scope,
         )
     verify: bool | str = False if credentials.insecure else (credentials.cacert or True)
-    return session.Session(auth=auth, verify=verify)
+    # keystoneauth re-sends a request as it was (the password, the token) wherever a redirect points:
+    # never follow one; a redirected request fails as an unexpected answer
+    return session.Session(auth=auth, verify=verify, redirect=False)
+
+
+# urllib3 drops these on a redirect to another scheme, host or port (so also https -> http); by default
+# only Authorization, Cookie and Proxy-Authorization
+CREDENTIAL_HEADERS = urllib3.Retry.DEFAULT_REMOVE_HEADERS_ON_REDIRECT | {"x-auth-token"}
 
 
 class ImageApi:
-    """The calls the upload makes, as JSON over one urllib3 pool."""
+    """The calls the upload makes, as JSON over one urllib3 pool; the token never follows a redirect elsewhere."""
 
     def __init__(self, endpoint: str, token: Callable[[], str], *, pool: urllib3.PoolManager | None = None):
         self.endpoint, self._token = image_endpoint(endpoint), token
-        self.pool = pool or urllib3.PoolManager(retries=urllib3.Retry(total=3, backoff_factor=0.5))  # never POST twice
+        self.pool = pool or urllib3.PoolManager()
+        # per request, so it holds whatever pool is given; never POST twice (Retry's default methods)
+        self.retries = urllib3.Retry(total=3, backoff_factor=0.5, remove_headers_on_redirect=CREDENTIAL_HEADERS)
 
     def call(self, method: str, path: str, body: Any = None, expect: tuple[int, ...] = (200,)) -> Any:
         headers = {"X-Auth-Token": self._token(), "Accept": "application/json"}
         data = None
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        response = self.pool.request(method, self.endpoint + path, body=data, headers=headers, timeout=60.0)
+        response = self.pool.request(
+            method, self.endpoint + path, body=data, headers=headers, timeout=60.0, retries=self.retries
+        )
         text = response.data.decode("utf-8", "replace")
         if response.status not in expect:
             raise ApiError(response.status, error_message(text) or response.reason or "")

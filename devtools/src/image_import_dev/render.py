@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from image_import.data.layout import PLUGIN_DATA_PREFIX
 from image_import.plugins.base import PluginFunction
 from image_import.settings import ConfigError, Settings, load_settings
 from image_import.workflow.chain import (
@@ -310,37 +309,22 @@ def timed_definition(sam: Mapping[str, Any], settings: Settings) -> dict[str, An
     return _with_timeout(asl, execution_timeout(asl, function_timeouts(sam), settings))
 
 
-# where staged data is (PUT /stage, direct uploads, web-download, data plugins): a plugin reads the key it is given
-STAGED_PREFIXES = ("staging/", "uploads/", "web-download/", PLUGIN_DATA_PREFIX)
+# the roles a plugin function works as (template.yaml), scoped by the session's tags to its import
+PLUGIN_ROLE, DATA_PLUGIN_ROLE = "PluginImageRole", "DataPluginImageRole"
+
+
+def plugin_role(function: PluginFunction | None = None) -> str:
+    """The role a plugin's function assumes for each import: a data plugin's (``writes_data``) may also write
+    its replacement under ``plugin-data/``."""
+    return DATA_PLUGIN_ROLE if function is not None and function.writes_data else PLUGIN_ROLE
 
 
 def plugin_statements(function: PluginFunction | None = None) -> list[dict[str, Any]]:
-    """What a plugin function may do, and no more: change its image through ImageActions (get and
-    conditional put on the images table) and read the staged data it is told about
-    (``PluginJob.staging_key``). A data plugin (``writes_data``) may also write its replacement under
-    ``plugin-data/`` (a multipart upload). No tasks, no writes to users' staged data, no store, no
-    bucket settings."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            "Resource": {"Fn::GetAtt": ["ImagesTable", "Arn"]},
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [{"Fn::Sub": f"${{StagingBucket.Arn}}/{prefix}*"} for prefix in STAGED_PREFIXES],
-        },
-    ]
-    if function is not None and function.writes_data:
-        statements.append(
-            {
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-                "Resource": {"Fn::Sub": f"${{StagingBucket.Arn}}/{PLUGIN_DATA_PREFIX}*"},
-            }
-        )
-    return statements
+    """What a plugin function's own role may do, and no more: assume its plugin role for a session tagged
+    with the import (adapters/ports.py ``plugin_ports``). That role, not this one, may change the import's
+    image through ImageActions and read (a data plugin: write) the import's data; no tasks, no store."""
+    role = {"Fn::GetAtt": [plugin_role(function), "Arn"]}
+    return [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": role}]
 
 
 def plugin_function_of(plugin: str) -> PluginFunction:
@@ -367,6 +351,14 @@ def _function_properties(plugin: str) -> dict[str, Any]:
         properties["EphemeralStorage"] = {"Size": {"Ref": function.scratch.name}}
     if function.layers:  # added to the Globals' layers (SAM merges lists)
         properties["Layers"] = [{"Ref": layer.logical_id} for layer in function.layers]
+    # both roles on every plugin function (the local stack shares one environment): the plugin's declaration
+    # picks one (functions/plugin/app.py), and only that one may this function's role assume
+    properties["Environment"] = {
+        "Variables": {
+            "PLUGIN_ROLE_ARN": {"Fn::GetAtt": [PLUGIN_ROLE, "Arn"]},
+            "DATA_PLUGIN_ROLE_ARN": {"Fn::GetAtt": [DATA_PLUGIN_ROLE, "Arn"]},
+        }
+    }
     properties["Policies"] = [{"Version": "2012-10-17", "Statement": plugin_statements(function)}]
     return properties
 
@@ -529,16 +521,19 @@ def local_sam_hook(config_dir: Path) -> Callable[[dict[str, Any]], dict[str, Any
 
 
 def local_identity(sam: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Locally the configuration directory chooses the token backend.
+    """Locally the configuration directory chooses the token backend and whether the limits are Keystone's.
 
-    A deployed stack defaults to ``dynamodb`` (no token works until one is issued); the local stack
-    runs on what its ``glance-api.conf`` says (``token_file`` and local-tokens.yaml, as shipped).
+    A deployed stack defaults to ``dynamodb`` (no token works until one is issued) and to
+    ``KeystoneLimits=false``; the local stack runs on what its ``glance-api.conf`` says (``token_file``
+    and local-tokens.yaml, as shipped; ``use_keystone_limits``).
     """
     parameter = sam.get("Parameters", {}).get("TokenBackend")
     if parameter is None:
         return sam
     sam = copy.deepcopy(sam)
     sam["Parameters"]["TokenBackend"]["Default"] = settings.identity_backend
+    if "KeystoneLimits" in sam["Parameters"]:
+        sam["Parameters"]["KeystoneLimits"]["Default"] = "true" if settings.use_keystone_limits else "false"
     if "DevelopmentStack" in sam["Parameters"]:  # the local stack is one: token_file, Keystone on http://
         sam["Parameters"]["DevelopmentStack"]["Default"] = "true"
     return sam

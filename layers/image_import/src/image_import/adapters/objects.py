@@ -10,8 +10,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
-from image_import.adapters.aws import client, error_code, presigner
+from image_import.adapters.aws import Credentials, client, error_code, presigner
 from image_import.errors import SourceChanged
 
 CHUNK_SIZE = 8 * 1024 * 1024  # also the multipart part size (S3's minimum is 5 MiB)
@@ -25,14 +26,18 @@ _SOURCE_CHANGED = ("PreconditionFailed", "412", "NoSuchKey", "404", "NotFound")
 
 
 class Bucket:
-    def __init__(self, name: str, region: str | None = None):
+    def __init__(self, name: str, region: str | None = None, credentials: Credentials | None = None):
         self.name = name
         self.region = region  # a store in another region (None: the function's own)
+        self.credentials = credentials  # an assumed role's (a plugin's, scoped to its image): None, the function's
+
+    def _s3(self) -> Any:
+        return client("s3", self.region, self.credentials)
 
     def size(self, key: str) -> int | None:
         """Size of the object, or None if there is none."""
         try:
-            return client("s3", self.region).head_object(Bucket=self.name, Key=key)["ContentLength"]
+            return self._s3().head_object(Bucket=self.name, Key=key)["ContentLength"]
         except Exception as exc:
             if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -41,7 +46,7 @@ class Bucket:
     def head(self, key: str) -> tuple[int, str] | None:
         """(size, ETag without its quotes) of the object, or None if there is none."""
         try:
-            response = client("s3", self.region).head_object(Bucket=self.name, Key=key)
+            response = self._s3().head_object(Bucket=self.name, Key=key)
         except Exception as exc:
             if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -56,7 +61,7 @@ class Bucket:
         pin = {"CopySource": {"Bucket": self.name, "Key": source}, "CopySourceIfMatch": f'"{etag}"'}
         try:
             if size <= COPY_PART_SIZE:
-                client("s3", self.region).copy_object(Bucket=self.name, Key=target, **pin)
+                self._s3().copy_object(Bucket=self.name, Key=target, **pin)
             else:
                 self._copy_parts(target, size, pin)
         except Exception as exc:
@@ -72,7 +77,7 @@ class Bucket:
         """Bytes first..last (inclusive) of the object while it is the one whose ETag is ``etag``
         (SourceChanged if it is not), in chunks."""
         try:
-            response = client("s3", self.region).get_object(
+            response = self._s3().get_object(
                 Bucket=self.name, Key=key, Range=f"bytes={first}-{last}", IfMatch=f'"{etag}"'
             )
         except Exception as exc:
@@ -88,7 +93,7 @@ class Bucket:
     def copy_from(self, source: Bucket, source_key: str, etag: str, key: str) -> None:
         """One CopyObject (up to 5 GiB) from another bucket, pinned to the source's ETag."""
         try:
-            client("s3", self.region).copy_object(
+            self._s3().copy_object(
                 Bucket=self.name,
                 Key=key,
                 CopySource={"Bucket": source.name, "Key": source_key},
@@ -104,7 +109,7 @@ class Bucket:
     ) -> None:
         """Part ``number`` of a multipart upload to ``key``: bytes first..last of the source, server-side."""
         try:
-            client("s3", self.region).upload_part_copy(
+            self._s3().upload_part_copy(
                 Bucket=self.name,
                 Key=key,
                 UploadId=upload_id,
@@ -120,14 +125,14 @@ class Bucket:
 
     def abort_uploads(self, key: str) -> None:
         """Abort every unfinished multipart upload to ``key`` (a reverted copy's, whatever its id)."""
-        paginator = client("s3", self.region).get_paginator("list_multipart_uploads")
+        paginator = self._s3().get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.name, Prefix=key):
             for upload in page.get("Uploads", []):
                 if upload["Key"] == key:
                     self.abort_multipart(key, upload["UploadId"])
 
     def _copy_parts(self, target: str, size: int, pin: dict) -> None:
-        s3 = client("s3", self.region)
+        s3 = self._s3()
         part_size = max(COPY_PART_SIZE, -(-size // MAX_PARTS))
         ranges = [(first, min(first + part_size, size) - 1) for first in range(0, size, part_size)]
         upload_id = s3.create_multipart_upload(Bucket=self.name, Key=target)["UploadId"]
@@ -154,26 +159,26 @@ class Bucket:
             raise
 
     def chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        body = client("s3", self.region).get_object(Bucket=self.name, Key=key)["Body"]
+        body = self._s3().get_object(Bucket=self.name, Key=key)["Body"]
         try:
             yield from body.iter_chunks(chunk_size)
         finally:
             body.close()
 
     def delete(self, key: str) -> None:
-        client("s3", self.region).delete_object(Bucket=self.name, Key=key)
+        self._s3().delete_object(Bucket=self.name, Key=key)
 
     def read(self, key: str, first: int, last: int, etag: str | None = None) -> bytes:
         """Bytes first..last (inclusive) of the object; for answers small enough to hold. With ``etag``,
         only while the object is that one (SourceChanged otherwise)."""
         if etag is not None:
             return b"".join(self.ranged_chunks(key, first, last, etag))
-        response = client("s3", self.region).get_object(Bucket=self.name, Key=key, Range=f"bytes={first}-{last}")
+        response = self._s3().get_object(Bucket=self.name, Key=key, Range=f"bytes={first}-{last}")
         return response["Body"].read()
 
     def presigned_get(self, key: str, expires_in: int) -> str:
         """A URL that lets its holder GET the object (Range included) for ``expires_in`` seconds."""
-        return client("s3", self.region).generate_presigned_url(
+        return self._s3().generate_presigned_url(
             "get_object",
             Params={"Bucket": self.name, "Key": key, "ResponseContentType": "application/octet-stream"},
             ExpiresIn=expires_in,
@@ -181,14 +186,14 @@ class Bucket:
 
     def listing(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
         """Every object under ``prefix``: (key, last modified)."""
-        paginator = client("s3", self.region).get_paginator("list_objects_v2")
+        paginator = self._s3().get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
             for item in page.get("Contents", []):
                 yield item["Key"], item["LastModified"]
 
     def uploads(self) -> Iterator[tuple[str, str, datetime]]:
         """Multipart uploads still in progress: (key, upload id, initiated)."""
-        paginator = client("s3", self.region).get_paginator("list_multipart_uploads")
+        paginator = self._s3().get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.name):
             for upload in page.get("Uploads", []):
                 yield upload["Key"], upload["UploadId"], upload["Initiated"]
@@ -196,7 +201,7 @@ class Bucket:
     def abort_multipart(self, key: str, upload_id: str) -> None:
         """Abort an unfinished multipart upload: an abandoned one (the sweeper), a replaced or deleted direct upload."""
         try:
-            client("s3", self.region).abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+            self._s3().abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
         except Exception as exc:  # already completed or aborted: nothing left to free
             if error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
                 raise
@@ -209,7 +214,7 @@ class Bucket:
         return presigner(self.region).generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
 
     def start_multipart(self, key: str) -> str:
-        return client("s3", self.region).create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
+        return self._s3().create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
 
     def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int, content_length: int) -> str:
         params = {
@@ -225,11 +230,7 @@ class Bucket:
         """The parts S3 holds of a multipart upload (number -> size); None if there is no such upload."""
         found: dict[int, int] = {}
         try:
-            for page in (
-                client("s3", self.region)
-                .get_paginator("list_parts")
-                .paginate(Bucket=self.name, Key=key, UploadId=upload_id)
-            ):
+            for page in self._s3().get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id):
                 found.update({p["PartNumber"]: p["Size"] for p in page.get("Parts", [])})
         except Exception as exc:
             if error_code(exc) in ("NoSuchUpload", "404", "NotFound"):
@@ -239,7 +240,7 @@ class Bucket:
 
     def complete_multipart(self, key: str, upload_id: str) -> bool:
         """Complete with every part S3 holds (the client need not list ETags); False if there is no such upload."""
-        s3 = client("s3", self.region)
+        s3 = self._s3()
         parts = []
         try:
             for page in s3.get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id):
@@ -255,7 +256,7 @@ class Bucket:
 
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""
-        with MultipartWriter(self.name, key) as writer:
+        with MultipartWriter(self.name, key, s3=self._s3()) as writer:
             for chunk in chunks:
                 writer.write(chunk)
             writer.commit()
@@ -264,16 +265,15 @@ class Bucket:
     # ---- downloads in passes (workflow/web_download.py): each pass adds parts to one multipart upload,
     # completed with complete_multipart (ListParts) by the last pass; re-sending a part number replaces it
     def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> None:
-        client("s3", self.region).upload_part(
-            Bucket=self.name, Key=key, UploadId=upload_id, PartNumber=part_number, Body=data
-        )
+        self._s3().upload_part(Bucket=self.name, Key=key, UploadId=upload_id, PartNumber=part_number, Body=data)
 
 
 class MultipartWriter:
     """Buffer up to one part, upload parts in the background, at most PARTS_IN_FLIGHT at once."""
 
-    def __init__(self, bucket: str, key: str, part_size: int = CHUNK_SIZE):
+    def __init__(self, bucket: str, key: str, part_size: int = CHUNK_SIZE, s3: Any = None):
         self.bucket, self.key, self.part_size = bucket, key, part_size
+        self.s3 = s3 if s3 is not None else client("s3")
         self.size = 0
         self._buffer = bytearray()
         self._upload_id: str | None = None
@@ -303,7 +303,7 @@ class MultipartWriter:
             self._send(part, slot_taken=True)
 
     def _send(self, part: bytes, slot_taken: bool = False) -> None:
-        s3 = client("s3")
+        s3 = self.s3
         if self._upload_id is None:
             self._upload_id = s3.create_multipart_upload(Bucket=self.bucket, Key=self.key)["UploadId"]
             self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="s3-part")
@@ -320,13 +320,13 @@ class MultipartWriter:
         self._parts.append(future)
 
     def _upload_part(self, number: int, part: bytes) -> dict:
-        response = client("s3").upload_part(
+        response = self.s3.upload_part(
             Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=part
         )
         return {"PartNumber": number, "ETag": response["ETag"]}
 
     def commit(self) -> None:
-        s3 = client("s3")
+        s3 = self.s3
         if self._upload_id is None:
             # small object: one plain PUT
             s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer))
@@ -348,6 +348,6 @@ class MultipartWriter:
                 future.cancel()
             self._pool.shutdown(wait=True)
             try:
-                client("s3").abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
             except Exception:  # the original error matters more; lifecycle rules catch leftovers
                 pass

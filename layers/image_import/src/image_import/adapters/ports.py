@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from image_import.adapters.aws import Credentials, assume_role
 from image_import.adapters.events import EventBus
 from image_import.adapters.objects import Bucket
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
-from image_import.settings import get_resources
+from image_import.settings import ConfigError, get_resources
 
 if TYPE_CHECKING:
-    from image_import.models import Image, Task
+    from image_import.models import Image, ImportJob, Task
     from image_import.models.quota import Claim
 
 
@@ -155,3 +156,41 @@ def default_ports() -> Ports:
         workflow=ImportWorkflow(resources.state_machine_arn) if resources.state_machine_arn else None,
         events=EventBus(resources.event_bus_name) if resources.event_bus_name else None,
     )
+
+
+# The tags of a plugin's role session: template.yaml's PluginImageRole / DataPluginImageRole confine every
+# grant to them (the image's record, its owner's counters, this import's data)
+IMAGE_TAG, TASK_TAG, OWNER_TAG = "ImageId", "TaskId", "ImageOwner"
+Assume = Callable[[str, str, dict[str, str]], Credentials]
+
+
+def plugin_ports(job: ImportJob, plugin: str, writes_data: bool = False, assume: Assume = assume_role) -> Ports:
+    """The ports an import's plugin works through: every client signs as a session of the plugin role
+    (``PLUGIN_ROLE_ARN``; a data plugin's, ``writes_data``: ``DATA_PLUGIN_ROLE_ARN``) tagged with the image,
+    the task and the image's owner, so whatever the plugin's code does through them reaches that image's
+    record and counters and that import's data only. The function's own role may do nothing but assume
+    it (and only the one its plugin declares). No workflow, no events."""
+    resources = get_resources()
+    variable, role = (
+        ("DATA_PLUGIN_ROLE_ARN", resources.data_plugin_role_arn)
+        if writes_data
+        else ("PLUGIN_ROLE_ARN", resources.plugin_role_arn)
+    )
+    if not role:
+        raise ConfigError(f"environment variable {variable} is not set (a plugin function's scoped role)")
+
+    def ports_of(owner: str | None) -> Ports:
+        tags = {IMAGE_TAG: job.image_id, TASK_TAG: job.task_id, OWNER_TAG: owner or ""}
+        credentials = assume(role, f"{plugin}.{job.task_id}"[:64], tags)
+        return Ports(
+            images=ImageRepository(resources.images_table, credentials),
+            tasks=TaskRepository(resources.tasks_table, credentials),
+            staging=Bucket(resources.staging_bucket, credentials=credentials),
+            store=Bucket(resources.store_bucket, credentials=credentials),
+        )
+
+    owner = job.owner
+    if owner is None:  # a document from before the owner travelled in it (or an image of no one): the record says
+        image = ports_of(None).images.get(job.image_id)
+        owner = image.owner if image is not None else None
+    return ports_of(owner)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from image_import.adapters.aws import client, is_conditional_failure, is_item_too_large
+from image_import.adapters.aws import Credentials, client, is_conditional_failure, is_item_too_large
 from image_import.errors import ConcurrentUpdate, Conflict, RequestEntityTooLarge, UnreadableRecord
 from image_import.models import Image, Task
 from image_import.models.ids import canonical_id
@@ -123,11 +123,10 @@ LIST_PAGE = 100  # items a list index query reads at a time (a page of 25 rarely
 TRANSACTION_ROWS = 99
 
 
-def _write_rows(table: str, rows: list[dict[str, Any]]) -> None:
+def _write_rows(dynamodb: Any, table: str, rows: list[dict[str, Any]]) -> None:
     """Membership rows beyond a transaction's, after the image's write. A row late (or, if this process
     dies here, missing) only hides the image from that member's list until the next member change; a
     row left over costs a list one more read (the image's own members decide what is listed)."""
-    dynamodb = client("dynamodb")
     for row in rows:
         if "Put" in row:
             dynamodb.put_item(**row["Put"])
@@ -224,15 +223,17 @@ class Editable:
 class _Repository(Editable):
     model: type[BaseModel]
 
-    def __init__(self, table: str):
-        self.table = table
+    def __init__(self, table: str, credentials: Credentials | None = None):
+        # credentials: an assumed role's (a plugin's, scoped to its image) instead of the function's own
+        self.table, self.credentials = table, credentials
+
+    def _dynamodb(self) -> Any:
+        return client("dynamodb", credentials=self.credentials)
 
     def _item(self, key: str) -> dict[str, Any] | None:
         if not key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             return None  # no record can have such an id; DynamoDB would refuse the request
-        return (
-            client("dynamodb").get_item(TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
-        )
+        return self._dynamodb().get_item(TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
 
     def _get(self, key: str):
         item = self._item(key)
@@ -256,9 +257,9 @@ class _Repository(Editable):
         }
         try:
             if also:
-                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *also])
+                self._dynamodb().transact_write_items(TransactItems=[{"Put": put}, *also])
             else:
-                client("dynamodb").put_item(**put)
+                self._dynamodb().put_item(**put)
         except Exception as exc:
             if is_conditional_failure(exc):
                 _raise_if_usage_refused(exc)
@@ -280,9 +281,9 @@ class _Repository(Editable):
         }
         try:
             if also:
-                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *also])
+                self._dynamodb().transact_write_items(TransactItems=[{"Put": put}, *also])
             else:
-                client("dynamodb").put_item(**put)
+                self._dynamodb().put_item(**put)
         except Exception as exc:
             record.version = expected
             if is_conditional_failure(exc):
@@ -294,7 +295,7 @@ class _Repository(Editable):
             raise
 
     def _scan(self) -> Iterator[Any]:
-        paginator = client("dynamodb").get_paginator("scan")
+        paginator = self._dynamodb().get_paginator("scan")
         for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
             yield from self._records(page.get("Items", []))
 
@@ -307,7 +308,7 @@ class _Repository(Editable):
         if after is not None:
             condition += f" AND #p {'<' if descending else '>'} :after"
             names["#p"], values[":after"] = LIST_POSITION, {"S": after}
-        paginator = client("dynamodb").get_paginator("query")
+        paginator = self._dynamodb().get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table,
             IndexName=index,
@@ -377,7 +378,7 @@ class ImageRepository(_Repository):
             self._save(image, usage + rows[:in_transaction])
         except _UsageRefused:
             self._refused(image, image._counted, claims)
-        _write_rows(self.table, rows[in_transaction:])
+        _write_rows(self._dynamodb(), self.table, rows[in_transaction:])
         image._stored_members = frozenset(image.members)
         image._counted = counted(image)
 
@@ -388,7 +389,7 @@ class ImageRepository(_Repository):
 
     def usage_row(self, project: str) -> tuple[dict[str, int], str | None, int]:
         """The project's counters, when a write last moved them (None: never) and how many writes did."""
-        item = client("dynamodb").get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
+        item = self._dynamodb().get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
         found = item.get("Item", {})
         return _counters(found), found.get(CHANGED_AT, {}).get("S"), int(found.get(WRITES, {}).get("N", 0))
 
@@ -462,14 +463,14 @@ class ImageRepository(_Repository):
 
     def overrun_holders(self, project: str) -> dict[str, str]:
         """Resource -> the operation holding the project's overrun slot of it (models/quota.py)."""
-        item = client("dynamodb").get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
+        item = self._dynamodb().get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
         found = item.get("Item", {})
         return {name: found[overrun_slot(name)]["S"] for name in RESOURCES if overrun_slot(name) in found}
 
     def release_overrun(self, project: str, resource: str, operation: str) -> bool:
         """Free the project's overrun slot of ``resource`` if ``operation`` holds it; False if it does not."""
         try:
-            client("dynamodb").update_item(
+            self._dynamodb().update_item(
                 TableName=self.table,
                 Key=_usage_key(project),
                 UpdateExpression="REMOVE #o",
@@ -497,7 +498,7 @@ class ImageRepository(_Repository):
         else:
             condition, values[":w"] = "#w = :w", {"N": str(writes)}
         try:
-            client("dynamodb").update_item(
+            self._dynamodb().update_item(
                 TableName=self.table,
                 Key=_usage_key(project),
                 UpdateExpression="SET " + ", ".join(sets),
@@ -513,7 +514,7 @@ class ImageRepository(_Repository):
 
     def counted_projects(self) -> Iterator[str]:
         """Every project with counters: the usage rows, through their own (sparse) index."""
-        paginator = client("dynamodb").get_paginator("scan")
+        paginator = self._dynamodb().get_paginator("scan")
         for page in paginator.paginate(TableName=self.table, IndexName=self.BY_USAGE_INDEX):
             for item in page.get("Items", []):
                 yield item[USAGE]["S"]
@@ -540,7 +541,7 @@ class ImageRepository(_Repository):
             found: dict[str, Image] = {}
             request = {self.table: {"Keys": [{"id": {"S": i}} for i in ids], "ConsistentRead": True}}
             while request:
-                answer = client("dynamodb").batch_get_item(RequestItems=request)
+                answer = self._dynamodb().batch_get_item(RequestItems=request)
                 found.update((image.id, image) for image in self._records(answer["Responses"].get(self.table, [])))
                 request = answer.get("UnprocessedKeys") or {}
             yield from (found[i] for i in ids if i in found)  # in the index's order
@@ -551,13 +552,17 @@ class ImageRepository(_Repository):
     def in_status(self, status: str, updated_before: str) -> Iterator[Image]:
         """The images in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
         return self._records(
-            _batch_get(self.table, _ids_in_status(self.table, self.BY_STATUS_INDEX, status, updated_before))
+            _batch_get(
+                self._dynamodb(),
+                self.table,
+                _ids_in_status(self._dynamodb(), self.table, self.BY_STATUS_INDEX, status, updated_before),
+            )
         )
 
     def by_ids(self, image_ids: Iterable[str]) -> dict[str, Image]:
         """The images of these ids that exist, by id: a deleted one's tombstone is none (BatchGetItem)."""
         wanted = (canonical_id(image_id) for image_id in image_ids)
-        return {image.id: image for image in self._records(_batch_get(self.table, wanted))}
+        return {image.id: image for image in self._records(_batch_get(self._dynamodb(), self.table, wanted))}
 
     def delete(self, image_id: str, expected_version: int | None = None) -> None:
         """Replace the record by its tombstone (the id stays taken; see TOMBSTONE); with
@@ -591,14 +596,14 @@ class ImageRepository(_Repository):
         in_transaction = TRANSACTION_ROWS - len(usage)
         try:
             if rows or usage:  # its membership rows and its counters go with it
-                client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *usage, *rows[:in_transaction]])
+                self._dynamodb().transact_write_items(TransactItems=[{"Put": put}, *usage, *rows[:in_transaction]])
             else:
-                client("dynamodb").put_item(**put)
+                self._dynamodb().put_item(**put)
         except Exception as exc:
             if is_conditional_failure(exc):
                 raise ConcurrentUpdate(f"Image {image_id} was changed, protected or deleted concurrently") from None
             raise
-        _write_rows(self.table, rows[in_transaction:])
+        _write_rows(self._dynamodb(), self.table, rows[in_transaction:])
 
     def scan(self) -> Iterator[Image]:
         """Every image: an admin's list and the sweeper; a project's list reads the indexes instead."""
@@ -639,7 +644,7 @@ class TaskRepository(_Repository):
 
     def for_image(self, image_id: str) -> list[Task]:
         """Tasks of one image, oldest first (as Glance lists them)."""
-        paginator = client("dynamodb").get_paginator("query")
+        paginator = self._dynamodb().get_paginator("query")
         tasks: list[Task] = []
         for page in paginator.paginate(
             TableName=self.table,
@@ -657,7 +662,11 @@ class TaskRepository(_Repository):
     def in_status(self, status: str, updated_before: str) -> Iterator[Task]:
         """The tasks in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
         return self._records(
-            _batch_get(self.table, _ids_in_status(self.table, self.BY_STATUS_INDEX, status, updated_before))
+            _batch_get(
+                self._dynamodb(),
+                self.table,
+                _ids_in_status(self._dynamodb(), self.table, self.BY_STATUS_INDEX, status, updated_before),
+            )
         )
 
 
@@ -665,10 +674,10 @@ class TaskRepository(_Repository):
 BATCH_GET_KEYS = 100
 
 
-def _ids_in_status(table: str, index: str, status: str, updated_before: str) -> Iterator[str]:
+def _ids_in_status(dynamodb: Any, table: str, index: str, status: str, updated_before: str) -> Iterator[str]:
     """The ids a ``by-status`` index (hash ``status``, range ``updated_at``, keys only) holds for ``status``
     up to ``updated_before``. Tombstones and membership rows have no ``status``: the index never has them."""
-    paginator = client("dynamodb").get_paginator("query")
+    paginator = dynamodb.get_paginator("query")
     for page in paginator.paginate(
         TableName=table,
         IndexName=index,
@@ -680,7 +689,7 @@ def _ids_in_status(table: str, index: str, status: str, updated_before: str) -> 
             yield item["id"]["S"]
 
 
-def _batch_get(table: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+def _batch_get(dynamodb: Any, table: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
     """The items of these ids (consistent reads), ``BATCH_GET_KEYS`` a request; ids no record can have
     (empty, longer than a key may be) and repeats are left out, as DynamoDB would refuse the request."""
     batch: list[str] = []
@@ -691,13 +700,13 @@ def _batch_get(table: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
         seen.add(record_id)
         batch.append(record_id)
         if len(batch) == BATCH_GET_KEYS:
-            yield from _batch_get_once(table, batch)
+            yield from _batch_get_once(dynamodb, table, batch)
             batch = []
     if batch:
-        yield from _batch_get_once(table, batch)
+        yield from _batch_get_once(dynamodb, table, batch)
 
 
-def _batch_get_once(table: str, ids: list[str]) -> Iterator[dict[str, Any]]:
+def _batch_get_once(dynamodb: Any, table: str, ids: list[str]) -> Iterator[dict[str, Any]]:
     import time
 
     request: dict[str, Any] = {table: {"Keys": [{"id": {"S": i}} for i in ids], "ConsistentRead": True}}
@@ -705,6 +714,6 @@ def _batch_get_once(table: str, ids: list[str]) -> Iterator[dict[str, Any]]:
     while request:  # what DynamoDB left unprocessed (throttled, or over 16 MB) is asked again
         if attempt:
             time.sleep(min(0.05 * 2**attempt, 2.0))  # backing off, as AWS asks for unprocessed keys
-        answer = client("dynamodb").batch_get_item(RequestItems=request)
+        answer = dynamodb.batch_get_item(RequestItems=request)
         yield from answer["Responses"].get(table, [])
         request, attempt = answer.get("UnprocessedKeys") or {}, attempt + 1

@@ -50,10 +50,36 @@ class Reply:
 Http = Callable[[str, str, dict[str, str], dict | None], Reply]
 
 
+def same_origin(url: str, then: str) -> bool:
+    """Whether ``then`` (absolute, or relative to ``url``) has ``url``'s scheme, host and port."""
+    from urllib.parse import urljoin, urlsplit
+
+    def origin(u: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(u)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+    return origin(url) == origin(urljoin(url, then))
+
+
 def urllib_http(timeout: float) -> Http:
+    """Keystone over urllib; a redirect is followed only within the origin asked (scheme, host and port).
+
+    Every request carries a token or the password: a redirect elsewhere (another host, another port,
+    https to http) is not followed, and its 3xx is the answer, which no caller takes for a success.
+    """
+    import urllib.request
+
+    class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            if not same_origin(req.full_url, newurl):
+                return None  # urllib then raises HTTPError(code): the redirect is the reply
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(SameOriginRedirects)
+
     def call(method: str, url: str, headers: dict[str, str], body: dict | None) -> Reply:
         import urllib.error
-        import urllib.request
 
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)
@@ -62,7 +88,7 @@ def urllib_http(timeout: float) -> Http:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with opener.open(request, timeout=timeout) as response:
                 status, raw, response_headers = response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
             status, raw, response_headers = error.code, error.read(), error.headers

@@ -213,7 +213,8 @@ def list_images(
             return False
         return all(matches(image) for matches in predicates)
 
-    predicates = [_predicate(key, value) for key, value in filters.items()]  # a malformed one is 400 at once
+    # a malformed filter is 400 at once; one on a property the caller may not read matches nothing
+    predicates = [_predicate(key, value, context, settings) for key, value in filters.items()]
 
     descending = sort_dir == "desc"
     if sort_key == "created_at":  # the default: the indexes' own order, read a page at a time from the marker
@@ -285,9 +286,11 @@ TIME_FILTERS = ("created_at", "updated_at")  # with an operator: eq, neq, lt, lt
 LIST_FILTERS = ("name", "id", "status", "container_format", "disk_format")  # eq: or in: a list
 
 
-def _predicate(key: str, value: str) -> Callable[[Image], bool]:
+def _predicate(key: str, value: str, context: RequestContext, settings: Settings) -> Callable[[Image], bool]:
     """Whether an image passes the filter ``key=value``, as Glance's database query has it; a malformed
-    value is refused here, before any image is read, with Glance's message."""
+    value is refused here, before any image is read, with Glance's message. A filter on a property the
+    caller may not read matches no image, as if none had it (unlike Glance, whose list filters in the
+    database before protections hide anything: its answer tells right values from wrong ones)."""
     if key == "protected":
         if value not in ("true", "false"):
             raise BadRequest(f"Invalid value '{value}' for 'protected' filter. Valid values are 'true' or 'false'.")
@@ -321,6 +324,8 @@ def _predicate(key: str, value: str) -> Callable[[Image], bool]:
         return lambda image: getattr(image, key) == wanted
     if key in BASE_FIELDS:  # compared as given, no operator (Glance's other columns)
         return lambda image: (actual := getattr(image, key)) is not None and str(actual) == value
+    if not may(context, settings, key, "read"):
+        return lambda image: False
     return lambda image: image.properties.get(key) == value
 
 

@@ -68,6 +68,9 @@ class ImportJob(BaseModel):
     task_id: str
     method: str = "glance-direct"
     context: RequestContext
+    # the image's owner when the import started: a plugin's role session may move only its counters
+    # (adapters/ports.py plugin_ports); None in a document from before it travelled here
+    owner: str | None = None
     # where the data was staged (kept on a glance-direct revert for a retry)
     staging_key: str
     # what data plugins wrote in place of the staged data, in order (data/layout.replacement_key): the

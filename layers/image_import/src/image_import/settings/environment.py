@@ -24,6 +24,9 @@ ENVIRONMENT_OVERRIDES = (
     # where a deployed stack keeps the service user's password (template: KeystonePasswordSecretArn / ...Parameter)
     ("KEYSTONE_PASSWORD_SECRET_ARN", "keystone_authtoken", "password_secret_arn"),
     ("KEYSTONE_PASSWORD_PARAMETER", "keystone_authtoken", "password_parameter"),
+    # the quota checks' functions (template: KeystoneLimits, which also grants them the password's read);
+    # a file that turns them on under a stack that says off stops start-up (settings/model.py)
+    ("USE_KEYSTONE_LIMITS", "DEFAULT", "use_keystone_limits"),
 )
 
 
@@ -57,6 +60,9 @@ class Resources:
     tokens_table: str | None = None  # the dynamodb identity backend's table
     event_bus_name: str | None = None  # where lifecycle events are published (none: not published)
     metadefs_table: str | None = None  # the metadata definitions (the API and the loader)
+    # a plugin function's: the roles it works as, scoped to its import (a data plugin's may write its replacement)
+    plugin_role_arn: str | None = None
+    data_plugin_role_arn: str | None = None
 
 
 @functools.cache
@@ -72,6 +78,8 @@ def get_resources() -> Resources:
             tokens_table=env.get("TOKENS_TABLE"),
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             metadefs_table=env.get("METADEFS_TABLE"),
+            plugin_role_arn=env.get("PLUGIN_ROLE_ARN") or None,
+            data_plugin_role_arn=env.get("DATA_PLUGIN_ROLE_ARN") or None,
         )
     except KeyError as exc:
         raise ConfigError(f"environment variable {exc.args[0]} is not set") from None

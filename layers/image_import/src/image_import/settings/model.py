@@ -175,6 +175,7 @@ def load_settings(config_dir: Path, environ: Mapping[str, str] | None = None) ->
     if not api_conf.exists():
         raise ConfigError(f"{api_conf}: missing (the API configuration file is required)")
     parse_ini(api_conf, sections)
+    _keystone_limits_switch_agrees(sections, environ)
     for section, options in option_overrides(environ).items():
         sections.setdefault(section, {}).update(options)
 
@@ -282,6 +283,26 @@ def _quota_options(sections: Sections, config_dir: Path) -> dict:
             f"{LIMITS_FILE} (they would be ignored)"
         )
     return {"use_keystone_limits": True, "oslo_limit": load_oslo_limit(sections)}  # a bad section stops start-up
+
+
+KEYSTONE_LIMITS_VARIABLE = "USE_KEYSTONE_LIMITS"
+
+
+def _keystone_limits_switch_agrees(sections: Sections, environ: Mapping[str, str] | None) -> None:
+    """On a deployed stack the template's ``KeystoneLimits`` (``USE_KEYSTONE_LIMITS``) decides, and grants
+    the quota checks the Keystone password's read only when on. A file turning the limits on under a stack
+    that says off is refused rather than overridden: off would silently leave the quotas unchecked."""
+    told = (environ or {}).get(KEYSTONE_LIMITS_VARIABLE)
+    item = sections.get("DEFAULT", {}).get("use_keystone_limits")
+    if not told or item is None:
+        return
+    switch = ConfValue(told, Path(f"environment variable {KEYSTONE_LIMITS_VARIABLE}"), 0)
+    if parse_bool(item) and not parse_bool(switch):
+        raise ConfigError(
+            f"{item.where()}: use_keystone_limits = true, but the stack was deployed with KeystoneLimits=false "
+            f"({KEYSTONE_LIMITS_VARIABLE}={told}): deploy with KeystoneLimits=true (which also lets the quota "
+            "checks read the Keystone password)"
+        )
 
 
 NOTIFICATION_DRIVERS = ("noop", "messaging", "messagingv2", "log", "routing")

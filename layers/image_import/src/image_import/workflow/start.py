@@ -199,6 +199,7 @@ def import_job(image: Image, task_id: str, method: str, context: RequestContext,
         task_id=task_id,
         method=method,
         context=context,
+        owner=image.owner,
         staging_key=source_key(image, method),
         **fields,
     )
