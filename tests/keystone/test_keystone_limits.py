@@ -17,6 +17,7 @@ from tests.integration.conftest import Api
 # the whole stack's fixtures (tests/integration), for the two tests at the end
 aws_env, stack, stack_parameters = integration.aws_env, integration.stack, integration.stack_parameters
 stack_events_file = integration.stack_events_file
+stack_large_requests = integration.stack_large_requests
 
 # a service of its own (not "image"/"glance"): the session's Keystone also serves the tempest runs
 SERVICE_TYPE = "image-limits-test"
