@@ -10,6 +10,7 @@ from image_import.errors import ImportFailed
 from image_import.models import Image, Task
 from image_import.models.image import ImportLock
 from image_import.models.quota import IMAGE_STAGE_TOTAL, MIB
+from image_import.quotas.limits import limits_of
 from image_import.settings import load_settings
 from image_import.workflow.actions import ImageActions
 from tests.conftest import set_option
@@ -33,6 +34,12 @@ def importing(ports, number: int) -> ImageActions:
     return ports
 
 
+def actions_of(ports, number: int, settings) -> ImageActions:
+    """The import's actions with the limits its admission read (ImportJob.limits)."""
+    limits = limits_of("p", settings) if settings.quotas_enabled else None
+    return ImageActions(ports, f"image-{number}", f"task-{number}", settings, limits)
+
+
 def arrive(actions: ImageActions, count: int) -> Image:
     return actions.apply(lambda image: setattr(image, "arriving", count))
 
@@ -41,7 +48,7 @@ def test_one_operation_may_run_past_the_limit_and_no_other_while_it_does(limited
     ports = fake_ports()
     for number in (1, 2, 3):
         importing(ports, number)
-    first, second, third = (ImageActions(ports, f"image-{n}", f"task-{n}", limited) for n in (1, 2, 3))
+    first, second, third = (actions_of(ports, n, limited) for n in (1, 2, 3))
     arrive(first, MIB)  # under the limit
     arrive(second, 2 * MIB)  # past it (3 MiB): takes the slot, the project was not over
     assert ports.images.overrun_holders("p") == {IMAGE_STAGE_TOTAL: "task-2"}
@@ -56,7 +63,7 @@ def test_one_operation_may_run_past_the_limit_and_no_other_while_it_does(limited
 def test_a_write_that_adds_nothing_claims_nothing_even_over_the_limit(limited):
     ports = fake_ports()
     importing(ports, 1)
-    actions = ImageActions(ports, "image-1", "task-1", limited)
+    actions = actions_of(ports, 1, limited)
     arrive(actions, 3 * MIB)
     actions.release_overruns("p")
     # over the limit, and another change of the image (a plugin's property) still goes through
@@ -68,8 +75,8 @@ def test_a_slot_left_by_an_import_that_is_over_is_freed_by_the_next(limited):
     ports = fake_ports()
     for number in (1, 2, 3):
         importing(ports, number)
-    arrive(ImageActions(ports, "image-1", "task-1", limited), MIB)
-    arrive(ImageActions(ports, "image-2", "task-2", limited), 2 * MIB)  # takes the slot, never releases it
+    arrive(actions_of(ports, 1, limited), MIB)
+    arrive(actions_of(ports, 2, limited), 2 * MIB)  # takes the slot, never releases it
 
     def failed(task):
         task.status = "failure"
@@ -77,13 +84,21 @@ def test_a_slot_left_by_an_import_that_is_over_is_freed_by_the_next(limited):
 
     ports.tasks.edit("task-2", failed, attempts=1)
     ports.images.edit("image-2", lambda image: setattr(image, "arriving", 0) or True, attempts=1)
-    arrive(ImageActions(ports, "image-3", "task-3", limited), 2 * MIB)  # past it again: the stale slot freed
+    arrive(actions_of(ports, 3, limited), 2 * MIB)  # past it again: the stale slot freed
     assert ports.images.overrun_holders("p") == {IMAGE_STAGE_TOTAL: "task-3"}
+
+
+def test_an_import_admitted_without_limits_claims_nothing_in_its_steps(limited):
+    """A workflow document from before the limits were carried: no step reads the limits itself."""
+    ports = fake_ports()
+    importing(ports, 1)
+    actions = ImageActions(ports, "image-1", "task-1", limited, limits=None)
+    assert not actions.counts_bytes and arrive(actions, 100 * MIB).arriving == 100 * MIB
 
 
 def test_without_quotas_nothing_is_claimed(settings):
     ports = fake_ports()
     importing(ports, 1)
-    actions = ImageActions(ports, "image-1", "task-1", settings)
+    actions = actions_of(ports, 1, settings)
     assert not actions.counts_bytes
     assert arrive(actions, 100 * MIB).arriving == 100 * MIB

@@ -68,6 +68,9 @@ class ImportJob(BaseModel):
     task_id: str
     method: str = "glance-direct"
     context: RequestContext
+    # the owner's quota limits as the import's admission read them (None: no quotas): the steps claim the
+    # bytes they add against these (quotas/growth.py), so no step function needs to read Keystone
+    limits: dict[str, int] | None = None
     # the image's owner when the import started: a plugin's role session may move only its counters
     # (adapters/ports.py plugin_ports); None in a document from before it travelled here
     owner: str | None = None

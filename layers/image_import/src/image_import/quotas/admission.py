@@ -48,6 +48,15 @@ def claims(settings: Settings, project: str | None, *wanted: tuple[str, int, boo
     ]
 
 
+def read_once(settings: Settings, project: str | None, known: Known) -> Known:
+    """The project's limits as this request knows them, read now if it does not yet (None: no quotas)."""
+    if project is None or not settings.quotas_enabled:
+        return None
+    if known is not None and known[0] == project:
+        return known
+    return project, limits_of(project, settings) or {}
+
+
 def in_mib(size: int | None) -> int:
     return (size or 0) // MIB
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, ImportFailed, TaskAborted
-from image_import.models import Image
+from image_import.models import Image, ImportJob
 from image_import.models.quota import Claim, OverLimit
 from image_import.models.time import utcnow
 from image_import.settings import Settings
@@ -22,9 +22,24 @@ ATTEMPTS = 8
 
 
 class ImageActions:
-    def __init__(self, ports: Ports, image_id: str, task_id: str, settings: Settings | None = None):
+    def __init__(
+        self,
+        ports: Ports,
+        image_id: str,
+        task_id: str,
+        settings: Settings | None = None,
+        limits: dict[str, int] | None = None,
+    ):
+        """``settings``: claim the bytes a change adds against ``limits`` (the owner's, as the import's
+        admission read them: ImportJob.limits)."""
         self.ports, self.image_id, self.task_id, self.settings = ports, image_id, task_id, settings
-        self._claims: list[Claim] | None = None  # the owner's byte limits, read once
+        self.limits = limits
+        self._claims: list[Claim] | None = None
+
+    @classmethod
+    def of(cls, job: ImportJob, ports: Ports, settings: Settings | None = None) -> ImageActions:
+        """The actions of ``job``'s import (its image, task and the limits it was admitted under)."""
+        return cls(ports, job.image_id, job.task_id, settings, job.limits)
 
     def current(self) -> Image:
         return self._held(self.ports.images.get(self.image_id))
@@ -71,8 +86,9 @@ class ImageActions:
 
     @property
     def counts_bytes(self) -> bool:
-        """Whether the bytes a step writes are claimed as they arrive (quotas are on here)."""
-        return self.settings is not None and self.settings.quotas_enabled
+        """Whether the bytes a step writes are claimed as they arrive: quotas are on and the import carries
+        the limits it was admitted under (a document from before it did: nothing is claimed)."""
+        return self.settings is not None and self.settings.quotas_enabled and self.limits is not None
 
     def _growth_claims(self) -> list[Claim]:
         if not self.counts_bytes:
@@ -80,7 +96,8 @@ class ImageActions:
         if self._claims is None:
             from image_import.quotas import growth
 
-            self._claims = growth.claims(self.settings, self.current().owner)
+            owner = self.current().owner
+            self._claims = growth.claims(self.settings, owner, (owner, self.limits)) if owner and self.limits else []
         return self._claims
 
     def release_overruns(self, owner: str | None) -> None:

@@ -74,7 +74,7 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
         outcome = _restore_image(job, staged, ports)
     message = f"{reason}. {outcome}"
     owner = current.owner if current is not None else job.context.project_id
-    ImageActions(ports, job.image_id, job.task_id, settings).release_overruns(owner)
+    ImageActions.of(job, ports, settings).release_overruns(owner)
 
     def fail(task: Task) -> None:
         task.status, task.message, task.expires_at = "failure", message, task_expiry()

@@ -154,6 +154,7 @@ def _lock_and_start(
     image.updated_at = now
     try:
         # conditional on the version read (only one import wins) and on what it claims of the quotas
+        known_limits = admission.read_once(settings, image.owner, known_limits)  # the job carries them on
         claims = admission.for_import(settings, image.owner, method, image.size, known_limits, stores=len(stores) or 1)
         ports.images.save(image, claims=claims)
     except ConcurrentUpdate:
@@ -166,7 +167,8 @@ def _lock_and_start(
         return
     notifications.image_event("image.update", image, ports, settings)
 
-    job = import_job(image, task.id, method, context, source_uri=source_uri)
+    limits = known_limits[1] if known_limits is not None else None
+    job = import_job(image, task.id, method, context, source_uri=source_uri, limits=limits)
     if stores:
         source = (image.stores or settings.default_stores)[0]  # a copy reads the heaviest store it is in
         job = job.model_copy(

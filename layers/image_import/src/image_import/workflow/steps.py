@@ -71,7 +71,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     records size, checksum, multihash and virtual size on the image, as Glance does at the end of its
     single read.
     """
-    actions = ImageActions(ports, job.image_id, job.task_id, settings)
+    actions = ImageActions.of(job, ports, settings)
     image = actions.current()  # fail fast if the image is gone or the lock was lost
     key = store_key(job.image_id)
     first_store = job.stores[0] if job.stores else None  # multi-store: hashed here, copied on by the Map state
@@ -148,7 +148,7 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
     image (``os_glance_failed_import``) and leaves nothing in the target."""
     assert job.target_store is not None
     target_store: str = job.target_store
-    actions = ImageActions(ports, job.image_id, job.task_id, settings)
+    actions = ImageActions.of(job, ports, settings)
     image = actions.current()
     key = store_key(job.image_id)
     source = bucket_of(job.source_store, settings, ports)
@@ -249,7 +249,7 @@ def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
 
 
 def complete(job: ImportJob, ports: Ports, settings: Settings | None = None) -> ImportJob:
-    actions = ImageActions(ports, job.image_id, job.task_id, settings)
+    actions = ImageActions.of(job, ports, settings)
     failed = _failed_copies(job, settings, ports) if job.copy_targets else []
 
     activated: list[Image] = []
@@ -308,7 +308,7 @@ def plugin_job(
         method=job.method,
         context=job.context,
         staging_key=job.data_key,
-        actions=ImageActions(ports, job.image_id, job.task_id, settings),
+        actions=ImageActions.of(job, ports, settings),
         staging=ports.staging,
         plugin=plugin,
     )

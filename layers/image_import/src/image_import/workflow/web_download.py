@@ -143,7 +143,7 @@ def download(
         fetcher = WebFetcher()
     if job.download is not None and job.download.done:
         return job
-    actions = ImageActions(ports, job.image_id, job.task_id, settings)  # current(): fails fast if gone or lost
+    actions = ImageActions.of(job, ports, settings)  # current(): fails fast if gone or lost
     one_pass = _Pass(job, actions, settings, ports, fetcher, resolve, math.inf if deadline is None else deadline, clock)
     return one_pass.run()
 
