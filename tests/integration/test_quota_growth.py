@@ -192,3 +192,62 @@ class TestAllStores:
         assert admin.show(image_id)["status"] == "active"
         assert counters("admin")["image_size_total"] == 3 * MIB
         assert_counted(stores_stack)
+
+
+# --- uploads of undeclared size, all admitted at once ----------------------------------------------
+
+
+class TestUndeclaredUploads:
+    @pytest.fixture
+    def stack_config(self, config_dir):
+        limit(config_dir, image_stage_total=2, image_size_total=2)
+        return config_dir
+
+    def uploads_at_once(self, stack, member: Api, route: str, count: int = 3) -> list:
+        """``count`` uploads of 1.5 MiB, none declaring its size, each admitted (under the limit) before any
+        writes a byte: their bodies wait for one another."""
+        from image_import.adapters.ports import default_ports
+        from image_import.data.file_upload import upload_image
+        from image_import.data.stage import stage_image
+        from image_import.models import RequestContext
+        from image_import.settings import get_settings
+
+        call = stage_image if route == "stage" else upload_image
+        context = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"])
+        image_ids = [member.create()["id"] for _ in range(count)]
+        together = threading.Barrier(count, timeout=30)
+        outcomes: list = [None] * count
+
+        def body():
+            together.wait()  # every upload has passed its admission
+            yield SERVED
+
+        def upload(index: int) -> None:
+            try:
+                call(context, image_ids[index], body(), None, get_settings(), default_ports())
+                outcomes[index] = "stored"
+            except Exception as exc:
+                outcomes[index] = exc
+
+        threads = [threading.Thread(target=upload, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return list(zip(image_ids, outcomes, strict=True))
+
+    @pytest.mark.parametrize(("route", "resource", "stored_status"), [("stage", "image_stage_total", "uploading"), ("file", "image_size_total", "active")])  # fmt: skip
+    def test_one_may_end_over_the_limit_the_others_are_413_and_keep_nothing(
+        self, stack, member, route, resource, stored_status
+    ):
+        from image_import.errors import RequestEntityTooLarge
+
+        results = self.uploads_at_once(stack, member, route)
+        stored = [image_id for image_id, outcome in results if outcome == "stored"]
+        refused = [outcome for _, outcome in results if outcome != "stored"]
+        assert len(stored) == 2, results  # 1.5 MiB within the limit, then one across it (3 MiB)
+        [over] = refused
+        assert isinstance(over, RequestEntityTooLarge) and f"{resource} is over limit of 2" in str(over)
+        assert counters()[resource] == 2 * len(SERVED)
+        assert sorted(member.show(i)["status"] for i, _ in results) == sorted([stored_status] * 2 + ["queued"])
+        assert_counted(stack)

@@ -426,6 +426,15 @@ class ImageRepository(_Repository):
                     sets.append(f"#o{i} = :o{i}")
                     continue
                 highest = claim.highest_counter(rise)
+                if claim.may_cross:  # within the limit, or across it if nobody is and the project is not over
+                    names[f"#o{i}"] = overrun_slot(claim.resource)
+                    values[f":m{i}"] = {"N": str(highest)}
+                    values[f":u{i}"] = {"N": str(claim.highest_before_overrun())}
+                    conditions.append(
+                        f"(attribute_not_exists(#c{i}) OR #c{i} <= :m{i} OR "
+                        f"(attribute_not_exists(#o{i}) AND #c{i} <= :u{i}))"
+                    )
+                    continue
                 if highest < 0:
                     self._refused(image, before, claims)
                 values[f":m{i}"] = {"N": str(highest)}

@@ -30,7 +30,7 @@ from image_import.models import Image, RequestContext
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
-from image_import.quotas import admission
+from image_import.quotas import admission, growth
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 from image_import.stores.buckets import bucket_of
@@ -85,7 +85,7 @@ def upload_image(
         image.os_hash_algo, image.os_hash_value, image.updated_at = digests.hash_algo, digests.hash_value, utcnow()
         if store_id is not None:
             image.stores = [store_id]
-        ports.images.save(image)
+        ports.images.save(image, claims=growth.finishing(settings, image.owner, known))
     except BaseException as exc:
         notifications.error_event(
             "image.upload", f"Failed to upload image data for image {image_id}: {exc}", ports, settings
@@ -97,6 +97,8 @@ def upload_image(
             raise UnsupportedMediaType(str(exc)) from None
         if isinstance(exc, ImportFailed):  # the size cap, raised while streaming
             raise RequestEntityTooLarge(str(exc)) from None
+        if isinstance(exc, OverLimit):  # its bytes came to more than the limit lets another upload add
+            raise admission.too_large(exc) from None
         if isinstance(exc, ConcurrentUpdate):
             raise Conflict(f"Image {image_id} was changed or deleted during the upload.") from None
         raise

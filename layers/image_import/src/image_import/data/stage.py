@@ -20,7 +20,7 @@ from image_import.models import Image, RequestContext
 from image_import.models.quota import IMAGE_STAGE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
-from image_import.quotas import admission
+from image_import.quotas import admission, growth
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 
@@ -68,9 +68,11 @@ def stage_image(
             )
         image.size, image.staged_key = size, key
         image.updated_at = utcnow()
-        ports.images.save(image)
-    except BaseException:
+        ports.images.save(image, claims=growth.finishing(settings, image.owner, known))
+    except BaseException as exc:
         _unstage(image_id, ports)
+        if isinstance(exc, OverLimit):  # its bytes came to more than the limit lets another upload add
+            raise admission.too_large(exc) from None
         raise
     notifications.image_event("image.update", image, ports, settings)
     return image

@@ -92,11 +92,18 @@ class Claim:
     # the counter, and ``overrun_by`` an operation, that may take the project's one overrun slot
     rising_only: bool = False
     overrun_by: str | None = None
+    # a request's last write (PUT /stage, PUT /file): within the limit, or across it while nobody holds the
+    # overrun slot and the project is not over already; it ends there, so it takes no slot
+    may_cross: bool = False
 
     def overrunning(self, operation: str) -> Claim:
         """This claim, met past the limit by ``operation`` holding the overrun slot (or taking it while the
         project is not over already)."""
         return Claim(self.resource, self.limit, self.delta, self.after_write, self.rising_only, operation)
+
+    def finishing(self) -> Claim:
+        """This claim, as the last write of a request that may end past the limit (``may_cross``)."""
+        return Claim(self.resource, self.limit, self.delta, self.after_write, self.rising_only, may_cross=True)
 
     def highest_before_overrun(self) -> int:
         """The highest counter at which a write may still take the overrun slot: usage not over the limit."""
@@ -122,7 +129,10 @@ class Claim:
             if overrun_holder is not None:
                 return overrun_holder == self.overrun_by
             return counter <= self.highest_before_overrun()
-        return counter <= self.highest_counter(own_change)
+        within = counter <= self.highest_counter(own_change)
+        if self.may_cross:
+            return within or (overrun_holder is None and counter <= self.highest_before_overrun())
+        return within
 
 
 def overrun_slot(resource: str) -> str:

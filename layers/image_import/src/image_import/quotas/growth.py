@@ -37,6 +37,14 @@ def claims(settings: Settings, owner: str | None, known: admission.Known = None)
     return [dataclasses.replace(c, rising_only=True) for c in admission.claims(settings, owner, *wanted, known=known)]
 
 
+def finishing(settings: Settings, owner: str | None, known: admission.Known = None) -> list[Claim]:
+    """The claims of a request's last write, the one that records the bytes it stored (PUT /stage, PUT
+    /file of a size not declared, admitted with a delta of 0): Glance's rule lets it end past the limit,
+    but only while no operation holds the overrun slot and the project is not over already, so concurrent
+    uploads cannot each go over."""
+    return [claim.finishing() for claim in claims(settings, owner, known)]
+
+
 def free_stale_slots(ports: Ports, over: OverLimit, operation: str) -> bool:
     """Free the slots the refused claims found held by an operation whose task is over (it died before it
     released them); True if one was freed (the write may be tried again)."""
