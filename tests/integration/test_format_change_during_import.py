@@ -168,3 +168,25 @@ class TestSeveralStores:
         assert image["status"] == "uploading" and image.get("stores") is None
         assert stored(stores_stack, image_id) == {"fast": None, "cheap": None, "edge": None}
         assert "changed after the data was inspected as qcow2/ovf" in failure_message(admin, image_id)
+
+    def test_a_copy_image_whose_formats_changed_behind_the_api_fails_and_copies_nothing(self, stores_stack, admin):
+        from tests.integration.test_stores import stored
+
+        image_id = staged_ovf(admin)
+        body = {"method": {"name": "glance-direct"}, "stores": ["fast"]}
+        assert admin.call("POST", f"/v2/images/{image_id}/import", body).status == 202
+        wait_for_executions(stores_stack)
+        assert admin.show(image_id)["status"] == "active"
+        before_function(
+            stores_stack, "ImportToStoreFunction", lambda event: write_behind_the_api(image_id), when=is_copy
+        )
+        copy = {"method": {"name": "copy-image"}, "stores": ["cheap"]}
+        assert admin.call("POST", f"/v2/images/{image_id}/import", copy).status == 202
+        wait_for_executions(stores_stack)
+        tasks = admin.call("GET", f"/v2/images/{image_id}/tasks").json["tasks"]
+        [copied] = [t for t in tasks if t["input"]["import_req"]["method"]["name"] == "copy-image"]
+        assert copied["status"] == "failure"
+        assert "changed after the data was inspected as qcow2/ovf" in copied["message"]
+        image = admin.show(image_id)
+        assert image["status"] == "active" and image["stores"] == "fast"
+        assert stored(stores_stack, image_id)["cheap"] is None
