@@ -162,3 +162,14 @@ def test_taking_over_a_stale_lock_puts_back_what_its_data_plugin_changed(setting
     image = ports.images.get(image_id)
     assert image.import_lock.task_id == task.id and image.import_lock.restore is None
     assert (image.size, image.disk_format, image.container_format) == declared
+
+
+def test_taking_over_a_stale_lock_forgets_the_bytes_the_dead_import_was_writing(settings):
+    """Its ``arriving`` bytes counted as staging: the new import starts from none (quotas/growth.py)."""
+    ports = fake_ports()
+    image_id = locked_image(ports, settings)
+    image = ports.images.get(image_id)
+    image.arriving = 5 * 1024 * 1024  # a replacement half-written when the import died
+    ports.images.save(image)
+    start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports, clock=at(T0 + timedelta(hours=2)))
+    assert ports.images.get(image_id).arriving == 0

@@ -145,6 +145,7 @@ def _lock_and_start(
         for attribute, value in image.import_lock.restore.items():
             setattr(image, attribute, value)
     image.import_lock = ImportLock(task_id=task.id, taken_at=now)
+    image.arriving = 0  # what a dead import was writing is nobody's now (the sweeper removes its bytes)
     if method != COPY_IMAGE:  # a copy leaves the image active, in the stores it was in
         lifecycle.move(image, "import")
     image.properties[IMPORTING_TO_STORES_KEY] = ",".join(stores)
