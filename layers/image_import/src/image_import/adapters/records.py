@@ -173,6 +173,11 @@ def _counters(item: dict[str, Any]) -> dict[str, int]:
     return {name: int(item[name]["N"]) for name in RESOURCES if name in item}
 
 
+def _holders(item: dict[str, Any]) -> dict[str, str]:
+    """Resource -> the operation a usage row names as holding its overrun slot."""
+    return {name: item[overrun_slot(name)]["S"] for name in RESOURCES if overrun_slot(name) in item}
+
+
 def _counted_item(item: dict[str, Any]) -> Counted:
     """What a stored image counts, from its item (nothing for one the model cannot read: it never counted)."""
     try:
@@ -389,9 +394,15 @@ class ImageRepository(_Repository):
 
     def usage_row(self, project: str) -> tuple[dict[str, int], str | None, int]:
         """The project's counters, when a write last moved them (None: never) and how many writes did."""
-        item = self._dynamodb().get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
-        found = item.get("Item", {})
+        found = self._usage_item(project)
         return _counters(found), found.get(CHANGED_AT, {}).get("S"), int(found.get(WRITES, {}).get("N", 0))
+
+    def _usage_item(self, project: str) -> dict[str, Any]:
+        """The project's usage row as stored ({} when it has none)."""
+        return (
+            self._dynamodb().get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True).get("Item")
+            or {}
+        )
 
     def _usage_writes(self, before: Counted, image: Image, claims: list[Claim]) -> list[dict[str, Any]]:
         """The transaction's writes to counters: each project's row the write moves, with the claims (on the
@@ -459,8 +470,8 @@ class ImageRepository(_Repository):
         """Raise OverLimit with the counters as they are now; ConcurrentUpdate if they meet the claims now
         (they moved since the write was refused: the caller reads again and retries)."""
         own_change = changes(before, counted(image)).get(image.owner or "", {})
-        now = self.usage(image.owner or "")
-        holders = self.overrun_holders(image.owner or "")
+        row = self._usage_item(image.owner or "")  # one read: the counters and the slots' holders
+        now, holders = _counters(row), _holders(row)
         refused = [
             c
             for c in claims
@@ -472,9 +483,7 @@ class ImageRepository(_Repository):
 
     def overrun_holders(self, project: str) -> dict[str, str]:
         """Resource -> the operation holding the project's overrun slot of it (models/quota.py)."""
-        item = self._dynamodb().get_item(TableName=self.table, Key=_usage_key(project), ConsistentRead=True)
-        found = item.get("Item", {})
-        return {name: found[overrun_slot(name)]["S"] for name in RESOURCES if overrun_slot(name) in found}
+        return _holders(self._usage_item(project))
 
     def release_overrun(self, project: str, resource: str, operation: str) -> bool:
         """Free the project's overrun slot of ``resource`` if ``operation`` holds it; False if it does not."""

@@ -8,6 +8,7 @@ limit is refused by the store itself, so concurrent requests are admitted exactl
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -99,11 +100,11 @@ class Claim:
     def overrunning(self, operation: str) -> Claim:
         """This claim, met past the limit by ``operation`` holding the overrun slot (or taking it while the
         project is not over already)."""
-        return Claim(self.resource, self.limit, self.delta, self.after_write, self.rising_only, operation)
+        return dataclasses.replace(self, overrun_by=operation)
 
     def finishing(self) -> Claim:
         """This claim, as the last write of a request that may end past the limit (``may_cross``)."""
-        return Claim(self.resource, self.limit, self.delta, self.after_write, self.rising_only, may_cross=True)
+        return dataclasses.replace(self, may_cross=True)
 
     def highest_before_overrun(self) -> int:
         """The highest counter at which a write may still take the overrun slot: usage not over the limit."""

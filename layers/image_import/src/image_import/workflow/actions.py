@@ -35,6 +35,7 @@ class ImageActions:
         self.ports, self.image_id, self.task_id, self.settings = ports, image_id, task_id, settings
         self.limits = limits
         self._claims: list[Claim] | None = None
+        self._owner: str | None = None
 
     @classmethod
     def of(cls, job: ImportJob, ports: Ports, settings: Settings | None = None) -> ImageActions:
@@ -42,7 +43,9 @@ class ImageActions:
         return cls(ports, job.image_id, job.task_id, settings, job.limits)
 
     def current(self) -> Image:
-        return self._held(self.ports.images.get(self.image_id))
+        image = self._held(self.ports.images.get(self.image_id))
+        self._owner = image.owner  # whose limits a change claims against, without reading the image again
+        return image
 
     def _held(self, image: Image | None) -> Image:
         """The image, if it still exists and this task still holds its lock; else the step aborts."""
@@ -96,7 +99,7 @@ class ImageActions:
         if self._claims is None:
             from image_import.quotas import growth
 
-            owner = self.current().owner
+            owner = self._owner if self._owner is not None else self.current().owner
             self._claims = growth.claims(self.settings, owner, (owner, self.limits)) if owner and self.limits else []
         return self._claims
 
