@@ -46,6 +46,20 @@ def last_task(api: Api, image_id: str) -> dict:
     return api.call("GET", f"/v2/images/{image_id}/tasks").json["tasks"][-1]
 
 
+def refused_before_written(api: Api, s3_writes: list, route: str, declared: str) -> None:
+    """A 1 MiB body to a new image's ``route`` (stage, file) with the size header ``declared``: 400 in our
+    words, nothing written to S3 (not even written and removed again), the image still queued."""
+    image = api.create()
+    s3_writes.clear()
+    reply = api.call(
+        "PUT", f"/v2/images/{image['id']}/{route}", b"d" * MIB, {**OCTETS, "x-openstack-image-size": declared}
+    )
+    assert reply.status == 400, reply.text
+    assert s3_writes == []
+    assert reply.json["message"] == f"x-openstack-image-size must be a non-negative integer, got {declared!r}"
+    assert api.show(image["id"])["status"] == "queued"
+
+
 def over(reply, text: str) -> None:
     assert reply.status == 413, reply.text
     assert text in reply.json["message"], reply.json["message"]
@@ -129,15 +143,7 @@ class TestUpload:
         """A negative size took that much off the precheck's usage: an over-quota project got past it,
         and its data was stored before the size mismatch was noticed."""
         assert upload(member, member.create()["id"], 6 * MIB).status == 204  # unknown size: may go over once
-        image = member.create()
-        s3_writes.clear()
-        reply = member.call(
-            "PUT", f"/v2/images/{image['id']}/file", b"u" * MIB, {**OCTETS, "x-openstack-image-size": declared}
-        )
-        assert reply.status == 400, reply.text
-        assert s3_writes == []  # not even written and removed again
-        assert reply.json["message"] == f"x-openstack-image-size must be a non-negative integer, got {declared!r}"
-        assert member.show(image["id"])["status"] == "queued"
+        refused_before_written(member, s3_writes, "file", declared)
         assert usage(member)["image_size_total"] == (6, 5)
 
 
@@ -160,15 +166,7 @@ class TestStage:
         and its data was staged before the size mismatch was noticed."""
         first = member.create()
         assert stage(member, first["id"], 6 * MIB).status == 204  # unknown size: may go over once
-        image = member.create()
-        s3_writes.clear()
-        reply = member.call(
-            "PUT", f"/v2/images/{image['id']}/stage", b"s" * MIB, {**OCTETS, "x-openstack-image-size": declared}
-        )
-        assert reply.status == 400, reply.text
-        assert s3_writes == []  # not even written and removed again
-        assert reply.json["message"] == f"x-openstack-image-size must be a non-negative integer, got {declared!r}"
-        assert member.show(image["id"])["status"] == "queued"
+        refused_before_written(member, s3_writes, "stage", declared)
         assert bucket_keys(stack, "StagingBucket") == [f"staging/{first['id']}"]
         assert usage(member)["image_stage_total"] == (6, 5)
 
