@@ -82,6 +82,8 @@ def bench_list_latency(others: list[int]) -> None:
     os.environ.setdefault("IMAGE_IMPORT_CONFIG_DIR", str(REPO / "config"))
     section("8. A project's image list against the images of other projects (DynamoDB indexes, moto)")
     os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+    # in-process moto: an earlier figure's moto server (use_endpoint) is gone, and moto mocks no other endpoint
+    os.environ.pop("AWS_ENDPOINT_URL", None)
     calls: list[str] = []
     real = botocore.client.BaseClient._make_api_call
 
