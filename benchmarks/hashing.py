@@ -36,7 +36,7 @@ def _hash_two_threads(chunks: list[bytes]) -> None:
 
 
 def _hash_parallel_hasher(chunks: list[bytes]) -> None:
-    from image_import.data.hashing import ParallelHasher
+    from image_import.transfer.hashing import ParallelHasher
 
     hasher = ParallelHasher("sha512")
     for chunk in chunks:

@@ -83,8 +83,8 @@ def child_import(key: str, size_mib: int, moto_pid: int) -> None:
     """Runs in the fresh child process; prints one JSON line."""
     from image_import.adapters.aws import client
     from image_import.adapters.objects import Bucket
-    from image_import.data.hashing import ParallelHasher, hashed
     from image_import.settings import get_settings
+    from image_import.transfer.hashing import ParallelHasher, hashed
 
     settings = get_settings()
     staging, store = Bucket(STAGING_BUCKET), Bucket(STORE_BUCKET)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from image_import.data.hashing import ParallelHasher, hashed  # noqa: E402
-from image_import.data.inspection import FormatCheck, FormatOptions, inspected  # noqa: E402
+from image_import.transfer.hashing import ParallelHasher, hashed  # noqa: E402
+from image_import.transfer.inspection import FormatCheck, FormatOptions, inspected  # noqa: E402
 from tests import disk_images  # noqa: E402
 
 CHUNK = 8 * 1024 * 1024

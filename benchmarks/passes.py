@@ -1,4 +1,4 @@
-"""Figure 5: the store copy in passes (data/passes.py) against a moto S3 server in its own process.
+"""Figure 5: the store copy in passes (transfer/passes.py) against a moto S3 server in its own process.
 
 For each size, fresh child processes run the import step's copy the way the state machine does
 (the CopyState through JSON between passes):
@@ -93,8 +93,8 @@ def _cpu(measure, *args) -> tuple[float, float]:
 def _read_hash_pass(source, key: str, size: int, etag: str) -> float:
     """MiB/s of one CopyPass over ``source`` whose target copies for free: the store step's pinned ranged
     reads (READS_AHEAD at once) into the resumable MD5 + SHA-512, without S3's server-side copy."""
-    from image_import.data import passes
-    from image_import.data.hashing import ParallelHasher
+    from image_import.transfer import passes
+    from image_import.transfer.hashing import ParallelHasher
 
     target = _MemoryObject([b"x"])
     target.size = size  # what the completed upload holds
@@ -120,10 +120,10 @@ def _copy_pass_in_memory(chunks: list[bytes], passes, ParallelHasher) -> float:
 
 def child(key: str, size: int, mode: str) -> None:
     from image_import.adapters.objects import Bucket
-    from image_import.data import hashing, passes
-    from image_import.data.hashing import ParallelHasher
     from image_import.errors import PassInterrupted
     from image_import.models.job import CopyState
+    from image_import.transfer import hashing, passes
+    from image_import.transfer.hashing import ParallelHasher
 
     staging, store = Bucket(STAGING_BUCKET), Bucket(STORE_BUCKET)
     size_bytes, etag = staging.head(key)

@@ -4,7 +4,7 @@
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from image_import.adapters.ports import default_ports
-from image_import.data.direct_upload import receive_uploads
+from image_import.intake.direct_upload import receive_uploads
 from image_import.notifications import batched
 from image_import.observability import logger
 from image_import.settings import get_settings

@@ -207,8 +207,8 @@ class TestUndeclaredUploads:
         """``count`` uploads of 1.5 MiB, none declaring its size, each admitted (under the limit) before any
         writes a byte: their bodies wait for one another."""
         from image_import.adapters.ports import default_ports
-        from image_import.data.file_upload import upload_image
-        from image_import.data.stage import stage_image
+        from image_import.intake.file_upload import upload_image
+        from image_import.intake.stage import stage_image
         from image_import.models import RequestContext
         from image_import.settings import get_settings
 

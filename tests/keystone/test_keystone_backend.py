@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from image_import.identity.authenticate import authenticate
-from image_import.identity.caller import NotAuthenticated
 from image_import.identity.keystone import KeystoneValidator
+from image_import.models.caller import NotAuthenticated
 from image_import.settings import load_settings
 from tests.conftest import set_option
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from image_import.data.layout import replacement_key
-from image_import.data.stage import stage_image
 from image_import.errors import ImportFailed
 from image_import.images.catalog import create_image
+from image_import.intake.stage import stage_image
 from image_import.models.job import StepError
 from image_import.plugins import conversion, decompression, qemu_img
 from image_import.settings import ConfigError, load_settings
+from image_import.transfer.layout import replacement_key
 from image_import.workflow import steps
 from image_import.workflow.revert import revert
 from tests import disk_images

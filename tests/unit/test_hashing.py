@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from image_import.data import hashing
-from image_import.data.hashing import ParallelHasher, hashed
 from image_import.errors import ImportFailed
+from image_import.transfer import hashing
+from image_import.transfer.hashing import ParallelHasher, hashed
 
 
 def test_parallel_hashing_gives_the_same_digests_as_hashlib():
@@ -49,7 +49,7 @@ RESUMABLE = ["md5", "sha1", "sha256", "sha512"]
 def test_a_hashing_resumed_from_its_saved_state_gives_hashlibs_digest(algorithm, backend, monkeypatch):
     import json
 
-    from image_import.data import hashing
+    from image_import.transfer import hashing
 
     if backend == "rehashes":
         monkeypatch.setattr(hashing, "_libcrypto", lambda: None)
@@ -78,7 +78,7 @@ def test_the_saved_state_is_a_few_hundred_bytes():
 
 
 def test_reading_a_digest_does_not_end_the_hashing():
-    from image_import.data.hashing import new_digest
+    from image_import.transfer.hashing import new_digest
 
     digest = new_digest("sha256")
     digest.update(b"abc")
@@ -90,7 +90,7 @@ def test_reading_a_digest_does_not_end_the_hashing():
 def test_a_corrupt_state_is_refused_not_resumed():
     import base64
 
-    from image_import.data.hashing import StateError, new_digest, saved_state
+    from image_import.transfer.hashing import StateError, new_digest, saved_state
 
     digest = new_digest("sha512")
     backend, _, encoded = saved_state(digest).partition(":")
@@ -105,7 +105,7 @@ def test_a_corrupt_state_is_refused_not_resumed():
 
 
 def test_an_algorithm_no_backend_resumes_hashes_in_one_pass():
-    from image_import.data.hashing import StateError, resumable
+    from image_import.transfer.hashing import StateError, resumable
 
     hasher = ParallelHasher("sha3_512")
     assert not hasher.resumable and resumable("sha512")
@@ -192,7 +192,7 @@ def test_a_fresh_snapshot_is_a_new_hashers_and_made_without_a_thread(algorithm, 
 
 
 def test_the_first_pass_state_starts_a_hashing_that_resumes_to_hashlibs_digest(monkeypatch):
-    from image_import.data import passes
+    from image_import.transfer import passes
 
     monkeypatch.setattr(hashing.threading, "Thread", no_thread)
     state = passes.start(10, '"etag"', 8 * 1024 * 1024, "sha512")

@@ -9,10 +9,10 @@ from image_import_dev.tokens import main, parse_ttl
 
 from image_import.identity.authenticate import authenticate, validator_for
 from image_import.identity.authorizer import authorizer_response, caller_from_authorizer
-from image_import.identity.caller import Caller, NotAuthenticated
 from image_import.identity.token_file import TokenFile
 from image_import.identity.token_table import TokenTable, hash_token, issue, revoke
 from image_import.models import RequestContext
+from image_import.models.caller import Caller, NotAuthenticated
 from image_import.settings import ConfigError, load_settings
 from tests.conftest import set_option
 

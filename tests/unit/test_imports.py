@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from image_import.data.stage import stage_image
 from image_import.errors import Conflict, ImportFailed, RequestEntityTooLarge, ServiceUnavailable, TaskAborted
 from image_import.images.catalog import create_image
+from image_import.intake.stage import stage_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock, utcnow
 from image_import.models.job import StepError

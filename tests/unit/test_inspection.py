@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object, inspected
 from image_import.errors import ImportFailed
+from image_import.transfer.inspection import FormatCheck, FormatOptions, inspect_object, inspected
 from tests import disk_images
 from tests.disk_images import KIB, MIB
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from image_import.identity.caller import NotAuthenticated
 from image_import.identity.keystone import KeystoneValidator, Reply
+from image_import.models.caller import NotAuthenticated
 from image_import.settings import KeystoneSettings
 
 SETTINGS = KeystoneSettings(auth_url="http://keystone/v3", username="glance", password="pw", token_cache_time=300)

@@ -1,4 +1,4 @@
-"""The bucket key layout (data/layout.py): one owner for every key and prefix."""
+"""The bucket key layout (transfer/layout.py): one owner for every key and prefix."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from image_import.data import layout
 from image_import.models import Image
+from image_import.transfer import layout
 
 IMAGE_ID = str(uuid.uuid4())
 

@@ -1,12 +1,11 @@
-"""The image lifecycle (images/lifecycle.py): every status move the service makes, by name."""
+"""The image lifecycle (models/lifecycle.py): every status move the service makes, by name."""
 
 from __future__ import annotations
 
 import pytest
 
-from image_import.images import lifecycle
-from image_import.images.lifecycle import IllegalTransition
-from image_import.models import Image
+from image_import.models import Image, lifecycle
+from image_import.models.lifecycle import IllegalTransition
 
 
 @pytest.mark.parametrize(

@@ -94,29 +94,81 @@ def test_the_circle_check_finds_a_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-# Who may import whom: a room imports only the rooms below it. errors and the Caller value are the floor.
-FLOOR = {"image_import.errors", "image_import.identity.caller"}
-ALLOWED = {
-    "image_import.identity.caller": set(),
-    "image_import.models": {"image_import.models", *FLOOR},
-    "image_import.settings": {"image_import.settings", "image_import.policy.uri_filter", "image_import.policy.defaults",
-                              *FLOOR},
-    "image_import.adapters": {"image_import.adapters", "image_import.models", "image_import.settings",
-                              "image_import.policy.uri_filter", *FLOOR},
-}  # fmt: skip
+# Who may import whom: every room, bottom to top. A module imports its own room and the rooms below it,
+# never one above (lazy imports and those under TYPE_CHECKING count: each is a dependency all the same).
+# Glance's default rules and the URI filter are tables and pure checks that import nothing of ours; the
+# settings validate against them, so they sit under settings while the rest of policy reads the settings.
+ORDER = (
+    "errors",
+    "models",
+    "policy.defaults",
+    "policy.uri_filter",
+    "settings",
+    "policy",
+    "adapters",
+    "identity",
+    "observability",
+    "metrics",
+    "notifications",
+    "quotas",
+    "transfer",
+    "stores",
+    "metadefs",
+    "images",
+    "plugins",
+    "workflow",
+    "intake",
+    "tasks",
+    "composition",
+    "api",
+)
 
 
-@pytest.mark.parametrize("room", sorted(ALLOWED))
-def test_a_lower_room_does_not_import_a_higher_one(room):
-    allowed = ALLOWED[room]
-    wrong = {
-        (name, dependency)
-        for name, dependencies in graph().items()
-        if name == room or name.startswith(f"{room}.")
+def room_of(module: str) -> str:
+    """The most specific declared room a module belongs to (``image_import.policy.rules`` -> ``policy``)."""
+    name = module.removeprefix("image_import.")
+    rooms = [room for room in ORDER if name == room or name.startswith(f"{room}.")]
+    assert rooms, f"{module} is in no declared room: add its room to ORDER"
+    return max(rooms, key=len)
+
+
+def upward_imports(edges: dict[str, set[str]]) -> set[tuple[str, str]]:
+    rank = {room: position for position, room in enumerate(ORDER)}
+    return {
+        (module, dependency)
+        for module, dependencies in edges.items()
+        if module != "image_import"
         for dependency in dependencies
-        if not any(dependency == a or dependency.startswith(f"{a}.") for a in allowed)
+        if dependency != "image_import" and rank[room_of(dependency)] > rank[room_of(module)]
     }
-    assert wrong == set()
+
+
+def test_every_module_is_in_a_declared_room():
+    assert all(room_of(name) for name in MODULES if name != "image_import")
+
+
+# the plugin contract still names the workflow's ImageActions: it gets a protocol of its own in the re-cut
+# of the steps, which removes this line
+WAIVED = {("image_import.plugins.base", "image_import.workflow.actions")}
+
+
+def test_no_room_imports_a_room_above_it():
+    assert upward_imports(graph()) - WAIVED == set()
+
+
+def test_the_layering_check_sees_lazy_and_type_checking_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from image_import.api.app import app\n"
+        "def later():\n    from image_import.workflow import start\n"
+    )
+    found = imported_modules(module)
+    assert {"image_import.api.app", "image_import.workflow.start"} <= found
+    assert upward_imports({"image_import.models.image": found}) == {
+        ("image_import.models.image", "image_import.api.app"),
+        ("image_import.models.image", "image_import.workflow.start"),
+    }
 
 
 def imports_boto(path: Path) -> bool:

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from image_import.data import passes
-from image_import.data.hashing import ParallelHasher
 from image_import.errors import ImportFailed, PassInterrupted
 from image_import.models.job import CopyState
+from image_import.transfer import passes
+from image_import.transfer.hashing import ParallelHasher
 from tests.unit.fakes import FakeBucket
 
 MIB = 1024 * 1024
@@ -43,7 +43,7 @@ def copy_all(data: bytes, max_bytes: int, algorithm: str = "sha512", clock=None,
 
 
 def test_parts_are_whole_mib_within_s3s_limits():
-    from image_import.data import parts
+    from image_import.transfer import parts
 
     assert parts.part_size_for(100 * MIB, 8 * MIB) == 8 * MIB
     assert parts.part_size_for(100 * MIB, 5 * MIB) == 8 * MIB  # S3's minimum, with margin
@@ -69,7 +69,7 @@ def test_the_state_stays_a_few_hundred_bytes():
 
 
 def test_a_pass_ends_at_a_part_boundary_when_its_time_runs_short(monkeypatch):
-    from image_import.data import parts
+    from image_import.transfer import parts
 
     monkeypatch.setattr(parts, "MAX_PART_SIZE", 8 * MIB)  # passes of many parts
     data = os.urandom(40 * MIB)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from image_import.errors import BadRequest, NotFound
-from image_import.images.tasks import create_task, get_task, list_tasks, task_detail, task_stub
 from image_import.models import RequestContext, Task
 from image_import.models.time import utc_stamp
+from image_import.tasks.catalog import create_task, get_task, list_tasks, task_detail, task_stub
 from tests.unit.fakes import fake_ports
 
 ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["admin"], request_id="req-a", is_admin=True)

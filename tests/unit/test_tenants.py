@@ -6,8 +6,8 @@ import pytest
 
 from image_import.errors import Forbidden, NotFound
 from image_import.identity.authorizer import authorizer_response, caller_from_authorizer
-from image_import.identity.caller import Caller
 from image_import.models import Image, RequestContext
+from image_import.models.caller import Caller
 from image_import.policy import access
 from image_import.policy.rules import PolicyEngine, admin_context, image_target
 from image_import.settings import load_settings

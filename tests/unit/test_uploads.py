@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from image_import.data import direct_upload
-from image_import.data.layout import image_id_of_upload, is_received_key, upload_key
-from image_import.data.stage import stage_image
 from image_import.errors import BadRequest, Conflict, Forbidden, ImageNotFound, RequestEntityTooLarge
 from image_import.images.catalog import create_image, delete_image
+from image_import.intake import direct_upload
+from image_import.intake.stage import stage_image
 from image_import.models import RequestContext
+from image_import.transfer.layout import image_id_of_upload, is_received_key, upload_key
 from image_import.workflow.start import start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
@@ -463,7 +463,7 @@ def test_part_lengths_cover_the_size_exactly():
 def test_the_sweeper_keeps_a_staged_copy_and_removes_a_copy_that_never_was_staged(settings):
     from datetime import UTC, datetime, timedelta
 
-    from image_import.data.layout import received_key
+    from image_import.transfer.layout import received_key
     from image_import.workflow.sweeper import sweep
 
     ports = fake_ports()

@@ -76,7 +76,7 @@ class Answer:
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    from image_import.data import parts
+    from image_import.transfer import parts
 
     monkeypatch.setattr(web_download, "MIN_PART_SIZE", PART)  # the first pass's range
     monkeypatch.setattr(parts, "MIN_PART_SIZE", PART)

@@ -54,7 +54,7 @@ REVERT = ("RevertImport", "RevertImportFunction")
 CHOOSE_METHOD = "ChooseMethod"
 WEB_DOWNLOAD = (WEB_DOWNLOAD_STATE, "WebDownloadFunction")
 FAILED = "ImportFailed"
-# A pass of a looping state (data/passes.py) that broke off (S3 or the network failed, the function
+# A pass of a looping state (transfer/passes.py) that broke off (S3 or the network failed, the function
 # timed out) is retried from the offset the previous pass recorded: its input is that pass's output.
 PASS_RETRY = {
     "ErrorEquals": ["PassInterrupted", "Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"],

@@ -70,7 +70,7 @@ class Bucket:
             raise
         return True
 
-    # ---- a copy in passes (data/passes.py): ranged reads and part copies, each pinned to the source's ETag
+    # ---- a copy in passes (transfer/passes.py): ranged reads and part copies, each pinned to the source's ETag
     def ranged_chunks(
         self, key: str, first: int, last: int, etag: str, chunk_size: int = CHUNK_SIZE
     ) -> Iterator[bytes]:

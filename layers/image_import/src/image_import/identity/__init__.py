@@ -1,6 +1,5 @@
 """Identity: bearer tokens -> the :class:`Caller`, and the API Gateway authorizer's answer.
 
-* ``caller``: the Caller value, NotAuthenticated and the validator contract;
 * ``token_file``, ``token_table``, ``keystone``: the three backends, chosen by ``[identity] backend``
   in ``glance-api.conf``: ``local-tokens.yaml`` (default), the tokens table (SHA-256 of each token,
   with expiry), Keystone's ``GET /v3/auth/tokens``;
@@ -8,6 +7,6 @@
 * ``authorizer``: the token headers, the authorizer's answer and the caller read back from it.
 
 Each backend is imported only when configured, so the authorizer's cold start pays for one.
-This package module imports nothing, so ``settings`` imports ``caller`` (it builds Callers)
-without a circle; import the names from their modules.
+The Caller value, NotAuthenticated and the validator contract live below, in ``models.caller``:
+``settings`` builds Callers and sits under this room. Import the names from their modules.
 """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from image_import.identity.caller import Caller, NotAuthenticated, TokenValidator
 from image_import.identity.token_file import TokenFile
+from image_import.models.caller import Caller, NotAuthenticated, TokenValidator
 
 if TYPE_CHECKING:
     from image_import.settings import Settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_import.identity.caller import Caller
+from image_import.models.caller import Caller
 
 
 def header(headers: dict[str, str] | None, name: str) -> str | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from image_import.identity.caller import Caller, NotAuthenticated
+from image_import.models.caller import Caller, NotAuthenticated
 
 if TYPE_CHECKING:
     from image_import.settings import KeystoneSettings

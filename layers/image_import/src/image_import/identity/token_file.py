@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from image_import.identity.caller import Caller, NotAuthenticated
+from image_import.models.caller import Caller, NotAuthenticated
 
 
 class TokenFile:

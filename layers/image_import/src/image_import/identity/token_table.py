@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from image_import.identity.caller import Caller, NotAuthenticated
+from image_import.models.caller import Caller, NotAuthenticated
 
 
 class TokenStore(Protocol):

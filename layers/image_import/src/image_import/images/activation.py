@@ -1,7 +1,7 @@
 """POST /v2/images/{id}/actions/deactivate|reactivate: ``active <-> deactivated``, as Glance.
 
 Repeating either is a no-op (204); any other status is 403. A deactivated image's data can be
-downloaded by admins only (images/download.py); the moves are in images/lifecycle.py.
+downloaded by admins only (images/download.py); the moves are in models/lifecycle.py.
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, Conflict, Forbidden
-from image_import.images import lifecycle
-from image_import.models import Image, RequestContext
+from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings

@@ -10,7 +10,6 @@ from typing import Any
 
 from image_import import notifications
 from image_import.adapters.ports import Ports
-from image_import.data.layout import staging_key, store_key, upload_key
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -18,9 +17,9 @@ from image_import.errors import (
     Forbidden,
     RequestEntityTooLarge,
 )
-from image_import.images import lifecycle, paging
+from image_import.images import paging
 from image_import.images.schemas import image_schema
-from image_import.models import Image, RequestContext
+from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.ids import UUID_FORM, canonical_id
 from image_import.models.quota import IMAGE_COUNT_TOTAL, OverLimit
 from image_import.models.time import utcnow
@@ -29,6 +28,7 @@ from image_import.policy.protections import may
 from image_import.quotas import admission
 from image_import.settings import Settings, get_settings
 from image_import.stores.buckets import image_buckets
+from image_import.transfer.layout import staging_key, store_key, upload_key
 
 # Keys a client may never send (Glance: "Attribute '%s' is read-only.")
 DISALLOWED = ("direct_url", "self", "file", "schema", "stores")

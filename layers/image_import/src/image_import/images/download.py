@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 
 from image_import.adapters.ports import Ports
-from image_import.data.layout import store_key
 from image_import.errors import BadRequest, Forbidden, GlanceError
 from image_import.images.catalog import get_image
 from image_import.models import RequestContext
 from image_import.policy import access
 from image_import.settings import Settings
 from image_import.stores.buckets import image_buckets
+from image_import.transfer.layout import store_key
 
 PRESIGNED_URL_SECONDS = 300
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field, field_validator
 
 if TYPE_CHECKING:
-    from image_import.identity.caller import Caller
+    from image_import.models.caller import Caller
 
 
 class RequestContext(BaseModel):

@@ -47,7 +47,7 @@ class UploadRequest(BaseModel):
 
 
 class InspectedFormats(BaseModel):
-    """The formats an image's data was inspected as (data/inspection.py), recorded with its digests: what
+    """The formats an image's data was inspected as (transfer/inspection.py), recorded with its digests: what
     activation compares the record with, so no format changed after inspection can reach ``active``."""
 
     disk_format: str | None = None

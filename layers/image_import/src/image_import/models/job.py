@@ -17,7 +17,7 @@ class StepError(BaseModel):
 
 
 class CopyState(BaseModel):
-    """Where a copy in passes stands (data/passes.py): a few hundred bytes whatever the image size.
+    """Where a copy in passes stands (transfer/passes.py): a few hundred bytes whatever the image size.
 
     Each pass is one function call that moves a bounded range and returns this; the next pass (or a
     retry of a failed one) starts from ``offset``. Part ETags are not kept: S3 lists them (ListParts)
@@ -76,7 +76,7 @@ class ImportJob(BaseModel):
     owner: str | None = None
     # where the data was staged (kept on a glance-direct revert for a retry)
     staging_key: str
-    # what data plugins wrote in place of the staged data, in order (data/layout.replacement_key): the
+    # what data plugins wrote in place of the staged data, in order (transfer/layout.replacement_key): the
     # last one is what later steps read; all are removed when the import completes or reverts
     replacements: list[str] = []
     # web-download: the URI the user asked for (checked again before every connection)

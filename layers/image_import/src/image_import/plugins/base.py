@@ -124,8 +124,8 @@ class PluginJob:
         virtual_size: int | None = None,
     ) -> int:
         """Write the data later steps use instead of the current one and record it on the image; its size."""
-        from image_import.data.layout import replacement_key
         from image_import.errors import ImportFailed
+        from image_import.transfer.layout import replacement_key
 
         if not self.plugin:
             raise ImportFailed("replace_data needs the plugin's name (PluginJob.plugin)")

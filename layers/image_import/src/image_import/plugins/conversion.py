@@ -28,11 +28,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object, inspected
 from image_import.errors import ImportFailed, SourceChanged
 from image_import.plugins import qemu_img
 from image_import.plugins.base import ImportPlugin, PluginFunction, PluginJob, PluginLayer, TemplateParameter
 from image_import.settings import ConfigError, Settings
+from image_import.transfer.inspection import FormatCheck, FormatOptions, inspect_object, inspected
 
 SECTION = "image_conversion"
 # disk_format -> qemu-img's name for it

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from image_import.identity.caller import Caller
+from image_import.models.caller import Caller
 from image_import.settings.ini import ConfigError, parse_ini
 
 API_CONF = "glance-api.conf"

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from image_import.identity.caller import Caller
+from image_import.models.caller import Caller
 from image_import.policy.uri_filter import FilterOptions, parse_networks
 from image_import.settings.environment import option_overrides, settings_source
 from image_import.settings.files import (
@@ -86,7 +86,7 @@ class Settings:
     image_import_plugins: tuple[str, ...] = ()
     image_size_cap: int = 1024 * GIB
     hashing_algorithm: str = "sha512"
-    # [image_import_opts] max_bytes_per_pass (ours): the most one pass of a copy moves (data/passes.py)
+    # [image_import_opts] max_bytes_per_pass (ours): the most one pass of a copy moves (transfer/passes.py)
     max_bytes_per_pass: int = DEFAULT_MAX_BYTES_PER_PASS
     public_endpoint: str | None = None
     limit_param_default: int = 25
@@ -96,7 +96,7 @@ class Settings:
     image_member_quota: int = 128  # negative: unlimited (as Glance), within MAX_MEMBERS_PER_IMAGE
     disk_formats: tuple[str, ...] = tuple(DEFAULT_DISK_FORMATS)
     container_formats: tuple[str, ...] = tuple(DEFAULT_CONTAINER_FORMATS)
-    # [image_format]: what the format inspection of stored data accepts (data/inspection.py)
+    # [image_format]: what the format inspection of stored data accepts (transfer/inspection.py)
     require_image_format_match: bool = True
     vmdk_allowed_types: tuple[str, ...] = ("streamOptimized", "monolithicSparse")
     gpt_safety_checks_nonfatal: tuple[str, ...] = ("mbr",)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from image_import.data.parts import MIB, MIN_PART_SIZE
 from image_import.errors import NotFound
 from image_import.settings import Settings
+from image_import.transfer.parts import MIB, MIN_PART_SIZE
 
 NOT_MULTI_STORE = "Multi backend is not supported at this site."
-# what glance_store's s3 driver reports, with the figures of our copy (data/parts.py, data/passes.py)
+# what glance_store's s3 driver reports, with the figures of our copy (transfer/parts.py, transfer/passes.py)
 LARGE_OBJECT_SIZE_MB = MIN_PART_SIZE // MIB  # above one part: a multipart copy
 COPIES_IN_FLIGHT = 3
 

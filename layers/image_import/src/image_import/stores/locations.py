@@ -4,12 +4,11 @@ by default as in Glance): where the image's data is, as ``s3://<bucket>/<key>`` 
 from __future__ import annotations
 
 from image_import.adapters.ports import Ports
-from image_import.data.layout import store_key
-from image_import.images import lifecycle
-from image_import.models import Image, RequestContext
+from image_import.models import Image, RequestContext, lifecycle
 from image_import.policy import access
 from image_import.settings import Settings
 from image_import.stores.buckets import bucket_of
+from image_import.transfer.layout import store_key
 
 WITH_DATA = (lifecycle.ACTIVE, lifecycle.DEACTIVATED)
 

@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 from image_import.adapters.ports import Ports
-from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, Conflict, Forbidden, NotFound
-from image_import.images import lifecycle
-from image_import.models import Image, RequestContext
+from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.settings import Settings
 from image_import.stores import marks
 from image_import.stores.buckets import bucket_of
+from image_import.transfer.layout import store_key
 
 LAST_STORE = "Cannot delete image data from the only store containing it. Consider deleting the image instead."
 

@@ -15,8 +15,7 @@ from datetime import UTC, datetime, timedelta
 from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate
-from image_import.images import lifecycle
-from image_import.models import Image, Task
+from image_import.models import Image, Task, lifecycle
 from image_import.models.time import TASK_TIME_TO_LIVE, parse_time, utc_stamp
 
 LOCK_EXPIRY = timedelta(minutes=60)

@@ -10,15 +10,14 @@ from aws_lambda_powertools import Logger
 
 from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
-from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, TaskAborted
-from image_import.images import lifecycle
-from image_import.models import Image, ImportJob, Task
+from image_import.models import Image, ImportJob, Task, lifecycle
 from image_import.models.time import task_expiry, utcnow
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.stores.buckets import discard, written_buckets
 from image_import.stores.marks import COPY_IMAGE, forget_written_stores
+from image_import.transfer.layout import store_key
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.chain import failed_state
 from image_import.workflow.steps import plugin_job, record_success, remove_replacements, update_task

@@ -9,7 +9,6 @@ from typing import Any
 
 from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
-from image_import.data.layout import source_key
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -17,9 +16,8 @@ from image_import.errors import (
     RequestEntityTooLarge,
     ServiceUnavailable,
 )
-from image_import.images import lifecycle
 from image_import.images.catalog import get_image
-from image_import.models import Image, ImportJob, RequestContext, Task
+from image_import.models import Image, ImportJob, RequestContext, Task, lifecycle
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import task_expiry, utcnow
@@ -27,6 +25,7 @@ from image_import.policy import access, preconditions
 from image_import.quotas import admission
 from image_import.settings import Settings
 from image_import.stores import targets
+from image_import.transfer.layout import source_key
 from image_import.workflow import locks, web_download
 
 NOT_STARTED = "The import could not be started"

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
-from image_import.data import passes
-from image_import.data.hashing import Digests, ParallelHasher
-from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object
-from image_import.data.layout import replacement_key, store_key
 from image_import.errors import ConcurrentUpdate, ImportFailed, SourceChanged, TaskAborted
-from image_import.images import lifecycle
-from image_import.models import Image, ImportJob, Task
+from image_import.models import Image, ImportJob, Task, lifecycle
 from image_import.models.image import InspectedFormats
 from image_import.models.job import KnownDigests
 from image_import.models.time import task_expiry, utcnow
@@ -26,6 +21,10 @@ from image_import.settings import Settings
 from image_import.stores import marks
 from image_import.stores.buckets import bucket_of, discard
 from image_import.stores.marks import COPY_IMAGE
+from image_import.transfer import passes
+from image_import.transfer.hashing import Digests, ParallelHasher
+from image_import.transfer.inspection import FormatCheck, FormatOptions, inspect_object
+from image_import.transfer.layout import replacement_key, store_key
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.progress import Progress
 
@@ -65,7 +64,7 @@ def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports, dead
 
 
 def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
-    """One pass of the copy into the store (data/passes.py); the state machine calls it until it is done.
+    """One pass of the copy into the store (transfer/passes.py); the state machine calls it until it is done.
 
     The first pass inspects the staged data (a few MiB, by range) before a byte is copied; the last one
     records size, checksum, multihash and virtual size on the image, as Glance does at the end of its

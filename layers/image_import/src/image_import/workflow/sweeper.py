@@ -39,16 +39,15 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import ObjectBucket, Ports
-from image_import.data.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
 from image_import.errors import TaskAborted
-from image_import.images import lifecycle
-from image_import.models import Image, ImportJob, RequestContext, Task
+from image_import.models import Image, ImportJob, RequestContext, Task, lifecycle
 from image_import.models.job import StepError
 from image_import.models.time import parse_time, utc_stamp
 from image_import.quotas.repair import repair_counters
 from image_import.settings import Settings
 from image_import.stores.buckets import further_store_buckets
 from image_import.stores.targets import job_stores
+from image_import.transfer.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
 from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, import_job

@@ -28,13 +28,13 @@ from typing import Any, Protocol
 from urllib.parse import urljoin
 
 from image_import.adapters.ports import Ports
-from image_import.data.hashing import ParallelHasher
-from image_import.data.parts import MIN_PART_SIZE, part_size_for
 from image_import.errors import BadRequest, GlanceError, ImportFailed, PassInterrupted
 from image_import.models import ImportJob
 from image_import.models.job import DownloadState, KnownDigests
 from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_uri, system_resolver
 from image_import.settings import Settings
+from image_import.transfer.hashing import ParallelHasher
+from image_import.transfer.parts import MIN_PART_SIZE, part_size_for
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.progress import Progress
 from image_import.workflow.steps import check_expected, set_processing

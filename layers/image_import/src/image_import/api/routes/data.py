@@ -27,7 +27,7 @@ router = APIGatewayRouter()
 
 @router.put(f"/v2/images/{IMAGE_ID}/stage")
 def stage_image(image_id: str) -> Response:
-    from image_import.data.stage import stage_image as stage
+    from image_import.intake.stage import stage_image as stage
 
     context = caller()
     settings = get_settings()
@@ -52,7 +52,7 @@ def download_image(image_id: str) -> Response:
 
 @router.put(f"/v2/images/{IMAGE_ID}/file")
 def upload_image(image_id: str) -> Response:
-    from image_import.data.file_upload import upload_image as upload
+    from image_import.intake.file_upload import upload_image as upload
 
     context = caller()
     require_media_type(OCTET_STREAM)
@@ -81,7 +81,7 @@ def delete_from_store(store_id: str, image_id: str) -> Response:
 @router.post(f"/v2/images/{IMAGE_ID}/upload-urls")
 def upload_urls(image_id: str) -> Response:
     """Presigned URLs to put the image's data straight into S3 (no size limit from API Gateway/Lambda)."""
-    from image_import.data.direct_upload import request_upload
+    from image_import.intake.direct_upload import request_upload
 
     offer = request_upload(caller(), image_id, json_body(), get_settings(), ports())
     body: dict[str, Any] = {
@@ -109,7 +109,7 @@ def upload_urls(image_id: str) -> Response:
 @router.post(f"/v2/images/{IMAGE_ID}/upload-complete")
 def upload_complete(image_id: str) -> Response:
     """Complete a multipart upload server-side (S3 lists the parts); the S3 event then stages the image."""
-    from image_import.data.direct_upload import complete_upload
+    from image_import.intake.direct_upload import complete_upload
 
     complete_upload(caller(), image_id, json_body(), get_settings(), ports())
     return respond(202)

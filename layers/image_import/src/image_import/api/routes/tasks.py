@@ -17,8 +17,8 @@ router = APIGatewayRouter()
 
 @router.post("/v2/tasks")
 def create_task() -> Response:
-    from image_import.images.tasks import create_task as create
-    from image_import.images.tasks import require_api_access, task_detail
+    from image_import.tasks.catalog import create_task as create
+    from image_import.tasks.catalog import require_api_access, task_detail
 
     context, settings = caller(), get_settings()
     require_api_access(context, settings)  # before the body is read, as Glance
@@ -29,8 +29,8 @@ def create_task() -> Response:
 
 @router.get("/v2/tasks")
 def list_tasks() -> Response:
-    from image_import.images.tasks import list_tasks as list_
-    from image_import.images.tasks import task_stub
+    from image_import.tasks.catalog import list_tasks as list_
+    from image_import.tasks.catalog import task_stub
 
     params = query()
     views = Measured(task_stub)  # a page ends before PAGE_BYTES (api/views.py), even with a large api_limit_max
@@ -40,7 +40,7 @@ def list_tasks() -> Response:
 
 @router.get("/v2/tasks/<task_id>")
 def show_task(task_id: str) -> Response:
-    from image_import.images.tasks import get_task, task_detail
+    from image_import.tasks.catalog import get_task, task_detail
 
     return respond(200, task_detail(get_task(caller(), task_id, get_settings(), ports())))
 

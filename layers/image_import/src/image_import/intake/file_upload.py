@@ -1,7 +1,7 @@
 """PUT /v2/images/{id}/file: Glance's classic upload (no import, no plugins), within the API's size limit.
 
 queued -> saving -> active, streamed once into the store computing size, MD5 and the multihash,
-and inspected on the way (data/inspection.py: data that is not its disk_format, or unsafe, is 415).
+and inspected on the way (transfer/inspection.py: data that is not its disk_format, or unsafe, is 415).
 Any failure removes what was written and puts the image back to queued.
 """
 
@@ -12,10 +12,6 @@ from collections.abc import Iterable
 
 from image_import import notifications
 from image_import.adapters.ports import Ports
-from image_import.data.hashing import ParallelHasher, hashed
-from image_import.data.inspection import FormatCheck, FormatOptions, InvalidImageData, inspected
-from image_import.data.layout import store_key
-from image_import.data.stage import declared_image_size
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -24,9 +20,9 @@ from image_import.errors import (
     RequestEntityTooLarge,
     UnsupportedMediaType,
 )
-from image_import.images import lifecycle
 from image_import.images.catalog import get_image
-from image_import.models import Image, RequestContext
+from image_import.intake.stage import declared_image_size
+from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
@@ -34,6 +30,9 @@ from image_import.quotas import admission, growth
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 from image_import.stores.buckets import bucket_of
+from image_import.transfer.hashing import ParallelHasher, hashed
+from image_import.transfer.inspection import FormatCheck, FormatOptions, InvalidImageData, inspected
+from image_import.transfer.layout import store_key
 
 
 def upload_image(

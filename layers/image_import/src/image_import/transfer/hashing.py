@@ -1,6 +1,6 @@
 """MD5 and the multihash, on two threads, with a state that survives the end of a function call.
 
-An import moves its bytes in passes (data/passes.py), each in its own Lambda invocation, so the
+An import moves its bytes in passes (transfer/passes.py), each in its own Lambda invocation, so the
 digests must be carried from one pass to the next in the state machine's document. hashlib's
 objects cannot be serialised. What can, measured on this 2-core box (benchmarks/hashing.py):
 

@@ -25,8 +25,6 @@ from aws_lambda_powertools import Logger
 
 from image_import import notifications
 from image_import.adapters.ports import Ports
-from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, is_received_key, received_key, upload_key
-from image_import.data.parts import part_size_for
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -35,9 +33,8 @@ from image_import.errors import (
     RequestEntityTooLarge,
     ServiceUnavailable,
 )
-from image_import.images import lifecycle
 from image_import.images.catalog import get_image
-from image_import.models import Image, RequestContext
+from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.image import UploadRequest
 from image_import.models.quota import IMAGE_COUNT_UPLOADING, IMAGE_STAGE_TOTAL, OverLimit
 from image_import.models.time import utcnow
@@ -45,6 +42,8 @@ from image_import.policy import access, preconditions
 from image_import.quotas import admission
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
+from image_import.transfer.layout import UPLOAD_PREFIX, image_id_of_upload, is_received_key, received_key, upload_key
+from image_import.transfer.parts import part_size_for
 from image_import.workflow.start import NOT_STARTED, start_import
 
 log = Logger(child=True)

@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from image_import.data.hashing import ParallelHasher, fresh_snapshot
-from image_import.data.parts import MIB, part_size_for
 from image_import.errors import ImportFailed, PassInterrupted, SourceChanged
 from image_import.models.job import CopyState
+from image_import.transfer.hashing import ParallelHasher, fresh_snapshot
+from image_import.transfer.parts import MIB, part_size_for
 
 READ_CHUNK = 8 * MIB
 COPIES_AHEAD = 3  # part copies in flight ahead of the reads

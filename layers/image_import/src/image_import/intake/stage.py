@@ -12,17 +12,16 @@ from collections.abc import Iterable, Iterator
 
 from image_import import notifications
 from image_import.adapters.ports import Ports
-from image_import.data.layout import staging_key
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, RequestEntityTooLarge
-from image_import.images import lifecycle
 from image_import.images.catalog import get_image
-from image_import.models import Image, RequestContext
+from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.quota import IMAGE_STAGE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
 from image_import.quotas import admission, growth
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
+from image_import.transfer.layout import staging_key
 
 DECIMAL = re.compile(r"[0-9]+")  # ASCII only: str.isdigit and int() accept other scripts' digits too
 
