@@ -17,9 +17,9 @@ def handler(event, context):
 
 
 def receive_batch(event, context, settings, ports):
-    """Only the SQS messages that failed come back (ReportBatchItemFailures), even when all of them failed."""
-    if not event.get("Records") or "s3" in event["Records"][0]:  # S3 invoked us directly: a raise is its retry
-        receive_uploads(event, settings, ports)
+    """The upload queue's messages, each an S3 event (S3 never invokes us itself: template.yaml routes every
+    ObjectCreated through UploadQueue). Only the messages that failed come back (ReportBatchItemFailures)."""
+    if not event.get("Records"):
         return {"batchItemFailures": []}
 
     def receive_message(record):  # Powertools passes the SQS message by this keyword

@@ -1,4 +1,4 @@
-"""The upload function's edge: SQS batches through Powertools' batch processor, S3 events invoked directly."""
+"""The upload function's edge: the upload queue's SQS batches through Powertools' batch processor."""
 
 from __future__ import annotations
 
@@ -79,24 +79,6 @@ def test_given_a_message_that_is_not_an_s3_event_then_it_is_dropped_not_retried(
     ports = fake_ports()
     records = [{"messageId": "m", "body": "not json", "eventSource": "aws:sqs"}]
     assert app.receive_batch({"Records": records}, None, settings, ports) == {"batchItemFailures": []}
-
-
-def test_given_an_s3_event_invoked_directly_when_one_upload_fails_then_it_raises_after_staging_the_others(settings):
-    ports = fake_ports()
-    bad, good = uploaded(ports, settings), uploaded(ports, settings)
-    original_get = failing_for(ports, bad)
-
-    with pytest.raises(RuntimeError, match="throttled"):
-        app.receive_batch({"Records": [s3_record(bad), s3_record(good)]}, None, settings, ports)
-
-    assert original_get(good).status == "uploading"
-
-
-def test_given_an_s3_event_invoked_directly_then_it_is_staged(settings):
-    ports = fake_ports()
-    image_id = uploaded(ports, settings)
-    assert app.receive_batch({"Records": [s3_record(image_id)]}, None, settings, ports) == {"batchItemFailures": []}
-    assert ports.images.get(image_id).status == "uploading"
 
 
 def test_given_an_event_without_records_then_nothing_fails():

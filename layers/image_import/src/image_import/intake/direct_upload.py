@@ -196,7 +196,7 @@ IGNORED, SUPERSEDED = "ignored", "superseded"
 
 
 class UploadEvent(NamedTuple):
-    """One ObjectCreated record: the SQS message it came in (None: direct from S3), the key, the ETag seen."""
+    """One ObjectCreated record: the SQS message it came in, the key, the ETag seen."""
 
     message_id: str | None
     key: str
@@ -204,17 +204,17 @@ class UploadEvent(NamedTuple):
 
 
 def upload_keys(event: dict[str, Any]) -> Iterable[UploadEvent]:
-    """Every ObjectCreated record of an S3 event, direct or via SQS."""
+    """Every ObjectCreated record of the S3 events in these upload-queue messages."""
     for record in event.get("Records", []):
-        if "s3" in record:
-            yield from (UploadEvent(None, key, etag) for key, etag in _created_objects({"Records": [record]}))
-        elif "body" in record:
-            try:
-                body = json.loads(record["body"])
-            except ValueError:
-                log.warning("ignored a message that is not an S3 event", extra={"body": record["body"][:200]})
-                continue
-            yield from (UploadEvent(record.get("messageId"), key, etag) for key, etag in _created_objects(body))
+        if "body" not in record:  # not a queue message: S3 reaches us through the queue only
+            log.warning("ignored a record that is not an upload-queue message", extra={"keys": sorted(record)})
+            continue
+        try:
+            body = json.loads(record["body"])
+        except ValueError:
+            log.warning("ignored a message that is not an S3 event", extra={"body": record["body"][:200]})
+            continue
+        yield from (UploadEvent(record.get("messageId"), key, etag) for key, etag in _created_objects(body))
 
 
 def _created_objects(s3_event: dict[str, Any]) -> list[tuple[str, str | None]]:
