@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 
-import pytest
-
 from tests.conftest import ROOT
 from tests.unit.fakes import fake_ports
 from tests.unit.test_uploads import uploaded
