@@ -2,16 +2,12 @@
 
 ``POST /v2/tasks`` creates Glance's legacy ``import`` task: ``input.import_from`` is checked at the
 call as Glance checks it (scheme, then the web-download URI filter), the task is recorded, and then
-it runs as Glance's ``import`` flow does, on our machinery: its input is unpacked (a missing field
-fails the task), the image is created from ``input.image_properties`` (the caller's image create,
-policies, protections and quotas), and that image is imported by web-download from ``import_from``
-through the same lock, state machine and steps as ``POST /import``; on success the task's result is
+it runs as Glance's ``import`` flow does (``intake/legacy_task.py``); on success the task's result is
 ``{"image_id": ...}``. Task records vanish once past their ``expires_at`` (48 h after they ended).
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -21,11 +17,12 @@ from typing import Any
 
 from image_import import notifications
 from image_import.adapters.ports import Ports
-from image_import.errors import BadRequest, GlanceError, NotFound
+from image_import.errors import BadRequest, NotFound
 from image_import.images import paging
+from image_import.intake.legacy_task import run_legacy_import
 from image_import.models import RequestContext, Task
 from image_import.models.ids import canonical_id
-from image_import.models.time import task_expiry, utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.policy.uri_filter import Resolver, UriRejected, check_uri, system_resolver
 from image_import.settings import Settings
@@ -49,9 +46,7 @@ SORT_KEYS = (
 )
 # and filters on any of them by equality (unknown keys are ignored); the time columns are left out
 EQUALITY_FILTERS = ("id", "type", "status", "owner", "image_id", "request_id", "user_id")
-LEGACY_INPUT_FIELDS = ("import_from", "import_from_format", "image_properties")
 # Glance fills these in when image_properties is empty (glance.common.scripts.utils)
-DEFAULT_IMAGE_PROPERTIES = {"disk_format": "qcow2", "container_format": "bare"}
 
 
 def _gate(context: RequestContext, action: str, settings: Settings) -> None:
@@ -125,7 +120,7 @@ def create_task(
     ports.tasks.create(task)
     created = task.model_copy(deep=True)
     notifications.task_event("task.create", task, ports, settings)
-    _run_legacy_import(context, task, uri, settings, ports)
+    run_legacy_import(context, task, uri, settings, ports)
     return created
 
 
@@ -167,47 +162,6 @@ def _checked_import_from(uri: Any, settings: Settings, resolve: Resolver) -> str
     except UriRejected:
         raise BadRequest(f"URI for legacy import task does not pass filtering: {uri}") from None
     return uri
-
-
-def _run_legacy_import(context: RequestContext, task: Task, uri: str, settings: Settings, ports: Ports) -> None:
-    """Glance's ``import`` flow up to the data: unpack the input, create the image, then start its
-    web-download import (the workflow takes the task to processing and success or failure)."""
-    from image_import.images.catalog import create_image
-    from image_import.workflow.start import start_task_import
-
-    for field in LEGACY_INPUT_FIELDS:
-        if field not in task.input:
-            _fail(ports, task, f"Input does not contain '{field}' field")
-            return
-    properties = task.input["image_properties"]
-    if not isinstance(properties, dict):
-        _fail(ports, task, "Input field 'image_properties' must be an object of image properties")
-        return
-    try:
-        # the id chosen with the task, unless the properties name one (then that one, or a refusal)
-        body = {"id": task.image_id, **(properties or DEFAULT_IMAGE_PROPERTIES)}
-        image = create_image(context, body, settings, ports)
-    except GlanceError as exc:
-        _fail(ports, task, f"The image could not be created: {exc.explanation}")
-        return
-    try:
-        start_task_import(context, image, task, uri, settings, ports)
-    except GlanceError as exc:
-        # nothing of the image is kept (Glance's flow deletes the image it created when it fails)
-        with contextlib.suppress(Exception):
-            ports.images.delete(image.id)
-        _fail(ports, task, exc.explanation)  # no-op when the start already failed it
-
-
-def _fail(ports: Ports, task: Task, message: str) -> None:
-    def fail(stored: Task | None) -> bool:
-        if stored is None or stored.status in ("success", "failure"):
-            return False
-        stored.status, stored.message = "failure", message
-        stored.updated_at, stored.expires_at = utcnow(), task_expiry()
-        return True
-
-    ports.tasks.edit(task.id, fail, attempts=3)
 
 
 # ---------------------------------------------------------------------------- list
