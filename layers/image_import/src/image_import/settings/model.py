@@ -22,6 +22,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from image_import.identity.caller import Caller
 from image_import.policy.uri_filter import FilterOptions, parse_networks
@@ -147,6 +148,10 @@ class Settings:
 
     def section(self, name: str) -> dict[str, ConfValue]:
         return self.sections.get(name, {})
+
+    def value(self, section: str, name: str) -> Any:
+        """A declared option's value (settings/options.py), parsed as declared; its default when not set."""
+        return read(self.sections, option(section, name))
 
     @property
     def quotas_enabled(self) -> bool:

@@ -257,11 +257,12 @@ OPTIONS: tuple[Option, ...] = (
            help="the most one pass of a copy moves (the store copy and web-download run in passes, one "
                 "function call each). A pass also ends before its function's timeout; a failed pass is retried "
                 "from where the previous one ended, so this is also what a failure costs at most"),
-    Option("image_conversion", "output_format", "str", "raw", file=IMPORT_CONF,
+    Option("image_conversion", "output_format", "str", "raw", file=IMPORT_CONF, blank_is_unset=True,
            help="the `image_conversion` plugin's target format"),
     Option("inject_metadata_properties", "ignore_user_roles", "list", ("admin",), file=IMPORT_CONF,
            help="imports by users with any of these roles get nothing injected"),
     Option("inject_metadata_properties", "inject", "dict", None, file=IMPORT_CONF, shown_default="empty",
+           blank_is_unset=True,
            help="properties set on imported images: `k1:v1,k2:v2`, or Glance's documented `\"k1\":\"v1\"` "
                 "(the quotes are stripped; Glance would keep them in the names)"),
     Option("direct_upload", "url_lifetime", "int", 900, file=IMPORT_CONF, field="upload_url_lifetime", glance=False,
