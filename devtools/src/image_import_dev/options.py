@@ -34,9 +34,7 @@ def tables() -> str:
         "| variable | template parameter | option |",
         "| --- | --- | --- |",
     ]
-    out += [
-        f"| `{o.environment}` | `{o.parameter}` | `{o.label}` |" for o in OPTIONS if o.environment is not None
-    ]
+    out += [f"| `{o.environment}` | `{o.parameter}` | `{o.label}` |" for o in OPTIONS if o.environment is not None]
     return "\n".join(out) + "\n"
 
 

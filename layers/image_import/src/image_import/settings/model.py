@@ -353,7 +353,7 @@ def _keystone_settings(sections: Sections, backend: ConfValue) -> KeystoneSettin
     base = url.value.rstrip("/")
     if not base.endswith("/v3"):
         base += "/v3"  # Glance operators usually write the unversioned endpoint
-    optional = {
+    optional: dict[str, Any] = {
         name: options[name].value or None
         for name in ("project_name", "user_domain_name", "user_domain_id", "project_domain_name", "project_domain_id")
         if name in options
