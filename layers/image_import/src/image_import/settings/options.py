@@ -71,6 +71,8 @@ _CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "comp
 IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
 IDENTITY_BACKENDS = ("token_file", "dynamodb", "keystone")
 NOTIFICATION_DRIVERS = ("noop", "messaging", "messagingv2", "log", "routing")
+INTERFACES = ("public", "publicURL", "internal", "internalURL", "admin", "adminURL")  # oslo.limit's
+AUTH_TYPES = ("password", "v3password")  # the keystoneauth plugins we speak: the password method
 MIN_BYTES_PER_PASS = 5 * MIB  # S3's smallest multipart part
 MAX_PRESIGNED_LIFETIME = 7 * 24 * 3600  # SigV4's limit for a presigned URL
 
@@ -182,9 +184,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(_L, "endpoint_service_name", "str", None, help="or: the endpoint's service name"),
     Option(_L, "endpoint_region_name", "str", None, help="with the service type or name: its region"),
     Option(_L, "endpoint_interface", "str", "public",
-           choices=("public", "publicURL", "internal", "internalURL", "admin", "adminURL"),
+           choices=INTERFACES,
            help="with the service type or name: its interface"),
-    Option(_L, "auth_type", "str", "password", choices=("password", "v3password"),
+    Option(_L, "auth_type", "str", "password", choices=AUTH_TYPES,
            help="the keystoneauth plugin: the password method"),
     Option(_L, "auth_url", "str", None,
            help="Keystone, for the user that reads the limits; without `username` here, the "
