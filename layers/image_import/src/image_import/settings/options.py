@@ -13,8 +13,6 @@ them, names them to the unknown-name check and, where the loader calls ``parse_o
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +55,8 @@ class Option:
 
 
 def _hash_algorithm(name: str) -> str:
+    import hashlib
+
     if name not in hashlib.algorithms_available:
         raise ValueError(f"unknown hashing algorithm {name!r}")
     return name
@@ -378,6 +378,8 @@ def unknown_names(seen: Iterable[Seen], store_ids: Iterable[str] = (), plugin_na
 
 
 def _closest(name: str, candidates: list[str], shape: str) -> str:
+    import difflib  # only when a name is unknown
+
     match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f" (did you mean {shape.format(match[0])}?)" if match else " (this service does not read it)"
 
