@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint format render check-render benchmark sweep load build deploy lint-template print-python312 clean
+.PHONY: install run test test-fast lint format render check-render docs benchmark sweep load build deploy lint-template print-python312 clean
 
 $(STAMP): pyproject.toml layers/image_import/pyproject.toml devtools/pyproject.toml client/pyproject.toml tests/fixtures/sample_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ render: $(STAMP)
 
 check-render: $(STAMP)
 	$(BIN)/python -m image_import_dev.render --check
+	$(BIN)/python -m image_import_dev.options --check
+
+## regenerate the option tables of docs/configuration.md from the declarations (settings/options.py)
+docs: $(STAMP)
+	$(BIN)/python -m image_import_dev.options
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py

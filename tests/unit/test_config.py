@@ -77,7 +77,7 @@ def test_a_line_that_is_not_an_option_stops_startup_naming_the_line(config_dir):
 
 def test_a_bad_integer_is_reported_with_file_and_line(config_dir):
     set_option(config_dir, "glance-api.conf", "DEFAULT", "image_size_cap", "lots")
-    with pytest.raises(ConfigError, match=r"glance-api.conf:\d+: expected an integer"):
+    with pytest.raises(ConfigError, match=r"glance-api.conf:\d+: \[DEFAULT\] image_size_cap must be an integer"):
         load_settings(config_dir)
 
 

@@ -121,7 +121,7 @@ def test_given_two_password_sources_when_loading_then_a_config_error(tmp_path):
         ("system_scope = domain\n", "system_scope must be 'all'"),
         ("system_scope = all\nproject_name = service\n", "system_scope or project_name, not both"),
         ("auth_type = token\n", "auth_type must be one of password, v3password"),
-        ("timeout = soon\n", "expected an integer"),
+        ("timeout = soon\n", r"glance-api.conf:\d+: \[oslo_limit\] timeout must be an integer"),
     ],
 )
 def test_given_a_bad_credential_option_when_loading_then_a_config_error(tmp_path, extra, message):

@@ -108,7 +108,7 @@ def test_the_section_applies_to_every_project_and_the_file_overrides_it(config_d
     "section, value, file, message",
     [
         ("image_limits", ("image_count", "3"), None, "is not a limit"),
-        ("image_limits", ("image_count_total", "many"), None, "expected an integer"),
+        ("image_limits", ("image_count_total", "many"), None, r"\[image_limits\] image_count_total must be an integer"),
         ("image_limits", ("image_count_total", "-2"), None, "must be at least -1"),
         (None, None, "p:\n  image_size_total: big\n", "must be an integer of at least -1"),
         (None, None, "p:\n  images: 3\n", "is not a limit"),

@@ -16,8 +16,6 @@ never fails an import.
 
 from __future__ import annotations
 
-import os
-
 from image_import.observability import logger
 
 DEFAULT_NAMESPACE = "ImageImport"
@@ -46,9 +44,11 @@ def _emit(name: str, unit: str, value: float, **dimensions: str) -> None:
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
         from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+        from image_import.settings.environment import variable
+
         if is_metrics_disabled():  # single_metric itself ignores the switch
             return
-        namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+        namespace = variable("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
         with single_metric(name=name, unit=MetricUnit(unit), value=value, namespace=namespace) as metric:
             for key, dimension in dimensions.items():
                 metric.add_dimension(name=key, value=dimension)

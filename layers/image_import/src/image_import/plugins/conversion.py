@@ -66,7 +66,7 @@ class ImageConversionPlugin(ImportPlugin):
     def __init__(self, settings: Settings):
         super().__init__(settings)
         option = settings.section(SECTION).get("output_format")
-        self.output_format = option.value.strip() if option is not None and option.value else "raw"
+        self.output_format = settings.value(SECTION, "output_format")  # as declared: blank is the default
         if self.output_format not in OUTPUT_FORMATS:
             where = option.where() if option is not None else SECTION
             raise ConfigError(

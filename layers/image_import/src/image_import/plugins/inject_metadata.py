@@ -9,7 +9,7 @@ Options, in ``[inject_metadata_properties]`` as in Glance:
 from __future__ import annotations
 
 from image_import.plugins.base import ImportPlugin, PluginJob
-from image_import.settings import ConfigError, Settings, parse_dict, parse_list
+from image_import.settings import ConfigError, Settings
 
 SECTION = "inject_metadata_properties"
 
@@ -20,12 +20,8 @@ class InjectImageMetadataPlugin(ImportPlugin):
     def __init__(self, settings: Settings):
         super().__init__(settings)
         options = settings.section(SECTION)
-        self.ignore_user_roles = (
-            {r.lower() for r in parse_list(options["ignore_user_roles"])}
-            if "ignore_user_roles" in options
-            else {"admin"}
-        )
-        self.inject = parse_dict(options["inject"]) if "inject" in options and options["inject"].value else {}
+        self.ignore_user_roles = {r.lower() for r in settings.value(SECTION, "ignore_user_roles")}
+        self.inject: dict[str, str] = settings.value(SECTION, "inject") or {}
         reserved = [k for k in self.inject if k.startswith("os_glance")]
         if reserved:
             raise ConfigError(f"{options['inject'].where()}: cannot inject reserved properties {', '.join(reserved)}")

@@ -24,7 +24,9 @@ INFO_ADDRESS_SPACE = 1024**3
 
 def find() -> str:
     """The qemu-img to run, or ImportFailed saying how to install it."""
-    search = os.pathsep.join(filter(None, [os.environ.get("PATH", ""), LAYER_BIN]))
+    from image_import.settings.environment import variable
+
+    search = os.pathsep.join(filter(None, [variable("PATH") or "", LAYER_BIN]))
     found = shutil.which("qemu-img", path=search)
     if found is None:
         raise ImportFailed(f"image_conversion needs qemu-img, which is not installed here; {INSTALL_HINT}")

@@ -2,6 +2,7 @@
 
 * ``ini``: the oslo.config INI format (values keep their file and line);
 * ``files``: the other operator files (policy rules, development tokens, property protections);
+* ``options``: every option of the INI files, declared once (type, default, bounds, help);
 * ``model``: the :class:`Settings` of every file, checked at load (``load_settings``, ``get_settings``);
 * ``environment``: the little a function reads from its environment (config directory, overrides,
   AWS resource names).
@@ -34,8 +35,6 @@ from image_import.settings.model import (
     DEFAULT_CONTAINER_FORMATS,
     DEFAULT_DISK_FORMATS,
     DEFAULT_MAX_API_DOWNLOAD_SIZE,
-    GIB,
-    IDENTITY_BACKENDS,
     SUPPORTED_IMPORT_METHODS,
     KeystoneSettings,
     Settings,
@@ -43,6 +42,7 @@ from image_import.settings.model import (
     load_settings,
     load_uri_filter,
 )
+from image_import.settings.options import GIB, IDENTITY_BACKENDS, OPTIONS, Option, parse_option
 from image_import.settings.stores import StoreConfig
 
 __all__ = [
@@ -54,12 +54,14 @@ __all__ = [
     "GIB",
     "IDENTITY_BACKENDS",
     "IMPORT_CONF",
+    "OPTIONS",
     "POLICY_FILE",
     "SUPPORTED_IMPORT_METHODS",
     "TOKENS_FILE",
     "ConfValue",
     "ConfigError",
     "KeystoneSettings",
+    "Option",
     "ProtectionRule",
     "Resources",
     "Sections",
@@ -77,4 +79,5 @@ __all__ = [
     "parse_ini",
     "parse_int",
     "parse_list",
+    "parse_option",
 ]

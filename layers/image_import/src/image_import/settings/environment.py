@@ -9,36 +9,23 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from image_import.settings.ini import ConfigError, ConfValue, Sections
+from image_import.settings.ini import ConfigError, Sections
+from image_import.settings.options import OPTIONS, overrides
 
 CONFIG_DIR_VARIABLE = "IMAGE_IMPORT_CONFIG_DIR"
 DEFAULT_CONFIG_DIR = "/opt"  # where the config layer unpacks on AWS
 
-# Environment variables that override an option of the files: (variable, section, option). The
-# template sets them from its parameters, so an operator switches these without editing files.
-ENVIRONMENT_OVERRIDES = (
-    ("IDENTITY_BACKEND", "identity", "backend"),
-    ("KEYSTONE_AUTH_URL", "keystone_authtoken", "auth_url"),
-    # where a deployed stack keeps the service user's password (template: KeystonePasswordSecretArn / ...Parameter)
-    ("KEYSTONE_PASSWORD_SECRET_ARN", "keystone_authtoken", "password_secret_arn"),
-    ("KEYSTONE_PASSWORD_PARAMETER", "keystone_authtoken", "password_parameter"),
-    # the quota checks' functions (template: KeystoneLimits, which also grants them the password's read);
-    # a file that turns them on under a stack that says off stops start-up (settings/model.py)
-    ("USE_KEYSTONE_LIMITS", "DEFAULT", "use_keystone_limits"),
-)
+# Environment variables that override an option of the files: (variable, section, option), from the
+# options' declarations (settings/options.py). The template sets them from its parameters, so an operator
+# switches these without editing files; a file that turns use_keystone_limits on under a stack that says
+# off stops start-up (settings/model.py).
+ENVIRONMENT_OVERRIDES = tuple((o.environment, o.section, o.name) for o in OPTIONS if o.environment)
 
 
 def option_overrides(environ: Mapping[str, str] | None) -> Sections:
     """The options ``environ`` overrides (ENVIRONMENT_OVERRIDES set and not empty), as file sections."""
-    sections: Sections = {}
-    for variable, section, option in ENVIRONMENT_OVERRIDES:
-        if (environ or {}).get(variable):
-            assert environ is not None
-            where = Path(f"environment variable {variable}")
-            sections.setdefault(section, {})[option] = ConfValue(environ[variable], where, 0)
-    return sections
+    return overrides(environ)
 
 
 def settings_source() -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -46,6 +33,17 @@ def settings_source() -> tuple[str, tuple[tuple[str, str], ...]]:
     overrides = tuple((name, os.environ.get(name, "")) for name, _, _ in ENVIRONMENT_OVERRIDES)
     overrides += (("DEVELOPMENT_STACK", os.environ.get("DEVELOPMENT_STACK", "")),)
     return os.environ.get(CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR), overrides
+
+
+def variable(name: str) -> str | None:
+    """One variable of the process environment (None: not set): for the few modules that need one that is
+    neither an option nor a resource name (the metrics namespace, the executable search path)."""
+    return os.environ.get(name)
+
+
+def variables(names: tuple[str, ...]) -> dict[str, str]:
+    """The variables of ``names`` that are set."""
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 @dataclass(frozen=True)

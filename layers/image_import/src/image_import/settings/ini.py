@@ -26,13 +26,16 @@ class ConfValue:
 
 
 Sections = dict[str, dict[str, ConfValue]]
+# every section header (option None) and option as written: (section, option, file, line)
+Seen = tuple[str, str | None, Path, int]
 
 _SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*$")
 _OPTION = re.compile(r"^(?P<key>[^=:\s][^=:]*?)\s*[=:]\s?(?P<value>.*)$")
 
 
-def parse_ini(path: Path, into: Sections | None = None) -> Sections:
-    """Parse an oslo.config-style INI file, keeping the line of every value (for error messages)."""
+def parse_ini(path: Path, into: Sections | None = None, seen: list[Seen] | None = None) -> Sections:
+    """Parse an oslo.config-style INI file, keeping the line of every value (for error messages); ``seen``
+    collects every section header and option with its line (for the unknown-name warnings)."""
     sections: Sections = into if into is not None else {}
     current: str | None = None
     last: tuple[str, str] | None = None
@@ -55,6 +58,8 @@ def parse_ini(path: Path, into: Sections | None = None) -> Sections:
         if match := _SECTION.match(stripped):
             current = match["name"].strip()
             sections.setdefault(current, {})
+            if seen is not None:
+                seen.append((current, None, path, number))
             last = None
             continue
         if current is None:
@@ -63,6 +68,8 @@ def parse_ini(path: Path, into: Sections | None = None) -> Sections:
             raise ConfigError(f"{path}:{number}: expected 'name = value' or '[section]', got {stripped!r}")
         key = match["key"].strip()
         sections[current][key] = ConfValue(match["value"].strip(), path, number)
+        if seen is not None:
+            seen.append((current, key, path, number))
         last = (current, key)
     return sections
 

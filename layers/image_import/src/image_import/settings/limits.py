@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from image_import.settings.files import _load_yaml_mapping
-from image_import.settings.ini import ConfigError, Sections, parse_int
+from image_import.settings.ini import ConfigError, Sections
+from image_import.settings.options import option, parse_option
 
 LIMITS_FILE = "image-limits.yaml"
 # Glance's unified-limit names (the same as models/quota.RESOURCES; settings sit below models)
@@ -45,7 +46,7 @@ def load_configured_limits(sections: Sections, config_dir: Path) -> ConfiguredLi
     for name, item in (section or {}).items():
         if name not in LIMIT_NAMES:
             raise ConfigError(f"{item.where()}: [image_limits] {name} is not a limit (one of {', '.join(LIMIT_NAMES)})")
-        defaults[name] = parse_int(item, minimum=UNLIMITED)
+        defaults[name] = parse_option(option("image_limits", name), item)  # as declared: at least -1
     return ConfiguredLimits(defaults, _project_limits(path) if path.exists() else {})
 
 

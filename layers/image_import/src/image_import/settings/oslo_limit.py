@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from image_import.settings.ini import ConfigError, ConfValue, Sections, parse_int
+from image_import.settings.ini import ConfigError, ConfValue, Sections
+from image_import.settings.options import BY_NAME, option, parse_option
 
 SECTION = "oslo_limit"
-# oslo.limit's choices; the URL forms are deprecated and mean the same interface without the suffix
-INTERFACES = ("public", "publicURL", "internal", "internalURL", "admin", "adminURL")
-AUTH_TYPES = ("password", "v3password")  # the keystoneauth plugins we speak: the password method
+# oslo.limit's choices (declared in settings/options.py); the URL forms are deprecated and mean the same
+# interface without the suffix
 PASSWORD_OPTIONS = ("password", "password_secret_arn", "password_parameter")
 SCOPE_OPTIONS = ("system_scope", "project_name", "project_domain_id", "project_domain_name")
 
@@ -55,11 +55,8 @@ def load_oslo_limit(sections: Sections) -> OsloLimitSettings:
     switch = sections.get("DEFAULT", {}).get("use_keystone_limits")
     where = switch.where() if switch is not None else f"[{SECTION}]"
     endpoint = _endpoint_options(options, where)
-    if "auth_type" in options and options["auth_type"].value not in AUTH_TYPES:
-        item = options["auth_type"]
-        raise ConfigError(
-            f"{item.where()}: [{SECTION}] auth_type must be one of {', '.join(AUTH_TYPES)}, got {item.value!r}"
-        )
+    if "auth_type" in options:
+        parse_option(option(SECTION, "auth_type"), options["auth_type"])  # one of AUTH_TYPES, as declared
     if _given(options, "username"):
         credentials = _credentials(options, SECTION, where)
     else:
@@ -91,13 +88,8 @@ def _endpoint_options(options: dict[str, ConfValue], where: str) -> dict:
             "endpoint_service_name to find the endpoint"
         )
     if "endpoint_interface" in options:
-        item = options["endpoint_interface"]
-        if item.value not in INTERFACES:
-            raise ConfigError(
-                f"{item.where()}: [{SECTION}] endpoint_interface must be one of {', '.join(INTERFACES)}, "
-                f"got {item.value!r}"
-            )
-        values["endpoint_interface"] = item.value.removesuffix("URL")
+        interface = parse_option(option(SECTION, "endpoint_interface"), options["endpoint_interface"])
+        values["endpoint_interface"] = interface.removesuffix("URL")
     return values
 
 
@@ -124,7 +116,8 @@ def _credentials(options: dict[str, ConfValue], section: str, where: str) -> dic
     values.update(_scope(options))
     for name in ("timeout", "http_connect_timeout"):  # keystoneauth's session option; keystonemiddleware's
         if name in options:
-            values["http_connect_timeout"] = float(parse_int(options[name], minimum=1))
+            declared = BY_NAME.get((section, name)) or option(SECTION, name)
+            values["http_connect_timeout"] = float(parse_option(declared, options[name]))
             break
     return values
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from image_import.settings.ini import ConfigError, Sections, parse_dict, parse_int
+from image_import.settings.ini import ConfigError, Sections
+from image_import.settings.options import STORE_SECTION, option, parse_option
 
 STORE_TYPES = ("s3",)
 RESERVED_PREFIX = "os_glance_"  # Glance's staging and tasks stores; no operator store may be named so
@@ -34,7 +35,7 @@ def load_stores(sections: Sections) -> tuple[tuple[StoreConfig, ...], str | None
     item = default.get("enabled_backends")
     if item is None or not item.value.strip():
         return (), None
-    backends = parse_dict(item)
+    backends = parse_option(option("DEFAULT", "enabled_backends"), item)
     stores = []
     for store_id, store_type in backends.items():
         if store_id.startswith(RESERVED_PREFIX):
@@ -44,7 +45,7 @@ def load_stores(sections: Sections) -> tuple[tuple[StoreConfig, ...], str | None
                 f"{item.where()}: store {store_id!r} has type {store_type!r}; supported here: {', '.join(STORE_TYPES)}"
             )
         options = sections.get(store_id, {})
-        weight = parse_int(options["weight"]) if "weight" in options else 0
+        weight = parse_option(option(STORE_SECTION, "weight"), options["weight"]) if "weight" in options else 0
         stores.append(
             StoreConfig(
                 id=store_id,

@@ -31,7 +31,6 @@ image whose lock has moved on, or whose task is already a success, is left alone
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from image_import.models.job import StepError
 from image_import.models.time import parse_time, utc_stamp
 from image_import.quotas.repair import repair_counters
 from image_import.settings import Settings
+from image_import.settings.environment import variables
 from image_import.stores.buckets import further_store_buckets
 from image_import.stores.targets import job_stores
 from image_import.transfer.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
@@ -66,6 +66,9 @@ UNFINISHED_TASKS = ("pending", "processing")
 LOOKUP_BATCH = 100
 
 
+SWEEPER_VARIABLES = ("SWEEPER_GRACE_MINUTES", "SWEEPER_UPLOAD_AGE_HOURS", "SWEEPER_UPLOAD_EVENT_WINDOW_SECONDS")
+
+
 @dataclass(frozen=True)
 class SweepLimits:
     grace: timedelta = timedelta(minutes=15)
@@ -78,7 +81,7 @@ class SweepLimits:
     def from_environment(cls, env: Mapping[str, str] | None = None) -> SweepLimits:
         """SWEEPER_GRACE_MINUTES, SWEEPER_UPLOAD_AGE_HOURS (template parameters) and
         SWEEPER_UPLOAD_EVENT_WINDOW_SECONDS (the template's UploadQueue), else the defaults."""
-        env = os.environ if env is None else env
+        env = variables(SWEEPER_VARIABLES) if env is None else env
         defaults = cls()
         grace = env.get("SWEEPER_GRACE_MINUTES")
         age = env.get("SWEEPER_UPLOAD_AGE_HOURS")
