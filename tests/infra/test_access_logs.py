@@ -7,7 +7,7 @@ import re
 
 from tests.infra.conftest import resources_of
 
-# what an operator finds in each line (README: API access logs)
+# what an operator finds in each line (docs/deployment.md: API access logs)
 FIELDS = {
     "requestId",
     "ip",

@@ -213,7 +213,7 @@ def test_every_function_writes_its_metrics_to_the_operators_namespace(cfn):
 
 
 def test_sam_deploy_needs_no_questions():
-    # `sam build && sam deploy` (the README's deploy) reads its answers from samconfig.toml
+    # `sam build && sam deploy` (docs/deployment.md's deploy) reads its answers from samconfig.toml
     import tomllib
 
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())

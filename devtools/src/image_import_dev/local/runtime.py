@@ -60,7 +60,7 @@ Handler = Callable[[Any, Any], Any]
 # Logger keeps its keys on the handler of a std logger, found by name in logging's registry.
 SANDBOX_PACKAGES = ("image_import", "aws_lambda_powertools", "logging")
 SANDBOXES_VARIABLE = "IMAGE_IMPORT_LOCAL_SANDBOXES"
-# Each extra sandbox costs about 20 MiB RSS (the API's, measured: README "The local stack"): small.
+# Each extra sandbox costs about 20 MiB RSS (the API's, measured: docs/local-stack.md): small.
 DEFAULT_SANDBOXES = 3
 # Lambda's limits on a synchronous (RequestResponse) invoke, in bytes: the event as sent (the Invoke
 # request's body) and the handler's result as serialized; AWS's own errors name these two numbers
