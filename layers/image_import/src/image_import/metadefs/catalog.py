@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from image_import.errors import BadRequest, Conflict, Forbidden, NotFound
+from image_import.errors import BadRequest, Conflict, Forbidden, NotFound, check_schema
 from image_import.metadefs import access
 from image_import.metadefs.schemas import SCHEMAS
 from image_import.models.time import utcnow
@@ -653,15 +653,10 @@ def _check_read_only(body: dict[str, Any], keys: tuple[str, ...]) -> None:
 
 
 def _validate(body: Any, name: str, *, schema: dict[str, Any] | None = None, without_name: bool = False) -> None:
-    import jsonschema  # only writes pay for it
-
     schema = dict(schema or SCHEMAS[name])
     if without_name and "required" in schema:
         schema["required"] = [key for key in schema["required"] if key != "name"]
-    try:
-        jsonschema.validate(body, schema)
-    except jsonschema.ValidationError as exc:
-        raise BadRequest(f"Provided object does not match schema '{schema['name']}': {exc.message}") from None
+    check_schema(body, schema, schema["name"])
 
 
 def _check_property(definition: Any) -> None:
