@@ -93,7 +93,7 @@ def check_schema(document: object, schema: dict, name: str, *, with_path: bool =
     "Provided object does not match schema '<name>': <jsonschema's message>"; ``with_path`` adds where
     in the document it failed, `` (at 'a/0/b')`` (the image and task APIs say so; Glance does not).
     jsonschema is imported here, on the first request that validates, so no cold start pays for it."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     try:
         jsonschema.validate(document, schema)
