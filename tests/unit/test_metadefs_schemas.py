@@ -1,5 +1,5 @@
 """The metadata-definition schemas served at /v2/schemas/metadefs/<name> are exactly what they were when the
-property-definitions block was written out six times (captured then into tests/fixtures/metadefs/served-schemas.json):
+property-definitions block was written out six times (captured then into tests/fixtures/metadef-schemas.json):
 defining that block once changes no byte and no key order of what clients such as Horizon render."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from image_import.metadefs.schemas import SCHEMAS
 from tests.conftest import ROOT
 
-SERVED = json.loads((ROOT / "tests" / "fixtures" / "metadefs" / "served-schemas.json").read_text())
+SERVED = json.loads((ROOT / "tests" / "fixtures" / "metadef-schemas.json").read_text())
 
 
 def test_the_same_ten_schemas_are_served():
