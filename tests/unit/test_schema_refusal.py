@@ -3,6 +3,9 @@ against a JSON schema answers through it with its own schema's name (and, for im
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from image_import.errors import BadRequest, check_schema
@@ -58,3 +61,22 @@ def test_validation_data_the_schema_refuses_is_a_400_without_a_path(settings):
     message = refusal(lambda: validation_data(body, settings))
     assert message.startswith("Provided object does not match schema 'validation_data': ")
     assert "(at " not in message
+
+
+def test_a_metadefs_body_the_schema_refuses_is_a_400_naming_its_schema_without_a_path(settings):
+    from image_import.metadefs.namespaces import create_namespace
+    from image_import.models import RequestContext
+    from tests.unit.fakes import fake_ports
+
+    admin = RequestContext(user_id="admin", project_id="admin", roles=["admin"], is_admin=True)
+    body = {"namespace": "n", "objects": [{"name": 5}]}
+    message = refusal(lambda: create_namespace(admin, body, settings, fake_ports()))
+    assert message == "Provided object does not match schema 'namespace': 5 is not of type 'string'"
+
+
+def test_the_api_handlers_cold_start_imports_no_jsonschema():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, image_import.api.app; print('jsonschema' in sys.modules)"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert loaded.stdout.strip() == "False"
