@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from image_import.adapters.records import Editable
 from image_import.errors import ConcurrentUpdate, Conflict
 from image_import.models import quota
 from image_import.models.ids import canonical_id
+from image_import.models.metadef import MetadefNamespace
 
 
 class FakeRecords(Editable):  # edit(): the repositories' own, over this get and save
@@ -269,6 +271,72 @@ class FakeWorkflow:
         return f"arn:execution:{name}"
 
 
+class FakeMetadefRecords:
+    """The metadefs table in memory: namespace records and what they hold, as JSON documents (each read a
+    fresh copy, each write stamped with its creation order unless it carries one, as the table's ``_seq``)."""
+
+    HEAD = "namespace"
+
+    def __init__(self):
+        self.items: dict[tuple[str, str, str], dict] = {}
+        self.types: dict[str, dict] = {}
+        self.seq = 0
+
+    def _stamp(self, record):
+        self.seq += 1
+        return json.loads(json.dumps({**record, "_seq": record.get("_seq") or self.seq}))
+
+    def namespaces(self):
+        heads = [r for (_, kind, _), r in self.items.items() if kind == self.HEAD]
+        return [MetadefNamespace.model_validate(r) for r in self._ordered(heads)]
+
+    def namespace(self, name):
+        document = self.child(name, self.HEAD, "")
+        return MetadefNamespace.model_validate(document) if document else None
+
+    def add_namespace(self, namespace):
+        return self.add(namespace.namespace, self.HEAD, "", namespace.document())
+
+    def put_namespace(self, namespace):
+        self.put(namespace.namespace, self.HEAD, "", namespace.document())
+
+    def contents(self, name, kind):
+        return self._ordered(r for (ns, k, _), r in self.items.items() if ns == name and k == kind)
+
+    def child(self, name, kind, key):
+        record = self.items.get((name, kind, key))
+        return json.loads(json.dumps(record)) if record else None
+
+    def add(self, name, kind, key, record):
+        if (name, kind, key) in self.items:
+            return False
+        self.items[(name, kind, key)] = self._stamp(record)
+        return True
+
+    def put(self, name, kind, key, record):
+        self.items[(name, kind, key)] = self._stamp(record)
+
+    def remove(self, name, kind, key):
+        return self.items.pop((name, kind, key), None) is not None
+
+    def remove_all(self, name, kind=None):
+        for key in [k for k in self.items if k[0] == name and (kind is None or k[1] == kind)]:
+            del self.items[key]
+
+    def resource_types(self):
+        return self._ordered(self.types.values())
+
+    def add_resource_type(self, record):
+        if record["name"] in self.types:
+            return False
+        self.types[record["name"]] = self._stamp(record)
+        return True
+
+    @staticmethod
+    def _ordered(records):
+        return [json.loads(json.dumps(r)) for r in sorted(records, key=lambda r: r["_seq"])]
+
+
 def fake_ports(workflow: FakeWorkflow | None = None) -> Ports:
     return Ports(
         images=FakeRecords(),
@@ -276,4 +344,5 @@ def fake_ports(workflow: FakeWorkflow | None = None) -> Ports:
         staging=FakeBucket("staging"),
         store=FakeBucket("store"),
         workflow=workflow or FakeWorkflow(),
+        metadefs=FakeMetadefRecords(),
     )

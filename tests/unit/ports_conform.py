@@ -5,10 +5,12 @@ is a type error here."""
 from __future__ import annotations
 
 from image_import.adapters.events import EventBus
+from image_import.adapters.metadefs import DynamoMetadefStore
 from image_import.adapters.objects import Bucket
 from image_import.adapters.ports import (
     EventPublisher,
     ImageRecords,
+    MetadefRecords,
     Ports,
     StagingBucket,
     StoreBucket,
@@ -17,11 +19,16 @@ from image_import.adapters.ports import (
 )
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
-from tests.unit.fakes import FakeBucket, FakeRecords, FakeWorkflow
+from tests.unit.fakes import FakeBucket, FakeMetadefRecords, FakeRecords, FakeWorkflow
 
 
 def the_adapters(
-    images: ImageRepository, tasks: TaskRepository, bucket: Bucket, workflow: ImportWorkflow, bus: EventBus
+    images: ImageRepository,
+    tasks: TaskRepository,
+    bucket: Bucket,
+    workflow: ImportWorkflow,
+    bus: EventBus,
+    metadefs: DynamoMetadefStore,
 ) -> Ports:
     image_records: ImageRecords = images
     task_records: TaskRecords = tasks
@@ -29,15 +36,30 @@ def the_adapters(
     store: StoreBucket = bucket
     starter: Workflow = workflow
     events: EventPublisher = bus
+    metadef_records: MetadefRecords = metadefs
     return Ports(
-        images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter, events=events
+        images=image_records,
+        tasks=task_records,
+        staging=staging,
+        store=store,
+        workflow=starter,
+        events=events,
+        metadefs=metadef_records,
     )
 
 
-def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow) -> Ports:
+def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow, metadefs: FakeMetadefRecords) -> Ports:
     image_records: ImageRecords = records
     task_records: TaskRecords = records
     staging: StagingBucket = bucket
     store: StoreBucket = bucket
     starter: Workflow = workflow
-    return Ports(images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter)
+    metadef_records: MetadefRecords = metadefs
+    return Ports(
+        images=image_records,
+        tasks=task_records,
+        staging=staging,
+        store=store,
+        workflow=starter,
+        metadefs=metadef_records,
+    )

@@ -3,73 +3,21 @@ against an in-memory records port."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 from typing import Any
 
 import pytest
 
 from image_import.errors import BadRequest, Conflict, Forbidden, NotFound
-from image_import.metadefs import access
-from image_import.metadefs.catalog import Metadefs
+from image_import.metadefs import access, namespaces, objects, properties, resource_types, tags
 from image_import.metadefs.loader import load
 from image_import.models import RequestContext
+from image_import.models.metadef import MetadefNamespace
 from image_import.policy.defaults import DEFAULT_RULES
 from image_import.policy.rules import PolicyEngine
-
-
-class MemoryMetadefStore:
-    """The MetadefRecords port in memory (the DynamoDB adapter's contract, without DynamoDB)."""
-
-    def __init__(self):
-        self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self.types: dict[str, dict[str, Any]] = {}
-        self.seq = 0
-
-    def _stamp(self, record: dict[str, Any]) -> dict[str, Any]:
-        self.seq += 1
-        return json.loads(json.dumps({**record, "_seq": record.get("_seq") or self.seq}))
-
-    def namespaces(self):
-        return self._ordered(r for (_, kind, _), r in self.items.items() if kind == "namespace")
-
-    def namespace(self, name):
-        return self.child(name, "namespace", "")
-
-    def contents(self, name, kind):
-        return self._ordered(r for (ns, k, _), r in self.items.items() if ns == name and k == kind)
-
-    def child(self, name, kind, key):
-        record = self.items.get((name, kind, key))
-        return json.loads(json.dumps(record)) if record else None
-
-    def add(self, name, kind, key, record):
-        if (name, kind, key) in self.items:
-            return False
-        self.items[(name, kind, key)] = self._stamp(record)
-        return True
-
-    def put(self, name, kind, key, record):
-        self.items[(name, kind, key)] = self._stamp(record)
-
-    def remove(self, name, kind, key):
-        return self.items.pop((name, kind, key), None) is not None
-
-    def remove_all(self, name, kind=None):
-        for key in [k for k in self.items if k[0] == name and (kind is None or k[1] == kind)]:
-            del self.items[key]
-
-    def resource_types(self):
-        return self._ordered(self.types.values())
-
-    def add_resource_type(self, record):
-        if record["name"] in self.types:
-            return False
-        self.types[record["name"]] = self._stamp(record)
-        return True
-
-    @staticmethod
-    def _ordered(records):
-        return sorted(records, key=lambda r: r["_seq"])
+from tests.unit.fakes import FakeMetadefRecords, fake_ports
 
 
 class FakeSettings:
@@ -92,11 +40,29 @@ OTHER = context("alt")
 
 @pytest.fixture
 def store():
-    return MemoryMetadefStore()
+    return FakeMetadefRecords()
 
 
-def api(store, who: RequestContext = ADMIN) -> Metadefs:
-    return Metadefs(who, SETTINGS, store)
+class As:
+    """The metadefs use cases as one caller makes them: ``As(store, who).show_tag("n", "t")`` is
+    ``tags.show_tag(who, "n", "t", settings=SETTINGS, ports=<ports with this store>)``."""
+
+    MODULES = (namespaces, objects, properties, tags, resource_types)
+
+    def __init__(self, store: FakeMetadefRecords, who: RequestContext):
+        self.who, self.ports = who, dataclasses.replace(fake_ports(), metadefs=store)
+
+    def __getattr__(self, name: str):
+        [module] = [m for m in self.MODULES if hasattr(m, name)]
+        return functools.partial(getattr(module, name), self.who, settings=SETTINGS, ports=self.ports)
+
+
+def api(store, who: RequestContext = ADMIN) -> As:
+    return As(store, who)
+
+
+def namespace(owner: str | None, visibility: str) -> MetadefNamespace:
+    return MetadefNamespace(namespace="n", owner=owner, visibility=visibility, created_at="t", updated_at="t")
 
 
 # ---------------------------------------------------------------- policy defaults
@@ -119,11 +85,11 @@ def test_every_glance_metadef_rule_has_its_default():
 @pytest.mark.parametrize(
     "who, namespace, allowed",
     [
-        (MEMBER, {"owner": "demo", "visibility": "private"}, True),
-        (MEMBER, {"owner": "admin", "visibility": "public"}, True),
-        (MEMBER, {"owner": "admin", "visibility": "private"}, False),
-        (context(roles=("member",)), {"owner": "demo", "visibility": "private"}, False),  # no reader role
-        (ADMIN, {"owner": "someone", "visibility": "private"}, True),
+        (MEMBER, namespace("demo", "private"), True),
+        (MEMBER, namespace("admin", "public"), True),
+        (MEMBER, namespace("admin", "private"), False),
+        (context(roles=("member",)), namespace("demo", "private"), False),  # no reader role
+        (ADMIN, namespace("someone", "private"), True),
     ],
 )
 def test_get_metadef_namespace_is_a_reader_of_the_owner_or_of_a_public_namespace(who, namespace, allowed):
@@ -141,11 +107,11 @@ def test_an_operator_rule_for_metadef_admin_governs_every_change():
 @pytest.mark.parametrize(
     "namespace, who, seen",
     [
-        ({"owner": "admin", "visibility": "private"}, OTHER, False),
-        ({"owner": "admin", "visibility": "public"}, OTHER, True),
-        ({"owner": None, "visibility": "private"}, OTHER, True),  # Glance: no owner, visible
-        ({"owner": "alt", "visibility": "private"}, OTHER, True),
-        ({"owner": "demo", "visibility": "private"}, ADMIN, True),
+        (namespace("admin", "private"), OTHER, False),
+        (namespace("admin", "public"), OTHER, True),
+        (namespace(None, "private"), OTHER, True),  # Glance: no owner, visible
+        (namespace("alt", "private"), OTHER, True),
+        (namespace("demo", "private"), ADMIN, True),
     ],
 )
 def test_database_visibility_is_glances(namespace, who, seen):
@@ -371,24 +337,20 @@ def test_the_loader_leaves_nothing_of_a_namespace_it_could_not_load(store, tmp_p
     assert report.loaded == [] and report.failed and store.items == {}
 
 
-# ---------------------------------------------------------------- the port
-CONFORM = """
-from image_import.adapters.metadefs import DynamoMetadefStore, MetadefRecords
-from tests.unit.test_metadefs import MemoryMetadefStore
+# ---------------------------------------------------------------- no table
+def test_without_a_metadefs_table_every_call_is_404_before_its_body_is_read():
+    no_table = As(FakeMetadefRecords(), ADMIN)
+    no_table.ports = dataclasses.replace(no_table.ports, metadefs=None)
+    with pytest.raises(NotFound, match="The resource could not be found."):
+        no_table.create_namespace({"namespace": 5})
+    with pytest.raises(NotFound, match="The resource could not be found."):
+        no_table.list_resource_types()
 
-real: MetadefRecords = DynamoMetadefStore("table")
-fake: MetadefRecords = MemoryMetadefStore()
-"""
 
-
-def test_the_table_adapter_and_the_memory_fake_satisfy_the_metadef_records_port(tmp_path):
-    from tests.unit.test_ports_conform import mypy
-
-    conform = tmp_path / "metadefs_conform.py"
-    conform.write_text(CONFORM)
-    result = mypy(tmp_path, conform)
-    assert [line for line in result.stdout.splitlines() if ": error:" in line] == [], result.stdout + result.stderr
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_a_namespace_body_the_schema_refuses_is_a_400_naming_the_namespace_schema(store):
+    with pytest.raises(BadRequest) as refused:
+        api(store).create_namespace({"namespace": 5})
+    assert refused.value.explanation == "Provided object does not match schema 'namespace': 5 is not of type 'string'"
 
 
 # ---------------------------------------------------------------- objects, properties, tags: create and rename

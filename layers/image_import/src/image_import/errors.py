@@ -86,3 +86,19 @@ class PassInterrupted(Exception):
 
 class TaskAborted(ImportFailed):
     """The import no longer owns the image (deleted, or its lock was taken over)."""
+
+
+def check_schema(document: object, schema: dict, name: str, *, with_path: bool = False) -> None:
+    """The one schema-to-400: ``document`` against the JSON schema, refused as Glance's InvalidObject,
+    "Provided object does not match schema '<name>': <jsonschema's message>"; ``with_path`` adds where
+    in the document it failed, `` (at 'a/0/b')`` (the image and task APIs say so; Glance does not).
+    jsonschema is imported here, on the first request that validates, so no cold start pays for it."""
+    import jsonschema  # type: ignore[import-untyped]
+
+    try:
+        jsonschema.validate(document, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) if with_path else ""
+        raise BadRequest(
+            f"Provided object does not match schema '{name}': {exc.message}" + (f" (at '{where}')" if where else "")
+        ) from None

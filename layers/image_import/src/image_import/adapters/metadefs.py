@@ -13,29 +13,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any
 
 from image_import.adapters.aws import client, is_conditional_failure, is_item_too_large
 from image_import.errors import RequestEntityTooLarge
+from image_import.models.metadef import MetadefNamespace
 
 HEAD = "namespace"
 RESOURCE_TYPES = "resource_types"
 KINDS = ("object", "property", "tag", "resource_type")
-
-
-class MetadefRecords(Protocol):
-    """What the metadefs domain calls; records are plain JSON documents (dicts)."""
-
-    def namespaces(self) -> list[dict[str, Any]]: ...
-    def namespace(self, name: str) -> dict[str, Any] | None: ...
-    def contents(self, name: str, kind: str) -> list[dict[str, Any]]: ...
-    def child(self, name: str, kind: str, key: str) -> dict[str, Any] | None: ...
-    def add(self, name: str, kind: str, key: str, record: dict[str, Any]) -> bool: ...
-    def put(self, name: str, kind: str, key: str, record: dict[str, Any]) -> None: ...
-    def remove(self, name: str, kind: str, key: str) -> bool: ...
-    def remove_all(self, name: str, kind: str | None = None) -> None: ...
-    def resource_types(self) -> list[dict[str, Any]]: ...
-    def add_resource_type(self, record: dict[str, Any]) -> bool: ...
 
 
 def _pk(name: str) -> str:
@@ -47,16 +33,19 @@ def _sk(kind: str, key: str) -> str:
 
 
 class DynamoMetadefStore:
+    """The ``MetadefRecords`` port (adapters/ports.py) on the metadefs table."""
+
     def __init__(self, table_name: str):
         self.table_name = table_name
 
     # ---------------------------------------------------------------- reads
-    def namespaces(self) -> list[dict[str, Any]]:
+    def namespaces(self) -> list[MetadefNamespace]:
         items = self._scan(FilterExpression="sk = :head", ExpressionAttributeValues={":head": {"S": HEAD}})
-        return _ordered(items)
+        return [MetadefNamespace.model_validate(document) for document in _ordered(items)]
 
-    def namespace(self, name: str) -> dict[str, Any] | None:
-        return self.child(name, HEAD, "")
+    def namespace(self, name: str) -> MetadefNamespace | None:
+        document = self.child(name, HEAD, "")
+        return MetadefNamespace.model_validate(document) if document is not None else None
 
     def contents(self, name: str, kind: str) -> list[dict[str, Any]]:
         return _ordered(self._query(_pk(name), f"{kind}#"))
@@ -73,6 +62,12 @@ class DynamoMetadefStore:
         return _ordered(self._query(RESOURCE_TYPES, ""))
 
     # ---------------------------------------------------------------- writes
+    def add_namespace(self, namespace: MetadefNamespace) -> bool:
+        return self.add(namespace.namespace, HEAD, "", namespace.document())
+
+    def put_namespace(self, namespace: MetadefNamespace) -> None:
+        self.put(namespace.namespace, HEAD, "", namespace.document())
+
     def add(self, name: str, kind: str, key: str, record: dict[str, Any]) -> bool:
         """Create the record; False if one with this key exists already."""
         return self._create(_pk(name), _sk(kind, key), record, kind)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from image_import.adapters.aws import Credentials, assume_role
 from image_import.adapters.events import EventBus
+from image_import.adapters.metadefs import DynamoMetadefStore
 from image_import.adapters.objects import Bucket
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
@@ -22,6 +23,7 @@ from image_import.settings import ConfigError, get_resources
 
 if TYPE_CHECKING:
     from image_import.models import Image, ImportJob, Task
+    from image_import.models.metadef import MetadefNamespace
     from image_import.models.quota import Claim
 
 
@@ -133,6 +135,25 @@ class EventPublisher(Protocol):
     def publish_all(self, envelopes: Sequence[dict[str, Any]]) -> list[str | None]: ...
 
 
+class MetadefRecords(Protocol):
+    """The metadata definitions: namespace records, and what each holds (``kind``: object, property, tag,
+    resource_type) as plain JSON documents under a key; the resource types ever associated, apart.
+    ``add*`` is conditional (False: the key is taken); a namespace's ``remove_all`` takes what it holds too."""
+
+    def namespaces(self) -> list[MetadefNamespace]: ...
+    def namespace(self, name: str) -> MetadefNamespace | None: ...
+    def add_namespace(self, namespace: MetadefNamespace) -> bool: ...
+    def put_namespace(self, namespace: MetadefNamespace) -> None: ...
+    def contents(self, name: str, kind: str) -> list[dict[str, Any]]: ...
+    def child(self, name: str, kind: str, key: str) -> dict[str, Any] | None: ...
+    def add(self, name: str, kind: str, key: str, record: dict[str, Any]) -> bool: ...
+    def put(self, name: str, kind: str, key: str, record: dict[str, Any]) -> None: ...
+    def remove(self, name: str, kind: str, key: str) -> bool: ...
+    def remove_all(self, name: str, kind: str | None = None) -> None: ...
+    def resource_types(self) -> list[dict[str, Any]]: ...
+    def add_resource_type(self, record: dict[str, Any]) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     images: ImageRecords
@@ -143,6 +164,7 @@ class Ports:
     events: EventPublisher | None = None  # None: no events published (no bus configured)
     # multi-store: store id -> its bucket, where a test gives its own (stores/buckets.py builds the real ones)
     stores: dict[str, StoreBucket] | None = None
+    metadefs: MetadefRecords | None = None  # None: no metadefs table (the /v2/metadefs API answers 404)
 
 
 @functools.cache
@@ -155,6 +177,7 @@ def default_ports() -> Ports:
         store=Bucket(resources.store_bucket),
         workflow=ImportWorkflow(resources.state_machine_arn) if resources.state_machine_arn else None,
         events=EventBus(resources.event_bus_name) if resources.event_bus_name else None,
+        metadefs=DynamoMetadefStore(resources.metadefs_table) if resources.metadefs_table else None,
     )
 
 

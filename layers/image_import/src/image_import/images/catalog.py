@@ -16,6 +16,7 @@ from image_import.errors import (
     Conflict,
     Forbidden,
     RequestEntityTooLarge,
+    check_schema,
 )
 from image_import.images import paging
 from image_import.images.schemas import image_schema
@@ -100,16 +101,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
 
 
 def validate_against_schema(body: dict, settings: Settings) -> None:
-    import jsonschema  # only creating and updating images pays for it
-
-    schema = image_schema(settings.disk_formats, settings.container_formats)
-    try:
-        jsonschema.validate(body, schema)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path)
-        raise BadRequest(
-            f"Provided object does not match schema 'image': {exc.message}" + (f" (at '{where}')" if where else "")
-        ) from None
+    check_schema(body, image_schema(settings.disk_formats, settings.container_formats), "image", with_path=True)
 
 
 def check_stored_values(document: dict[str, Any]) -> None:

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from image_import.metadefs.shapes import OBJECT_FIELDS, property_schema, record_key
+from image_import.models.metadef import MetadefNamespace
 from image_import.models.time import utcnow
 
 if TYPE_CHECKING:
-    from image_import.adapters.metadefs import MetadefRecords
+    from image_import.adapters.ports import MetadefRecords
 
 DEFAULT_OWNER = "admin"  # glance-manage db_load_metadefs' owner of a file that names none
 
@@ -63,15 +65,18 @@ def load(path: Path, store: MetadefRecords, *, overwrite: bool = False) -> LoadR
 
 
 def _store_namespace(document: dict[str, Any], store: MetadefRecords) -> None:
-    from image_import.metadefs.catalog import NAMESPACE_FIELDS, OBJECT_FIELDS, property_schema, record_key
-
     name, now = document["namespace"], utcnow()
-    record = {key: document[key] for key in NAMESPACE_FIELDS if document.get(key) is not None}
-    record.setdefault("owner", DEFAULT_OWNER)
-    record["visibility"] = document.get("visibility") or "private"
-    record["protected"] = bool(document.get("protected"))
-    record.update(created_at=now, updated_at=now)
-    if not store.add(name, "namespace", "", record):
+    record = MetadefNamespace(
+        namespace=name,
+        display_name=document.get("display_name"),
+        description=document.get("description"),
+        visibility=document.get("visibility") or "private",
+        protected=bool(document.get("protected")),
+        owner=document["owner"] if document.get("owner") is not None else DEFAULT_OWNER,
+        created_at=now,
+        updated_at=now,
+    )
+    if not store.add_namespace(record):
         raise ValueError(f"namespace {name} appeared while loading")
     for association in document.get("resource_type_associations") or []:
         rt = {k: association[k] for k in ("name", "prefix", "properties_target") if association.get(k) is not None}

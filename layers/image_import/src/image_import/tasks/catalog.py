@@ -17,7 +17,7 @@ from typing import Any
 
 from image_import import notifications
 from image_import.adapters.ports import Ports
-from image_import.errors import BadRequest, NotFound
+from image_import.errors import BadRequest, NotFound, check_schema
 from image_import.images import paging
 from image_import.intake.legacy_task import run_legacy_import
 from image_import.models import RequestContext, Task
@@ -126,8 +126,6 @@ def create_task(
 
 def _validate_body(body: Any) -> None:
     """Glance's RequestDeserializer.create: a dict, 'type' and 'input' present, the task schema."""
-    import jsonschema  # only task creation pays for it
-
     from image_import.images.schemas import task_schema
 
     if not isinstance(body, (dict, list)):
@@ -137,13 +135,7 @@ def _validate_body(body: Any) -> None:
             raise BadRequest(f"Task '{required}' is required")
     if not isinstance(body, dict):  # a list naming both ("type", "input"): Glance fails with a 500
         raise BadRequest("Unexpected body type. Expected dict.")
-    try:
-        jsonschema.validate(body, {**task_schema(), "additionalProperties": False})
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path)
-        raise BadRequest(
-            f"Provided object does not match schema 'task': {exc.message}" + (f" (at '{where}')" if where else "")
-        ) from None
+    check_schema(body, {**task_schema(), "additionalProperties": False}, "task", with_path=True)
 
 
 def _checked_import_from(uri: Any, settings: Settings, resolve: Resolver) -> str:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from urllib.parse import urljoin
 
 from image_import.adapters.ports import Ports
-from image_import.errors import BadRequest, GlanceError, ImportFailed, PassInterrupted
+from image_import.errors import BadRequest, GlanceError, ImportFailed, PassInterrupted, check_schema
 from image_import.models import ImportJob
 from image_import.models.job import DownloadState, KnownDigests
 from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_uri, system_resolver
@@ -95,16 +95,11 @@ def validation_data(body: dict, settings: Settings) -> tuple[str, str] | None:
     import hashes the data with that algorithm, records it as the image's ``os_hash_algo`` and fails
     on a mismatch. An empty object asks for nothing. ``settings`` is kept for the call's shape.
     """
-    import jsonschema  # only a web-download with validation_data pays for it
-
     method = body["method"]
     if "validation_data" not in method and "validation_data" not in body:
         return None
     data = method.get("validation_data", body.get("validation_data"))
-    try:
-        jsonschema.validate(data, VALIDATION_SCHEMA)
-    except jsonschema.ValidationError as exc:
-        raise BadRequest(f"Provided object does not match schema 'validation_data': {exc.message}") from None
+    check_schema(data, VALIDATION_SCHEMA, "validation_data")
     if not data:
         return None
     algo, value = data["os_hash_algo"], data["os_hash_value"]
