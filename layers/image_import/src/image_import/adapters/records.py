@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -555,13 +556,8 @@ class ImageRepository(_Repository):
     def shared_with(self, project: str, after: str | None = None, descending: bool = False) -> Iterator[Image]:
         """The images whose members include ``project`` (any membership status)."""
         rows = self._query(self.BY_MEMBER_INDEX, MEMBERSHIP, project, after, descending)
-        while ids := [row["image_id"]["S"] for row in itertools.islice(rows, 100)]:  # BatchGetItem's limit
-            found: dict[str, Image] = {}
-            request = {self.table: {"Keys": [{"id": {"S": i}} for i in ids], "ConsistentRead": True}}
-            while request:
-                answer = self._dynamodb().batch_get_item(RequestItems=request)
-                found.update((image.id, image) for image in self._records(answer["Responses"].get(self.table, [])))
-                request = answer.get("UnprocessedKeys") or {}
+        while ids := [row["image_id"]["S"] for row in itertools.islice(rows, BATCH_GET_KEYS)]:
+            found = {image.id: image for image in self._records(batch_items(self._dynamodb(), self.table, ids))}
             yield from (found[i] for i in ids if i in found)  # in the index's order
 
     # ---- what the sweeper reads instead of the whole table (workflow/sweeper.py)
@@ -570,7 +566,7 @@ class ImageRepository(_Repository):
     def in_status(self, status: str, updated_before: str) -> Iterator[Image]:
         """The images in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
         return self._records(
-            _batch_get(
+            batch_items(
                 self._dynamodb(),
                 self.table,
                 _ids_in_status(self._dynamodb(), self.table, self.BY_STATUS_INDEX, status, updated_before),
@@ -580,7 +576,7 @@ class ImageRepository(_Repository):
     def by_ids(self, image_ids: Iterable[str]) -> dict[str, Image]:
         """The images of these ids that exist, by id: a deleted one's tombstone is none (BatchGetItem)."""
         wanted = (canonical_id(image_id) for image_id in image_ids)
-        return {image.id: image for image in self._records(_batch_get(self._dynamodb(), self.table, wanted))}
+        return {image.id: image for image in self._records(batch_items(self._dynamodb(), self.table, wanted))}
 
     def delete(self, image_id: str, expected_version: int | None = None) -> None:
         """Replace the record by its tombstone (the id stays taken; see TOMBSTONE); with
@@ -680,7 +676,7 @@ class TaskRepository(_Repository):
     def in_status(self, status: str, updated_before: str) -> Iterator[Task]:
         """The tasks in ``status`` last updated at or before ``updated_before`` (a record stamp)."""
         return self._records(
-            _batch_get(
+            batch_items(
                 self._dynamodb(),
                 self.table,
                 _ids_in_status(self._dynamodb(), self.table, self.BY_STATUS_INDEX, status, updated_before),
@@ -707,8 +703,9 @@ def _ids_in_status(dynamodb: Any, table: str, index: str, status: str, updated_b
             yield item["id"]["S"]
 
 
-def _batch_get(dynamodb: Any, table: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """The items of these ids (consistent reads), ``BATCH_GET_KEYS`` a request; ids no record can have
+def batch_items(dynamodb: Any, table: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The one batch reader: the items of these ids (consistent reads), ``BATCH_GET_KEYS`` a request, what
+    DynamoDB leaves unprocessed asked again with backoff; ids no record can have
     (empty, longer than a key may be) and repeats are left out, as DynamoDB would refuse the request."""
     batch: list[str] = []
     seen: set[str] = set()
@@ -725,8 +722,6 @@ def _batch_get(dynamodb: Any, table: str, ids: Iterable[str]) -> Iterator[dict[s
 
 
 def _batch_get_once(dynamodb: Any, table: str, ids: list[str]) -> Iterator[dict[str, Any]]:
-    import time
-
     request: dict[str, Any] = {table: {"Keys": [{"id": {"S": i}} for i in ids], "ConsistentRead": True}}
     attempt = 0
     while request:  # what DynamoDB left unprocessed (throttled, or over 16 MB) is asked again
