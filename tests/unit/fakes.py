@@ -91,11 +91,8 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         if record is not None:
             self.tombstones[key] = getattr(record, "owner", None)
 
-    def scan(self):
-        return [i.model_copy(deep=True) for i in self.items.values()]
-
     def for_image(self, image_id):
-        return [t for t in self.scan() if t.image_id == canonical_id(image_id)]
+        return [t.model_copy(deep=True) for t in self.items.values() if t.image_id == canonical_id(image_id)]
 
     # the image repository's indexes: in list_position order, from just past ``after``
     def _listed(self, wanted, after, descending):

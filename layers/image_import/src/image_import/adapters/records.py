@@ -75,7 +75,7 @@ def _plain(value: Any) -> Any:
 
 # What a deleted image leaves in its place (OSSN-0075): its id stays taken, so ``create``'s
 # ``attribute_not_exists(id)`` refuses it for ever; nothing else ever sees it (``get`` answers None,
-# ``scan`` skips it). It has no ``version``, so no ``save`` or conditional delete matches it.
+# no list index holds it). It has no ``version``, so no ``save`` or conditional delete matches it.
 TOMBSTONE = "deleted"
 
 
@@ -86,7 +86,7 @@ def _is_tombstone(item: dict[str, Any]) -> bool:
 # A project an image is shared with, as a row of its own beside the image (the image's ``members`` map
 # stays the record; DynamoDB cannot index a map's keys): the ``by-member`` index finds the images
 # shared with a project without a scan. Written in the same transaction as the image, so the two never
-# disagree; ``scan`` and ``get`` never show a row as an image.
+# disagree; no read shows a row as an image.
 MEMBERSHIP = "member_of"
 
 
@@ -299,11 +299,6 @@ class _Repository(Editable):
                 ) from None
             _too_large(exc, record)
             raise
-
-    def _scan(self) -> Iterator[Any]:
-        paginator = self._dynamodb().get_paginator("scan")
-        for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
-            yield from self._records(page.get("Items", []))
 
     def _query(
         self, index: str, attribute: str, value: str, after: str | None = None, descending: bool = False
@@ -619,10 +614,6 @@ class ImageRepository(_Repository):
             raise
         _write_rows(self._dynamodb(), self.table, rows[in_transaction:])
 
-    def scan(self) -> Iterator[Image]:
-        """Every image: an admin's list and the sweeper; a project's list reads the indexes instead."""
-        return self._scan()
-
 
 class TaskRepository(_Repository):
     model = Task
@@ -639,9 +630,6 @@ class TaskRepository(_Repository):
 
     def save(self, task: Task) -> None:
         self._save(task)
-
-    def scan(self) -> Iterator[Task]:
-        return self._scan()
 
     # ---- what GET /v2/tasks reads instead of the whole table: in list_position order, from just past ``after``
     BY_OWNER_INDEX, ALL_INDEX = "by-owner", "all-tasks"
