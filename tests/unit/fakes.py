@@ -135,6 +135,7 @@ class FakeBucket:
         self.multipart: dict[str, tuple[str, datetime]] = {}  # upload id -> (key, initiated)
         self.parts: dict[str, dict[int, bytes]] = {}  # direct uploads: upload id -> parts
         self.copies: list[tuple[str, str, str]] = []  # (source, target, etag) of every copy made
+        self.part_sizes: list[int] = []  # the part size each copy was given
 
     def put(self, key, data, modified=None):
         self.objects[key] = data
@@ -155,12 +156,13 @@ class FakeBucket:
     def etag(self, key):
         return hashlib.md5(self.objects[key]).hexdigest()
 
-    def copy(self, source, target, etag, size):
+    def copy(self, source, target, etag, size, *, part_size):
         """Server-side copy pinned on the source's ETag, as S3's CopySourceIfMatch."""
         if self.head(source) != (size, etag):
             return False
         self.put(target, self.objects[source])
         self.copies.append((source, target, etag))
+        self.part_sizes.append(part_size)
         return True
 
     def chunks(self, key, chunk_size=4):
@@ -168,7 +170,7 @@ class FakeBucket:
         for start in range(0, len(data), chunk_size):
             yield data[start : start + chunk_size]
 
-    def write(self, key, chunks):
+    def write(self, key, chunks, *, part_size):
         data = b"".join(chunks)
         self.put(key, data)
         return len(data)

@@ -408,9 +408,9 @@ def test_decompression_memory_stays_flat_whatever_the_image_size(config_dir):
     from tests.unit.fakes import FakeBucket
 
     class StreamingBucket(FakeBucket):
-        def write(self, key, chunks):  # a replacement as MultipartWriter sends it: each part let go
+        def write(self, key, chunks, *, part_size):  # a replacement as MultipartWriter sends it: each part let go
             if not key.startswith("plugin-data/"):
-                return super().write(key, chunks)
+                return super().write(key, chunks, part_size=part_size)
             digest, size = hashlib.md5(), 0
             for chunk in chunks:
                 digest.update(chunk)

@@ -26,7 +26,7 @@ from aws_lambda_powertools import Logger
 from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import UPLOAD_PREFIX, image_id_of_upload, is_received_key, received_key, upload_key
-from image_import.data.parts import part_size_for
+from image_import.data.parts import COPY_PART_SIZE, part_size_for
 from image_import.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -272,7 +272,7 @@ def receive_upload(key: str, settings: Settings, ports: Ports, etag: str | None 
 
     if reason := refusal(image):
         return _remove(ports, key, reason)
-    if not ports.staging.copy(key, target, seen, size):
+    if not ports.staging.copy(key, target, seen, size, part_size=part_size_for(size, COPY_PART_SIZE)):
         return _superseded(key, image_id, "it changed while it was being copied")
 
     raced, reason = False, ""

@@ -15,6 +15,7 @@ from image_import.adapters.ports import Ports
 from image_import.data.hashing import ParallelHasher, hashed
 from image_import.data.inspection import FormatCheck, FormatOptions, InvalidImageData, inspected
 from image_import.data.layout import store_key
+from image_import.data.parts import part_size_for
 from image_import.data.stage import declared_image_size
 from image_import.errors import (
     BadRequest,
@@ -72,7 +73,8 @@ def upload_image(
     hasher = ParallelHasher(settings.hashing_algorithm)
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
-        store.write(key, hashed(inspected(data, check), hasher, settings.image_size_cap))
+        part_size = part_size_for(expected or 0)  # as a stage: the smallest parts, unless the declared size needs more
+        store.write(key, hashed(inspected(data, check), hasher, settings.image_size_cap), part_size=part_size)
         digests = hasher.finish()
         if expected is not None and digests.size != expected:
             raise BadRequest(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from image_import import notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import staging_key
+from image_import.data.parts import part_size_for
 from image_import.errors import BadRequest, ConcurrentUpdate, Conflict, RequestEntityTooLarge
 from image_import.images import lifecycle
 from image_import.images.catalog import get_image
@@ -61,7 +62,9 @@ def stage_image(
         raise admission.too_large(over) from None
     notifications.image_event("image.update", image, ports, settings)
     try:
-        size = ports.staging.write(key, _capped(data, settings.image_size_cap))
+        # a stream of unknown length: the smallest parts (a few in memory), larger for a declared size that needs it
+        part_size = part_size_for(expected_size or 0)
+        size = ports.staging.write(key, _capped(data, settings.image_size_cap), part_size=part_size)
         if expected_size is not None and size != expected_size:
             raise BadRequest(
                 f"Size of the staged data ({size} bytes) does not match x-openstack-image-size ({expected_size})."
