@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from image_import.models import Image, Task
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import sweep
-from tests.unit.fakes import FakeRecords, fake_ports
+from tests.unit.fakes import fake_ports
 from tests.unit.test_imports import GLANCE_DIRECT, MEMBER, staged_image
 
 LATER = datetime.now(UTC) + timedelta(hours=1)  # past the sweeper's grace period for everything made now
 MUCH_LATER = datetime.now(UTC) + timedelta(days=2)
-
-
-@pytest.fixture(autouse=True)
-def no_scans(monkeypatch):
-    """The sweeper reads candidates through indexes and looks images up by id: a whole-table scan fails."""
-
-    def scan(self):
-        raise AssertionError("the sweeper scanned a whole table")
-
-    monkeypatch.setattr(FakeRecords, "scan", scan)
 
 
 def at(moment):
