@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from image_import.adapters.records import ImageRepository
+from image_import.adapters.records import UsageRepository
 from tests.support.records import stored_images, stored_tasks
 
 IMAGE_HOLDS_STAGED_DATA = ("uploading", "importing")
@@ -48,7 +48,7 @@ def assert_counted(stack) -> None:
     and reverted ones included (models/quota.py)."""
     from image_import.models.quota import contribution
 
-    repository = ImageRepository(stack.physical_name("ImagesTable"))
+    repository = UsageRepository(stack.physical_name("ImagesTable"))
     actual: dict[str, dict[str, int]] = {}
     for image in stored_images(repository.table):
         for name, value in contribution(image).items():

@@ -8,36 +8,65 @@ from image_import.adapters.events import EventBus
 from image_import.adapters.objects import Bucket
 from image_import.adapters.ports import (
     EventPublisher,
+    ImageIndex,
     ImageRecords,
     Ports,
     StagingBucket,
     StoreBucket,
     TaskRecords,
+    UsageRecords,
     Workflow,
 )
-from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.records import ImageIndexes, ImageRepository, TaskRepository, UsageRepository
 from image_import.adapters.workflow import ImportWorkflow
-from tests.unit.fakes import FakeBucket, FakeRecords, FakeWorkflow
+from tests.unit.fakes import FakeBucket, FakeImageIndex, FakeRecords, FakeUsage, FakeWorkflow
 
 
 def the_adapters(
-    images: ImageRepository, tasks: TaskRepository, bucket: Bucket, workflow: ImportWorkflow, bus: EventBus
+    images: ImageRepository,
+    counters: UsageRepository,
+    indexes: ImageIndexes,
+    tasks: TaskRepository,
+    bucket: Bucket,
+    workflow: ImportWorkflow,
+    bus: EventBus,
 ) -> Ports:
     image_records: ImageRecords = images
+    usage: UsageRecords = counters
+    image_index: ImageIndex = indexes
     task_records: TaskRecords = tasks
     staging: StagingBucket = bucket
     store: StoreBucket = bucket
     starter: Workflow = workflow
     events: EventPublisher = bus
     return Ports(
-        images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter, events=events
+        images=image_records,
+        usage=usage,
+        image_index=image_index,
+        tasks=task_records,
+        staging=staging,
+        store=store,
+        workflow=starter,
+        events=events,
     )
 
 
-def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow) -> Ports:
+def the_fakes(
+    records: FakeRecords, counters: FakeUsage, indexes: FakeImageIndex, bucket: FakeBucket, workflow: FakeWorkflow
+) -> Ports:
     image_records: ImageRecords = records
+    usage: UsageRecords = counters
+    image_index: ImageIndex = indexes
     task_records: TaskRecords = records
     staging: StagingBucket = bucket
     store: StoreBucket = bucket
     starter: Workflow = workflow
-    return Ports(images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter)
+    return Ports(
+        images=image_records,
+        usage=usage,
+        image_index=image_index,
+        tasks=task_records,
+        staging=staging,
+        store=store,
+        workflow=starter,
+    )

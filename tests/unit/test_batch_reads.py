@@ -1,4 +1,4 @@
-"""The one batch reader (adapters/records): every BatchGetItem asks again, backing off, for the keys
+"""The one batch reader (adapters/records/table.py): every BatchGetItem asks again, backing off, for the keys
 DynamoDB left unprocessed (throttled, or over 16 MB), whichever read it serves."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from image_import.adapters import records
-from image_import.adapters.records import ImageRepository, image_item
+from image_import.adapters.records import ImageIndexes, image_item, table
 from image_import.models import Image
 
 
@@ -47,12 +46,12 @@ class StubDynamoDB:
 @pytest.fixture
 def sleeps(monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr(records.time, "sleep", slept.append)
+    monkeypatch.setattr(table.time, "sleep", slept.append)
     return slept
 
 
-def repository_over(stub: StubDynamoDB) -> ImageRepository:
-    repository = ImageRepository("images")
+def repository_over(stub: StubDynamoDB) -> ImageIndexes:
+    repository = ImageIndexes("images")
     repository._dynamodb = lambda: stub  # type: ignore[method-assign]
     return repository
 

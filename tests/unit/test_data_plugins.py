@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -420,7 +421,7 @@ def test_decompression_memory_stays_flat_whatever_the_image_size(config_dir):
 
     settings = configured(config_dir, "[image_decompression]")
     ports = fake_ports()
-    ports = type(ports)(ports.images, ports.tasks, StreamingBucket("staging"), ports.store, ports.workflow)
+    ports = dataclasses.replace(ports, staging=StreamingBucket("staging"))
     image_id = staged(ports, settings, gzip.compress(bytes(128 * MIB), compresslevel=1))
     job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     tracemalloc.start()

@@ -9,7 +9,14 @@ from image_import.adapters import ports, records
 def test_no_record_port_or_repository_offers_a_scan():
     offering = [
         kind.__name__
-        for kind in (ports.ImageRecords, ports.TaskRecords, records.ImageRepository, records.TaskRepository)
+        for kind in (
+            ports.ImageRecords,
+            ports.ImageIndex,
+            ports.TaskRecords,
+            records.ImageRepository,
+            records.ImageIndexes,
+            records.TaskRepository,
+        )
         if hasattr(kind, "scan")
     ]
     assert offering == []

@@ -251,8 +251,8 @@ def test_the_objects_images_are_looked_up_by_id_a_hundred_at_a_time(settings, mo
     for n in range(250):
         ports.staging.put(f"staging/gone-{n:03}", b"abc")
     looked_up: list[int] = []
-    by_ids = ports.images.by_ids
-    monkeypatch.setattr(ports.images, "by_ids", lambda ids: looked_up.append(len(ids)) or by_ids(ids))
+    by_ids = ports.image_index.by_ids
+    monkeypatch.setattr(ports.image_index, "by_ids", lambda ids: looked_up.append(len(ids)) or by_ids(ids))
     report = sweep(ports, settings, clock=at(LATER))
     assert list(ports.staging.objects) == ["staging/kept"] and report.staged_objects_deleted == 250
     assert looked_up == [100, 100, 51]

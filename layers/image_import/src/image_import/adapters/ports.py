@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from image_import.adapters.aws import Credentials, assume_role
 from image_import.adapters.events import EventBus
 from image_import.adapters.objects import Bucket
-from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.records import ImageIndexes, ImageRepository, TaskRepository, UsageRepository
 from image_import.adapters.workflow import ImportWorkflow
 from image_import.settings import ConfigError, get_resources
 
@@ -35,6 +35,12 @@ class ImageRecords(Protocol):
     # ``claims``: the quota limits the write must keep its owner within (models/quota.py; OverLimit otherwise)
     def create(self, image: Image, claims: Iterable[Claim] = ()) -> None: ...
     def save(self, image: Image, claims: Iterable[Claim] = ()) -> None: ...
+    def delete(self, image_id: str, expected_version: int | None = None) -> None: ...
+
+
+class UsageRecords(Protocol):
+    """A project's quota counters, moved by the image writes that count (ImageRecords) and read here."""
+
     def usage(self, project: str) -> dict[str, int]: ...
     # the sweeper's repair of the counters (quotas/repair.py)
     def usage_row(self, project: str) -> tuple[dict[str, int], str | None, int]: ...
@@ -43,7 +49,11 @@ class ImageRecords(Protocol):
     # the one operation per project and limit that may run past it (quotas/growth.py)
     def overrun_holders(self, project: str) -> dict[str, str]: ...
     def release_overrun(self, project: str, resource: str, operation: str) -> bool: ...
-    def delete(self, image_id: str, expected_version: int | None = None) -> None: ...
+
+
+class ImageIndex(Protocol):
+    """The images as their indexes find them, never the whole table."""
+
     # the list indexes: in list_position order (newest first with ``descending``), from just past ``after``
     def every(self, after: str | None = None, descending: bool = False) -> Iterable[Image]: ...
     def owned_by(self, project: str, after: str | None = None, descending: bool = False) -> Iterable[Image]: ...
@@ -51,7 +61,7 @@ class ImageRecords(Protocol):
         self, visibility: str, after: str | None = None, descending: bool = False
     ) -> Iterable[Image]: ...
     def shared_with(self, project: str, after: str | None = None, descending: bool = False) -> Iterable[Image]: ...
-    # the sweeper's reads (a status index; ids looked up in batches), never the whole table
+    # the sweeper's reads (a status index; ids looked up in batches)
     def in_status(self, status: str, updated_before: str) -> Iterable[Image]: ...
     def by_ids(self, image_ids: Iterable[str]) -> dict[str, Image]: ...
 
@@ -134,6 +144,8 @@ class EventPublisher(Protocol):
 @dataclass(frozen=True)
 class Ports:
     images: ImageRecords
+    usage: UsageRecords  # the images' owners' counters
+    image_index: ImageIndex  # the images' lists and the sweeper's reads
     tasks: TaskRecords
     staging: StagingBucket
     store: StoreBucket
@@ -148,6 +160,8 @@ def default_ports() -> Ports:
     resources = get_resources()
     return Ports(
         images=ImageRepository(resources.images_table),
+        usage=UsageRepository(resources.images_table),
+        image_index=ImageIndexes(resources.images_table),
         tasks=TaskRepository(resources.tasks_table),
         staging=Bucket(resources.staging_bucket),
         store=Bucket(resources.store_bucket),
@@ -182,6 +196,8 @@ def plugin_ports(job: ImportJob, plugin: str, writes_data: bool = False, assume:
         credentials = assume(role, f"{plugin}.{job.task_id}"[:64], tags)
         return Ports(
             images=ImageRepository(resources.images_table, credentials),
+            usage=UsageRepository(resources.images_table, credentials),
+            image_index=ImageIndexes(resources.images_table, credentials),
             tasks=TaskRepository(resources.tasks_table, credentials),
             staging=Bucket(resources.staging_bucket, credentials=credentials),
             store=Bucket(resources.store_bucket, credentials=credentials),

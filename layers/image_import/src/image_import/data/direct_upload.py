@@ -94,7 +94,7 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
         )
     # what the staging will claim when the upload arrives, checked now so that a user learns it first
     admission.precheck(
-        settings, ports.images, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(size)), (IMAGE_COUNT_UPLOADING, 1)
+        settings, ports.usage, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(size)), (IMAGE_COUNT_UPLOADING, 1)
     )
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage

@@ -55,7 +55,7 @@ def upload_image(
     store = bucket_of(store_id, settings, ports)
     expected = declared_image_size(declared_size)
     # Glance checks the store space it announces before it looks the image up
-    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_SIZE_TOTAL, in_mib(expected)))
+    known = admission.precheck(settings, ports.usage, context.project_id, (IMAGE_SIZE_TOTAL, in_mib(expected)))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "upload_image", image, settings)
     preconditions.check(preconditions.UPLOAD, image)  # 'queued', then formats

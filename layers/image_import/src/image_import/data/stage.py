@@ -44,7 +44,7 @@ def stage_image(
             f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
         )
     # Glance checks the staging it announces before anything else
-    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(expected_size)))
+    known = admission.precheck(settings, ports.usage, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(expected_size)))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
     preconditions.check(preconditions.STAGE, image)

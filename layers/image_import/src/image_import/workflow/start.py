@@ -53,7 +53,7 @@ def start_import(
     method = _validate_request(body, settings)
     # Glance: refused here only when the project is over its store space already; what this import
     # adds is claimed when it takes the lock (below)
-    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_SIZE_TOTAL, 0))
+    known = admission.precheck(settings, ports.usage, context.project_id, (IMAGE_SIZE_TOTAL, 0))
     image = get_image(context, image_id, ports, settings)
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
