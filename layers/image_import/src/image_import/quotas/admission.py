@@ -2,7 +2,7 @@
 async_/flows/api_image_import.py), and Glance's 413 when one is refused.
 
 Glance checks a limit by reading usage, then writes: two requests can both pass. Here a claim rides on
-the write it guards (adapters/records.py makes it the condition of the project's counters in the same
+the write it guards (adapters/records/usage.py makes it the condition of the project's counters in the same
 transaction), so exactly as many requests as the limit allows get through. Where Glance checks before it
 even looks the image up, a ``precheck`` reads the counters there too, so errors come in Glance's order.
 """
