@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.records import ImageIndexes, TaskRepository
 from image_import.models import Image, Task
 
 ROW_KINDS = ("deleted", "member_of", "usage_of")  # tombstones, membership rows, usage rows: no record
@@ -23,7 +23,7 @@ def _record_ids(table: str) -> list[str]:
 
 def stored_images(table: str) -> list[Image]:
     """The images an images table holds (deleted ones, membership and usage rows left out)."""
-    found = ImageRepository(table).by_ids(ids := _record_ids(table))
+    found = ImageIndexes(table).by_ids(ids := _record_ids(table))
     return [found[i] for i in ids if i in found]
 
 
