@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from image_import.adapters.aws import is_conditional_failure
+from image_import.adapters.aws import Credentials, is_conditional_failure
 from image_import.adapters.records.table import (
     IMAGE,
     LIST_POSITION,
@@ -54,10 +54,6 @@ def _membership_row(image: Image, project: str) -> dict[str, Any]:
     }
 
 
-# The list indexes' sort key (Image.list_position), on images and their membership rows, and the one
-# value every image has for the index of all images (an admin's list); a tombstone has neither, so no
-
-
 def image_item(image: Image) -> dict[str, Any]:
     """An image as its item: the record, and what the list indexes sort and select it by."""
     return {**to_item(image), LIST_POSITION: {"S": image.list_position}, LISTED: {"S": IMAGE}}
@@ -91,9 +87,11 @@ def read_image(item: dict[str, Any]) -> Image:
 
 
 class ImageRepository(Repository):
+    """Image records and the rows that go with each write: its membership rows, its owner's counters."""
+
     model = Image
 
-    def __init__(self, table: str, credentials: Any = None):
+    def __init__(self, table: str, credentials: Credentials | None = None):
         super().__init__(table, credentials)
         self.usage_rows = UsageRepository(table, credentials)  # the counters its writes move, in the same table
 
