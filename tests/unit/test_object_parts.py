@@ -76,3 +76,14 @@ def test_the_copy_rule_is_the_part_size_rule():
     assert part_size_for(3 * 1024**3, COPY_PART_SIZE) == COPY_PART_SIZE  # 3 GiB: 12 parts of 256 MiB
     huge = 5 * 1024**4  # 5 TiB: more than 10,000 parts of 256 MiB
     assert part_size_for(huge, COPY_PART_SIZE) * 10_000 >= huge and part_size_for(huge, COPY_PART_SIZE) % MIB == 0
+
+
+def test_a_multipart_writer_signs_in_its_buckets_region(monkeypatch):
+    s3, regions = clients_by_region(monkeypatch)
+
+    with objects.MultipartWriter(Bucket("far", region="eu-west-3"), "k", 4) as writer:
+        writer.write(b"x" * 9)
+        writer.commit()
+
+    assert regions and set(regions) == {"eu-west-3"}
+    assert [request["Bucket"] for _, request in s3.calls] == ["far"] * len(s3.calls)
