@@ -42,7 +42,7 @@ def stage_source(pool: list[bytes], size_mib: int, key: str) -> float:
     from image_import.adapters.objects import Bucket
 
     t0 = time.perf_counter()
-    written = Bucket(STAGING_BUCKET).write(key, source_chunks(pool, size_mib))
+    written = Bucket(STAGING_BUCKET).write(key, source_chunks(pool, size_mib), part_size=CHUNK)
     if written != size_mib * MIB:
         raise RuntimeError(f"staging wrote {written} bytes, expected {size_mib * MIB}")
     return time.perf_counter() - t0
@@ -130,7 +130,7 @@ def child_import(key: str, size_mib: int, moto_pid: int) -> None:
     hasher = ParallelHasher(settings.hashing_algorithm)
 
     def copy():
-        written = store.write(store_key, hashed(staging.chunks(key), hasher, settings.image_size_cap))
+        written = store.write(store_key, hashed(staging.chunks(key), hasher, settings.image_size_cap), part_size=CHUNK)
         return written, hasher.finish()
 
     written, digests = phase("copy", copy)
@@ -158,7 +158,9 @@ def child_import(key: str, size_mib: int, moto_pid: int) -> None:
 
     # 4) write alone, from memory (no read, no hash)
     pool = [os.urandom(CHUNK) for _ in range(2)]
-    phase("write", lambda: store.write(store_key, (pool[i % 2] for i in range(size_mib * MIB // CHUNK))))
+    phase(
+        "write", lambda: store.write(store_key, (pool[i % 2] for i in range(size_mib * MIB // CHUNK)), part_size=CHUNK)
+    )
     store.delete(store_key)
 
     print(

@@ -103,7 +103,7 @@ def bench_list_latency(others: list[int]) -> None:
         import boto3
 
         from image_import.adapters.aws import reset_clients
-        from image_import.adapters.records import ImageRepository
+        from image_import.adapters.records import ImageIndexes, ImageRepository, UsageRepository
         from image_import.models import Image, RequestContext
         from image_import.models.image import ImageMember
         from image_import.settings import get_settings
@@ -113,7 +113,9 @@ def bench_list_latency(others: list[int]) -> None:
         dynamodb, name = boto3.client("dynamodb"), "bench-images"
         _images_table(dynamodb, name)
         repository = ImageRepository(name)
-        ports = dataclasses.replace(fake_ports(), images=repository)
+        ports = dataclasses.replace(
+            fake_ports(), images=repository, usage=UsageRepository(name), image_index=ImageIndexes(name)
+        )
         settings = get_settings()
         member = ImageMember(status="accepted")
         own = [Image(id=str(uuid.uuid4()), owner=PROJECT, visibility="private") for _ in range(OWN_IMAGES)]

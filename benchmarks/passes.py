@@ -224,7 +224,7 @@ def bench_passes(sizes: list[int], tmp: Path) -> None:
         for size in sizes:
             key = f"staging/bench-{size}"
             piece = os.urandom(8 * MIB)
-            Bucket(STAGING_BUCKET).write(key, (piece for _ in range(size // 8)))
+            Bucket(STAGING_BUCKET).write(key, (piece for _ in range(size // 8)), part_size=8 * MIB)
             one = run_child(moto.url, key, size, "one pass")
             many = run_child(moto.url, key, size, "64 MiB passes")
             broken = run_child(moto.url, key, size, "broken pass")

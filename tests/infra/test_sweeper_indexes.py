@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.records import ImageIndexes, TaskRepository
 from tests.infra.test_template_safety import statements
 
 
-@pytest.mark.parametrize(("table", "repository"), [("ImagesTable", ImageRepository), ("TasksTable", TaskRepository)])
+@pytest.mark.parametrize(("table", "repository"), [("ImagesTable", ImageIndexes), ("TasksTable", TaskRepository)])
 def test_each_table_has_the_status_index_its_repository_queries(cfn, table, repository):
     properties = cfn["Resources"][table]["Properties"]
     [index] = [i for i in properties["GlobalSecondaryIndexes"] if i["IndexName"] == repository.BY_STATUS_INDEX]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.records import UsageRepository
+from tests.support.records import stored_images, stored_tasks
 
 IMAGE_HOLDS_STAGED_DATA = ("uploading", "importing")
 IMAGE_HOLDS_STORED_DATA = ("active",)
@@ -22,8 +23,8 @@ def keys(stack, logical_id: str) -> set[str]:
 
 def assert_consistent(stack) -> None:
     """Every record whole and settled, every object owned by an image that needs it, no upload left open."""
-    images = {i.id: i for i in ImageRepository(stack.physical_name("ImagesTable")).scan()}
-    tasks = list(TaskRepository(stack.physical_name("TasksTable")).scan())
+    images = {i.id: i for i in stored_images(stack.physical_name("ImagesTable"))}
+    tasks = stored_tasks(stack.physical_name("TasksTable"))
     for image in images.values():
         assert image.status != "importing" and image.import_lock is None, f"{image.id} left {image.status}"
         if image.status != "active":
@@ -47,9 +48,9 @@ def assert_counted(stack) -> None:
     and reverted ones included (models/quota.py)."""
     from image_import.models.quota import contribution
 
-    repository = ImageRepository(stack.physical_name("ImagesTable"))
+    repository = UsageRepository(stack.physical_name("ImagesTable"))
     actual: dict[str, dict[str, int]] = {}
-    for image in repository.scan():
+    for image in stored_images(repository.table):
         for name, value in contribution(image).items():
             actual.setdefault(image.owner, {}).setdefault(name, 0)
             actual[image.owner][name] += value

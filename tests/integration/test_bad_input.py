@@ -142,7 +142,7 @@ class KeyLimitedDynamoDB:
 def test_an_id_longer_than_any_key_is_no_record_not_a_dynamodb_error(monkeypatch):
     from image_import.adapters import records
 
-    monkeypatch.setattr(records, "client", lambda service: KeyLimitedDynamoDB())
+    monkeypatch.setattr(records.table, "client", lambda service, credentials=None: KeyLimitedDynamoDB())
     assert records.ImageRepository("images").get("a" * 3000) is None
     assert records.TaskRepository("tasks").get("\u00e9" * 1100) is None  # 2200 bytes
 

@@ -11,6 +11,7 @@ import pytest
 from image_import.adapters.records import ImageRepository
 from image_import.errors import ConcurrentUpdate
 from tests.integration.conftest import Api
+from tests.support.records import stored_images
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 REUSED = "0d5e7a43-9b1c-4f2e-8a6d-3c1b2a4f5e60"
@@ -103,7 +104,7 @@ def test_given_a_tombstone_then_the_repository_never_returns_saves_or_deletes_it
     read = images.get(image_id)
     images.delete(image_id, expected_version=read.version)
     assert images.get(image_id) is None
-    assert [i.id for i in images.scan()] == [live]
+    assert [i.id for i in stored_images(images.table)] == [live]
     with pytest.raises(ConcurrentUpdate):  # a writer that read it before the delete loses
         images.save(read)
     with pytest.raises(ConcurrentUpdate):

@@ -19,6 +19,7 @@ from tests.conftest import set_option
 from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys
 from tests.integration.test_workflow import import_and_wait, states_entered
+from tests.support.records import stored_tasks
 
 PLUGIN_FUNCTION = "StampImportMethodPluginFunction"
 
@@ -144,9 +145,7 @@ class TestImageDeletedDuringImport:
         [execution] = wait_for_executions(stack)
         assert execution["status"] == "FAILED"
         assert member.call("GET", f"/v2/images/{image['id']}").status == 404
-        from image_import.adapters.records import TaskRepository
-
-        [task] = TaskRepository(stack.physical_name("TasksTable")).scan()
+        [task] = stored_tasks(stack.physical_name("TasksTable"))
         assert task.status == "failure" and "deleted" in task.message
 
     def test_nothing_is_left_behind(self, member, stack):

@@ -27,14 +27,14 @@ def uploads_in_progress() -> list:
 
 def test_a_multipart_write_of_odd_sized_chunks_reassembles_the_bytes(bucket):
     chunks = [os.urandom(CHUNK_SIZE), os.urandom(3 * 1024 * 1024 + 5), os.urandom(CHUNK_SIZE + 7), os.urandom(11)]
-    size = bucket.write("k", iter(chunks))
+    size = bucket.write("k", iter(chunks), part_size=CHUNK_SIZE)
     assert size == sum(map(len, chunks))
     assert b"".join(bucket.chunks("k")) == b"".join(chunks)
     assert uploads_in_progress() == []
 
 
 def test_a_small_object_is_one_put(bucket):
-    assert bucket.write("k", [b"ab", b"c"]) == 3
+    assert bucket.write("k", [b"ab", b"c"], part_size=CHUNK_SIZE) == 3
     assert bucket.size("k") == 3
 
 
@@ -45,7 +45,7 @@ def test_a_failing_source_aborts_the_upload_and_leaves_no_object(bucket):
         raise OSError("source went away")
 
     with pytest.raises(OSError, match="source went away"):
-        bucket.write("k", source())
+        bucket.write("k", source(), part_size=CHUNK_SIZE)
     assert bucket.size("k") is None
     assert uploads_in_progress() == []
 
@@ -103,21 +103,18 @@ def test_a_copy_is_pinned_on_the_etag_it_was_given(bucket, monkeypatch):
     boto3.client("s3").put_object(Bucket="bucket-under-test", Key="uploads/k", Body=b"abc")
     size, etag = bucket.head("uploads/k")
     sent = copy_requests(monkeypatch)
-    assert bucket.copy("uploads/k", "staging/k", etag, size) is True
+    assert bucket.copy("uploads/k", "staging/k", etag, size, part_size=CHUNK_SIZE) is True
     assert b"".join(bucket.chunks("staging/k")) == b"abc"
     [(operation, headers)] = sent
     assert operation == "CopyObject" and headers["x-amz-copy-source-if-match"] == f'"{etag}"'.encode()
 
 
 def test_a_large_copy_is_parts_each_pinned_on_the_etag(bucket, monkeypatch):
-    from image_import.adapters import objects
-
-    monkeypatch.setattr(objects, "COPY_PART_SIZE", 5 * 1024 * 1024)  # S3's smallest part: 3 parts of 11 MiB
     data = os.urandom(11 * 1024 * 1024)
-    bucket.write("uploads/k", [data])
+    bucket.write("uploads/k", [data], part_size=CHUNK_SIZE)
     size, etag = bucket.head("uploads/k")
     sent = copy_requests(monkeypatch)
-    assert bucket.copy("uploads/k", "staging/k", etag, size) is True
+    assert bucket.copy("uploads/k", "staging/k", etag, size, part_size=5 * 1024 * 1024) is True  # 3 parts of 11 MiB
     assert b"".join(bucket.chunks("staging/k")) == data
     assert [op for op, _ in sent] == ["UploadPartCopy"] * 3
     assert {headers["x-amz-copy-source-if-match"] for _, headers in sent} == {f'"{etag}"'.encode()}
@@ -125,7 +122,7 @@ def test_a_large_copy_is_parts_each_pinned_on_the_etag(bucket, monkeypatch):
 
 
 def test_a_copy_of_an_object_that_is_gone_is_refused_and_writes_nothing(bucket):
-    assert bucket.copy("uploads/k", "staging/k", "0" * 32, 3) is False
+    assert bucket.copy("uploads/k", "staging/k", "0" * 32, 3, part_size=CHUNK_SIZE) is False
     assert bucket.size("staging/k") is None
 
 

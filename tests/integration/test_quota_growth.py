@@ -47,13 +47,13 @@ def held_until(stack, function_id: str) -> threading.Event:
 def counters(project: str = "demo") -> dict[str, int]:
     from image_import.adapters.ports import default_ports
 
-    return default_ports().images.usage(project)
+    return default_ports().usage.usage(project)
 
 
 def overruns(project: str = "demo") -> dict[str, str]:
     from image_import.adapters.ports import default_ports
 
-    return default_ports().images.overrun_holders(project)
+    return default_ports().usage.overrun_holders(project)
 
 
 def outcomes(api: Api, image_ids: list[str]) -> tuple[list[str], list[str]]:

@@ -89,30 +89,31 @@ def test_a_write_is_refused_by_its_own_condition_when_another_got_in_first(stack
     check); the first write takes the last place, the second write itself is refused."""
     import uuid
 
-    from image_import.adapters.records import ImageRepository
+    from image_import.adapters.records import ImageIndexes, ImageRepository, UsageRepository
     from image_import.models import Image
     from image_import.models.quota import Claim, OverLimit
 
     images = ImageRepository(stack.physical_name("ImagesTable"))
+    usage = UsageRepository(images.table)
     images.create(Image(id=str(uuid.uuid4()), owner="p"))
     claims = [Claim("image_count_total", limit=2, delta=1)]
     first, second = Image(id=str(uuid.uuid4()), owner="p"), Image(id=str(uuid.uuid4()), owner="p")
-    assert all(c.allows(images.usage("p")["image_count_total"], 0) for c in claims)  # both would pass a read
+    assert all(c.allows(usage.usage("p")["image_count_total"], 0) for c in claims)  # both would pass a read
     images.create(first, claims)
     with pytest.raises(OverLimit):
         images.create(second, claims)
-    assert images.get(second.id) is None and images.usage("p")["image_count_total"] == 2
+    assert images.get(second.id) is None and usage.usage("p")["image_count_total"] == 2
 
     # a status change claims too: both images read queued, one upload at a time; the second write refused
     one_upload = [Claim("image_count_uploading", limit=1, after_write=True)]
-    a, b = (images.get(i.id) for i in images.owned_by("p"))
+    a, b = (images.get(i.id) for i in ImageIndexes(images.table).owned_by("p"))
     for image in (a, b):
         image.status = "uploading"
     images.save(a, one_upload)
     with pytest.raises(OverLimit):
         images.save(b, one_upload)
     assert images.get(b.id).status == "queued"
-    assert images.usage("p") == {"image_count_total": 2, "image_count_uploading": 1}
+    assert usage.usage("p") == {"image_count_total": 2, "image_count_uploading": 1}
 
 
 class TestUpload:

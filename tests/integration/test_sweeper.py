@@ -8,7 +8,7 @@ import boto3
 import pytest
 import requests
 
-from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.records import ImageIndexes, ImageRepository, TaskRepository, UsageRepository
 from image_import.models import Task
 from image_import.models.image import ImportLock, utcnow
 from tests.integration.consistency import assert_consistent, keys, uploads_in_progress
@@ -23,18 +23,12 @@ def sweep(stack, monkeypatch):
     monkeypatch.setenv("SWEEPER_UPLOAD_AGE_HOURS", "0")
 
     def run() -> dict:
-        with pytest.MonkeyPatch.context() as during_the_sweep:  # it reads indexes and ids, never a whole table
-            for repository in (ImageRepository, TaskRepository):
-                during_the_sweep.setattr(repository, "scan", _no_scan)
-            reply = boto3.client("lambda").invoke(FunctionName=stack.physical_name("SweeperFunction"), Payload=b"{}")
+        # it reads indexes and ids, never a whole table: no repository has a scan (tests/unit/test_no_scans.py)
+        reply = boto3.client("lambda").invoke(FunctionName=stack.physical_name("SweeperFunction"), Payload=b"{}")
         assert "FunctionError" not in reply, reply["Payload"].read()
         return json.loads(reply["Payload"].read())
 
     return run
-
-
-def _no_scan(self):
-    raise AssertionError(f"the sweeper scanned {self.table}")
 
 
 def crashed_import(stack, member, staged_through: str = "stage") -> tuple[str, str]:
@@ -167,7 +161,10 @@ def test_the_status_index_answers_the_images_in_a_status_changed_before_a_time(s
     images.create(Image(id="old-active", status="active", updated_at=BEFORE))
     images.create(Image(id="deleted", status="importing", updated_at=BEFORE))
     images.delete("deleted")  # its tombstone has no status: never a candidate
-    assert sorted(i.id for i in images.in_status("importing", CUTOFF)) == ["at-the-cutoff", "old-importing"]
+    assert sorted(i.id for i in ImageIndexes(images.table).in_status("importing", CUTOFF)) == [
+        "at-the-cutoff",
+        "old-importing",
+    ]
 
 
 def test_images_are_looked_up_by_id_in_batches_and_a_deleted_ones_tombstone_is_none(stack):
@@ -177,7 +174,9 @@ def test_images_are_looked_up_by_id_in_batches_and_a_deleted_ones_tombstone_is_n
     for n in range(130):  # more than one BatchGetItem takes
         images.create(Image(id=f"img-{n:03}", status="active"))
     images.delete("img-007")
-    found = images.by_ids([f"img-{n:03}" for n in range(130)] + ["never-existed", "img-001", "", "x" * 3000])
+    found = ImageIndexes(images.table).by_ids(
+        [f"img-{n:03}" for n in range(130)] + ["never-existed", "img-001", "", "x" * 3000]
+    )
     assert len(found) == 129 and "img-007" not in found and found["img-001"].status == "active"
 
 
@@ -199,8 +198,8 @@ def test_quota_counters_changed_outside_the_service_are_repaired_and_reported(st
     )
     report = sweep()
     assert report["counters_drifted"] == 1 and report["counters_repaired"] == 1
-    counters = ImageRepository(table).usage("demo")
+    counters = UsageRepository(table).usage("demo")
     assert counters["image_count_total"] == 1  # the one image there is
     assert member.call("DELETE", f"/v2/images/{image['id']}").status == 204
-    assert ImageRepository(table).usage("demo")["image_count_total"] == 0
+    assert UsageRepository(table).usage("demo")["image_count_total"] == 0
     assert sweep()["counters_drifted"] == 0

@@ -14,7 +14,7 @@ from image_import.adapters.ports import Ports
 from image_import.notifications import notifier
 from image_import.notifications.payloads import envelope
 from tests.metrics_capture import emitted_metrics
-from tests.unit.fakes import FakeBucket, FakeRecords
+from tests.unit.fakes import FakeBucket, FakeRecords, ports_over
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_an_entry_eventbridge_refuses_is_reported_with_its_error_the_others_take
 # ---------------------------------------------------------------- batches: PutEvents calls of 10 entries
 def ports_with(bus) -> Ports:
     records = FakeRecords()
-    return Ports(images=records, tasks=records, staging=FakeBucket(), store=FakeBucket(), events=bus)
+    return ports_over(records, records, FakeBucket(), FakeBucket(), events=bus)
 
 
 def image_events(count: int, ports: Ports, settings) -> None:

@@ -19,7 +19,7 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def __init__(self):
         self.items: dict = {}
         self.tombstones: dict = {}  # deleted id -> owner: as the image repository, the id stays taken
-        self.overruns: dict = {}  # project -> resource -> the operation holding its overrun slot
+        self.counters = FakeUsage(self)  # its owners' counters, summed from these records
 
     def get(self, key):
         item = self.items.get(canonical_id(key))  # as the repositories: keys in one spelling (models/ids.py)
@@ -39,39 +39,12 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         record.version += 1
         self.items[record.id] = record.model_copy(deep=True)
 
-    # ---- the image repository's quota counters: summed from the records, so always exact here
-    def usage(self, project):
-        totals: dict[str, int] = {}
-        for item in self.items.values():
-            if getattr(item, "owner", None) == project:
-                for name, value in quota.contribution(item).items():
-                    totals[name] = totals.get(name, 0) + value
-        return totals
-
-    def usage_row(self, project):
-        return self.usage(project), None, 0
-
-    def set_usage(self, project, writes, counters):
-        return True  # summed from the records: nothing to repair
-
-    def counted_projects(self):
-        return sorted({i.owner for i in self.items.values() if getattr(i, "owner", None)})
-
-    def overrun_holders(self, project):
-        return dict(self.overruns.get(project, {}))
-
-    def release_overrun(self, project, resource, operation):
-        if self.overruns.get(project, {}).get(resource) != operation:
-            return False
-        del self.overruns[project][resource]
-        return True
-
     def _admit(self, before, after, claims):
         if not claims:
             return
         own_change = quota.changes(quota.counted(before), quota.counted(after)).get(after.owner, {})
-        counters = self.usage(after.owner)
-        holders = self.overruns.setdefault(after.owner, {})
+        counters = self.counters.usage(after.owner)
+        holders = self.counters.overruns.setdefault(after.owner, {})
         refused = [
             c
             for c in claims
@@ -93,15 +66,62 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
         if record is not None:
             self.tombstones[key] = getattr(record, "owner", None)
 
-    def scan(self):
-        return [i.model_copy(deep=True) for i in self.items.values()]
+    # a task repository's indexes (the same as an image repository's, in the fake)
+    def every(self, after=None, descending=False):
+        return FakeImageIndex(self).every(after, descending)
+
+    def owned_by(self, project, after=None, descending=False):
+        return FakeImageIndex(self).owned_by(project, after, descending)
+
+    def in_status(self, status, updated_before):
+        return FakeImageIndex(self).in_status(status, updated_before)
 
     def for_image(self, image_id):
-        return [t for t in self.scan() if t.image_id == canonical_id(image_id)]
+        return [t.model_copy(deep=True) for t in self.items.values() if t.image_id == canonical_id(image_id)]
 
-    # the image repository's indexes: in list_position order, from just past ``after``
+
+class FakeUsage:
+    """The image repository's quota counters: summed from the records, so always exact here."""
+
+    def __init__(self, records: FakeRecords):
+        self.records = records
+        self.overruns: dict = {}  # project -> resource -> the operation holding its overrun slot
+
+    def usage(self, project):
+        totals: dict[str, int] = {}
+        for item in self.records.items.values():
+            if getattr(item, "owner", None) == project:
+                for name, value in quota.contribution(item).items():
+                    totals[name] = totals.get(name, 0) + value
+        return totals
+
+    def usage_row(self, project):
+        return self.usage(project), None, 0
+
+    def set_usage(self, project, writes, counters):
+        return True  # summed from the records: nothing to repair
+
+    def counted_projects(self):
+        return sorted({i.owner for i in self.records.items.values() if getattr(i, "owner", None)})
+
+    def overrun_holders(self, project):
+        return dict(self.overruns.get(project, {}))
+
+    def release_overrun(self, project, resource, operation):
+        if self.overruns.get(project, {}).get(resource) != operation:
+            return False
+        del self.overruns[project][resource]
+        return True
+
+
+class FakeImageIndex:
+    """The image repository's indexes over the records: in list_position order, from just past ``after``."""
+
+    def __init__(self, records: FakeRecords):
+        self.records = records
+
     def _listed(self, wanted, after, descending):
-        stored = (i.model_copy(deep=True) for i in self.items.values())  # an index, not a scan
+        stored = (i.model_copy(deep=True) for i in self.records.items.values())  # an index, not a scan
         images = sorted((i for i in stored if wanted(i)), key=lambda i: i.list_position, reverse=descending)
         if after is None:
             return images
@@ -123,13 +143,13 @@ class FakeRecords(Editable):  # edit(): the repositories' own, over this get and
     def in_status(self, status, updated_before):
         return [
             r.model_copy(deep=True)
-            for r in self.items.values()
+            for r in self.records.items.values()
             if r.status == status and r.updated_at <= updated_before
         ]
 
     def by_ids(self, ids):
         wanted = {canonical_id(i) for i in ids}
-        return {i: self.items[i].model_copy(deep=True) for i in wanted if i in self.items}
+        return {i: self.records.items[i].model_copy(deep=True) for i in wanted if i in self.records.items}
 
 
 class FakeBucket:
@@ -140,6 +160,7 @@ class FakeBucket:
         self.multipart: dict[str, tuple[str, datetime]] = {}  # upload id -> (key, initiated)
         self.parts: dict[str, dict[int, bytes]] = {}  # direct uploads: upload id -> parts
         self.copies: list[tuple[str, str, str]] = []  # (source, target, etag) of every copy made
+        self.part_sizes: list[int] = []  # the part size each copy was given
 
     def put(self, key, data, modified=None):
         self.objects[key] = data
@@ -160,12 +181,13 @@ class FakeBucket:
     def etag(self, key):
         return hashlib.md5(self.objects[key]).hexdigest()
 
-    def copy(self, source, target, etag, size):
+    def copy(self, source, target, etag, size, *, part_size):
         """Server-side copy pinned on the source's ETag, as S3's CopySourceIfMatch."""
         if self.head(source) != (size, etag):
             return False
         self.put(target, self.objects[source])
         self.copies.append((source, target, etag))
+        self.part_sizes.append(part_size)
         return True
 
     def chunks(self, key, chunk_size=4):
@@ -173,7 +195,7 @@ class FakeBucket:
         for start in range(0, len(data), chunk_size):
             yield data[start : start + chunk_size]
 
-    def write(self, key, chunks):
+    def write(self, key, chunks, *, part_size):
         data = b"".join(chunks)
         self.put(key, data)
         return len(data)
@@ -338,11 +360,25 @@ class FakeMetadefRecords:
 
 
 def fake_ports(workflow: FakeWorkflow | None = None) -> Ports:
-    return Ports(
-        images=FakeRecords(),
-        tasks=FakeRecords(),
-        staging=FakeBucket("staging"),
-        store=FakeBucket("store"),
-        workflow=workflow or FakeWorkflow(),
+    return ports_over(
+        FakeRecords(),
+        FakeRecords(),
+        FakeBucket("staging"),
+        FakeBucket("store"),
+        workflow or FakeWorkflow(),
         metadefs=FakeMetadefRecords(),
+    )
+
+
+def ports_over(images: FakeRecords, tasks: FakeRecords, staging, store, workflow=None, **more) -> Ports:
+    """Ports over these fakes: the image records' counters and indexes are views of the same records."""
+    return Ports(
+        images=images,
+        usage=images.counters,
+        image_index=FakeImageIndex(images),
+        tasks=tasks,
+        staging=staging,
+        store=store,
+        workflow=workflow,
+        **more,
     )

@@ -9,21 +9,25 @@ from image_import.adapters.metadefs import DynamoMetadefStore
 from image_import.adapters.objects import Bucket
 from image_import.adapters.ports import (
     EventPublisher,
+    ImageIndex,
     ImageRecords,
     MetadefRecords,
     Ports,
     StagingBucket,
     StoreBucket,
     TaskRecords,
+    UsageRecords,
     Workflow,
 )
-from image_import.adapters.records import ImageRepository, TaskRepository
+from image_import.adapters.records import ImageIndexes, ImageRepository, TaskRepository, UsageRepository
 from image_import.adapters.workflow import ImportWorkflow
-from tests.unit.fakes import FakeBucket, FakeMetadefRecords, FakeRecords, FakeWorkflow
+from tests.unit.fakes import FakeBucket, FakeImageIndex, FakeMetadefRecords, FakeRecords, FakeUsage, FakeWorkflow
 
 
 def the_adapters(
     images: ImageRepository,
+    counters: UsageRepository,
+    indexes: ImageIndexes,
     tasks: TaskRepository,
     bucket: Bucket,
     workflow: ImportWorkflow,
@@ -31,6 +35,8 @@ def the_adapters(
     metadefs: DynamoMetadefStore,
 ) -> Ports:
     image_records: ImageRecords = images
+    usage: UsageRecords = counters
+    image_index: ImageIndex = indexes
     task_records: TaskRecords = tasks
     staging: StagingBucket = bucket
     store: StoreBucket = bucket
@@ -39,6 +45,8 @@ def the_adapters(
     metadef_records: MetadefRecords = metadefs
     return Ports(
         images=image_records,
+        usage=usage,
+        image_index=image_index,
         tasks=task_records,
         staging=staging,
         store=store,
@@ -48,8 +56,17 @@ def the_adapters(
     )
 
 
-def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow, metadefs: FakeMetadefRecords) -> Ports:
+def the_fakes(
+    records: FakeRecords,
+    counters: FakeUsage,
+    indexes: FakeImageIndex,
+    bucket: FakeBucket,
+    workflow: FakeWorkflow,
+    metadefs: FakeMetadefRecords,
+) -> Ports:
     image_records: ImageRecords = records
+    usage: UsageRecords = counters
+    image_index: ImageIndex = indexes
     task_records: TaskRecords = records
     staging: StagingBucket = bucket
     store: StoreBucket = bucket
@@ -57,6 +74,8 @@ def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow, 
     metadef_records: MetadefRecords = metadefs
     return Ports(
         images=image_records,
+        usage=usage,
+        image_index=image_index,
         tasks=task_records,
         staging=staging,
         store=store,

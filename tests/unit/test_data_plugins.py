@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -408,9 +409,9 @@ def test_decompression_memory_stays_flat_whatever_the_image_size(config_dir):
     from tests.unit.fakes import FakeBucket
 
     class StreamingBucket(FakeBucket):
-        def write(self, key, chunks):  # a replacement as MultipartWriter sends it: each part let go
+        def write(self, key, chunks, *, part_size):  # a replacement as MultipartWriter sends it: each part let go
             if not key.startswith("plugin-data/"):
-                return super().write(key, chunks)
+                return super().write(key, chunks, part_size=part_size)
             digest, size = hashlib.md5(), 0
             for chunk in chunks:
                 digest.update(chunk)
@@ -420,7 +421,7 @@ def test_decompression_memory_stays_flat_whatever_the_image_size(config_dir):
 
     settings = configured(config_dir, "[image_decompression]")
     ports = fake_ports()
-    ports = type(ports)(ports.images, ports.tasks, StreamingBucket("staging"), ports.store, ports.workflow)
+    ports = dataclasses.replace(ports, staging=StreamingBucket("staging"))
     image_id = staged(ports, settings, gzip.compress(bytes(128 * MIB), compresslevel=1))
     job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     tracemalloc.start()

@@ -9,6 +9,7 @@ from image_import.errors import ConcurrentUpdate, Conflict, NotFound
 from image_import.images.catalog import create_image, delete_image, get_image, list_images
 from image_import.models import RequestContext
 from image_import.workflow.sweeper import sweep
+from tests.support.records import in_memory
 from tests.unit.fakes import fake_ports
 from tests.unit.test_imports import MEMBER
 
@@ -39,7 +40,7 @@ def test_given_a_deleted_image_then_it_is_gone_everywhere_else(settings):
         get_image(MEMBER, image_id, ports, settings)
     with pytest.raises(NotFound):
         delete_image(MEMBER, image_id, ports, settings)
-    assert [i.id for i in ports.images.scan()] == [live.id]
+    assert [i.id for i in in_memory(ports.images)] == [live.id]
     assert [i.id for i in list_images(MEMBER, {}, settings, ports).images] == [live.id]
     with pytest.raises(ConcurrentUpdate):
         ports.images.delete(image_id, expected_version=0)

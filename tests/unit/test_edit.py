@@ -1,4 +1,4 @@
-"""The one read-change-write (adapters/records.Editable.edit) that every record change goes through."""
+"""The one read-change-write (adapters/records/table.py: Editable.edit) that every record change goes through."""
 
 from __future__ import annotations
 

@@ -29,3 +29,18 @@ def test_other_media_types_get_plain_text():
     content_type, body = render_error(Conflict("busy"), "text/plain")
     assert content_type.startswith("text/plain")
     assert body.startswith("409 Conflict\n\nbusy")
+
+
+def test_every_error_the_package_declares_is_raised_or_caught_somewhere_in_it():
+    import inspect
+    import re
+
+    from image_import import errors
+    from tests.conftest import ROOT
+
+    package = ROOT / "layers" / "image_import" / "src" / "image_import"
+    code = "\n".join(p.read_text() for p in package.rglob("*.py") if p != package / "errors.py")
+    declared = [
+        name for name, value in vars(errors).items() if inspect.isclass(value) and value.__module__ == errors.__name__
+    ]
+    assert [name for name in declared if not re.search(rf"\b{name}\b", code)] == []

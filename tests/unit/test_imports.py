@@ -15,6 +15,7 @@ from image_import.models.image import ImportLock, utcnow
 from image_import.models.job import StepError
 from image_import.workflow import revert, steps
 from image_import.workflow.start import execution_name, start_import
+from tests.support.records import in_memory
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-1")
@@ -73,7 +74,7 @@ def test_a_workflow_that_cannot_start_leaves_the_image_staged_and_unlocked(setti
         start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
     image = ports.images.get(image_id)
     assert image.status == "uploading" and image.import_lock is None
-    [task] = ports.tasks.scan()
+    [task] = in_memory(ports.tasks)
     assert task.status == "failure" and "could not be started" in task.message
 
 
@@ -89,7 +90,7 @@ def test_an_import_request_too_large_to_record_is_413_before_the_image_is_locked
     before = ports.images.get(image_id)
     with pytest.raises(RequestEntityTooLarge, match=f"{MAX_IMPORT_REQUEST + 1} bytes as JSON, at most"):
         start_import(MEMBER, image_id, {**GLANCE_DIRECT, "padding": padding + "p"}, settings, ports)
-    assert ports.images.get(image_id) == before and ports.tasks.scan() == [] and ports.workflow.started == []
+    assert ports.images.get(image_id) == before and in_memory(ports.tasks) == [] and ports.workflow.started == []
 
 
 def test_a_task_record_the_table_refuses_as_too_large_is_413_not_try_again_later(settings):
@@ -191,7 +192,7 @@ def test_revert_after_a_store_failure_removes_the_stored_object_and_unlocks(sett
     assert image.status == "uploading" and image.import_lock is None and image.checksum is None
     assert ports.store.objects == {}
     assert f"staging/{image_id}" in ports.staging.objects
-    [task] = ports.tasks.scan()
+    [task] = in_memory(ports.tasks)
     assert task.status == "failure"
     assert task.message.startswith("Import failed: store went away.")
 
@@ -206,7 +207,7 @@ def test_revert_of_a_deleted_image_only_cleans_up(settings):
     revert.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), (), settings, ports)
     assert ports.store.objects == {}
     assert ports.images.get(image_id) is None
-    assert "deleted during the import" in ports.tasks.scan()[0].message
+    assert "deleted during the import" in in_memory(ports.tasks)[0].message
 
 
 @pytest.mark.parametrize(
@@ -230,7 +231,7 @@ def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_i
     ports.store.put(f"images/{image_id}", b"abc")
     revert.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
     assert ports.store.objects == {}
-    assert "a step timed out" in ports.tasks.scan()[0].message
+    assert "a step timed out" in in_memory(ports.tasks)[0].message
 
 
 def test_the_store_step_moves_its_data_in_passes_and_its_task_counts_every_pass(settings):

@@ -18,7 +18,7 @@ from image_import.notifications import is_enabled, notifier, payloads
 from image_import.settings import ConfigError, load_settings
 from tests.conftest import set_option
 from tests.metrics_capture import emitted_metrics
-from tests.unit.fakes import FakeBucket, FakeRecords
+from tests.unit.fakes import FakeBucket, FakeRecords, ports_over
 
 GLANCE = {
     (event := json.loads(line))["event_type"]: event
@@ -190,7 +190,7 @@ class FlakyBus:
 
 def ports_with(events) -> Ports:
     records = FakeRecords()
-    return Ports(images=records, tasks=records, staging=FakeBucket(), store=FakeBucket(), events=events)
+    return ports_over(records, records, FakeBucket(), FakeBucket(), events=events)
 
 
 @pytest.fixture

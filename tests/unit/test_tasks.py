@@ -10,6 +10,7 @@ from image_import.errors import BadRequest, NotFound
 from image_import.models import RequestContext, Task
 from image_import.models.time import utc_stamp
 from image_import.tasks.catalog import create_task, get_task, list_tasks, task_detail, task_stub
+from tests.support.records import in_memory
 from tests.unit.fakes import fake_ports
 
 ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["admin"], request_id="req-a", is_admin=True)
@@ -202,7 +203,7 @@ def test_an_import_task_whose_workflow_cannot_start_fails_and_keeps_no_image(set
     created = create_task(ADMIN, LEGACY, settings, ports, resolve=public)
     stored = ports.tasks.get(created.id)
     assert stored.status == "failure" and "could not be started" in stored.message and stored.expires_at
-    assert ports.images.scan() == []
+    assert in_memory(ports.images) == []
 
 
 def test_an_import_task_checks_its_uri_with_the_web_download_filter(settings):
@@ -231,7 +232,7 @@ def test_an_import_task_naming_its_images_id_in_upper_case_records_and_creates_t
     named = {**LEGACY, "input": {**LEGACY["input"], "image_properties": {**LEGACY["input"]["image_properties"]}}}
     named["input"]["image_properties"]["id"] = chosen
     created = create_task(ADMIN, named, settings, ports, resolve=public)
-    assert created.image_id == chosen.lower() and [i.id for i in ports.images.scan()] == [chosen.lower()]
+    assert created.image_id == chosen.lower() and [i.id for i in in_memory(ports.images)] == [chosen.lower()]
     assert [t.id for t in ports.tasks.for_image(chosen.lower())] == [created.id]
     again = create_task(ADMIN, {**named, "input": {**named["input"]}}, settings, ports, resolve=public)
     assert "already exists" in ports.tasks.get(again.id).message  # the lower-case id is taken
@@ -245,7 +246,7 @@ def test_creating_a_task_needs_add_task_besides_tasks_api_access(config_dir):
     ports = fake_ports()
     with pytest.raises(Forbidden, match="add_task"):
         create_task(ADMIN, LEGACY, load_settings(config_dir), ports, resolve=public)
-    assert ports.tasks.scan() == [] and ports.images.scan() == []
+    assert in_memory(ports.tasks) == [] and in_memory(ports.images) == []
 
 
 def test_an_import_task_sends_task_create_once_when_recorded_then_task_run(settings):

@@ -407,9 +407,9 @@ def test_given_an_object_replaced_while_it_is_copied_then_nothing_is_staged(sett
     image_id = uploaded(ports, settings, b"first!")
     pinned_copy = ports.staging.copy
 
-    def copy(source, target, etag, size):
+    def copy(source, target, etag, size, *, part_size):
         ports.staging.put(source, b"second")  # a PUT lands between the event's read and the copy
-        return pinned_copy(source, target, etag, size)
+        return pinned_copy(source, target, etag, size, part_size=part_size)
 
     ports.staging.copy = copy
     assert handled(ports, settings, image_id) == direct_upload.SUPERSEDED
@@ -422,8 +422,8 @@ def test_given_the_image_deleted_while_its_upload_is_copied_then_nothing_is_left
     image_id = uploaded(ports, settings)
     pinned_copy = ports.staging.copy
 
-    def copy(source, target, etag, size):
-        copied = pinned_copy(source, target, etag, size)
+    def copy(source, target, etag, size, *, part_size):
+        copied = pinned_copy(source, target, etag, size, part_size=part_size)
         delete_image(MEMBER, image_id, ports, settings)
         return copied
 
@@ -476,3 +476,14 @@ def test_the_sweeper_keeps_a_staged_copy_and_removes_a_copy_that_never_was_stage
     ports.staging.delete(upload_key(stray_id))
     sweep(ports, settings, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
     assert list(ports.staging.objects) == [staged_key]
+
+
+def test_a_direct_upload_is_copied_into_staging_in_parts_of_the_one_rule(settings):
+    from image_import.transfer.parts import COPY_PART_SIZE
+
+    ports = fake_ports()
+    image_id = uploaded(ports, settings, b"abcdef", start_import=True)
+
+    direct_upload.receive_upload(upload_key(image_id), settings, ports)
+
+    assert ports.staging.part_sizes == [direct_upload.part_size_for(6, COPY_PART_SIZE)]

@@ -50,10 +50,6 @@ class UnsupportedMediaType(GlanceError):
     status, title = 415, "Unsupported Media Type"
 
 
-class TooManyRequests(GlanceError):  # API Gateway's throttling answers it (template.yaml THROTTLED)
-    status, title = 429, "Too Many Requests"
-
-
 class ServiceUnavailable(GlanceError):
     status, title = 503, "Service Unavailable"
 

@@ -153,7 +153,7 @@ _KIND_NAMES = {HEAD: "namespace", "resource_type": "resource type association"}
 
 
 def _raise_if_too_large(exc: Exception, kind: str, record: dict[str, Any]) -> None:
-    """DynamoDB's 400 KB item limit as the 413 the image records answer (adapters/records.py), not a 5xx."""
+    """DynamoDB's 400 KB item limit as the 413 the image records answer (adapters/records/table.py), not a 5xx."""
     if is_item_too_large(exc):
         name = record.get("namespace") if kind == HEAD else record.get("name")
         raise RequestEntityTooLarge(

@@ -15,12 +15,11 @@ from typing import Any
 from image_import.adapters.aws import Credentials, client, error_code, presigner
 from image_import.errors import SourceChanged
 
-CHUNK_SIZE = 8 * 1024 * 1024  # also the multipart part size (S3's minimum is 5 MiB)
+# what a read yields at a time; part sizes are not decided here: every write and copy is given its part
+# size by its caller, from the one rule (transfer/parts.py)
+CHUNK_SIZE = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 2
-# server-side copies: one CopyObject up to this size, above it UploadPartCopy parts of at least this size
-COPY_PART_SIZE = 256 * 1024 * 1024
 COPIES_IN_FLIGHT = 10  # botocore's default connection pool holds 10
-MAX_PARTS = 10_000
 # the source is no longer the object asked for: replaced (If-Match failed) or removed
 _SOURCE_CHANGED = ("PreconditionFailed", "412", "NoSuchKey", "404", "NotFound")
 
@@ -53,17 +52,18 @@ class Bucket:
             raise
         return response["ContentLength"], response["ETag"].strip('"')
 
-    def copy(self, source: str, target: str, etag: str, size: int) -> bool:
+    def copy(self, source: str, target: str, etag: str, size: int, *, part_size: int) -> bool:
         """Copy ``source`` to ``target`` inside the bucket (server-side: no byte passes through here), only
         while ``source`` is still the object whose ETag is ``etag``; False, and nothing at ``target``, if it
-        is not (replaced or removed). Up to COPY_PART_SIZE one CopyObject, above it parallel UploadPartCopy
-        requests, every one of them pinned with CopySourceIfMatch: a part can never come from another object."""
+        is not (replaced or removed). Up to ``part_size`` one CopyObject, above it parallel UploadPartCopy
+        requests of ``part_size``, every one of them pinned with CopySourceIfMatch: a part can never come
+        from another object."""
         pin = {"CopySource": {"Bucket": self.name, "Key": source}, "CopySourceIfMatch": f'"{etag}"'}
         try:
-            if size <= COPY_PART_SIZE:
+            if size <= part_size:
                 self._s3().copy_object(Bucket=self.name, Key=target, **pin)
             else:
-                self._copy_parts(target, size, pin)
+                self._copy_parts(target, size, part_size, pin)
         except Exception as exc:
             if error_code(exc) in _SOURCE_CHANGED:
                 return False
@@ -131,9 +131,8 @@ class Bucket:
                 if upload["Key"] == key:
                     self.abort_multipart(key, upload["UploadId"])
 
-    def _copy_parts(self, target: str, size: int, pin: dict) -> None:
+    def _copy_parts(self, target: str, size: int, part_size: int, pin: dict) -> None:
         s3 = self._s3()
-        part_size = max(COPY_PART_SIZE, -(-size // MAX_PARTS))
         ranges = [(first, min(first + part_size, size) - 1) for first in range(0, size, part_size)]
         upload_id = s3.create_multipart_upload(Bucket=self.name, Key=target)["UploadId"]
 
@@ -254,9 +253,10 @@ class Bucket:
         s3.complete_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
         return True
 
-    def write(self, key: str, chunks: Iterable[bytes]) -> int:
-        """Write an object from an iterable of byte chunks; returns its size. Aborts on any error."""
-        with MultipartWriter(self.name, key, s3=self._s3()) as writer:
+    def write(self, key: str, chunks: Iterable[bytes], *, part_size: int) -> int:
+        """Write an object from an iterable of byte chunks, in parts of ``part_size`` when it is larger than
+        one; returns its size. Aborts on any error."""
+        with MultipartWriter(self, key, part_size) as writer:
             for chunk in chunks:
                 writer.write(chunk)
             writer.commit()
@@ -269,11 +269,12 @@ class Bucket:
 
 
 class MultipartWriter:
-    """Buffer up to one part, upload parts in the background, at most PARTS_IN_FLIGHT at once."""
+    """Buffer up to one part, upload parts in the background, at most PARTS_IN_FLIGHT at once. Signs as
+    the bucket's other calls do: in its region, with its credentials."""
 
-    def __init__(self, bucket: str, key: str, part_size: int = CHUNK_SIZE, s3: Any = None):
-        self.bucket, self.key, self.part_size = bucket, key, part_size
-        self.s3 = s3 if s3 is not None else client("s3")
+    def __init__(self, bucket: Bucket, key: str, part_size: int):
+        self.bucket, self.key, self.part_size = bucket.name, key, part_size
+        self.s3 = bucket._s3()
         self.size = 0
         self._buffer = bytearray()
         self._upload_id: str | None = None

@@ -77,7 +77,7 @@ def create_image(context: RequestContext, body: Any, settings: Settings, ports: 
     owner = body.get("owner") or context.project_id
     visibility = body.get("visibility") or "shared"
     access.require_may_create(context, owner, visibility, settings)
-    known = admission.precheck(settings, ports.images, owner, (IMAGE_COUNT_TOTAL, 1))  # where Glance checks it
+    known = admission.precheck(settings, ports.usage, owner, (IMAGE_COUNT_TOTAL, 1))  # where Glance checks it
     for key in body:
         if key not in BASE_FIELDS and not may(context, settings, key, "create"):
             raise Forbidden(f"Attribute '{key}' is reserved.")
@@ -235,17 +235,17 @@ def _candidates(
     once, and ``listed`` still decides. In list order (created_at, then id) from just past ``after``: the
     indexes' streams merged, each read only as far as the list goes."""
     if context.is_admin:
-        yield from ports.images.every(after, descending)
+        yield from ports.image_index.every(after, descending)
         return
     sources: list[Iterable[Image]] = []
     if context.project_id is not None:
-        sources.append(ports.images.owned_by(context.project_id, after, descending))
+        sources.append(ports.image_index.owned_by(context.project_id, after, descending))
     if visibility in (None, "public", "all"):
-        sources.append(ports.images.with_visibility("public", after, descending))
+        sources.append(ports.image_index.with_visibility("public", after, descending))
     if visibility in ("community", "all"):  # unasked, only the owner's community images are listed
-        sources.append(ports.images.with_visibility("community", after, descending))
+        sources.append(ports.image_index.with_visibility("community", after, descending))
     if context.project_id is not None and visibility in (None, "shared", "all"):
-        sources.append(ports.images.shared_with(context.project_id, after, descending))
+        sources.append(ports.image_index.shared_with(context.project_id, after, descending))
     seen: set[str] = set()
     for image in heapq.merge(*sources, key=lambda i: i.list_position, reverse=descending):
         if image.id not in seen:  # an image in two streams (own and public) comes from both together

@@ -43,7 +43,7 @@ from image_import.quotas import admission
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 from image_import.transfer.layout import UPLOAD_PREFIX, image_id_of_upload, is_received_key, received_key, upload_key
-from image_import.transfer.parts import part_size_for
+from image_import.transfer.parts import COPY_PART_SIZE, part_size_for
 from image_import.workflow.start import NOT_STARTED, start_import
 
 log = Logger(child=True)
@@ -93,7 +93,7 @@ def request_upload(context: RequestContext, image_id: str, body: Any, settings: 
         )
     # what the staging will claim when the upload arrives, checked now so that a user learns it first
     admission.precheck(
-        settings, ports.images, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(size)), (IMAGE_COUNT_UPLOADING, 1)
+        settings, ports.usage, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(size)), (IMAGE_COUNT_UPLOADING, 1)
     )
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # as staging: Glance's rule for stage
@@ -271,7 +271,7 @@ def receive_upload(key: str, settings: Settings, ports: Ports, etag: str | None 
 
     if reason := refusal(image):
         return _remove(ports, key, reason)
-    if not ports.staging.copy(key, target, seen, size):
+    if not ports.staging.copy(key, target, seen, size, part_size=part_size_for(size, COPY_PART_SIZE)):
         return _superseded(key, image_id, "it changed while it was being copied")
 
     raced, reason = False, ""

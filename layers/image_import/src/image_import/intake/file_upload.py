@@ -26,13 +26,14 @@ from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
-from image_import.quotas import admission, growth
+from image_import.quotas import admission, claims, growth
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 from image_import.stores.buckets import bucket_of
 from image_import.transfer.hashing import ParallelHasher, hashed
 from image_import.transfer.inspection import FormatCheck, FormatOptions, InvalidImageData, inspected
 from image_import.transfer.layout import store_key
+from image_import.transfer.parts import part_size_for
 
 
 def upload_image(
@@ -53,25 +54,30 @@ def upload_image(
     store = bucket_of(store_id, settings, ports)
     expected = declared_image_size(declared_size)
     # Glance checks the store space it announces before it looks the image up
-    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_SIZE_TOTAL, in_mib(expected)))
+    known = admission.precheck(settings, ports.usage, context.project_id, (IMAGE_SIZE_TOTAL, in_mib(expected)))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "upload_image", image, settings)
     preconditions.check(preconditions.UPLOAD, image)  # 'queued', then formats
     lifecycle.move(image, "save")
     image.updated_at = utcnow()
-    try:
-        ports.images.save(image, claims=admission.for_upload(settings, image.owner, expected, known))
-    except ConcurrentUpdate:
-        raise Conflict(f"Image {image_id} was changed by another request; data not uploaded.") from None
-    except OverLimit as over:
-        raise admission.too_large(over) from None
-    notifications.image_event("image.update", image, ports, settings)
-    notifications.image_event("image.prepare", image, ports, settings, with_import=True)
+
+    def claim() -> None:
+        try:
+            ports.images.save(image, claims=admission.for_upload(settings, image.owner, expected, known))
+        except ConcurrentUpdate:
+            raise Conflict(f"Image {image_id} was changed by another request; data not uploaded.") from None
+        except OverLimit as over:
+            raise admission.too_large(over) from None
+        notifications.image_event("image.update", image, ports, settings)
+        notifications.image_event("image.prepare", image, ports, settings, with_import=True)
+
     key = store_key(image_id)
     hasher = ParallelHasher(settings.hashing_algorithm)
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
-    try:
-        store.write(key, hashed(inspected(data, check), hasher, settings.image_size_cap))
+
+    def write() -> None:
+        part_size = part_size_for(expected or 0)  # as a stage: the smallest parts, unless the declared size needs more
+        store.write(key, hashed(inspected(data, check), hasher, settings.image_size_cap), part_size=part_size)
         digests = hasher.finish()
         if expected is not None and digests.size != expected:
             raise BadRequest(
@@ -85,7 +91,8 @@ def upload_image(
         if store_id is not None:
             image.stores = [store_id]
         ports.images.save(image, claims=growth.finishing(settings, image.owner, known))
-    except BaseException as exc:
+
+    def give_back(exc: BaseException) -> None:
         notifications.error_event(
             "image.upload", f"Failed to upload image data for image {image_id}: {exc}", ports, settings
         )
@@ -100,7 +107,8 @@ def upload_image(
             raise admission.too_large(exc) from None
         if isinstance(exc, ConcurrentUpdate):
             raise Conflict(f"Image {image_id} was changed or deleted during the upload.") from None
-        raise
+
+    claims.claimed(claim, write, give_back)
     for event_type in ("image.upload", "image.activate", "image.update"):  # Glance's order after a good upload
         notifications.image_event(event_type, image, ports, settings, with_import=event_type == "image.upload")
     return image

@@ -18,10 +18,11 @@ from image_import.models import Image, RequestContext, lifecycle
 from image_import.models.quota import IMAGE_STAGE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
-from image_import.quotas import admission, growth
+from image_import.quotas import admission, claims, growth
 from image_import.quotas.admission import in_mib
 from image_import.settings import Settings
 from image_import.transfer.layout import staging_key
+from image_import.transfer.parts import part_size_for
 
 DECIMAL = re.compile(r"[0-9]+")  # ASCII only: str.isdigit and int() accept other scripts' digits too
 
@@ -42,7 +43,7 @@ def stage_image(
             f"Image exceeds the storage quota: the size cap is {settings.image_size_cap} bytes."
         )
     # Glance checks the staging it announces before anything else
-    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(expected_size)))
+    known = admission.precheck(settings, ports.usage, context.project_id, (IMAGE_STAGE_TOTAL, in_mib(expected_size)))
     image = get_image(context, image_id, ports, settings)
     access.authorize(context, "modify_image", image, settings)  # Glance has no separate stage rule
     preconditions.check(preconditions.STAGE, image)
@@ -52,15 +53,20 @@ def stage_image(
     # Claim the image first, so two concurrent uploads cannot both write staging.
     lifecycle.move(image, "stage")
     image.updated_at = utcnow()
-    try:
-        ports.images.save(image, claims=admission.for_stage(settings, image.owner, expected_size, known))
-    except ConcurrentUpdate:
-        raise Conflict(f"Image {image_id} was changed by another request; data not staged.") from None
-    except OverLimit as over:
-        raise admission.too_large(over) from None
-    notifications.image_event("image.update", image, ports, settings)
-    try:
-        size = ports.staging.write(key, _capped(data, settings.image_size_cap))
+
+    def claim() -> None:
+        try:
+            ports.images.save(image, claims=admission.for_stage(settings, image.owner, expected_size, known))
+        except ConcurrentUpdate:
+            raise Conflict(f"Image {image_id} was changed by another request; data not staged.") from None
+        except OverLimit as over:
+            raise admission.too_large(over) from None
+        notifications.image_event("image.update", image, ports, settings)
+
+    def write() -> Image:
+        # a stream of unknown length: the smallest parts (a few in memory), larger for a declared size that needs it
+        part_size = part_size_for(expected_size or 0)
+        size = ports.staging.write(key, _capped(data, settings.image_size_cap), part_size=part_size)
         if expected_size is not None and size != expected_size:
             raise BadRequest(
                 f"Size of the staged data ({size} bytes) does not match x-openstack-image-size ({expected_size})."
@@ -68,11 +74,14 @@ def stage_image(
         image.size, image.staged_key = size, key
         image.updated_at = utcnow()
         ports.images.save(image, claims=growth.finishing(settings, image.owner, known))
-    except BaseException as exc:
+        return image
+
+    def give_back(error: BaseException) -> None:
         _unstage(image_id, ports)
-        if isinstance(exc, OverLimit):  # its bytes came to more than the limit lets another upload add
-            raise admission.too_large(exc) from None
-        raise
+        if isinstance(error, OverLimit):  # its bytes came to more than the limit lets another upload add
+            raise admission.too_large(error) from None
+
+    claims.claimed(claim, write, give_back)
     notifications.image_event("image.update", image, ports, settings)
     return image
 

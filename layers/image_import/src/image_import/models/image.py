@@ -99,7 +99,7 @@ class Image(BaseModel):
     stores: list[str] = Field(default_factory=list)
     # optimistic concurrency: every write is conditional on the version it read
     version: int = 0
-    # the members whose index rows the store holds, as read (adapters/records.py); not part of the record
+    # the members whose index rows the store holds, as read (adapters/records/images.py); not part of the record
     _stored_members: frozenset[str] = PrivateAttr(default_factory=frozenset)
     # its owner and what it counted against the owner's quotas, as read (models/quota.py); not part of the record
     _counted: tuple[str | None, dict[str, int]] = PrivateAttr(default=(None, {}))
@@ -107,7 +107,7 @@ class Image(BaseModel):
     @property
     def list_position(self) -> str:
         """Where a list sorted by ``created_at`` (then ``id``, Glance's tie-breaker) puts it: the sort key of
-        the list indexes (adapters/records.py); timestamps are fixed-width, so the strings sort as the pairs."""
+        the list indexes (adapters/records/indexes.py); timestamps are fixed-width, so the strings sort as the pairs."""
         return f"{self.created_at}#{self.id}"
 
     def formats(self) -> InspectedFormats:

@@ -2,7 +2,7 @@
 
 Glance adds usage up from its records on every check (glance/db/sqlalchemy/api.py, ``user_get_*``), so two
 concurrent checks both pass ("best-effort"). Here each project has counters, changed in the same DynamoDB
-transaction as the image write they count (adapters/records.py): a write that would take a project over a
+transaction as the image write they count (adapters/records/usage.py): a write that would take a project over a
 limit is refused by the store itself, so concurrent requests are admitted exactly up to the limit.
 """
 

@@ -126,11 +126,12 @@ class PluginJob:
         """Write the data later steps use instead of the current one and record it on the image; its size."""
         from image_import.errors import ImportFailed
         from image_import.transfer.layout import replacement_key
+        from image_import.transfer.parts import part_size_for
 
         if not self.plugin:
             raise ImportFailed("replace_data needs the plugin's name (PluginJob.plugin)")
         key = replacement_key(self.actions.image_id, self.task_id, self.plugin)
-        size = self._bucket().write(key, self._claimed(chunks))
+        size = self._bucket().write(key, self._claimed(chunks), part_size=part_size_for(0))  # length unknown
         self.replaced_by, self.staging_key = key, key
 
         def record(image: Image) -> None:

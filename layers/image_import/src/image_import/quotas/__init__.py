@@ -5,5 +5,5 @@
 * ``repair``: counters recomputed from the records (the sweeper).
 
 The counters themselves, and what an image counts, are models/quota.py; the store keeps them in the
-image's own transactions (adapters/records.py).
+image's own transactions (adapters/records/images.py, records/usage.py).
 """

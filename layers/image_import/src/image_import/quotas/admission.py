@@ -2,12 +2,14 @@
 async_/flows/api_image_import.py), and Glance's 413 when one is refused.
 
 Glance checks a limit by reading usage, then writes: two requests can both pass. Here a claim rides on
-the write it guards (adapters/records.py makes it the condition of the project's counters in the same
+the write it guards (adapters/records/usage.py makes it the condition of the project's counters in the same
 transaction), so exactly as many requests as the limit allows get through. Where Glance checks before it
 even looks the image up, a ``precheck`` reads the counters there too, so errors come in Glance's order.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from image_import.errors import RequestEntityTooLarge
 from image_import.models.quota import (
@@ -22,6 +24,9 @@ from image_import.models.quota import (
 )
 from image_import.quotas.limits import limits_of
 from image_import.settings import Settings
+
+if TYPE_CHECKING:
+    from image_import.adapters.ports import UsageRecords
 
 # Glance's LimitExceeded (glance/common/exception.py) around oslo.limit's ProjectOverLimit
 _EXCEEDED = (
@@ -91,7 +96,7 @@ def for_import(
     return claims(settings, owner, *wanted, known=known)
 
 
-def precheck(settings: Settings, images, project: str | None, *wanted: tuple[str, int]) -> Known:
+def precheck(settings: Settings, usage: UsageRecords, project: str | None, *wanted: tuple[str, int]) -> Known:
     """Glance's checks before the request touches the image (create, stage, upload, import): refused when
     the project's usage plus each (resource, delta) is over its limit already. The write's own claim keeps
     it exact; the limits read are returned for it (``known``)."""
@@ -99,7 +104,7 @@ def precheck(settings: Settings, images, project: str | None, *wanted: tuple[str
         return None
     known = (project, limits_of(project, settings) or {})
     checked = claims(settings, project, *((resource, delta, False) for resource, delta in wanted), known=known)
-    counters = images.usage(project) if checked else {}
+    counters = usage.usage(project) if checked else {}
     refused = [c for c in checked if not c.allows(counters.get(c.resource, 0), 0)]
     if refused:
         raise too_large(OverLimit(project, refused, counters, {}))
@@ -120,13 +125,13 @@ def too_large(over: OverLimit) -> RequestEntityTooLarge:
     return RequestEntityTooLarge(message(over))
 
 
-def usage_report(settings: Settings, images, project: str | None) -> dict[str, dict[str, int]]:
+def usage_report(settings: Settings, usage: UsageRecords, project: str | None) -> dict[str, dict[str, int]]:
     """GET /v2/info/usage: each limit and the project's usage of it (MiB for the sizes, as Glance); {} on a
     site without quotas (or a caller without a project)."""
     limits = limits_of(project, settings) if project is not None else None
-    if limits is None:
+    if limits is None or project is None:
         return {}
-    counters = images.usage(project)
+    counters = usage.usage(project)
     return {
         name: {"usage": in_limit_units(name, counters.get(name, 0)), "limit": limit} for name, limit in limits.items()
     }

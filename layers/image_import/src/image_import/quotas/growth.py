@@ -48,7 +48,7 @@ def finishing(settings: Settings, owner: str | None, known: admission.Known = No
 def free_stale_slots(ports: Ports, over: OverLimit, operation: str) -> bool:
     """Free the slots the refused claims found held by an operation whose task is over (it died before it
     released them); True if one was freed (the write may be tried again)."""
-    holders = ports.images.overrun_holders(over.project)
+    holders = ports.usage.overrun_holders(over.project)
     freed = False
     for claim in over.refused:
         holder = holders.get(claim.resource)
@@ -60,7 +60,7 @@ def free_stale_slots(ports: Ports, over: OverLimit, operation: str) -> bool:
             log.warning("could not read task %s holding the %s overrun slot", holder, claim.resource, exc_info=True)
             continue
         if task is None or task.status in _OVER:
-            freed |= ports.images.release_overrun(over.project, claim.resource, holder)
+            freed |= ports.usage.release_overrun(over.project, claim.resource, holder)
             log.warning("freed the %s overrun slot of project %s left by %s", claim.resource, over.project, holder)
     return freed
 
@@ -69,6 +69,6 @@ def release(settings: Settings, ports: Ports, owner: str | None, operation: str)
     """The import ``operation`` is over: the slots it holds are free for another."""
     if owner is None or not settings.quotas_enabled:
         return
-    for resource, holder in ports.images.overrun_holders(owner).items():
+    for resource, holder in ports.usage.overrun_holders(owner).items():
         if holder == operation:
-            ports.images.release_overrun(owner, resource, operation)
+            ports.usage.release_overrun(owner, resource, operation)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from image_import.models.quota import RESOURCES, contribution
 from image_import.models.time import parse_time
+
+if TYPE_CHECKING:
+    from image_import.adapters.ports import ImageIndex, UsageRecords
 
 
 @dataclass(frozen=True)
@@ -31,17 +35,17 @@ def _whole(counters: dict[str, int]) -> dict[str, int]:
     return {name: counters.get(name, 0) for name in RESOURCES}
 
 
-def repair_counters(images, now: datetime, settle: timedelta) -> list[Drift]:
+def repair_counters(usage: UsageRecords, index: ImageIndex, now: datetime, settle: timedelta) -> list[Drift]:
     drifts = []
-    for project in images.counted_projects():
-        counters, changed_at, writes = images.usage_row(project)
+    for project in usage.counted_projects():
+        counters, changed_at, writes = usage.usage_row(project)
         if changed_at is not None and now - parse_time(changed_at) < settle:
             continue
         actual: dict[str, int] = {}
-        for image in images.owned_by(project):
+        for image in index.owned_by(project):
             for name, value in contribution(image).items():
                 actual[name] = actual.get(name, 0) + value
         if _whole(actual) != _whole(counters):
-            repaired = images.set_usage(project, writes, actual)
+            repaired = usage.set_usage(project, writes, actual)
             drifts.append(Drift(project, _whole(counters), _whole(actual), repaired))
     return drifts

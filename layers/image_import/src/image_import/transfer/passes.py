@@ -80,7 +80,7 @@ class CopyPass:
             if size:
                 self.target.copy_from(self.source, self.source_key, state.source_etag, self.target_key)
             else:
-                self.target.write(self.target_key, [])
+                self.target.write(self.target_key, [], part_size=part_size)
             return self._finished(state, size, upload_id=None)
         upload_id = state.upload_id or self.target.start_multipart(self.target_key)
         end = min(size, state.offset + budget)

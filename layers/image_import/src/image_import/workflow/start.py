@@ -22,7 +22,7 @@ from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import task_expiry, utcnow
 from image_import.policy import access, preconditions
-from image_import.quotas import admission
+from image_import.quotas import admission, claims
 from image_import.settings import Settings
 from image_import.stores import targets
 from image_import.transfer.layout import source_key
@@ -52,7 +52,7 @@ def start_import(
     method = _validate_request(body, settings)
     # Glance: refused here only when the project is over its store space already; what this import
     # adds is claimed when it takes the lock (below)
-    known = admission.precheck(settings, ports.images, context.project_id, (IMAGE_SIZE_TOTAL, 0))
+    known = admission.precheck(settings, ports.usage, context.project_id, (IMAGE_SIZE_TOTAL, 0))
     image = get_image(context, image_id, ports, settings)
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
@@ -152,42 +152,50 @@ def _lock_and_start(
     if expected_hash is not None:  # the store step fails the import if the data's digest differs
         image.os_hash_algo, image.os_hash_value = expected_hash
     image.updated_at = now
-    try:
-        # conditional on the version read (only one import wins) and on what it claims of the quotas
-        known_limits = admission.read_once(settings, image.owner, known_limits)  # the job carries them on
-        claims = admission.for_import(settings, image.owner, method, image.size, known_limits, stores=len(stores) or 1)
-        ports.images.save(image, claims=claims)
-    except ConcurrentUpdate:
-        raise Conflict(
-            f"New operation on image '{image.id}' is not permitted as prior operation is still in progress"
-        ) from None
-    except OverLimit as over:
-        # Glance: accepted (202), then its task fails with the limit's message; the image is as it was
-        _refuse(task, admission.message(over), record_task, settings, ports)
-        return
-    notifications.image_event("image.update", image, ports, settings)
+    known_limits = admission.read_once(settings, image.owner, known_limits)  # the job carries them on
 
-    limits = known_limits[1] if known_limits is not None else None
-    job = import_job(image, task.id, method, context, source_uri=source_uri, limits=limits)
-    if stores:
-        source = (image.stores or settings.default_stores)[0]  # a copy reads the heaviest store it is in
-        job = job.model_copy(
-            update={
-                **targets.job_stores(method, stores, source),
-                "all_stores_must_succeed": all_stores_must_succeed,
-            }
-        )
-    try:
+    def claim() -> None:
+        # conditional on the version read (only one import wins) and on what it claims of the quotas
+        try:
+            wanted = admission.for_import(
+                settings, image.owner, method, image.size, known_limits, stores=len(stores) or 1
+            )
+            ports.images.save(image, claims=wanted)
+        except ConcurrentUpdate:
+            raise Conflict(
+                f"New operation on image '{image.id}' is not permitted as prior operation is still in progress"
+            ) from None
+        notifications.image_event("image.update", image, ports, settings)
+
+    def start() -> None:
+        limits = known_limits[1] if known_limits is not None else None
+        job = import_job(image, task.id, method, context, source_uri=source_uri, limits=limits)
+        if stores:
+            source = (image.stores or settings.default_stores)[0]  # a copy reads the heaviest store it is in
+            job = job.model_copy(
+                update={
+                    **targets.job_stores(method, stores, source),
+                    "all_stores_must_succeed": all_stores_must_succeed,
+                }
+            )
         if record_task:
             ports.tasks.create(task)
         if ports.workflow is None:
             raise ServiceUnavailable("The import workflow is not configured (STATE_MACHINE_ARN is unset).")
         ports.workflow.start(execution_name(image.id, task.id), job.to_state())
-    except Exception as exc:
+
+    def give_back(exc: BaseException) -> None:
         _release(image.id, task, previous_status, ports, f"{NOT_STARTED}: {exc}")
-        if isinstance(exc, (ServiceUnavailable, RequestEntityTooLarge)):
-            raise  # a task record too large to store (413) is the client's to change, no "try again later"
+        if not isinstance(exc, Exception) or isinstance(exc, (ServiceUnavailable, RequestEntityTooLarge)):
+            return  # a task record too large to store (413) is the client's to change, no "try again later"
         raise ServiceUnavailable("The import could not be started; nothing was changed. Try again later.") from exc
+
+    try:
+        claims.claimed(claim, start, give_back)
+    except OverLimit as over:  # the claim's: nothing was taken
+        # Glance: accepted (202), then its task fails with the limit's message; the image is as it was
+        _refuse(task, admission.message(over), record_task, settings, ports)
+        return
     if record_task:  # a legacy task's task.create was sent when POST /v2/tasks recorded it
         notifications.task_event("task.create", task, ports, settings)
     notifications.task_event("task.run", task, ports, settings)  # its execution has started

@@ -132,7 +132,7 @@ def sweep(
             bucket, ports, USES_STORED_DATA, now, limits, prefix=STORE_PREFIX, store_id=store_id
         )
         report.uploads_aborted += _abort_old_uploads(bucket, ports, now, limits, prefix=STORE_PREFIX)
-    for drift in repair_counters(ports.images, now, limits.grace):
+    for drift in repair_counters(ports.usage, ports.image_index, now, limits.grace):
         report.counters_drifted += 1
         report.counters_repaired += drift.repaired
         logger.warning("quota counters drifted from the records", extra=drift.as_dict())
@@ -165,12 +165,12 @@ def _locked_candidates(ports: Ports, now: datetime, limits: SweepLimits) -> Iter
     """Every image whose lock may belong to a dead execution: the ``importing`` ones, and the images of
     unfinished tasks (a copy-image locks an ``active`` image, which no status can single out)."""
     seen: set[str] = set()
-    for image in ports.images.in_status(lifecycle.IMPORTING, _last_change_before(now, limits)):
+    for image in ports.image_index.in_status(lifecycle.IMPORTING, _last_change_before(now, limits)):
         seen.add(image.id)
         yield image
     task_images = {task.image_id for task in _unfinished_tasks(ports, now, limits)} - seen
     if task_images:
-        yield from ports.images.by_ids(sorted(task_images)).values()
+        yield from ports.image_index.by_ids(sorted(task_images)).values()
 
 
 def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits: SweepLimits, report) -> None:
@@ -225,7 +225,7 @@ def _batches(entries: Iterable, size: int = LOOKUP_BATCH) -> Iterator[list]:
 def _images_of(ports: Ports, keys: Iterable[str]) -> dict[str, Image]:
     """The images these objects belong to, those that exist (no record, or a tombstone: unreferenced)."""
     ids = sorted({image_id for key in keys if (image_id := image_id_of_key(key))})
-    return ports.images.by_ids(ids) if ids else {}
+    return ports.image_index.by_ids(ids) if ids else {}
 
 
 def _delete_unreferenced(

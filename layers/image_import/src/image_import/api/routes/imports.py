@@ -55,7 +55,7 @@ def info_usage() -> Response:
     from image_import.quotas.admission import usage_report
 
     context = caller()
-    return respond(200, {"usage": usage_report(get_settings(), ports().images, context.project_id)})
+    return respond(200, {"usage": usage_report(get_settings(), ports().usage, context.project_id)})
 
 
 @router.post(f"/v2/images/{IMAGE_ID}/import")
