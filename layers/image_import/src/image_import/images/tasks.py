@@ -25,7 +25,7 @@ from image_import.errors import BadRequest, GlanceError, NotFound
 from image_import.images import paging
 from image_import.models import RequestContext, Task
 from image_import.models.ids import canonical_id
-from image_import.models.time import task_expiry, utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access
 from image_import.policy.uri_filter import Resolver, UriRejected, check_uri, system_resolver
 from image_import.settings import Settings
@@ -200,14 +200,9 @@ def _run_legacy_import(context: RequestContext, task: Task, uri: str, settings: 
 
 
 def _fail(ports: Ports, task: Task, message: str) -> None:
-    def fail(stored: Task | None) -> bool:
-        if stored is None or stored.status in ("success", "failure"):
-            return False
-        stored.status, stored.message = "failure", message
-        stored.updated_at, stored.expires_at = utcnow(), task_expiry()
-        return True
+    from image_import.images import task_outcome
 
-    ports.tasks.edit(task.id, fail, attempts=3)
+    task_outcome.fail(ports, task.id, message)
 
 
 # ---------------------------------------------------------------------------- list

@@ -12,19 +12,18 @@ from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, TaskAborted
-from image_import.images import lifecycle
-from image_import.models import Image, ImportJob, Task
-from image_import.models.time import task_expiry, utcnow
+from image_import.images import lifecycle, task_outcome
+from image_import.models import Image, ImportJob
+from image_import.models.time import utcnow
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.stores.buckets import discard, written_buckets
 from image_import.stores.marks import COPY_IMAGE, forget_written_stores
 from image_import.workflow.actions import ImageActions
 from image_import.workflow.chain import failed_state
-from image_import.workflow.steps import plugin_job, record_success, remove_replacements, update_task
+from image_import.workflow.steps import plugin_job, record_success, remove_replacements
 
 logger = Logger(child=True)
-TERMINAL_TASK_STATUSES = ("success", "failure")
 
 
 def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: Settings, ports: Ports) -> ImportJob:
@@ -76,10 +75,7 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
     owner = current.owner if current is not None else job.context.project_id
     ImageActions.of(job, ports, settings).release_overruns(owner)
 
-    def fail(task: Task) -> None:
-        task.status, task.message, task.expires_at = "failure", message, task_expiry()
-
-    notifications.task_event("task.failure", update_task(ports, job.task_id, fail), ports, settings)
+    task_outcome.fail(ports, job.task_id, message, settings=settings)
     failed_in = failed_state(job, plugin_names)
     logger.warning(
         "import failed",
@@ -100,7 +96,7 @@ def _completed(job: ImportJob, ports: Ports) -> bool:
     task = ports.tasks.get(job.task_id)
     if task is not None and task.status == "success":
         return True
-    if task is None or task.status in TERMINAL_TASK_STATUSES:
+    if task is None or task.ended:
         return False
     image = ports.images.get(job.image_id)
     if image is None or image.status != lifecycle.ACTIVE or image.import_lock is not None:

@@ -16,13 +16,14 @@ from image_import.errors import (
     Conflict,
     RequestEntityTooLarge,
     ServiceUnavailable,
+    TaskAborted,
 )
-from image_import.images import lifecycle
+from image_import.images import lifecycle, task_outcome
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
-from image_import.models.time import task_expiry, utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
 from image_import.quotas import admission
 from image_import.settings import Settings
@@ -79,7 +80,8 @@ def start_import(
     if expired:
         # Glance: the old task fails first; the conditional write below then takes the lock over
         old_task = image.import_lock.task_id
-        locks.fail_task(ports, old_task, locks.PREEMPTED_MESSAGE, clock())
+        with contextlib.suppress(TaskAborted):  # the takeover's conditional write below decides either way
+            task_outcome.fail(ports, old_task, locks.PREEMPTED_MESSAGE, clock(), settings)
 
     now = utcnow()
     task = Task(
@@ -243,10 +245,10 @@ def _validate_request(body: Any, settings: Settings) -> str:
 
 def _refuse(task: Task, message: str, record_task: bool, settings: Settings, ports: Ports) -> None:
     """An import over a limit: its task ends in failure with the limit's message, and nothing runs."""
-    if not record_task:  # a legacy task, recorded already (fail_task sends task.failure)
-        locks.fail_task(ports, task.id, message, locks.system_clock())
+    if not record_task:  # a legacy task, recorded already (task_outcome sends task.failure)
+        task_outcome.fail(ports, task.id, message, settings=settings)
         return
-    task.status, task.message, task.updated_at, task.expires_at = "failure", message, utcnow(), task_expiry()
+    task.fail(message, locks.system_clock())
     ports.tasks.create(task)
     notifications.task_event("task.create", task, ports, settings)
     notifications.task_event("task.failure", task, ports, settings)
@@ -269,11 +271,4 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
         if released := ports.images.edit(image_id, unlock, attempts=5):
             notifications.image_event("image.update", released, ports)
 
-    def fail(stored: Task | None) -> bool:
-        if stored is None:
-            return False
-        stored.status, stored.message, stored.updated_at = "failure", message, utcnow()
-        stored.expires_at = task_expiry()  # as every task that ends (Glance's Task.fail)
-        return True
-
-    ports.tasks.edit(task.id, fail, attempts=1)  # one try: a lost race raises ConcurrentUpdate
+    task_outcome.fail(ports, task.id, message)

@@ -15,11 +15,11 @@ from image_import.data.hashing import Digests, ParallelHasher
 from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object
 from image_import.data.layout import replacement_key, store_key
 from image_import.errors import ConcurrentUpdate, ImportFailed, SourceChanged, TaskAborted
-from image_import.images import lifecycle
+from image_import.images import lifecycle, task_outcome
 from image_import.models import Image, ImportJob, Task
 from image_import.models.image import InspectedFormats
 from image_import.models.job import KnownDigests
-from image_import.models.time import task_expiry, utcnow
+from image_import.models.time import utcnow
 from image_import.plugins.base import PluginJob
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
@@ -292,12 +292,7 @@ def _failed_copies(job: ImportJob, settings: Settings | None, ports: Ports) -> l
 
 def record_success(job: ImportJob, ports: Ports) -> None:
     """The task of an import whose image is active: success."""
-
-    def succeed(task: Task) -> None:
-        task.status, task.result = "success", {"image_id": job.image_id}
-        task.expires_at = task_expiry()
-
-    notifications.task_event("task.success", update_task(ports, job.task_id, succeed), ports)
+    task_outcome.succeed(ports, job.task_id, {"image_id": job.image_id})
 
 
 def plugin_job(

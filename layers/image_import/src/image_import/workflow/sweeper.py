@@ -41,7 +41,7 @@ from aws_lambda_powertools import Logger
 from image_import.adapters.ports import ObjectBucket, Ports
 from image_import.data.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
 from image_import.errors import TaskAborted
-from image_import.images import lifecycle
+from image_import.images import lifecycle, task_outcome
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
 from image_import.models.time import parse_time, utc_stamp
@@ -119,7 +119,7 @@ def sweep(
         logger.warning("no state machine configured: stuck imports and tasks are not checked")
     else:
         _revert_dead_imports(ports, settings, now, limits, report)
-        _fail_dead_tasks(ports, now, limits, report)
+        _fail_dead_tasks(ports, settings, now, limits, report)
     # staged residue of an active image (a cleanup step failed after completion) goes here too
     report.staged_objects_deleted = _delete_unreferenced(ports.staging, ports, USES_STAGED_DATA, now, limits)
     report.stored_objects_deleted = _delete_unreferenced(ports.store, ports, USES_STORED_DATA, now, limits)
@@ -195,16 +195,20 @@ def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits
         logger.warning("reverted a dead import", extra={"image_id": image.id, "task_id": task_id, "execution": state})
 
 
-def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -> None:
+def _fail_dead_tasks(ports: Ports, settings: Settings, now: datetime, limits: SweepLimits, report) -> None:
     for task in _unfinished_tasks(ports, now, limits):
-        if task.status in locks.TERMINAL:  # an index read may lag the record
+        if task.ended:  # an index read may lag the record
             continue
         state = _execution_state(ports, task.image_id, task.id)
         if state == RUNNING or (state == "never started" and not _old(task.created_at, now, limits.grace)):
             continue
-        # fail_task re-reads the task and leaves it alone if it finished since the scan
+        # task_outcome re-reads the task and leaves it alone if it finished since the scan
         message = f"Import failed: its workflow execution {_describe(state)} before the task finished."
-        if locks.fail_task(ports, task.id, message, now):
+        try:
+            failed = task_outcome.fail(ports, task.id, message, now, settings)
+        except TaskAborted:  # it kept changing: alive after all, or the next pass sees it
+            continue
+        if failed is not None:
             report.tasks_failed += 1
             logger.warning("failed a dead task", extra={"task_id": task.id, "image_id": task.image_id})
 
