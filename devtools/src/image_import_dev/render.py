@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from image_import.errors import ImportFailed, retried_error_names
 from image_import.plugins.base import PluginFunction
 from image_import.settings import ConfigError, Settings, load_settings
 from image_import.workflow.chain import (
@@ -53,15 +54,23 @@ THROTTLED_RETRY = {
 REVERT = ("RevertImport", "RevertImportFunction")
 CHOOSE_METHOD = "ChooseMethod"
 WEB_DOWNLOAD = (WEB_DOWNLOAD_STATE, "WebDownloadFunction")
-FAILED = "ImportFailed"
+FAILED = ImportFailed.error_name  # the Fail state is named, and fails, as the error the task reports
+
+
 # A pass of a looping state (data/passes.py) that broke off (S3 or the network failed, the function
 # timed out) is retried from the offset the previous pass recorded: its input is that pass's output.
-PASS_RETRY = {
-    "ErrorEquals": ["PassInterrupted", "Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"],
-    "IntervalSeconds": 1,
-    "MaxAttempts": 3,
-    "BackoffRate": 2,
-}
+def pass_retry() -> dict[str, Any]:
+    """The retrier of a looping state: read from the error classes when rendering, so a class marked
+    ``retried`` is retried without a name typed here."""
+    return {
+        # the domain's retried errors (errors.py StepFailure.retried), then the ways a function dies mid-pass
+        "ErrorEquals": [*retried_error_names(), *PASS_DEATHS],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 3,
+        "BackoffRate": 2,
+    }
+
+
 # where a cleanup state's failure goes: the image is already active, so the import succeeded
 CLEANUP_FAILED = "StagingLeftForSweeper"
 
@@ -70,7 +79,7 @@ CLEANUP_FAILED = "StagingLeftForSweeper"
 # (execution_timeout). A Lambda that gives no Timeout gets Globals' or, without one, Lambda's 3 s.
 LAMBDA_DEFAULT_TIMEOUT = 3
 # errors after which an attempt may have run for the function's whole timeout (the others fail at once)
-FULL_TIMEOUT_ERRORS = {"Sandbox.Timedout", "States.Timeout", "Lambda.Unknown", "PassInterrupted"}
+PASS_DEATHS = ["Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"]
 MAX_EXECUTION_SECONDS = 365 * 24 * 3600  # a standard workflow's limit: one year
 
 
@@ -137,7 +146,7 @@ def definition(plugins: list[str] | tuple[str, ...], multi_store: bool = False) 
     }
     states[FAILED] = {
         "Type": "Fail",
-        "Error": "ImportFailed",
+        "Error": ImportFailed.error_name,
         "Cause": "The import failed and was reverted; see the task message.",
     }
     return {
@@ -153,7 +162,7 @@ def definition(plugins: list[str] | tuple[str, ...], multi_store: bool = False) 
 def _loop(states: dict[str, Any], name: str, done_flag: str, choice: str) -> None:
     """``name`` runs again (the next pass) until its output says ``done_flag``, then goes on as before."""
     task = states[name]
-    task["Retry"].append(PASS_RETRY)
+    task["Retry"].append(pass_retry())
     states[choice] = {
         "Type": "Choice",
         "Comment": f"{name} moves its data in passes: one more until {done_flag} is true",
@@ -196,7 +205,7 @@ def _fan_out(states: dict[str, Any]) -> None:
         {"Variable": "$.method", "StringEquals": "copy-image", "Next": COPY_TO_STORES}
     )
     copy = _task("ImportToStoreFunction", "StoreCopyToStoreDone", {"Payload.$": "$"}, catch="StoreCopyFailed")
-    copy["Retry"].append(PASS_RETRY)
+    copy["Retry"].append(pass_retry())
     states[COPY_TO_STORES] = {
         "Type": "Map",
         "Comment": "One iteration per further target store: a server-side copy from the first store, in passes",
@@ -255,11 +264,12 @@ def _retry_waits(retry: Mapping[str, Any]) -> float:
 
 def _task_seconds(state: Mapping[str, Any], timeouts: Mapping[str, int]) -> float:
     """One Task state at its worst: every attempt a timeout may have ended runs the whole function timeout
-    (the first, and each retry of an error in FULL_TIMEOUT_ERRORS), plus every retrier's waits (service
+    (the first, and each retry of an error in PASS_DEATHS or a retried error class), plus every retrier's waits (service
     errors and throttles answer at once: only their waits count)."""
     function = state["Parameters"]["FunctionName"].removeprefix("${").removesuffix("Arn}")
     retries = state.get("Retry", [])
-    long_attempts = 1 + sum(r["MaxAttempts"] for r in retries if FULL_TIMEOUT_ERRORS & set(r["ErrorEquals"]))
+    full = {*PASS_DEATHS, *retried_error_names()}
+    long_attempts = 1 + sum(r["MaxAttempts"] for r in retries if full & set(r["ErrorEquals"]))
     return long_attempts * timeouts[function] + sum(_retry_waits(r) for r in retries)
 
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.data.layout import store_key
-from image_import.errors import ConcurrentUpdate, TaskAborted
+from image_import.errors import ConcurrentUpdate, TaskAborted, actionable_error_names
 from image_import.images import lifecycle, task_outcome
 from image_import.models import Image, ImportJob
 from image_import.models.time import utcnow
@@ -181,6 +181,6 @@ def failure_reason(job: ImportJob) -> str:
     except json.JSONDecodeError:
         cause = {"errorMessage": error.Cause}
     message = cause.get("errorMessage") or error.Error
-    if error.Error in ("ImportFailed", "TaskAborted", "PassInterrupted"):  # the last: retries did not mend it
+    if error.Error in actionable_error_names():  # PassInterrupted among them: its retries did not mend it
         return f"Import failed: {message}"
     return f"Import failed due to an internal error ({error.Error}: {message})"

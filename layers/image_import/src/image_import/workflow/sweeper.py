@@ -40,7 +40,7 @@ from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import ObjectBucket, Ports
 from image_import.data.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
-from image_import.errors import TaskAborted
+from image_import.errors import ImportFailed, TaskAborted
 from image_import.images import lifecycle, task_outcome
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.job import StepError
@@ -309,5 +309,5 @@ def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJo
         store_key=store_key(image.id),
         **job_stores(method or "glance-direct", task.input.get("backend") if task else None),
         failed_step=LOST_EXECUTION,
-        error=StepError(Error="ImportFailed", Cause=json.dumps({"errorMessage": reason})),
+        error=StepError(Error=ImportFailed.error_name, Cause=json.dumps({"errorMessage": reason})),
     )
