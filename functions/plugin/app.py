@@ -5,8 +5,8 @@ from image_import.notifications import batched
 from image_import.observability import step_handler
 from image_import.plugins.registry import plugin_for
 from image_import.settings import get_settings
-from image_import.workflow import steps
-from image_import.workflow.chain import plugin_state
+from image_import.steps import work as steps
+from image_import.steps.chain import plugin_state
 
 
 @batched  # the invocation's lifecycle events go out together when it returns

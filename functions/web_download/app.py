@@ -4,7 +4,7 @@ from image_import.adapters.ports import default_ports
 from image_import.notifications import batched
 from image_import.observability import step_handler
 from image_import.settings import get_settings
-from image_import.workflow import web_download
+from image_import.steps import web_download
 
 
 @batched  # the invocation's lifecycle events go out together when it returns

@@ -21,7 +21,7 @@ import pytest
 from image_import_dev.render import plugin_function_id
 
 from image_import.settings import load_settings
-from image_import.workflow.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, import_states
+from image_import.steps.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, import_states
 from tests.conftest import ROOT
 from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys

@@ -114,7 +114,7 @@ def started_job(stack, stack_config, member, uri):
 
 def run_passes(job, settings, ports, limit=20):
     """Pass after pass until done, as the state machine loops; returns the job, passes and retries."""
-    from image_import.workflow import web_download
+    from image_import.steps import web_download
 
     passes = retries = 0
     while passes < limit:

@@ -22,7 +22,7 @@ from image_import.images.catalog import create_image
 from image_import.models.job import StepError
 from image_import.plugins import conversion, decompression, qemu_img
 from image_import.settings import ConfigError, load_settings
-from image_import.workflow import steps
+from image_import.steps import work as steps
 from image_import.workflow.revert import revert
 from tests import disk_images
 from tests.conftest import set_option

@@ -13,7 +13,8 @@ from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock, utcnow
 from image_import.models.job import StepError
-from image_import.workflow import revert, steps
+from image_import.steps import work as steps
+from image_import.workflow import revert
 from image_import.workflow.start import execution_name, start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports
 

@@ -8,7 +8,7 @@ import pytest
 
 from image_import import metrics
 from image_import.models import ImportJob, RequestContext
-from image_import.workflow.chain import failed_state
+from image_import.steps.chain import failed_state
 from tests.metrics_capture import emitted_metrics
 
 

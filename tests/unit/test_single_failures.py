@@ -12,7 +12,8 @@ from image_import.images.catalog import delete_image
 from image_import.images.update import PATCH_V21, update_image
 from image_import.models import Image, ImportJob
 from image_import.models.job import StepError
-from image_import.workflow import locks, steps
+from image_import.steps import work as steps
+from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import SweepLimits, sweep

@@ -12,7 +12,9 @@ from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext
 from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
-from image_import.workflow import revert, steps, web_download
+from image_import.steps import web_download
+from image_import.steps import work as steps
+from image_import.workflow import revert
 from image_import.workflow.start import start_import
 from tests.unit.fakes import fake_ports
 

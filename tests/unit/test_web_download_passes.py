@@ -14,8 +14,9 @@ from image_import.errors import ImportFailed, PassInterrupted
 from image_import.models import ImportJob
 from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
-from image_import.workflow import revert, web_download
-from image_import.workflow.progress import MIB, Progress
+from image_import.steps import web_download
+from image_import.steps.progress import MIB, Progress
+from image_import.workflow import revert
 from tests.unit.fakes import fake_ports
 from tests.unit.test_web_download import started
 

@@ -27,7 +27,7 @@ from typing import Any
 from image_import.errors import ImportFailed, retried_error_names
 from image_import.plugins.base import PluginFunction
 from image_import.settings import ConfigError, Settings, load_settings
-from image_import.workflow.chain import (
+from image_import.steps.chain import (
     CLEANUP_STATES,
     PASS_STATES,
     WEB_DOWNLOAD_STATE,

@@ -39,7 +39,7 @@ class CopyState(BaseModel):
 
 
 class DownloadState(BaseModel):
-    """Where a web-download in passes stands (workflow/web_download.py): a few hundred bytes whatever the size."""
+    """Where a web-download in passes stands (steps/web_download.py): a few hundred bytes whatever the size."""
 
     uri: str  # what the first pass fetched, after redirects (checked again on every pass)
     validator: str | None = None  # the first answer's strong ETag, else its Last-Modified: later passes' If-Range

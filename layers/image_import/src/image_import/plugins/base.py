@@ -36,7 +36,7 @@ from image_import.models import Image, RequestContext
 if TYPE_CHECKING:
     from image_import.adapters.ports import StagingBucket
     from image_import.settings import Settings
-    from image_import.workflow.actions import ImageActions
+    from image_import.steps.actions import ImageActions
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class PluginJob:
 
     def _claimed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """The chunks, each ``CLAIM_EVERY`` bytes claimed against the owner's limits before they are passed
-        on (``arriving``, workflow/actions.py): a replacement over the limit fails while it is written."""
+        on (``arriving``, steps/actions.py): a replacement over the limit fails while it is written."""
         if not self.actions.counts_bytes:
             yield from chunks
             return

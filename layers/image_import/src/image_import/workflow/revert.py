@@ -17,11 +17,11 @@ from image_import.models import Image, ImportJob
 from image_import.models.time import utcnow
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
+from image_import.steps.actions import ImageActions
+from image_import.steps.chain import failed_state
+from image_import.steps.work import plugin_job, record_success, remove_replacements
 from image_import.stores.buckets import discard, written_buckets
 from image_import.stores.marks import COPY_IMAGE, forget_written_stores
-from image_import.workflow.actions import ImageActions
-from image_import.workflow.chain import failed_state
-from image_import.workflow.steps import plugin_job, record_success, remove_replacements
 
 logger = Logger(child=True)
 

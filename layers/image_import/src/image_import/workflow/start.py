@@ -27,8 +27,9 @@ from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
 from image_import.quotas import admission
 from image_import.settings import Settings
+from image_import.steps import web_download
 from image_import.stores import targets
-from image_import.workflow import locks, web_download
+from image_import.workflow import locks
 
 NOT_STARTED = "The import could not be started"
 COPY_IMAGE = "copy-image"

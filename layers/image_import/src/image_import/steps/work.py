@@ -23,11 +23,11 @@ from image_import.models.time import utcnow
 from image_import.plugins.base import PluginJob
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
+from image_import.steps.actions import ImageActions
+from image_import.steps.progress import Progress
 from image_import.stores import marks
 from image_import.stores.buckets import bucket_of, discard
 from image_import.stores.marks import COPY_IMAGE
-from image_import.workflow.actions import ImageActions
-from image_import.workflow.progress import Progress
 
 
 def verify_staging(job: ImportJob, settings: Settings, ports: Ports) -> ImportJob:

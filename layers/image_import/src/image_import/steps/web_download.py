@@ -35,9 +35,9 @@ from image_import.models import ImportJob
 from image_import.models.job import DownloadState, KnownDigests
 from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_uri, system_resolver
 from image_import.settings import Settings
-from image_import.workflow.actions import ImageActions
-from image_import.workflow.progress import Progress
-from image_import.workflow.steps import check_expected, set_processing
+from image_import.steps.actions import ImageActions
+from image_import.steps.progress import Progress
+from image_import.steps.work import check_expected, set_processing
 
 METHOD = "web-download"
 MAX_REDIRECTS = 5
