@@ -225,7 +225,7 @@ def test_a_failure_after_a_data_plugin_removes_its_replacement_and_restores_size
     image_id = staged(ports, settings, compressed, disk_format="raw")
     job = through_plugins(ports, settings, image_id)
     assert ports.images.get(image_id).size == len(payload())
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT}), settings, ports)
     image = ports.images.get(image_id)
     assert image.status == "uploading" and image.size == len(compressed) and image.disk_format == "raw"
     assert list(ports.staging.objects) == [job.staging_key]  # the staged data, kept for a retry
@@ -240,7 +240,7 @@ def test_a_data_plugin_that_dies_after_writing_leaves_nothing_after_the_revert(c
     with pytest.raises(ImportFailed, match="fail_after_pad"):
         steps.run_plugin("pad_to_mib", job, settings, ports)
     # the state machine's Catch hands the revert the plugin's *input*: no replacement recorded in it
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT, "steps_done": ["VerifyStaging"]}), settings, ports)
     assert list(ports.staging.objects) == [job.staging_key]
     assert ports.images.get(image_id).size == len(data)
 
@@ -395,7 +395,7 @@ def test_a_reverted_conversion_gives_the_image_back_its_format_and_size(config_d
     image_id = staged(ports, settings, data, disk_format="qcow2")
     job = through_plugins(ports, settings, image_id)
     assert ports.images.get(image_id).disk_format == "raw"
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT}), settings, ports)
     image = ports.images.get(image_id)
     assert (image.status, image.disk_format, image.size) == ("uploading", "qcow2", len(data))
     assert list(ports.staging.objects) == [job.staging_key]

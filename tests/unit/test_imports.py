@@ -14,6 +14,7 @@ from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock, utcnow
 from image_import.models.job import StepError
 from image_import.steps import work as steps
+from image_import.steps.chain import build_chain
 from image_import.workflow import revert
 from image_import.workflow.start import execution_name, start_import
 from tests.unit.fakes import FakeWorkflow, fake_ports
@@ -187,7 +188,7 @@ def test_revert_after_a_store_failure_removes_the_stored_object_and_unlocks(sett
             )
         }
     )
-    revert.revert(failed, settings.image_import_plugins, settings, ports)
+    revert.revert(failed, settings, ports)
     image = ports.images.get(image_id)
     assert image.status == "uploading" and image.import_lock is None and image.checksum is None
     assert ports.store.objects == {}
@@ -204,7 +205,7 @@ def test_revert_of_a_deleted_image_only_cleans_up(settings):
         steps.verify_staging(run_job(ports, settings, image_id), settings, ports), settings, ports
     )
     ports.images.delete(image_id)
-    revert.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), (), settings, ports)
+    revert.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), settings, ports)
     assert ports.store.objects == {}
     assert ports.images.get(image_id) is None
     assert "deleted during the import" in ports.tasks.scan()[0].message
@@ -229,7 +230,11 @@ def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_i
     image_id = staged_image(ports, settings)
     job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     ports.store.put(f"images/{image_id}", b"abc")
-    revert.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
+    # what the state machine hands the revert: the states before the store step finished, nothing more
+    states = build_chain(settings).states()
+    before_store = [s for s in states[: states.index("ImportToStore")] if s != "WebDownload"]
+    failed = job.model_copy(update={"error": StepError(Error="Sandbox.Timedout"), "steps_done": before_store})
+    revert.revert(failed, settings, ports)
     assert ports.store.objects == {}
     assert "a step timed out" in ports.tasks.scan()[0].message
 

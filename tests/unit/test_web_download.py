@@ -185,7 +185,7 @@ def test_given_a_failed_web_download_when_reverted_then_the_image_is_queued_with
     job = started(settings, ports)
     ports.staging.objects[job.staging_key] = b"partial"
     failed = job.model_copy(update={"error": StepError(Error="ImportFailed", Cause='{"errorMessage": "boom"}')})
-    revert.revert(failed, (), settings, ports)
+    revert.revert(failed, settings, ports)
     image = ports.images.get(job.image_id)
     assert image.status == "queued" and image.size is None and image.import_lock is None
     assert ports.staging.objects == {}

@@ -311,7 +311,7 @@ def test_given_a_failed_download_in_passes_when_reverted_then_its_upload_is_abor
     job = one_pass(started(settings, ports), passes_of(settings), ports, RangedFile())
     assert job.download.upload_id in ports.staging.multipart
     failed = job.model_copy(update={"error": StepError(Error="PassInterrupted", Cause='{"errorMessage": "reset"}')})
-    revert.revert(failed, (), settings, ports)
+    revert.revert(failed, settings, ports)
     assert ports.staging.multipart == {} and ports.staging.objects == {}
     task = ports.tasks.get(job.task_id)
     assert task.status == "failure" and task.message.startswith("Import failed: reset.")

@@ -27,13 +27,9 @@ from typing import Any
 from image_import.errors import ImportFailed, retried_error_names
 from image_import.plugins.base import PluginFunction
 from image_import.settings import ConfigError, Settings, load_settings
-from image_import.steps.chain import (
-    CLEANUP_STATES,
-    PASS_STATES,
-    WEB_DOWNLOAD_STATE,
-    import_states,
-    plugin_state,
-)
+from image_import.steps.chain import Chain, build_chain, chain_of, plugin_function_id
+
+__all__ = ["plugin_function_id"]  # the plugin functions' logical ids: the chain's (steps/chain.py)
 
 PLUGIN_CODE_URI = "functions/plugin/"
 DEFINITION_PATH = "statemachine/import.asl.json"
@@ -53,7 +49,6 @@ THROTTLED_RETRY = {
 }
 REVERT = ("RevertImport", "RevertImportFunction")
 CHOOSE_METHOD = "ChooseMethod"
-WEB_DOWNLOAD = (WEB_DOWNLOAD_STATE, "WebDownloadFunction")
 FAILED = ImportFailed.error_name  # the Fail state is named, and fails, as the error the task reports
 
 
@@ -83,12 +78,6 @@ PASS_DEATHS = ["Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"]
 MAX_EXECUTION_SECONDS = 365 * 24 * 3600  # a standard workflow's limit: one year
 
 
-def plugin_function_id(plugin: str) -> str:
-    """``inject_image_metadata`` -> ``InjectImageMetadataPluginFunction``."""
-    words = re.split(r"[^0-9A-Za-z]+", plugin)
-    return "".join(w[:1].upper() + w[1:] for w in words if w) + "PluginFunction"
-
-
 def _task(
     function_id: str, next_state: str | None, payload: dict[str, Any], catch: str | None = REVERT[0]
 ) -> dict[str, Any]:
@@ -111,32 +100,38 @@ def _task(
     return state
 
 
-def definition(plugins: list[str] | tuple[str, ...], multi_store: bool = False) -> dict[str, Any]:
-    """The ASL (JSONPath: moto's interpreter has no JSONata); ``multi_store`` (``enabled_backends`` set) adds
-    the fan-out over the further target stores and the copy-image method."""
-    functions = {plugin_state(p): plugin_function_id(p) for p in plugins}
-    # the fixed states' functions are named after them: VerifyStaging -> VerifyStagingFunction
-    chain = [(name, functions.get(name, f"{name}Function")) for name in import_states("glance-direct", plugins)]
+def definition(chain: Chain | list[str] | tuple[str, ...], multi_store: bool = False) -> dict[str, Any]:
+    """The ASL of the import chain (steps/chain.py build_chain; a plugin list: the chain with those plugins),
+    in JSONPath (moto's interpreter has no JSONata); ``multi_store`` (``enabled_backends`` set) adds the
+    fan-out over the further target stores and the copy-image method."""
+    if not isinstance(chain, Chain):
+        chain = chain_of(tuple(chain))
+    shared = chain.for_method("glance-direct")  # every method's steps; web-download first fetches the URI
     states: dict[str, Any] = {}
-    for index, (name, function_id) in enumerate(chain):
-        following = chain[index + 1][0] if index + 1 < len(chain) else None
-        if name.startswith("Plugin-"):
-            payload = {"Payload": {"plugin": name.removeprefix("Plugin-"), "job.$": "$"}}
-        else:
-            payload = {"Payload.$": "$"}
-        states[name] = _task(function_id, following, payload, CLEANUP_FAILED if name in CLEANUP_STATES else REVERT[0])
-    # web-download first fetches the URI into staging; every method then shares the same chain
-    states[WEB_DOWNLOAD[0]] = _task(WEB_DOWNLOAD[1], chain[0][0], {"Payload.$": "$"})
+    for index, step in enumerate(shared):
+        following = shared[index + 1].state if index + 1 < len(shared) else None
+        states[step.state] = _task(
+            step.function_id, following, step.payload(), CLEANUP_FAILED if step.cleanup else REVERT[0]
+        )
+    leading = [step for step in chain.steps if step not in shared]  # run before the shared ones
+    for index, step in enumerate(leading):
+        following = leading[index + 1].state if index + 1 < len(leading) else shared[0].state
+        states[step.state] = _task(step.function_id, following, step.payload())
     choose = {
         "Type": "Choice",
-        "Choices": [{"Variable": "$.method", "StringEquals": "web-download", "Next": WEB_DOWNLOAD[0]}],
-        "Default": chain[0][0],
+        "Choices": [
+            {"Variable": "$.method", "StringEquals": method, "Next": step.state}
+            for step in leading
+            for method in step.methods or ()
+        ],
+        "Default": shared[0].state,
     }
     states = {CHOOSE_METHOD: choose, **states}
-    for name, (done_flag, choice) in PASS_STATES.items():
-        _loop(states, name, done_flag, choice)
+    for step in chain.steps:
+        if step.passes is not None:
+            _loop(states, step.state, *step.passes)
     if multi_store:
-        _fan_out(states)
+        _fan_out(states, chain)
     revert = _task(REVERT[1], FAILED, {"Payload.$": "$"}, catch=None)
     revert["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.revert_error", "Next": FAILED}]
     states[REVERT[0]] = revert
@@ -186,12 +181,14 @@ COPY_TO_STORES = "CopyToStores"
 COPY_ITEM_FIELDS = ("image_id", "task_id", "method", "context", "staging_key", "source_store")
 
 
-def _fan_out(states: dict[str, Any]) -> None:
+def _fan_out(states: dict[str, Any], chain: Chain) -> None:
     """Multi-store: once ImportToStore wrote the first store, a Map state copies the data into each other
     target store (``$.copy_targets``), one iteration per store, each looping on its passes, retried, and
     reporting its own failure (``{"store", "error"}``) instead of failing the Map; CompleteImport decides
     from ``$.store_results``. Without further stores (one store: always) the Choice goes straight on."""
-    store_choice = PASS_STATES["ImportToStore"][1]
+    store = chain.step("ImportToStore")
+    assert store.passes is not None
+    store_choice = store.passes[1]
     after = states[store_choice]["Choices"][0]["Next"]
     states[store_choice]["Choices"][0]["Next"] = ANY_STORE_TO_COPY
     states[ANY_STORE_TO_COPY] = {
@@ -204,7 +201,7 @@ def _fan_out(states: dict[str, Any]) -> None:
     states[CHOOSE_METHOD]["Choices"].append(
         {"Variable": "$.method", "StringEquals": "copy-image", "Next": COPY_TO_STORES}
     )
-    copy = _task("ImportToStoreFunction", "StoreCopyToStoreDone", {"Payload.$": "$"}, catch="StoreCopyFailed")
+    copy = _task(store.function_id, "StoreCopyToStoreDone", {"Payload.$": "$"}, catch="StoreCopyFailed")
     copy["Retry"].append(pass_retry())
     states[COPY_TO_STORES] = {
         "Type": "Map",
@@ -315,7 +312,7 @@ def _with_timeout(asl: dict[str, Any], timeout_seconds: int) -> dict[str, Any]:
 
 def timed_definition(sam: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """The definition for these settings, with the timeout its functions' timeouts (in ``sam``) give."""
-    asl = definition(settings.image_import_plugins, settings.multi_store)
+    asl = definition(build_chain(settings), settings.multi_store)
     return _with_timeout(asl, execution_timeout(asl, function_timeouts(sam), settings))
 
 

@@ -104,8 +104,6 @@ class ImportJob(BaseModel):
     plugins_done: list[str] = []
     # states that finished (step_handler appends), so a failure is counted against the state it hit
     steps_done: list[str] = []
-    # where it failed when no state reported it (the sweeper reverting an execution that was lost)
-    failed_step: str | None = None
     error: StepError | None = None
 
     @property

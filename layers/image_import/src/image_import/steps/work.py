@@ -13,7 +13,7 @@ from image_import.adapters.ports import Ports
 from image_import.data import passes
 from image_import.data.hashing import Digests, ParallelHasher
 from image_import.data.inspection import FormatCheck, FormatOptions, inspect_object
-from image_import.data.layout import replacement_key, store_key
+from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, ImportFailed, SourceChanged, TaskAborted
 from image_import.images import lifecycle, task_outcome
 from image_import.models import Image, ImportJob, Task
@@ -310,14 +310,6 @@ def plugin_job(
     if deadline is not None:
         given.deadline = deadline
     return given
-
-
-def remove_replacements(job: ImportJob, plugin_names: list[str] | tuple[str, ...], ports: Ports) -> None:
-    """A reverted import keeps nothing a data plugin wrote: every configured plugin's key for this task
-    (deterministic, so also a replacement whose plugin died before reporting it)."""
-    keys = {*job.replacements, *(replacement_key(job.image_id, job.task_id, name) for name in plugin_names)}
-    for key in sorted(keys):
-        ports.staging.delete(key)
 
 
 def update_task(ports: Ports, task_id: str, change) -> Task:

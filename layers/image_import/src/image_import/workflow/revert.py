@@ -1,5 +1,8 @@
 """The revert that any failed import leads to: nothing half-written, the lock released, and the
 image back where the import can be retried. Run by the workflow's revert step and by the sweeper.
+
+What each step wrote is that step's to undo (steps/chain.py, each ``revert`` beside its ``execute``):
+this module only walks the steps that ran, then releases the image and ends the task.
 """
 
 from __future__ import annotations
@@ -10,60 +13,52 @@ from aws_lambda_powertools import Logger
 
 from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
-from image_import.data.layout import store_key
 from image_import.errors import ConcurrentUpdate, TaskAborted, actionable_error_names
 from image_import.images import lifecycle, task_outcome
 from image_import.models import Image, ImportJob
 from image_import.models.time import utcnow
-from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
 from image_import.steps.actions import ImageActions
-from image_import.steps.chain import failed_state
-from image_import.steps.work import plugin_job, record_success, remove_replacements
-from image_import.stores.buckets import discard, written_buckets
+from image_import.steps.chain import Chain, build_chain
+from image_import.steps.work import record_success
 from image_import.stores.marks import COPY_IMAGE, forget_written_stores
 
 logger = Logger(child=True)
 
 
-def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: Settings, ports: Ports) -> ImportJob:
-    """Undo a failed import: nothing half-written, the lock released, the image never left 'importing'.
+def revert(
+    job: ImportJob,
+    settings: Settings,
+    ports: Ports,
+    chain: Chain | None = None,
+    failed_in: str | None = None,
+    reason: str | None = None,
+) -> ImportJob:
+    """Undo a failed import: each step that ran reverts what it did, last first (steps/chain.py), then the
+    image is released and the task fails saying why.
+
+    ``failed_in``: the state it failed in, when the job cannot say (the sweeper: an execution that was
+    lost, so every step may have run); ``reason``: why, when no state's error says it.
 
     Deliberately friendlier than Glance (which leaves a failed glance-direct image in
     'importing' for good): the image goes back to 'uploading' with its staged data kept, so the
     import can simply be retried; if the staged data is gone it goes back to 'queued'.
     """
-    reason = failure_reason(job)
+    chain = chain or build_chain(settings)
+    reason = reason or failure_reason(job)
     if _completed(job, ports):
         logger.warning(
             "failure after the image became active: nothing reverted",
             extra={"image_id": job.image_id, "task_id": job.task_id, "reason": reason},
         )
         return job
-    for name in reversed(job.plugins_done):
-        if name in plugin_names:
-            try:
-                plugin_for(name, settings).revert(plugin_job(job, ports, name))
-            except Exception:  # one plugin's failed revert must not stop the others
-                logger.exception("plugin revert failed", extra={"plugin": name, "task_id": job.task_id})
-    remove_replacements(job, plugin_names, ports)  # keyed by this task: never another import's
+    failed_in = chain.failed_state(job, failed_in)
     current = ports.images.get(job.image_id)
-    if current is None or _holds_lock(current, job.task_id):
-        # The key is deterministic, so revert clears it even when the failing step never reported it
-        # (a store step that crashed or timed out after writing). Once a newer import holds the lock
-        # the key may be that import's data: left alone.
-        key = job.store_key or store_key(job.image_id)
-        buckets = written_buckets(job, settings, ports)  # only the stores this import wrote
-        if buckets == [ports.store]:
-            ports.store.abort_uploads(key)  # a copy in passes stopped midway
-            ports.store.delete(key)
-        else:
-            for bucket in buckets:  # one store that cannot be reached must not keep the others' copies
-                discard(bucket, key)
-        if job.method == "web-download":
-            if job.download is not None and not job.download.done:  # the parts of a download in passes
-                ports.staging.abort_multipart(job.staging_key, job.download.upload_id)
-            ports.staging.delete(job.staging_key)  # a web-download keeps nothing: retry downloads again
+    # A step's keys are deterministic, so its revert clears them even when the failing step never reported
+    # them (a store step that crashed or timed out after writing). Once a newer import holds the lock the
+    # keys may be that import's data: left alone.
+    owns_data = current is None or _holds_lock(current, job.task_id)
+    chain.revert(job, settings, ports, owns_data, chain.ran(job, failed_in))
 
     staged = ports.staging.size(job.staging_key) is not None
     task = ports.tasks.get(job.task_id)
@@ -74,9 +69,7 @@ def revert(job: ImportJob, plugin_names: list[str] | tuple[str, ...], settings: 
     message = f"{reason}. {outcome}"
     owner = current.owner if current is not None else job.context.project_id
     ImageActions.of(job, ports, settings).release_overruns(owner)
-
     task_outcome.fail(ports, job.task_id, message, settings=settings)
-    failed_in = failed_state(job, plugin_names)
     logger.warning(
         "import failed",
         extra={"image_id": job.image_id, "task_id": job.task_id, "reason": reason, "failed_step": failed_in},

@@ -30,7 +30,6 @@ image whose lock has moved on, or whose task is already a success, is left alone
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -39,11 +38,10 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import ObjectBucket, Ports
-from image_import.data.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
-from image_import.errors import ImportFailed, TaskAborted
+from image_import.data.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key
+from image_import.errors import TaskAborted
 from image_import.images import lifecycle, task_outcome
 from image_import.models import Image, ImportJob, RequestContext, Task
-from image_import.models.job import StepError
 from image_import.models.time import parse_time, utc_stamp
 from image_import.quotas.repair import repair_counters
 from image_import.settings import Settings
@@ -186,9 +184,10 @@ def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits
         task = ports.tasks.get(task_id)
         if task is not None and task.status == "success":
             continue
-        reason = f"its workflow execution {_describe(state)}; the sweeper reverted it"
+        reason = f"Import failed: its workflow execution {_describe(state)}; the sweeper reverted it"
         try:
-            revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
+            # what the records say of the import; no state says how far it got, so every step may have run
+            revert(_import_of(image, task_id, task), settings, ports, failed_in=LOST_EXECUTION, reason=reason)
         except TaskAborted as exc:  # e.g. the task record is gone: the image was still restored
             logger.warning("revert incomplete", extra={"image_id": image.id, "task_id": task_id, "reason": str(exc)})
         report.imports_reverted += 1
@@ -292,8 +291,9 @@ def _describe(state: str) -> str:
     return "never started" if state == "never started" else f"ended ({state})"
 
 
-def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJob:
-    """The document the revert step would have received, rebuilt from the records."""
+def _import_of(image: Image, task_id: str, task: Task | None) -> ImportJob:
+    """The import as its records describe it (the image, its lock's task and the task's request), built by
+    the one builder the API's start uses; how far it got is not known."""
     context = RequestContext(
         user_id=task.user_id if task else None,
         project_id=task.owner if task else image.owner,
@@ -301,13 +301,7 @@ def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJo
         request_id=(task.request_id or "") if task else "",
     )
     method = ((task.input.get("import_req") or {}).get("method") or {}).get("name") if task else None
+    method = method or "glance-direct"
     return import_job(
-        image,
-        task_id,
-        method or "glance-direct",
-        context,
-        store_key=store_key(image.id),
-        **job_stores(method or "glance-direct", task.input.get("backend") if task else None),
-        failed_step=LOST_EXECUTION,
-        error=StepError(Error=ImportFailed.error_name, Cause=json.dumps({"errorMessage": reason})),
+        image, task_id, method, context, **job_stores(method, task.input.get("backend") if task else None)
     )
