@@ -17,6 +17,8 @@ from image_import.adapters.ports import (
 )
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.adapters.workflow import ImportWorkflow
+from image_import.plugins.base import ImageChanges
+from image_import.steps.actions import ImageActions
 from tests.unit.fakes import FakeBucket, FakeRecords, FakeWorkflow
 
 
@@ -41,3 +43,9 @@ def the_fakes(records: FakeRecords, bucket: FakeBucket, workflow: FakeWorkflow) 
     store: StoreBucket = bucket
     starter: Workflow = workflow
     return Ports(images=image_records, tasks=task_records, staging=staging, store=store, workflow=starter)
+
+
+def the_plugin_contract(actions: ImageActions) -> ImageChanges:
+    """The plugin contract's port (plugins/base.py), implemented by the import's side."""
+    changes: ImageChanges = actions
+    return changes
