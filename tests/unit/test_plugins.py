@@ -119,12 +119,13 @@ def test_the_plugin_contract_names_nothing_of_the_workflows_internals():
     """plugins/base.py is what third parties build on: its port for changing the image is its own Protocol
     (ImageChanges), which the import's side implements (mypy checks it: tests/unit/ports_conform.py)."""
     import ast
+    from pathlib import Path
 
     import image_import.plugins.base as contract
 
     imported = {
         node.module
-        for node in ast.walk(ast.parse(open(contract.__file__).read()))
+        for node in ast.walk(ast.parse(Path(contract.__file__).read_text()))
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert not {m for m in imported if m.startswith(("image_import.workflow", "image_import.steps"))}
