@@ -102,7 +102,8 @@ class ImportJob(BaseModel):
     store_results: list[dict[str, Any]] | None = None
     # plugins whose execute() finished, so that revert undoes exactly those (in reverse order)
     plugins_done: list[str] = []
-    # states that finished (step_handler appends), so a failure is counted against the state it hit
+    # states that finished (step_handler appends): the revert walks these (and the one that failed) in
+    # reverse, and the failure is counted against the state it hit (steps/chain.py)
     steps_done: list[str] = []
     error: StepError | None = None
 

@@ -218,5 +218,5 @@ class ImportPlugin:
         raise NotImplementedError
 
     def revert(self, job: PluginJob) -> None:
-        """Undo what execute did; the default has nothing to undo (a replacement is removed by the revert
-        step itself, whatever the plugin)."""
+        """Undo what execute did; the default has nothing to undo (a replacement is removed by the plugin's
+        step in the import chain, whatever the plugin)."""

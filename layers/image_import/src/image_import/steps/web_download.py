@@ -62,7 +62,7 @@ class Fetcher(Protocol):
 def prepare(body: dict, settings: Settings, resolve: Resolver | None = None) -> tuple[str, tuple[str, str] | None]:
     """At the import call: the checked URI and the expected digest (or None)."""
     uri = checked_uri(body["method"], settings, resolve or system_resolver)
-    return uri, validation_data(body, settings)
+    return uri, validation_data(body)
 
 
 def checked_uri(method: dict, settings: Settings, resolve: Resolver = system_resolver) -> str:
@@ -88,12 +88,12 @@ VALIDATION_SCHEMA = {
 }
 
 
-def validation_data(body: dict, settings: Settings) -> tuple[str, str] | None:
+def validation_data(body: dict) -> tuple[str, str] | None:
     """Optional expected digest: ``validation_data: {os_hash_algo, os_hash_value}``, beside ``uri``.
 
     Same shape, algorithms and checks (and 400 messages) as Glance's add-location API; as there, the
     import hashes the data with that algorithm, records it as the image's ``os_hash_algo`` and fails
-    on a mismatch. An empty object asks for nothing. ``settings`` is kept for the call's shape.
+    on a mismatch. An empty object asks for nothing.
     """
     import jsonschema  # only a web-download with validation_data pays for it
 

@@ -47,6 +47,6 @@ def lock_is_stale(image: Image, ports: Ports, now: datetime) -> bool:
     return task_is_stale(task, now)
 
 
-def status_before_import(image: Image, ports: Ports, staging_key: str) -> str:
+def status_before_import(ports: Ports, staging_key: str) -> str:
     """What an 'importing' image was before its (dead) import: 'uploading' if staged data exists."""
     return lifecycle.status_before_import(ports.staging.size(staging_key) is not None)

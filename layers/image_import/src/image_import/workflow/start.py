@@ -61,7 +61,7 @@ def start_import(
     if expired and image.status == "importing":
         # the dead import's image counts as what it was before: 'uploading' while staged data exists
         lifecycle.move(
-            image, "release", to=locks.status_before_import(image, ports, source_key(image, "glance-direct"))
+            image, "release", to=locks.status_before_import(ports, source_key(image, "glance-direct"))
         )
     preconditions.check(preconditions.import_operation(method), image)  # status, then formats
     # Glance: copy-image is its own policy (admin by default), any other import is the owner's
