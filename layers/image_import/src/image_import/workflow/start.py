@@ -60,9 +60,7 @@ def start_import(
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
         # the dead import's image counts as what it was before: 'uploading' while staged data exists
-        lifecycle.move(
-            image, "release", to=locks.status_before_import(ports, source_key(image, "glance-direct"))
-        )
+        lifecycle.move(image, "release", to=locks.status_before_import(ports, source_key(image, "glance-direct")))
     preconditions.check(preconditions.import_operation(method), image)  # status, then formats
     # Glance: copy-image is its own policy (admin by default), any other import is the owner's
     access.authorize(context, "copy_image" if method == COPY_IMAGE else "modify_image", image, settings)
