@@ -94,3 +94,22 @@ def test_a_gone_or_ended_task_is_left_alone():
     assert task_outcome.fail(ports, TASK, "late", NOW) is None
     assert task_outcome.fail(ports, "00000000-0000-0000-0000-0000000000bb", "late", NOW) is None
     assert ports.tasks.get(TASK).status == "success"
+
+
+def test_a_preempted_tasks_late_revert_keeps_the_preemption_as_its_message(settings):
+    from image_import.models import ImportJob, RequestContext
+    from image_import.models.job import StepError
+    from image_import.workflow.locks import PREEMPTED_MESSAGE
+    from image_import.workflow.revert import revert
+
+    ports = fake_ports()
+    ports.tasks.create(a_task())
+    task_outcome.fail(ports, TASK, PREEMPTED_MESSAGE, NOW)  # the new import took the stale lock over
+    job = ImportJob(
+        image_id=IMAGE, task_id=TASK, context=RequestContext(), staging_key=f"staging/{IMAGE}",
+        error=StepError(Error="TaskAborted"),
+    )  # fmt: skip
+
+    revert(job, settings, ports)  # the old execution's revert, late
+
+    assert ports.tasks.get(TASK).message == PREEMPTED_MESSAGE
