@@ -15,7 +15,7 @@ from image_import_dev.render import definition
 from image_import.data.layout import replacement_key, store_key
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock
-from image_import.models.job import DownloadState, StepError
+from image_import.models.job import DownloadSlice, DownloadState, PluginsSlice, StepError
 from image_import.steps.chain import Chain, Step, build_chain, chain_of
 from image_import.workflow.revert import revert
 from tests.conftest import ROOT
@@ -155,8 +155,10 @@ def test_each_steps_revert_run_twice_leaves_what_it_left_once(settings, state):
     ports = fake_ports()
     job = a_locked_import(ports, method="web-download").model_copy(
         update={
-            "plugins_done": list(PLUGINS),
-            "download": DownloadState(uri="http://x/", size=10, part_size=5, upload_id="dl-1"),
+            "plugins": PluginsSlice(done=list(PLUGINS)),
+            "download": DownloadSlice(
+                uri="http://x/", progress=DownloadState(uri="http://x/", size=10, part_size=5, upload_id="dl-1")
+            ),
         }
     )
     residue(ports, job)

@@ -65,7 +65,7 @@ def imported(ports, settings, image_id):
     job = through_plugins(ports, settings, image_id)
     while True:
         job = steps.import_to_store(job, settings, ports)
-        if job.store_copy.done:
+        if job.store.progress.done:
             break
     job = steps.delete_staging(steps.complete(job, ports), ports)
     return ports.images.get(image_id), job, ports.store.objects[f"images/{image_id}"]
@@ -112,7 +112,7 @@ def test_each_compressed_format_is_stored_decompressed_with_digests_of_what_is_s
     assert image.status == "active" and image.size == len(data) and image.virtual_size == len(data)
     assert image.checksum == hashlib.md5(data).hexdigest()
     assert image.os_hash_value == hashlib.sha512(data).hexdigest()
-    assert job.replacements == [replacement_key(image_id, job.task_id, "image_decompression")]
+    assert job.plugins.replacements == [replacement_key(image_id, job.task_id, "image_decompression")]
     assert ports.staging.objects == {}  # the staged object and the replacement, removed once active
 
 
@@ -131,7 +131,7 @@ def test_uncompressed_data_is_left_alone(config_dir):
     data = disk_images.qcow2()
     image_id = staged(ports, settings, data, disk_format="qcow2")
     job = through_plugins(ports, settings, image_id)
-    assert job.replacements == [] and job.data_key == job.staging_key
+    assert job.plugins.replacements == [] and job.data_key == job.staging_key
     assert ports.images.get(image_id).size == len(data)
 
 
@@ -139,7 +139,7 @@ def test_an_image_declared_compressed_is_not_decompressed(config_dir):
     settings = configured(config_dir, "[image_decompression]")
     ports = fake_ports()
     image_id = staged(ports, settings, gzip.compress(payload(1000)), container_format="compressed")
-    assert through_plugins(ports, settings, image_id).replacements == []
+    assert through_plugins(ports, settings, image_id).plugins.replacements == []
 
 
 def test_a_corrupt_archive_fails_the_import_saying_it_does_not_decompress(config_dir):
@@ -261,7 +261,7 @@ def test_the_next_data_plugin_reads_what_the_previous_one_wrote(config_dir):
     data = b"z" * (MIB + 1)
     image, job, stored = imported(ports, settings, staged(ports, settings, bz2.compress(data)))
     assert stored == data + bytes(MIB - 1)
-    assert len(job.replacements) == 2
+    assert len(job.plugins.replacements) == 2
 
 
 # ---------------------------------------------------------------- image_conversion
@@ -277,7 +277,7 @@ def test_data_already_in_the_output_format_is_not_converted(config_dir):
     settings = configured(config_dir, "[image_conversion]")
     ports = fake_ports()
     image_id = staged(ports, settings, disk_images.raw())
-    assert through_plugins(ports, settings, image_id).replacements == []
+    assert through_plugins(ports, settings, image_id).plugins.replacements == []
 
 
 def test_an_image_the_inspector_refuses_never_reaches_qemu_img(config_dir, monkeypatch):
@@ -383,7 +383,7 @@ def test_a_qcow2_xz_is_decompressed_then_converted_to_raw(config_dir):
     compressed = lzma.compress(data, format=lzma.FORMAT_XZ)
     image, job, stored = imported(ports, settings, staged(ports, settings, compressed, disk_format="qcow2"))
     assert stored == local_convert(data, "qcow2")
-    assert image.disk_format == "raw" and len(job.replacements) == 2
+    assert image.disk_format == "raw" and len(job.plugins.replacements) == 2
     assert ports.staging.objects == {}
 
 

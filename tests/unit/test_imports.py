@@ -151,7 +151,7 @@ def test_the_steps_take_an_image_from_staged_to_active(settings):
     assert image.properties["property1"] == "value1"
     assert ports.store.objects == {f"images/{image_id}": b"hello world"}
     assert ports.staging.objects == {}
-    assert job.plugins_done == ["no_op", "inject_image_metadata"]
+    assert job.plugins.done == ["no_op", "inject_image_metadata"]
 
 
 def test_a_preset_checksum_that_differs_fails_the_store_step_and_keeps_nothing(settings):
@@ -251,12 +251,12 @@ def test_the_store_step_moves_its_data_in_passes_and_its_task_counts_every_pass(
     image_id = staged_image(ports, settings, data)
     job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     messages = []
-    while not (job.store_copy and job.store_copy.done):
+    while not (job.store.progress and job.store.progress.done):
         job = steps.import_to_store(ImportJob.model_validate(json.loads(json.dumps(job.to_state()))), settings, ports)
         messages.append(ports.tasks.get(job.task_id).message)
-        assert ports.images.get(image_id).checksum is None or job.store_copy.done  # recorded by the last pass only
+        assert ports.images.get(image_id).checksum is None or job.store.progress.done  # recorded by the last pass only
     assert messages == ["Copied 8 MiB", "Copied 16 MiB", "Copied 20 MiB"]
-    assert job.store_copy.passes == 3
+    assert job.store.progress.passes == 3
     image = ports.images.get(image_id)
     assert image.checksum == hashlib.md5(data).hexdigest() and image.size == len(data)
     assert ports.store.objects[f"images/{image_id}"] == data

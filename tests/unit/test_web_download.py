@@ -68,7 +68,7 @@ def test_given_a_queued_image_when_web_download_starts_then_it_is_importing_with
     ports = fake_ports()
     job = started(settings, ports)
     assert ports.images.get(job.image_id).status == "importing"
-    assert job.method == "web-download" and job.source_uri == URI
+    assert job.method == "web-download" and job.download.uri == URI
     assert job.staging_key == f"web-download/{job.image_id}"  # never under staging/, the uploads' prefix
 
 

@@ -222,8 +222,8 @@ def _fan_out(states: dict[str, Any], chain: Chain) -> None:
                     "Choices": [
                         {
                             "And": [
-                                {"Variable": "$.store_copy.done", "IsPresent": True},
-                                {"Variable": "$.store_copy.done", "BooleanEquals": True},
+                                {"Variable": store.passes[0], "IsPresent": True},
+                                {"Variable": store.passes[0], "BooleanEquals": True},
                             ],
                             "Next": "StoreCopied",
                         }

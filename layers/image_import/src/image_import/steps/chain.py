@@ -87,10 +87,10 @@ class WebDownload(Step):
 
     state = "WebDownload"
     methods = ("web-download",)
-    passes = ("$.download.done", "DownloadDone")
+    passes = ("$.download.progress.done", "DownloadDone")
 
     def finished(self, job: ImportJob) -> bool:
-        return bool(job.download and job.download.done)
+        return bool(job.download and job.download.progress and job.download.progress.done)
 
     def execute(self, job, settings, ports, deadline=None):
         from image_import.steps import web_download
@@ -98,13 +98,14 @@ class WebDownload(Step):
         return web_download.download(job, settings, ports, deadline)
 
     def ran(self, job):
-        return super().ran(job) or job.download is not None
+        return super().ran(job) or (job.download is not None and job.download.progress is not None)
 
     def revert(self, job, settings, ports, owns_data):
         if not owns_data:
             return
-        if job.download is not None and not job.download.done:  # the parts of a download in passes
-            ports.staging.abort_multipart(job.staging_key, job.download.upload_id)
+        progress = job.download.progress if job.download is not None else None
+        if progress is not None and not progress.done:  # the parts of a download in passes
+            ports.staging.abort_multipart(job.staging_key, progress.upload_id)
         ports.staging.delete(job.staging_key)
 
 
@@ -152,13 +153,13 @@ class PluginStep(Step):
         return work.run_plugin(self.plugin, job, settings, ports, deadline)
 
     def ran(self, job):
-        return super().ran(job) or self.plugin in job.plugins_done
+        return super().ran(job) or self.plugin in job.plugins.done
 
     def revert(self, job, settings, ports, owns_data):
         from image_import.plugins.registry import plugin_for
         from image_import.steps import work
 
-        if self.plugin in job.plugins_done:
+        if self.plugin in job.plugins.done:
             try:
                 plugin_for(self.plugin, settings).revert(work.plugin_job(job, ports, self.plugin))
             except Exception:  # one plugin's failed revert must not stop the others
@@ -172,10 +173,10 @@ class ImportToStore(Step):
     new ones of a copy-image), with any unfinished multipart upload."""
 
     state = "ImportToStore"
-    passes = ("$.store_copy.done", "StoreCopyDone")
+    passes = ("$.store.progress.done", "StoreCopyDone")
 
     def finished(self, job: ImportJob) -> bool:
-        return bool(job.store_copy and job.store_copy.done)
+        return bool(job.store.progress and job.store.progress.done)
 
     def execute(self, job, settings, ports, deadline=None):
         from image_import.steps import work
@@ -183,12 +184,12 @@ class ImportToStore(Step):
         return work.store_pass(job, settings, ports, deadline)
 
     def ran(self, job):
-        return super().ran(job) or job.store_key is not None or job.store_copy is not None
+        return super().ran(job) or job.store.key is not None or job.store.progress is not None
 
     def revert(self, job, settings, ports, owns_data):
         if not owns_data:
             return
-        key = job.store_key or store_key(job.image_id)  # deterministic: also a pass that died unreported
+        key = job.store.key or store_key(job.image_id)  # deterministic: also a pass that died unreported
         buckets = written_buckets(job, settings, ports)
         if buckets == [ports.store]:
             ports.store.abort_uploads(key)  # a copy in passes stopped midway

@@ -60,8 +60,9 @@ def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports, dead
     given = plugin_job(job, ports, name, deadline, settings)
     plugin.execute(given)
     # a data plugin's replacement is what every later step reads (plugins/base.py)
-    replacements = [*job.replacements, given.replaced_by] if given.replaced_by else job.replacements
-    return job.model_copy(update={"plugins_done": [*job.plugins_done, name], "replacements": replacements})
+    done = job.plugins
+    replacements = [*done.replacements, given.replaced_by] if given.replaced_by else done.replacements
+    return job.with_slice("plugins", done=[*done.done, name], replacements=replacements)
 
 
 def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
@@ -77,14 +78,15 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     first_store = job.stores[0] if job.stores else None  # multi-store: hashed here, copied on by the Map state
     store = bucket_of(first_store, settings, ports)
     # revert removes it whatever happens below
-    job = job.model_copy(update={"store_key": key, "source_store": first_store})
-    state = job.store_copy
+    job = job.model_copy(update={"source_store": first_store}).with_slice("store", key=key)
+    state = job.store.progress
+    staged_digests = job.download.digests if job.download is not None else None
     known = None
     if state is None:
         state, known = _first_pass_state(job, image, settings, ports)
         notifications.image_event("image.prepare", image, ports, settings, with_import=True)
-    elif job.staged_digests is not None and job.staged_digests.etag == state.source_etag:
-        known = job.staged_digests
+    elif staged_digests is not None and staged_digests.etag == state.source_etag:
+        known = staged_digests
     # a web-download's validation_data may name another algorithm: Glance then hashes and records that one
     algorithm = image.os_hash_algo or settings.hashing_algorithm
     if known is not None:
@@ -108,7 +110,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     finally:
         if hasher is not None:
             hasher.close()
-    job = job.model_copy(update={"store_copy": state})
+    job = job.with_slice("store", progress=state)
     if digests is None:
         return job
     if digests.size != state.size:
@@ -153,7 +155,7 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
     key = store_key(job.image_id)
     source = bucket_of(job.source_store, settings, ports)
     target = bucket_of(target_store, settings, ports)
-    state = job.store_copy
+    state = job.store.progress
     try:
         if state is None:
             head = source.head(key)
@@ -170,7 +172,7 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
         raise
     if state.done:
         actions.apply(lambda image: marks.store_written(image, target_store, settings))
-    return job.model_copy(update={"store_copy": state})
+    return job.with_slice("store", progress=state)
 
 
 def check_inspected_as(image: Image, inspected: InspectedFormats | None) -> None:
@@ -211,7 +213,8 @@ def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: P
     size, etag = head
     if size > settings.image_size_cap:
         raise ImportFailed(f"Image exceeds the size cap of {settings.image_size_cap} bytes")
-    known = job.staged_digests if job.staged_digests is not None and job.staged_digests.etag == etag else None
+    staged = job.download.digests if job.download is not None else None
+    known = staged if staged is not None and staged.etag == etag else None
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
         virtual_size = inspect_object(
@@ -243,7 +246,7 @@ def _no_deadline() -> float:
 def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
     """Cleanup after completion: a failure here leaves the image active (the sweeper removes the residue)."""
     ports.staging.delete(job.staging_key)
-    for key in job.replacements:  # what data plugins wrote in its place
+    for key in job.plugins.replacements:  # what data plugins wrote in its place
         ports.staging.delete(key)
     return job
 

@@ -22,6 +22,7 @@ from image_import.images import lifecycle, task_outcome
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
+from image_import.models.job import DownloadSlice
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
 from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
@@ -170,7 +171,8 @@ def _lock_and_start(
     notifications.image_event("image.update", image, ports, settings)
 
     limits = known_limits[1] if known_limits is not None else None
-    job = import_job(image, task.id, method, context, source_uri=source_uri, limits=limits)
+    download = DownloadSlice(uri=source_uri) if source_uri is not None else None
+    job = import_job(image, task.id, method, context, download=download, limits=limits)
     if stores:
         source = (image.stores or settings.default_stores)[0]  # a copy reads the heaviest store it is in
         job = job.model_copy(
