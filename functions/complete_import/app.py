@@ -1,13 +1,11 @@
-"""Import step: image active, task success, lock released (multi-store: the stores that failed reported)."""
+"""Import step: image active, task success, lock released (multi-store: the stores that failed reported).
 
-from image_import.adapters.ports import default_ports
+The step's execute and revert are in image_import.steps.chain (build_chain)."""
+
 from image_import.notifications import batched
-from image_import.observability import step_handler
-from image_import.settings import get_settings
-from image_import.workflow import steps
+from image_import.steps.chain import run_step
 
 
 @batched  # the invocation's lifecycle events go out together when it returns
-@step_handler("CompleteImport")
-def handler(job):
-    return steps.complete(job, default_ports(), get_settings())
+def handler(job, context):
+    return run_step("CompleteImport", job, context)

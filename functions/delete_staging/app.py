@@ -1,12 +1,11 @@
-"""Import step: the data is in the store; remove it from staging."""
+"""Import step: the data is in the store; remove it from staging.
 
-from image_import.adapters.ports import default_ports
+The step's execute and revert are in image_import.steps.chain (build_chain)."""
+
 from image_import.notifications import batched
-from image_import.observability import step_handler
-from image_import.workflow import steps
+from image_import.steps.chain import run_step
 
 
 @batched  # the invocation's lifecycle events go out together when it returns
-@step_handler("DeleteStaging")
-def handler(job):
-    return steps.delete_staging(job, default_ports())
+def handler(job, context):
+    return run_step("DeleteStaging", job, context)

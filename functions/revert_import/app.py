@@ -1,4 +1,5 @@
-"""Revert path: every failure ends here; nothing half-written, image never left 'importing'."""
+"""Revert path: every failure ends here; each step that ran reverts its own work, last first; the image is
+never left 'importing'."""
 
 from image_import.adapters.ports import default_ports
 from image_import.notifications import batched
@@ -10,5 +11,4 @@ from image_import.workflow.revert import revert
 @batched  # the invocation's lifecycle events go out together when it returns
 @step_handler("RevertImport")
 def handler(job):
-    settings = get_settings()
-    return revert(job, settings.image_import_plugins, settings, default_ports())
+    return revert(job, get_settings(), default_ports())

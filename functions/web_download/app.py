@@ -1,13 +1,11 @@
-"""web-download step: fetch the user's URI (checked again, address pinned) into the staging bucket, in passes."""
+"""web-download step: fetch the user's URI (checked again, address pinned) into the staging bucket, in passes.
 
-from image_import.adapters.ports import default_ports
+The step's execute and revert are in image_import.steps.chain (build_chain)."""
+
 from image_import.notifications import batched
-from image_import.observability import step_handler
-from image_import.settings import get_settings
-from image_import.workflow import web_download
+from image_import.steps.chain import run_step
 
 
 @batched  # the invocation's lifecycle events go out together when it returns
-@step_handler("WebDownload", finished=lambda job: bool(job.download and job.download.done))
-def handler(job, deadline):
-    return web_download.download(job, get_settings(), default_ports(), deadline)
+def handler(job, context):
+    return run_step("WebDownload", job, context)

@@ -83,9 +83,7 @@ def test_the_built_layer_holds_the_domain_package_and_its_metadata_only(layer):
 def test_the_built_layer_has_the_modules_the_functions_import(layer):
     modules = modules_of(layer / "image_import")
     assert {"image_import.adapters.ports", "image_import.intake.direct_upload", "image_import.settings"} <= set(modules)
-    assert {"image_import.workflow.steps", "image_import.plugins.registry", "image_import.observability"} <= set(
-        modules
-    )
+    assert {"image_import.steps.work", "image_import.plugins.registry", "image_import.observability"} <= set(modules)
 
 
 def test_the_built_layer_has_no_local_stack_no_renderer_and_no_cli(layer):

@@ -21,7 +21,7 @@ import pytest
 from image_import_dev.render import plugin_function_id
 
 from image_import.settings import load_settings
-from image_import.workflow.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, import_states
+from image_import.steps.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, chain_of
 from tests.conftest import ROOT
 from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys
@@ -79,8 +79,8 @@ def completed(state: str, when: str) -> bool:
     return state in CLEANUP_STATES or (state == "CompleteImport" and when == "after")
 
 
-GLANCE_DIRECT = [(s, w) for s in import_states("glance-direct", PLUGINS) for w in WHEN]
-WEB_DOWNLOAD = [(s, w) for s in import_states("web-download", PLUGINS) for w in WHEN]
+GLANCE_DIRECT = [(s.state, w) for s in chain_of(tuple(PLUGINS)).for_method("glance-direct") for w in WHEN]
+WEB_DOWNLOAD = [(s.state, w) for s in chain_of(tuple(PLUGINS)).for_method("web-download") for w in WHEN]
 
 
 def test_every_state_of_both_chains_is_covered():

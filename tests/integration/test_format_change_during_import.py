@@ -111,7 +111,7 @@ def test_the_store_step_refuses_a_format_changed_before_it_recorded_the_digests(
         stack,
         "ImportToStoreFunction",
         lambda event: write_behind_the_api(image_id),
-        when=lambda event: event.get("store_copy") is None,
+        when=lambda event: (event.get("store") or {}).get("progress") is None,
     )
     assert member.import_(image_id).status == 202
     [execution] = wait_for_executions(stack)

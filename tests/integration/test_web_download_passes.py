@@ -114,7 +114,7 @@ def started_job(stack, stack_config, member, uri):
 
 def run_passes(job, settings, ports, limit=20):
     """Pass after pass until done, as the state machine loops; returns the job, passes and retries."""
-    from image_import.workflow import web_download
+    from image_import.steps import web_download
 
     passes = retries = 0
     while passes < limit:
@@ -125,7 +125,7 @@ def run_passes(job, settings, ports, limit=20):
             continue
         passes += 1
         job = ImportJob.model_validate(json.loads(json.dumps(out.to_state())))
-        if job.download.done:
+        if job.download.progress.done:
             return job, passes, retries
     raise AssertionError("the download never finished")
 
@@ -143,7 +143,7 @@ def test_given_8_mib_passes_when_40_mib_are_downloaded_then_5_passes_stage_them_
     job, passes, retries = run_passes(job, settings, ports)
     assert (passes, retries) == (5, 0)
     assert staged_bytes(stack, job.staging_key) == DATA
-    digests = job.staged_digests
+    digests = job.download.digests
     assert (digests.size, digests.checksum) == (len(DATA), hashlib.md5(DATA).hexdigest())
     assert (digests.hash_algo, digests.hash_value) == ("sha512", hashlib.sha512(DATA).hexdigest())
     assert (len(DATA), digests.etag) == ports.staging.head(job.staging_key)
@@ -164,8 +164,8 @@ def test_given_a_connection_reset_in_pass_3_of_5_when_retried_then_it_finishes_r
     job, passes, retries = run_passes(job, settings, ports)
     assert (passes, retries) == (5, 1)
     assert staged_bytes(stack, job.staging_key) == DATA
-    assert job.staged_digests.hash_value == hashlib.sha512(DATA).hexdigest()
-    assert job.staged_digests.checksum == hashlib.md5(DATA).hexdigest()
+    assert job.download.digests.hash_value == hashlib.sha512(DATA).hexdigest()
+    assert job.download.digests.checksum == hashlib.md5(DATA).hexdigest()
     assert 0 < RangeHandler.sent - len(DATA) <= 8 * MIB  # bytes sent twice: at most one pass
 
 

@@ -21,6 +21,8 @@ from image_import.adapters.ports import (
 )
 from image_import.adapters.records import ImageIndexes, ImageRepository, TaskRepository, UsageRepository
 from image_import.adapters.workflow import ImportWorkflow
+from image_import.plugins.base import ImageChanges
+from image_import.steps.actions import ImageActions
 from tests.unit.fakes import FakeBucket, FakeImageIndex, FakeMetadefRecords, FakeRecords, FakeUsage, FakeWorkflow
 
 
@@ -82,3 +84,9 @@ def the_fakes(
         workflow=starter,
         metadefs=metadef_records,
     )
+
+
+def the_plugin_contract(actions: ImageActions) -> ImageChanges:
+    """The plugin contract's port (plugins/base.py), implemented by the import's side."""
+    changes: ImageChanges = actions
+    return changes

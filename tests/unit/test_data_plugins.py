@@ -22,8 +22,8 @@ from image_import.intake.stage import stage_image
 from image_import.models.job import StepError
 from image_import.plugins import conversion, decompression, qemu_img
 from image_import.settings import ConfigError, load_settings
+from image_import.steps import work as steps
 from image_import.transfer.layout import replacement_key
-from image_import.workflow import steps
 from image_import.workflow.revert import revert
 from tests import disk_images
 from tests.conftest import set_option
@@ -66,7 +66,7 @@ def imported(ports, settings, image_id):
     job = through_plugins(ports, settings, image_id)
     while True:
         job = steps.import_to_store(job, settings, ports)
-        if job.store_copy.done:
+        if job.store.progress.done:
             break
     job = steps.delete_staging(steps.complete(job, ports), ports)
     return ports.images.get(image_id), job, ports.store.objects[f"images/{image_id}"]
@@ -113,7 +113,7 @@ def test_each_compressed_format_is_stored_decompressed_with_digests_of_what_is_s
     assert image.status == "active" and image.size == len(data) and image.virtual_size == len(data)
     assert image.checksum == hashlib.md5(data).hexdigest()
     assert image.os_hash_value == hashlib.sha512(data).hexdigest()
-    assert job.replacements == [replacement_key(image_id, job.task_id, "image_decompression")]
+    assert job.plugins.replacements == [replacement_key(image_id, job.task_id, "image_decompression")]
     assert ports.staging.objects == {}  # the staged object and the replacement, removed once active
 
 
@@ -132,7 +132,7 @@ def test_uncompressed_data_is_left_alone(config_dir):
     data = disk_images.qcow2()
     image_id = staged(ports, settings, data, disk_format="qcow2")
     job = through_plugins(ports, settings, image_id)
-    assert job.replacements == [] and job.data_key == job.staging_key
+    assert job.plugins.replacements == [] and job.data_key == job.staging_key
     assert ports.images.get(image_id).size == len(data)
 
 
@@ -140,7 +140,7 @@ def test_an_image_declared_compressed_is_not_decompressed(config_dir):
     settings = configured(config_dir, "[image_decompression]")
     ports = fake_ports()
     image_id = staged(ports, settings, gzip.compress(payload(1000)), container_format="compressed")
-    assert through_plugins(ports, settings, image_id).replacements == []
+    assert through_plugins(ports, settings, image_id).plugins.replacements == []
 
 
 def test_a_corrupt_archive_fails_the_import_saying_it_does_not_decompress(config_dir):
@@ -226,7 +226,7 @@ def test_a_failure_after_a_data_plugin_removes_its_replacement_and_restores_size
     image_id = staged(ports, settings, compressed, disk_format="raw")
     job = through_plugins(ports, settings, image_id)
     assert ports.images.get(image_id).size == len(payload())
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT}), settings, ports)
     image = ports.images.get(image_id)
     assert image.status == "uploading" and image.size == len(compressed) and image.disk_format == "raw"
     assert list(ports.staging.objects) == [job.staging_key]  # the staged data, kept for a retry
@@ -241,7 +241,7 @@ def test_a_data_plugin_that_dies_after_writing_leaves_nothing_after_the_revert(c
     with pytest.raises(ImportFailed, match="fail_after_pad"):
         steps.run_plugin("pad_to_mib", job, settings, ports)
     # the state machine's Catch hands the revert the plugin's *input*: no replacement recorded in it
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT, "steps_done": ["VerifyStaging"]}), settings, ports)
     assert list(ports.staging.objects) == [job.staging_key]
     assert ports.images.get(image_id).size == len(data)
 
@@ -262,7 +262,7 @@ def test_the_next_data_plugin_reads_what_the_previous_one_wrote(config_dir):
     data = b"z" * (MIB + 1)
     image, job, stored = imported(ports, settings, staged(ports, settings, bz2.compress(data)))
     assert stored == data + bytes(MIB - 1)
-    assert len(job.replacements) == 2
+    assert len(job.plugins.replacements) == 2
 
 
 # ---------------------------------------------------------------- image_conversion
@@ -278,7 +278,7 @@ def test_data_already_in_the_output_format_is_not_converted(config_dir):
     settings = configured(config_dir, "[image_conversion]")
     ports = fake_ports()
     image_id = staged(ports, settings, disk_images.raw())
-    assert through_plugins(ports, settings, image_id).replacements == []
+    assert through_plugins(ports, settings, image_id).plugins.replacements == []
 
 
 def test_an_image_the_inspector_refuses_never_reaches_qemu_img(config_dir, monkeypatch):
@@ -384,7 +384,7 @@ def test_a_qcow2_xz_is_decompressed_then_converted_to_raw(config_dir):
     compressed = lzma.compress(data, format=lzma.FORMAT_XZ)
     image, job, stored = imported(ports, settings, staged(ports, settings, compressed, disk_format="qcow2"))
     assert stored == local_convert(data, "qcow2")
-    assert image.disk_format == "raw" and len(job.replacements) == 2
+    assert image.disk_format == "raw" and len(job.plugins.replacements) == 2
     assert ports.staging.objects == {}
 
 
@@ -396,7 +396,7 @@ def test_a_reverted_conversion_gives_the_image_back_its_format_and_size(config_d
     image_id = staged(ports, settings, data, disk_format="qcow2")
     job = through_plugins(ports, settings, image_id)
     assert ports.images.get(image_id).disk_format == "raw"
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT}), settings, ports)
     image = ports.images.get(image_id)
     assert (image.status, image.disk_format, image.size) == ("uploading", "qcow2", len(data))
     assert list(ports.staging.objects) == [job.staging_key]

@@ -13,7 +13,9 @@ from image_import.intake.stage import stage_image
 from image_import.models import ImportJob, RequestContext, Task
 from image_import.models.image import ImportLock, utcnow
 from image_import.models.job import StepError
-from image_import.workflow import revert, steps
+from image_import.steps import work as steps
+from image_import.steps.chain import build_chain
+from image_import.workflow import revert
 from image_import.workflow.start import execution_name, start_import
 from tests.support.records import in_memory
 from tests.unit.fakes import FakeWorkflow, fake_ports
@@ -150,7 +152,7 @@ def test_the_steps_take_an_image_from_staged_to_active(settings):
     assert image.properties["property1"] == "value1"
     assert ports.store.objects == {f"images/{image_id}": b"hello world"}
     assert ports.staging.objects == {}
-    assert job.plugins_done == ["no_op", "inject_image_metadata"]
+    assert job.plugins.done == ["no_op", "inject_image_metadata"]
 
 
 def test_a_preset_checksum_that_differs_fails_the_store_step_and_keeps_nothing(settings):
@@ -187,7 +189,7 @@ def test_revert_after_a_store_failure_removes_the_stored_object_and_unlocks(sett
             )
         }
     )
-    revert.revert(failed, settings.image_import_plugins, settings, ports)
+    revert.revert(failed, settings, ports)
     image = ports.images.get(image_id)
     assert image.status == "uploading" and image.import_lock is None and image.checksum is None
     assert ports.store.objects == {}
@@ -204,7 +206,7 @@ def test_revert_of_a_deleted_image_only_cleans_up(settings):
         steps.verify_staging(run_job(ports, settings, image_id), settings, ports), settings, ports
     )
     ports.images.delete(image_id)
-    revert.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), (), settings, ports)
+    revert.revert(job.model_copy(update={"error": StepError(Error="TaskAborted")}), settings, ports)
     assert ports.store.objects == {}
     assert ports.images.get(image_id) is None
     assert "deleted during the import" in in_memory(ports.tasks)[0].message
@@ -229,7 +231,11 @@ def test_revert_clears_the_store_key_even_when_the_failing_step_never_reported_i
     image_id = staged_image(ports, settings)
     job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     ports.store.put(f"images/{image_id}", b"abc")
-    revert.revert(job.model_copy(update={"error": StepError(Error="Sandbox.Timedout")}), (), settings, ports)
+    # what the state machine hands the revert: the states before the store step finished, nothing more
+    states = build_chain(settings).states()
+    before_store = [s for s in states[: states.index("ImportToStore")] if s != "WebDownload"]
+    failed = job.model_copy(update={"error": StepError(Error="Sandbox.Timedout"), "steps_done": before_store})
+    revert.revert(failed, settings, ports)
     assert ports.store.objects == {}
     assert "a step timed out" in in_memory(ports.tasks)[0].message
 
@@ -246,12 +252,12 @@ def test_the_store_step_moves_its_data_in_passes_and_its_task_counts_every_pass(
     image_id = staged_image(ports, settings, data)
     job = steps.verify_staging(run_job(ports, settings, image_id), settings, ports)
     messages = []
-    while not (job.store_copy and job.store_copy.done):
+    while not (job.store.progress and job.store.progress.done):
         job = steps.import_to_store(ImportJob.model_validate(json.loads(json.dumps(job.to_state()))), settings, ports)
         messages.append(ports.tasks.get(job.task_id).message)
-        assert ports.images.get(image_id).checksum is None or job.store_copy.done  # recorded by the last pass only
+        assert ports.images.get(image_id).checksum is None or job.store.progress.done  # recorded by the last pass only
     assert messages == ["Copied 8 MiB", "Copied 16 MiB", "Copied 20 MiB"]
-    assert job.store_copy.passes == 3
+    assert job.store.progress.passes == 3
     image = ports.images.get(image_id)
     assert image.checksum == hashlib.md5(data).hexdigest() and image.size == len(data)
     assert ports.store.objects[f"images/{image_id}"] == data

@@ -143,7 +143,7 @@ def test_the_preempted_imports_late_revert_leaves_the_new_imports_store_data_alo
         error=StepError(Error="TaskAborted"),
     )  # fmt: skip
 
-    revert.revert(old_job, settings.image_import_plugins, settings, ports)
+    revert.revert(old_job, settings, ports)
 
     assert ports.store.objects == {f"images/{image_id}": b"the new import's copy"}
     assert ports.images.get(image_id).import_lock.task_id == new_task.id

@@ -8,7 +8,7 @@ import pytest
 
 from image_import import metrics
 from image_import.models import ImportJob, RequestContext
-from image_import.workflow.chain import failed_state
+from image_import.steps.chain import chain_of
 from tests.metrics_capture import emitted_metrics
 
 
@@ -91,8 +91,8 @@ PLUGINS = ("no_op", "inject_image_metadata")
     ],
 )
 def test_the_failed_state_is_the_first_of_the_chain_that_did_not_finish(method, done, failed_in):
-    assert failed_state(job(method, steps_done=done), PLUGINS) == failed_in
+    assert chain_of(PLUGINS).failed_state(job(method, steps_done=done)) == failed_in
 
 
 def test_a_failed_step_named_by_the_sweeper_wins():
-    assert failed_state(job(failed_step="LostExecution"), PLUGINS) == "LostExecution"
+    assert chain_of(PLUGINS).failed_state(job(), "LostExecution") == "LostExecution"

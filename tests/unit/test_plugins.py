@@ -113,3 +113,19 @@ def test_no_inject_option_means_nothing_is_injected(config_dir):
     actions = FakeActions()
     InjectImageMetadataPlugin(load_settings(config_dir)).execute(job_for(["member"], actions))
     assert actions.set == {}
+
+
+def test_the_plugin_contract_names_nothing_of_the_workflows_internals():
+    """plugins/base.py is what third parties build on: its port for changing the image is its own Protocol
+    (ImageChanges), which the import's side implements (mypy checks it: tests/unit/ports_conform.py)."""
+    import ast
+    from pathlib import Path
+
+    import image_import.plugins.base as contract
+
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(Path(contract.__file__).read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not {m for m in imported if m.startswith(("image_import.workflow", "image_import.steps"))}

@@ -6,7 +6,7 @@ import pytest
 
 from image_import.errors import TaskAborted
 from image_import.models import Task
-from image_import.workflow.progress import MIB, Progress
+from image_import.steps.progress import MIB, Progress
 from tests.unit.fakes import fake_ports
 
 

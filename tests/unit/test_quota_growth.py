@@ -1,4 +1,4 @@
-"""Bytes an import adds are claimed as they arrive (quotas/growth.py, workflow/actions.py): under the limit
+"""Bytes an import adds are claimed as they arrive (quotas/growth.py, steps/actions.py): under the limit
 freely, past it only as the project's one operation holding the overrun slot, never once the project is
 over; a slot left by an import whose task is over is freed by the next that needs it."""
 
@@ -12,7 +12,7 @@ from image_import.models.image import ImportLock
 from image_import.models.quota import IMAGE_STAGE_TOTAL, MIB
 from image_import.quotas.limits import limits_of
 from image_import.settings import load_settings
-from image_import.workflow.actions import ImageActions
+from image_import.steps.actions import ImageActions
 from tests.conftest import set_option
 from tests.unit.fakes import fake_ports
 

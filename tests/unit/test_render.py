@@ -48,8 +48,8 @@ def test_the_states_that_move_data_run_again_until_their_passes_are_done():
     asl = definition(["no_op"])
     states = asl["States"]
     for task, flag, after in (
-        ("ImportToStore", "$.store_copy.done", "CompleteImport"),
-        ("WebDownload", "$.download.done", "VerifyStaging"),
+        ("ImportToStore", "$.store.progress.done", "CompleteImport"),
+        ("WebDownload", "$.download.progress.done", "VerifyStaging"),
     ):
         choice = states[states[task]["Next"]]
         assert choice["Type"] == "Choice"

@@ -54,11 +54,11 @@ def test_a_task_body_the_task_schema_refuses_is_a_400_with_its_path():
     assert message == "Provided object does not match schema 'task': 'x' is not of type 'null', 'object' (at 'input')"
 
 
-def test_validation_data_the_schema_refuses_is_a_400_without_a_path(settings):
-    from image_import.workflow.web_download import validation_data
+def test_validation_data_the_schema_refuses_is_a_400_without_a_path():
+    from image_import.steps.web_download import validation_data
 
     body = {"method": {"name": "web-download", "uri": "https://example.com/x", "validation_data": {"os_hash_algo": 1}}}
-    message = refusal(lambda: validation_data(body, settings))
+    message = refusal(lambda: validation_data(body))
     assert message.startswith("Provided object does not match schema 'validation_data': ")
     assert "(at " not in message
 

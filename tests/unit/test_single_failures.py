@@ -12,7 +12,8 @@ from image_import.images.catalog import delete_image
 from image_import.images.update import PATCH_V21, update_image
 from image_import.models import Image, ImportJob
 from image_import.models.job import StepError
-from image_import.workflow import locks, steps
+from image_import.steps import work as steps
+from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import SweepLimits, sweep
@@ -42,7 +43,7 @@ def test_a_revert_after_completion_leaves_the_active_image_and_its_successful_ta
     ports = fake_ports()
     image_id = staged_image(ports, settings, b"hello")
     job = steps.complete(through_store(ports, settings, image_id), ports)
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT}), settings, ports)
     image, task = ports.images.get(image_id), ports.tasks.get(job.task_id)
     assert image.status == "active" and image.checksum is not None
     assert f"images/{image_id}" in ports.store.objects
@@ -58,7 +59,7 @@ def test_a_completion_cut_short_before_the_task_write_is_finished_by_the_revert(
     with pytest.raises(TaskAborted):
         steps.complete(job, ports)  # the image became active; the task write failed
     ports.tasks.edit = edit
-    revert(job.model_copy(update={"error": FAULT}), settings.image_import_plugins, settings, ports)
+    revert(job.model_copy(update={"error": FAULT}), settings, ports)
     assert ports.images.get(image_id).status == "active"
     assert f"images/{image_id}" in ports.store.objects
     task = ports.tasks.get(job.task_id)

@@ -34,7 +34,7 @@ def test_a_failed_copy_image_reverts_the_new_stores_only_and_the_image_stays_act
         store_results=[{"store": "cheap"}, {"store": "edge", "error": {"Error": "PassInterrupted"}}],
         error=StepError(Error="ImportFailed", Cause='{"errorMessage": "edge failed"}'),
     )  # fmt: skip
-    revert(job, settings.image_import_plugins, settings, ports)
+    revert(job, settings, ports)
     image = ports.images.get("i")
     assert (image.status, image.stores, image.import_lock, image.checksum) == ("active", ["fast"], None, "c")
     assert image.properties == {"os_glance_importing_to_stores": "", "os_glance_failed_import": "edge"}

@@ -192,7 +192,7 @@ def test_an_import_task_starts_a_web_download_of_its_uri_on_the_image_it_created
     [(name, document)] = ports.workflow.started
     assert name == execution_name(image.id, created.id)
     assert document["method"] == "web-download"
-    assert document["source_uri"] == "http://images.example.com/disk.qcow2"
+    assert document["download"]["uri"] == "http://images.example.com/disk.qcow2"
     assert document["staging_key"] == f"web-download/{image.id}"
 
 

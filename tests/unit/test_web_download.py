@@ -12,7 +12,9 @@ from image_import.images.catalog import create_image
 from image_import.models import ImportJob, RequestContext
 from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
-from image_import.workflow import revert, steps, web_download
+from image_import.steps import web_download
+from image_import.steps import work as steps
+from image_import.workflow import revert
 from image_import.workflow.start import start_import
 from tests.unit.fakes import fake_ports
 
@@ -66,7 +68,7 @@ def test_given_a_queued_image_when_web_download_starts_then_it_is_importing_with
     ports = fake_ports()
     job = started(settings, ports)
     assert ports.images.get(job.image_id).status == "importing"
-    assert job.method == "web-download" and job.source_uri == URI
+    assert job.method == "web-download" and job.download.uri == URI
     assert job.staging_key == f"web-download/{job.image_id}"  # never under staging/, the uploads' prefix
 
 
@@ -183,7 +185,7 @@ def test_given_a_failed_web_download_when_reverted_then_the_image_is_queued_with
     job = started(settings, ports)
     ports.staging.objects[job.staging_key] = b"partial"
     failed = job.model_copy(update={"error": StepError(Error="ImportFailed", Cause='{"errorMessage": "boom"}')})
-    revert.revert(failed, (), settings, ports)
+    revert.revert(failed, settings, ports)
     image = ports.images.get(job.image_id)
     assert image.status == "queued" and image.size is None and image.import_lock is None
     assert ports.staging.objects == {}

@@ -14,8 +14,9 @@ from image_import.errors import ImportFailed, PassInterrupted
 from image_import.models import ImportJob
 from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
-from image_import.workflow import revert, web_download
-from image_import.workflow.progress import MIB, Progress
+from image_import.steps import web_download
+from image_import.steps.progress import MIB, Progress
+from image_import.workflow import revert
 from tests.unit.fakes import fake_ports
 from tests.unit.test_web_download import started
 
@@ -96,14 +97,14 @@ def one_pass(job, settings, ports, web, **kwargs) -> ImportJob:
 def until_done(job, settings, ports, web, limit=50, **kwargs) -> tuple[ImportJob, int]:
     for count in range(1, limit + 1):
         job = one_pass(job, settings, ports, web, **kwargs)
-        if job.download and job.download.done:
+        if job.download.progress and job.download.progress.done:
             return job, count
     raise AssertionError("the download never finished")
 
 
 def assert_staged(ports, job, data=DATA, algo="sha512"):
     assert ports.staging.objects[job.staging_key] == data
-    digests = job.staged_digests
+    digests = job.download.digests
     assert (digests.size, digests.checksum) == (len(data), hashlib.md5(data).hexdigest())
     assert (digests.hash_algo, digests.hash_value) == (algo, hashlib.new(algo, data).hexdigest())
     assert digests.etag == ports.staging.etag(job.staging_key)
@@ -126,17 +127,19 @@ def test_given_a_server_that_serves_ranges_when_downloaded_then_each_pass_fetche
         ("bytes=768-999", ETAG),
     ]
     assert web.sent == len(DATA)  # nothing read twice
-    assert job.download.passes == 4 and job.download.part == 17  # 16 parts (15 of 64 bytes, one of 40)
+    assert (
+        job.download.progress.passes == 4 and job.download.progress.part == 17
+    )  # 16 parts (15 of 64 bytes, one of 40)
 
 
 def test_given_a_pass_between_the_first_and_the_last_then_its_state_is_small_and_json(settings, small_parts):
     ports = fake_ports()
     job = one_pass(started(settings, ports), passes_of(settings), ports, RangedFile())
-    state = job.download
+    state = job.download.progress
     assert (state.offset, state.size, state.part_size, state.done) == (256, 1000, PART, False)
     assert state.uri == "http://93.184.216.34/disk.img" and state.validator == ETAG
     assert len(json.dumps(job.to_state()["download"])) < 1000  # MD5 and SHA-512 states included
-    assert job.staged_digests is None and job.staging_key not in ports.staging.objects
+    assert job.download.digests is None and job.staging_key not in ports.staging.objects
 
 
 def test_given_a_download_state_written_with_its_nulls_when_the_next_pass_runs_then_it_reads_and_finishes(
@@ -211,10 +214,10 @@ def test_given_a_redirect_when_downloading_in_passes_then_every_pass_checks_the_
         looked_up.append(host)
         return answers[host]
 
-    job = started(settings, ports).model_copy(update={"source_uri": "http://images.example.com/moved"})
+    job = started(settings, ports).with_slice("download", uri="http://images.example.com/moved")
     web.redirects["moved"] = "http://mirror.example.com/disk.img"
     job = one_pass(job, passes_of(settings), ports, web, resolve=resolve)
-    assert job.download.uri == "http://mirror.example.com/disk.img"  # later passes fetch where it led
+    assert job.download.progress.uri == "http://mirror.example.com/disk.img"  # later passes fetch where it led
     job = one_pass(job, passes_of(settings), ports, web, resolve=resolve)
     assert looked_up == ["images.example.com", "mirror.example.com", "mirror.example.com"]
     answers["mirror.example.com"] = ["127.0.0.1"]  # the name now points inside
@@ -233,8 +236,8 @@ def test_given_a_deadline_when_a_pass_runs_then_it_stops_at_a_part_boundary_and_
     ticks = iter(range(1000))
     clock = lambda: next(ticks)  # noqa: E731  # one tick for every part
     job = one_pass(started(settings, ports), passes_of(settings), ports, web, deadline=1, clock=clock)
-    assert job.download.offset == 2 * PART and job.download.part == 3  # stopped after its second part
-    assert ports.staging.parts[job.download.upload_id].keys() == {1, 2}
+    assert job.download.progress.offset == 2 * PART and job.download.progress.part == 3  # stopped after its second part
+    assert ports.staging.parts[job.download.progress.upload_id].keys() == {1, 2}
     job, _ = until_done(job, passes_of(settings), ports, web)
     assert_staged(ports, job)
 
@@ -284,7 +287,7 @@ def test_given_a_failing_staging_bucket_when_a_part_is_uploaded_then_the_pass_is
     ports.staging.upload_part = broken
     with pytest.raises(PassInterrupted, match="staging bucket failed"):
         one_pass(job, passes_of(settings), ports, web)
-    assert job.download.upload_id in ports.staging.multipart  # kept for the retry
+    assert job.download.progress.upload_id in ports.staging.multipart  # kept for the retry
     ports.staging.upload_part = upload_part
     job, _ = until_done(job, passes_of(settings), ports, web)
     assert_staged(ports, job)
@@ -308,9 +311,9 @@ def test_given_validation_data_when_the_last_pass_completes_then_it_is_checked_t
 def test_given_a_failed_download_in_passes_when_reverted_then_its_upload_is_aborted(settings, small_parts):
     ports = fake_ports()
     job = one_pass(started(settings, ports), passes_of(settings), ports, RangedFile())
-    assert job.download.upload_id in ports.staging.multipart
+    assert job.download.progress.upload_id in ports.staging.multipart
     failed = job.model_copy(update={"error": StepError(Error="PassInterrupted", Cause='{"errorMessage": "reset"}')})
-    revert.revert(failed, (), settings, ports)
+    revert.revert(failed, settings, ports)
     assert ports.staging.multipart == {} and ports.staging.objects == {}
     task = ports.tasks.get(job.task_id)
     assert task.status == "failure" and task.message.startswith("Import failed: reset.")

@@ -24,15 +24,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from image_import.errors import ImportFailed, retried_error_names
 from image_import.plugins.base import PluginFunction
 from image_import.settings import ConfigError, Settings, load_settings
-from image_import.workflow.chain import (
-    CLEANUP_STATES,
-    PASS_STATES,
-    WEB_DOWNLOAD_STATE,
-    import_states,
-    plugin_state,
-)
+from image_import.steps.chain import Chain, build_chain, chain_of, plugin_function_id
+
+__all__ = ["plugin_function_id"]  # the plugin functions' logical ids: the chain's (steps/chain.py)
 
 PLUGIN_CODE_URI = "functions/plugin/"
 DEFINITION_PATH = "statemachine/import.asl.json"
@@ -52,16 +49,23 @@ THROTTLED_RETRY = {
 }
 REVERT = ("RevertImport", "RevertImportFunction")
 CHOOSE_METHOD = "ChooseMethod"
-WEB_DOWNLOAD = (WEB_DOWNLOAD_STATE, "WebDownloadFunction")
-FAILED = "ImportFailed"
+FAILED = ImportFailed.error_name  # the Fail state is named, and fails, as the error the task reports
+
+
 # A pass of a looping state (transfer/passes.py) that broke off (S3 or the network failed, the function
 # timed out) is retried from the offset the previous pass recorded: its input is that pass's output.
-PASS_RETRY = {
-    "ErrorEquals": ["PassInterrupted", "Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"],
-    "IntervalSeconds": 1,
-    "MaxAttempts": 3,
-    "BackoffRate": 2,
-}
+def pass_retry() -> dict[str, Any]:
+    """The retrier of a looping state: read from the error classes when rendering, so a class marked
+    ``retried`` is retried without a name typed here."""
+    return {
+        # the domain's retried errors (errors.py StepFailure.retried), then the ways a function dies mid-pass
+        "ErrorEquals": [*retried_error_names(), *PASS_DEATHS],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 3,
+        "BackoffRate": 2,
+    }
+
+
 # where a cleanup state's failure goes: the image is already active, so the import succeeded
 CLEANUP_FAILED = "StagingLeftForSweeper"
 
@@ -70,14 +74,8 @@ CLEANUP_FAILED = "StagingLeftForSweeper"
 # (execution_timeout). A Lambda that gives no Timeout gets Globals' or, without one, Lambda's 3 s.
 LAMBDA_DEFAULT_TIMEOUT = 3
 # errors after which an attempt may have run for the function's whole timeout (the others fail at once)
-FULL_TIMEOUT_ERRORS = {"Sandbox.Timedout", "States.Timeout", "Lambda.Unknown", "PassInterrupted"}
+PASS_DEATHS = ["Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"]
 MAX_EXECUTION_SECONDS = 365 * 24 * 3600  # a standard workflow's limit: one year
-
-
-def plugin_function_id(plugin: str) -> str:
-    """``inject_image_metadata`` -> ``InjectImageMetadataPluginFunction``."""
-    words = re.split(r"[^0-9A-Za-z]+", plugin)
-    return "".join(w[:1].upper() + w[1:] for w in words if w) + "PluginFunction"
 
 
 def _task(
@@ -102,32 +100,38 @@ def _task(
     return state
 
 
-def definition(plugins: list[str] | tuple[str, ...], multi_store: bool = False) -> dict[str, Any]:
-    """The ASL (JSONPath: moto's interpreter has no JSONata); ``multi_store`` (``enabled_backends`` set) adds
-    the fan-out over the further target stores and the copy-image method."""
-    functions = {plugin_state(p): plugin_function_id(p) for p in plugins}
-    # the fixed states' functions are named after them: VerifyStaging -> VerifyStagingFunction
-    chain = [(name, functions.get(name, f"{name}Function")) for name in import_states("glance-direct", plugins)]
+def definition(chain: Chain | list[str] | tuple[str, ...], multi_store: bool = False) -> dict[str, Any]:
+    """The ASL of the import chain (steps/chain.py build_chain; a plugin list: the chain with those plugins),
+    in JSONPath (moto's interpreter has no JSONata); ``multi_store`` (``enabled_backends`` set) adds the
+    fan-out over the further target stores and the copy-image method."""
+    if not isinstance(chain, Chain):
+        chain = chain_of(tuple(chain))
+    shared = chain.for_method("glance-direct")  # every method's steps; web-download first fetches the URI
     states: dict[str, Any] = {}
-    for index, (name, function_id) in enumerate(chain):
-        following = chain[index + 1][0] if index + 1 < len(chain) else None
-        if name.startswith("Plugin-"):
-            payload = {"Payload": {"plugin": name.removeprefix("Plugin-"), "job.$": "$"}}
-        else:
-            payload = {"Payload.$": "$"}
-        states[name] = _task(function_id, following, payload, CLEANUP_FAILED if name in CLEANUP_STATES else REVERT[0])
-    # web-download first fetches the URI into staging; every method then shares the same chain
-    states[WEB_DOWNLOAD[0]] = _task(WEB_DOWNLOAD[1], chain[0][0], {"Payload.$": "$"})
+    for index, step in enumerate(shared):
+        following = shared[index + 1].state if index + 1 < len(shared) else None
+        states[step.state] = _task(
+            step.function_id, following, step.payload(), CLEANUP_FAILED if step.cleanup else REVERT[0]
+        )
+    leading = [step for step in chain.steps if step not in shared]  # run before the shared ones
+    for index, step in enumerate(leading):
+        following = leading[index + 1].state if index + 1 < len(leading) else shared[0].state
+        states[step.state] = _task(step.function_id, following, step.payload())
     choose = {
         "Type": "Choice",
-        "Choices": [{"Variable": "$.method", "StringEquals": "web-download", "Next": WEB_DOWNLOAD[0]}],
-        "Default": chain[0][0],
+        "Choices": [
+            {"Variable": "$.method", "StringEquals": method, "Next": step.state}
+            for step in leading
+            for method in step.methods or ()
+        ],
+        "Default": shared[0].state,
     }
     states = {CHOOSE_METHOD: choose, **states}
-    for name, (done_flag, choice) in PASS_STATES.items():
-        _loop(states, name, done_flag, choice)
+    for step in chain.steps:
+        if step.passes is not None:
+            _loop(states, step.state, *step.passes)
     if multi_store:
-        _fan_out(states)
+        _fan_out(states, chain)
     revert = _task(REVERT[1], FAILED, {"Payload.$": "$"}, catch=None)
     revert["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.revert_error", "Next": FAILED}]
     states[REVERT[0]] = revert
@@ -137,7 +141,7 @@ def definition(plugins: list[str] | tuple[str, ...], multi_store: bool = False) 
     }
     states[FAILED] = {
         "Type": "Fail",
-        "Error": "ImportFailed",
+        "Error": ImportFailed.error_name,
         "Cause": "The import failed and was reverted; see the task message.",
     }
     return {
@@ -153,7 +157,7 @@ def definition(plugins: list[str] | tuple[str, ...], multi_store: bool = False) 
 def _loop(states: dict[str, Any], name: str, done_flag: str, choice: str) -> None:
     """``name`` runs again (the next pass) until its output says ``done_flag``, then goes on as before."""
     task = states[name]
-    task["Retry"].append(PASS_RETRY)
+    task["Retry"].append(pass_retry())
     states[choice] = {
         "Type": "Choice",
         "Comment": f"{name} moves its data in passes: one more until {done_flag} is true",
@@ -177,12 +181,14 @@ COPY_TO_STORES = "CopyToStores"
 COPY_ITEM_FIELDS = ("image_id", "task_id", "method", "context", "staging_key", "source_store")
 
 
-def _fan_out(states: dict[str, Any]) -> None:
+def _fan_out(states: dict[str, Any], chain: Chain) -> None:
     """Multi-store: once ImportToStore wrote the first store, a Map state copies the data into each other
     target store (``$.copy_targets``), one iteration per store, each looping on its passes, retried, and
     reporting its own failure (``{"store", "error"}``) instead of failing the Map; CompleteImport decides
     from ``$.store_results``. Without further stores (one store: always) the Choice goes straight on."""
-    store_choice = PASS_STATES["ImportToStore"][1]
+    store = chain.step("ImportToStore")
+    assert store.passes is not None
+    store_choice = store.passes[1]
     after = states[store_choice]["Choices"][0]["Next"]
     states[store_choice]["Choices"][0]["Next"] = ANY_STORE_TO_COPY
     states[ANY_STORE_TO_COPY] = {
@@ -195,8 +201,8 @@ def _fan_out(states: dict[str, Any]) -> None:
     states[CHOOSE_METHOD]["Choices"].append(
         {"Variable": "$.method", "StringEquals": "copy-image", "Next": COPY_TO_STORES}
     )
-    copy = _task("ImportToStoreFunction", "StoreCopyToStoreDone", {"Payload.$": "$"}, catch="StoreCopyFailed")
-    copy["Retry"].append(PASS_RETRY)
+    copy = _task(store.function_id, "StoreCopyToStoreDone", {"Payload.$": "$"}, catch="StoreCopyFailed")
+    copy["Retry"].append(pass_retry())
     states[COPY_TO_STORES] = {
         "Type": "Map",
         "Comment": "One iteration per further target store: a server-side copy from the first store, in passes",
@@ -216,8 +222,8 @@ def _fan_out(states: dict[str, Any]) -> None:
                     "Choices": [
                         {
                             "And": [
-                                {"Variable": "$.store_copy.done", "IsPresent": True},
-                                {"Variable": "$.store_copy.done", "BooleanEquals": True},
+                                {"Variable": store.passes[0], "IsPresent": True},
+                                {"Variable": store.passes[0], "BooleanEquals": True},
                             ],
                             "Next": "StoreCopied",
                         }
@@ -255,11 +261,12 @@ def _retry_waits(retry: Mapping[str, Any]) -> float:
 
 def _task_seconds(state: Mapping[str, Any], timeouts: Mapping[str, int]) -> float:
     """One Task state at its worst: every attempt a timeout may have ended runs the whole function timeout
-    (the first, and each retry of an error in FULL_TIMEOUT_ERRORS), plus every retrier's waits (service
+    (the first, and each retry of an error in PASS_DEATHS or a retried error class), plus every retrier's waits (service
     errors and throttles answer at once: only their waits count)."""
     function = state["Parameters"]["FunctionName"].removeprefix("${").removesuffix("Arn}")
     retries = state.get("Retry", [])
-    long_attempts = 1 + sum(r["MaxAttempts"] for r in retries if FULL_TIMEOUT_ERRORS & set(r["ErrorEquals"]))
+    full = {*PASS_DEATHS, *retried_error_names()}
+    long_attempts = 1 + sum(r["MaxAttempts"] for r in retries if full & set(r["ErrorEquals"]))
     return long_attempts * timeouts[function] + sum(_retry_waits(r) for r in retries)
 
 
@@ -305,7 +312,7 @@ def _with_timeout(asl: dict[str, Any], timeout_seconds: int) -> dict[str, Any]:
 
 def timed_definition(sam: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """The definition for these settings, with the timeout its functions' timeouts (in ``sam``) give."""
-    asl = definition(settings.image_import_plugins, settings.multi_store)
+    asl = definition(build_chain(settings), settings.multi_store)
     return _with_timeout(asl, execution_timeout(asl, function_timeouts(sam), settings))
 
 

@@ -26,6 +26,7 @@ CACHES: tuple[tuple[str, str], ...] = (
     ("image_import.plugins.registry", "_cached"),
     ("image_import.stores.buckets", "_bucket"),
     ("image_import.quotas.limits", "source"),
+    ("image_import.steps.chain", "chain_of"),
 )
 
 # caches of what the process itself is, never of configuration: they outlive a reset

@@ -7,6 +7,8 @@ clients or tests look for them.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 
 class GlanceError(Exception):
     status: int = 500
@@ -67,17 +69,61 @@ class ConcurrentUpdate(Conflict):
     """Someone else changed the record between our read and our conditional write."""
 
 
-class ImportFailed(Exception):
+class StepFailure(Exception):
+    """An error an import step raises out of its function, which the state machine sees by name: Lambda
+    reports the exception's class name as the error, so ``error_name`` is the class name, and the rendered
+    Retry and the revert's wording take the names from these classes (never from strings of their own).
+
+    ``retried``: the state machine runs the step again (a pass, from the offset the previous one recorded);
+    ``actionable``: its message says what the user can do, and goes on the task as it is."""
+
+    error_name: ClassVar[str] = "StepFailure"
+    retried: ClassVar[bool] = False
+    actionable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.error_name = cls.__name__
+
+
+def step_failures() -> list[type[StepFailure]]:
+    """Every StepFailure class (depth first, in definition order)."""
+    found: list[type[StepFailure]] = []
+    pending = list(StepFailure.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending[:0] = cls.__subclasses__()
+    return found
+
+
+def retried_error_names() -> list[str]:
+    """The error names the state machine retries a step on (its Retry's own names, beside AWS's)."""
+    return [cls.error_name for cls in step_failures() if cls.retried]
+
+
+def actionable_error_names() -> list[str]:
+    """The error names whose message the task shows as it is (``Import failed: <message>``)."""
+    return [cls.error_name for cls in step_failures() if cls.actionable]
+
+
+class ImportFailed(StepFailure):
     """An import step failed in a way the user can act on; the message goes on the task."""
+
+    actionable = True
 
 
 class SourceChanged(Exception):
     """The object a pinned read or copy names is no longer the one it was pinned to (replaced or gone)."""
 
 
-class PassInterrupted(Exception):
+class PassInterrupted(StepFailure):
     """A pass of a copy broke off for a reason a retry can mend (S3 or the network failed): the state
-    machine runs the pass again from the offset the previous pass recorded."""
+    machine runs the pass again from the offset the previous pass recorded (and once its retries did not
+    mend it, the task says so as it is)."""
+
+    retried = True
+    actionable = True
 
 
 class TaskAborted(ImportFailed):

@@ -262,7 +262,7 @@ class Bucket:
             writer.commit()
         return writer.size
 
-    # ---- downloads in passes (workflow/web_download.py): each pass adds parts to one multipart upload,
+    # ---- downloads in passes (steps/web_download.py): each pass adds parts to one multipart upload,
     # completed with complete_multipart (ListParts) by the last pass; re-sending a part number replaces it
     def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> None:
         self._s3().upload_part(Bucket=self.name, Key=key, UploadId=upload_id, PartNumber=part_number, Body=data)

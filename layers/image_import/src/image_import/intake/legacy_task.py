@@ -12,7 +12,6 @@ import contextlib
 from image_import.adapters.ports import Ports
 from image_import.errors import GlanceError
 from image_import.models import RequestContext, Task
-from image_import.models.time import task_expiry, utcnow
 from image_import.settings import Settings
 
 LEGACY_INPUT_FIELDS = ("import_from", "import_from_format", "image_properties")
@@ -50,11 +49,6 @@ def run_legacy_import(context: RequestContext, task: Task, uri: str, settings: S
 
 
 def _fail(ports: Ports, task: Task, message: str) -> None:
-    def fail(stored: Task | None) -> bool:
-        if stored is None or stored.status in ("success", "failure"):
-            return False
-        stored.status, stored.message = "failure", message
-        stored.updated_at, stored.expires_at = utcnow(), task_expiry()
-        return True
+    from image_import.images import task_outcome
 
-    ports.tasks.edit(task.id, fail, attempts=3)
+    task_outcome.fail(ports, task.id, message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from image_import.models.context import RequestContext
 
@@ -39,7 +39,7 @@ class CopyState(BaseModel):
 
 
 class DownloadState(BaseModel):
-    """Where a web-download in passes stands (workflow/web_download.py): a few hundred bytes whatever the size."""
+    """Where a web-download in passes stands (steps/web_download.py): a few hundred bytes whatever the size."""
 
     uri: str  # what the first pass fetched, after redirects (checked again on every pass)
     validator: str | None = None  # the first answer's strong ETag, else its Last-Modified: later passes' If-Range
@@ -63,7 +63,48 @@ class KnownDigests(BaseModel):
     hash_value: str
 
 
+class DownloadSlice(BaseModel):
+    """The WebDownload step's part of the document."""
+
+    uri: str  # the URI the user asked for (checked again before every connection)
+    progress: DownloadState | None = None  # the download in passes (the state machine loops until done)
+    # what the staged object hashes to, hashed while it was written (the store step then reads only what
+    # format inspection needs)
+    digests: KnownDigests | None = None
+
+
+class PluginsSlice(BaseModel):
+    """The plugin steps' part of the document."""
+
+    done: list[str] = []  # plugins whose execute() finished: their revert is called (in reverse order)
+    # what data plugins wrote in place of the staged data, in order (data/layout.replacement_key): the
+    # last one is what later steps read; all are removed when the import completes or reverts
+    replacements: list[str] = []
+
+
+class StoreSlice(BaseModel):
+    """The ImportToStore step's part of the document."""
+
+    key: str | None = None  # set once the store object may exist, so its revert knows what to remove
+    progress: CopyState | None = None  # the copy in passes (the state machine loops until done)
+
+
+# a document's flat fields before the slices (an execution started by the previous version): where each went
+_FLAT_FIELDS = {
+    "source_uri": ("download", "uri"),
+    "download": ("download", "progress"),
+    "staged_digests": ("download", "digests"),
+    "plugins_done": ("plugins", "done"),
+    "replacements": ("plugins", "replacements"),
+    "store_key": ("store", "key"),
+    "store_copy": ("store", "progress"),
+}
+
+
 class ImportJob(BaseModel):
+    """What travels between the states: what the import is (ids and keys, never bytes), one slice per step
+    for what that step wrote (``download``, ``plugins``, ``store``), and the chain's own record."""
+
     image_id: str
     task_id: str
     method: str = "glance-direct"
@@ -76,20 +117,6 @@ class ImportJob(BaseModel):
     owner: str | None = None
     # where the data was staged (kept on a glance-direct revert for a retry)
     staging_key: str
-    # what data plugins wrote in place of the staged data, in order (transfer/layout.replacement_key): the
-    # last one is what later steps read; all are removed when the import completes or reverts
-    replacements: list[str] = []
-    # web-download: the URI the user asked for (checked again before every connection)
-    source_uri: str | None = None
-    # set by the store step once the store object exists, so revert knows what to remove
-    store_key: str | None = None
-    # the store step's copy in passes (the state machine loops on ImportToStore until it is done)
-    store_copy: CopyState | None = None
-    # the web-download step's download in passes (it loops on WebDownload until it is done)
-    download: DownloadState | None = None
-    # what the staged object hashes to, when the step that wrote it hashed it (the store step then reads
-    # only what format inspection needs)
-    staged_digests: KnownDigests | None = None
     # multi-store (empty with one store): the stores this import writes, in order; the first is written from
     # staging (and hashed), the others (copy_targets) are copied from ``source_store`` by the Map state
     stores: list[str] = []
@@ -100,18 +127,47 @@ class ImportJob(BaseModel):
     target_store: str | None = None
     # what each iteration of the Map state ended with: {"store": id, "error": StepError or absent}
     store_results: list[dict[str, Any]] | None = None
-    # plugins whose execute() finished, so that revert undoes exactly those (in reverse order)
-    plugins_done: list[str] = []
-    # states that finished (step_handler appends), so a failure is counted against the state it hit
+    # the steps' slices
+    download: DownloadSlice | None = None  # web-download only
+    plugins: PluginsSlice = PluginsSlice()
+    store: StoreSlice = StoreSlice()
+    # states that finished (step_handler appends): the revert walks these (and the one that failed) in
+    # reverse, and the failure is counted against the state it hit (steps/chain.py)
     steps_done: list[str] = []
-    # where it failed when no state reported it (the sweeper reverting an execution that was lost)
-    failed_step: str | None = None
     error: StepError | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_flat(cls, data: Any) -> Any:
+        """A document of the previous, flat shape (an execution in flight across an upgrade) reads as the
+        slices it now has."""
+        if not isinstance(data, dict):
+            return data
+        old_download = isinstance(data.get("download"), dict) and "upload_id" in data["download"]
+        if not old_download and not any(flat in data for flat in _FLAT_FIELDS if flat != "download"):
+            return data
+        data, slices = dict(data), {}  # type: ignore[var-annotated]
+        for flat, (name, field) in _FLAT_FIELDS.items():
+            if flat == "download" and not old_download:
+                continue
+            value = data.pop(flat, None)
+            if value is not None:
+                slices.setdefault(name, {})[field] = value
+        if "uri" not in slices.get("download", {}):
+            slices.pop("download", None)  # not a web-download
+        data.update(slices)
+        return data
+
+    def with_slice(self, name: str, **fields: Any) -> ImportJob:
+        """A copy with ``fields`` changed in the slice ``name`` (the job itself is never changed, so a pass
+        that fails can run again from it)."""
+        current = getattr(self, name)
+        return self.model_copy(update={name: current.model_copy(update=fields)})
 
     @property
     def data_key(self) -> str:
         """Where the data the next step reads is: the last replacement, else the staged object."""
-        return self.replacements[-1] if self.replacements else self.staging_key
+        return self.plugins.replacements[-1] if self.plugins.replacements else self.staging_key
 
     def to_state(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

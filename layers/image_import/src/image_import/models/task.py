@@ -8,9 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from image_import.models.ids import CanonicalId
-from image_import.models.time import parse_time
+from image_import.models.time import TASK_TIME_TO_LIVE, parse_time, utc_stamp
 
 TaskStatus = Literal["pending", "processing", "success", "failure"]
+TERMINAL_STATUSES = ("success", "failure")
 
 
 class Task(BaseModel):
@@ -46,6 +47,30 @@ class Task(BaseModel):
         """A legacy ``import`` task (POST /v2/tasks) created the image it imports: a failure deletes it, as
         Glance's flow does, where an import of the user's own image returns it to where a retry can start."""
         return self.type == "import"
+
+    @property
+    def ended(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def fail(self, message: str, now: datetime) -> bool:
+        """End the task in ``failure`` with ``message`` (Glance's ``Task.fail``); False, and nothing changed,
+        if it has ended already: the first ending is the one it keeps."""
+        return self._end("failure", now, message=message)
+
+    def succeed(self, result: dict[str, Any], now: datetime) -> bool:
+        """End the task in ``success`` with ``result`` (Glance's ``Task.succeed``); False if it has ended."""
+        return self._end("success", now, result=result)
+
+    def _end(self, status: TaskStatus, now: datetime, **fields: Any) -> bool:
+        """The one expiry rule: a task expires ``TASK_TIME_TO_LIVE`` after it ended."""
+        if self.ended:
+            return False
+        self.status = status
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.updated_at = utc_stamp(now)
+        self.expires_at = utc_stamp(now + TASK_TIME_TO_LIVE)
+        return True
 
     def expired(self, now: datetime) -> bool:
         """Past its ``expires_at`` (set when the task ended): gone from lists and shows, as in Glance."""

@@ -27,16 +27,42 @@ A *data plugin* (``image_decompression``, ``image_conversion``, your own) may al
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from image_import.models import Image, RequestContext
 
 if TYPE_CHECKING:
     from image_import.adapters.ports import StagingBucket
     from image_import.settings import Settings
-    from image_import.workflow.actions import ImageActions
+
+
+class ImageChanges(Protocol):
+    """What a plugin may do to the image of its import, and no more: the contract's own port, which the
+    import's side implements (``ImageActions`` in steps/actions.py). Every change re-reads the image,
+    checks that the import still holds it, and writes conditionally; a lost lock or a deleted image
+    raises ``TaskAborted``, a change over the owner's quota ``ImportFailed``."""
+
+    @property
+    def image_id(self) -> str: ...
+
+    @property
+    def counts_bytes(self) -> bool:
+        """Whether bytes written are claimed against the owner's limits as they arrive (``arriving``)."""
+        ...
+
+    def current(self) -> Image:
+        """A fresh copy of the image record."""
+        ...
+
+    def apply(self, change: Callable[[Image], None]) -> Image:
+        """Apply ``change`` to a fresh read of the image and write it; the image as written."""
+        ...
+
+    def set_extra_properties(self, properties: dict[str, str]) -> Image:
+        """Set extra properties as the service (os_glance_* keys are dropped)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -80,7 +106,7 @@ class PluginJob:
     staging_key: (
         str  # where the data is in the staging bucket (an earlier data plugin's replacement, or the staged object)
     )
-    actions: ImageActions  # the only way to change the image
+    actions: ImageChanges  # the only way to change the image
     staging: StagingBucket | None = None  # the staging bucket (data plugins read and write through this job)
     plugin: str = ""  # the plugin's name (names its replacement key)
     deadline: float = field(default_factory=lambda: time.monotonic() + 840.0)
@@ -156,7 +182,7 @@ class PluginJob:
 
     def _claimed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """The chunks, each ``CLAIM_EVERY`` bytes claimed against the owner's limits before they are passed
-        on (``arriving``, workflow/actions.py): a replacement over the limit fails while it is written."""
+        on (``arriving``, steps/actions.py): a replacement over the limit fails while it is written."""
         if not self.actions.counts_bytes:
             yield from chunks
             return
@@ -193,5 +219,5 @@ class ImportPlugin:
         raise NotImplementedError
 
     def revert(self, job: PluginJob) -> None:
-        """Undo what execute did; the default has nothing to undo (a replacement is removed by the revert
-        step itself, whatever the plugin)."""
+        """Undo what execute did; the default has nothing to undo (a replacement is removed by the plugin's
+        step in the import chain, whatever the plugin)."""

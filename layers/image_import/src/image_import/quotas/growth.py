@@ -3,7 +3,7 @@
 Glance checks a limit when an operation starts, with the delta it knows then (0 for data of unknown
 size), and never again: five downloads of unknown size, a small gzip that decompresses to gigabytes,
 or one import written to three stores all end far over the limit. Here every write an import step makes
-to its image (workflow/actions.py) that raises a byte counter (a download's parts, a plugin's
+to its image (steps/actions.py) that raises a byte counter (a download's parts, a plugin's
 replacement, the copy into each store) claims it in the same conditional write as the counters.
 
 Glance's rule stays: an operation admitted under a limit may finish over it (tempest's ImageQuotaTest).

@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from image_import import notifications
 from image_import.adapters.ports import Ports
-from image_import.errors import ConcurrentUpdate
 from image_import.models import Image, Task, lifecycle
-from image_import.models.time import TASK_TIME_TO_LIVE, parse_time, utc_stamp
+from image_import.models.time import parse_time
 
 LOCK_EXPIRY = timedelta(minutes=60)
 PENDING_LOCK_EXPIRY = timedelta(minutes=120)
 PREEMPTED_MESSAGE = "Expired lock preempted"
-TERMINAL = ("success", "failure")
 # longer than an import's start can take (the API function's 60 s timeout) between lock and task
 TASKLESS_LOCK_GRACE = timedelta(minutes=5)
 
@@ -49,27 +46,6 @@ def lock_is_stale(image: Image, ports: Ports, now: datetime) -> bool:
     return task_is_stale(task, now)
 
 
-def fail_task(
-    ports: Ports, task_id: str, message: str, now: datetime, expires_in: timedelta = TASK_TIME_TO_LIVE
-) -> bool:
-    """Mark a task failed with ``message`` unless it is already terminal (or gone); True if it was changed."""
-
-    def fail(task: Task | None) -> bool:
-        if task is None or task.status in TERMINAL:
-            return False
-        task.status, task.message, task.updated_at = "failure", message, utc_stamp(now)
-        task.expires_at = utc_stamp(now + expires_in)
-        return True
-
-    try:
-        failed = ports.tasks.edit(task_id, fail, attempts=5)
-    except ConcurrentUpdate:
-        return False
-    if failed is not None:
-        notifications.task_event("task.failure", failed, ports)
-    return failed is not None
-
-
-def status_before_import(image: Image, ports: Ports, staging_key: str) -> str:
+def status_before_import(ports: Ports, staging_key: str) -> str:
     """What an 'importing' image was before its (dead) import: 'uploading' if staged data exists."""
     return lifecycle.status_before_import(ports.staging.size(staging_key) is not None)

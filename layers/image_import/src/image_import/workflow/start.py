@@ -15,18 +15,22 @@ from image_import.errors import (
     Conflict,
     RequestEntityTooLarge,
     ServiceUnavailable,
+    TaskAborted,
 )
+from image_import.images import task_outcome
 from image_import.images.catalog import get_image
 from image_import.models import Image, ImportJob, RequestContext, Task, lifecycle
 from image_import.models.image import FAILED_IMPORT_KEY, IMPORTING_TO_STORES_KEY, ImportLock
+from image_import.models.job import DownloadSlice
 from image_import.models.quota import IMAGE_SIZE_TOTAL, OverLimit
-from image_import.models.time import task_expiry, utcnow
+from image_import.models.time import utcnow
 from image_import.policy import access, preconditions
 from image_import.quotas import admission, claims
 from image_import.settings import Settings
+from image_import.steps import web_download
 from image_import.stores import targets
 from image_import.transfer.layout import source_key
-from image_import.workflow import locks, web_download
+from image_import.workflow import locks
 
 NOT_STARTED = "The import could not be started"
 COPY_IMAGE = "copy-image"
@@ -57,9 +61,7 @@ def start_import(
     expired = locks.lock_is_stale(image, ports, clock())
     if expired and image.status == "importing":
         # the dead import's image counts as what it was before: 'uploading' while staged data exists
-        lifecycle.move(
-            image, "release", to=locks.status_before_import(image, ports, source_key(image, "glance-direct"))
-        )
+        lifecycle.move(image, "release", to=locks.status_before_import(ports, source_key(image, "glance-direct")))
     preconditions.check(preconditions.import_operation(method), image)  # status, then formats
     # Glance: copy-image is its own policy (admin by default), any other import is the owner's
     access.authorize(context, "copy_image" if method == COPY_IMAGE else "modify_image", image, settings)
@@ -78,7 +80,8 @@ def start_import(
     if expired:
         # Glance: the old task fails first; the conditional write below then takes the lock over
         old_task = image.import_lock.task_id
-        locks.fail_task(ports, old_task, locks.PREEMPTED_MESSAGE, clock())
+        with contextlib.suppress(TaskAborted):  # the takeover's conditional write below decides either way
+            task_outcome.fail(ports, old_task, locks.PREEMPTED_MESSAGE, clock(), settings)
 
     now = utcnow()
     task = Task(
@@ -169,7 +172,8 @@ def _lock_and_start(
 
     def start() -> None:
         limits = known_limits[1] if known_limits is not None else None
-        job = import_job(image, task.id, method, context, source_uri=source_uri, limits=limits)
+        download = DownloadSlice(uri=source_uri) if source_uri is not None else None
+        job = import_job(image, task.id, method, context, download=download, limits=limits)
         if stores:
             source = (image.stores or settings.default_stores)[0]  # a copy reads the heaviest store it is in
             job = job.model_copy(
@@ -250,10 +254,10 @@ def _validate_request(body: Any, settings: Settings) -> str:
 
 def _refuse(task: Task, message: str, record_task: bool, settings: Settings, ports: Ports) -> None:
     """An import over a limit: its task ends in failure with the limit's message, and nothing runs."""
-    if not record_task:  # a legacy task, recorded already (fail_task sends task.failure)
-        locks.fail_task(ports, task.id, message, locks.system_clock())
+    if not record_task:  # a legacy task, recorded already (task_outcome sends task.failure)
+        task_outcome.fail(ports, task.id, message, settings=settings)
         return
-    task.status, task.message, task.updated_at, task.expires_at = "failure", message, utcnow(), task_expiry()
+    task.fail(message, locks.system_clock())
     ports.tasks.create(task)
     notifications.task_event("task.create", task, ports, settings)
     notifications.task_event("task.failure", task, ports, settings)
@@ -276,11 +280,4 @@ def _release(image_id: str, task: Task, previous_status: str, ports: Ports, mess
         if released := ports.images.edit(image_id, unlock, attempts=5):
             notifications.image_event("image.update", released, ports)
 
-    def fail(stored: Task | None) -> bool:
-        if stored is None:
-            return False
-        stored.status, stored.message, stored.updated_at = "failure", message, utcnow()
-        stored.expires_at = task_expiry()  # as every task that ends (Glance's Task.fail)
-        return True
-
-    ports.tasks.edit(task.id, fail, attempts=1)  # one try: a lost race raises ConcurrentUpdate
+    task_outcome.fail(ports, task.id, message)

@@ -30,7 +30,6 @@ image whose lock has moved on, or whose task is already a success, is left alone
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -39,15 +38,15 @@ from aws_lambda_powertools import Logger
 
 from image_import.adapters.ports import ObjectBucket, Ports
 from image_import.errors import TaskAborted
+from image_import.images import task_outcome
 from image_import.models import Image, ImportJob, RequestContext, Task, lifecycle
-from image_import.models.job import StepError
 from image_import.models.time import parse_time, utc_stamp
 from image_import.quotas.repair import repair_counters
 from image_import.settings import Settings
 from image_import.settings.environment import variables
 from image_import.stores.buckets import further_store_buckets
 from image_import.stores.targets import job_stores
-from image_import.transfer.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key, store_key
+from image_import.transfer.layout import STORE_PREFIX, UPLOAD_PREFIX, image_id_of_key
 from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, import_job
@@ -121,7 +120,7 @@ def sweep(
         logger.warning("no state machine configured: stuck imports and tasks are not checked")
     else:
         _revert_dead_imports(ports, settings, now, limits, report)
-        _fail_dead_tasks(ports, now, limits, report)
+        _fail_dead_tasks(ports, settings, now, limits, report)
     # staged residue of an active image (a cleanup step failed after completion) goes here too
     report.staged_objects_deleted = _delete_unreferenced(ports.staging, ports, USES_STAGED_DATA, now, limits)
     report.stored_objects_deleted = _delete_unreferenced(ports.store, ports, USES_STORED_DATA, now, limits)
@@ -188,25 +187,30 @@ def _revert_dead_imports(ports: Ports, settings: Settings, now: datetime, limits
         task = ports.tasks.get(task_id)
         if task is not None and task.status == "success":
             continue
-        reason = f"its workflow execution {_describe(state)}; the sweeper reverted it"
+        reason = f"Import failed: its workflow execution {_describe(state)}; the sweeper reverted it"
         try:
-            revert(_job(image, task_id, task, reason), settings.image_import_plugins, settings, ports)
+            # what the records say of the import; no state says how far it got, so every step may have run
+            revert(_import_of(image, task_id, task), settings, ports, failed_in=LOST_EXECUTION, reason=reason)
         except TaskAborted as exc:  # e.g. the task record is gone: the image was still restored
             logger.warning("revert incomplete", extra={"image_id": image.id, "task_id": task_id, "reason": str(exc)})
         report.imports_reverted += 1
         logger.warning("reverted a dead import", extra={"image_id": image.id, "task_id": task_id, "execution": state})
 
 
-def _fail_dead_tasks(ports: Ports, now: datetime, limits: SweepLimits, report) -> None:
+def _fail_dead_tasks(ports: Ports, settings: Settings, now: datetime, limits: SweepLimits, report) -> None:
     for task in _unfinished_tasks(ports, now, limits):
-        if task.status in locks.TERMINAL:  # an index read may lag the record
+        if task.ended:  # an index read may lag the record
             continue
         state = _execution_state(ports, task.image_id, task.id)
         if state == RUNNING or (state == "never started" and not _old(task.created_at, now, limits.grace)):
             continue
-        # fail_task re-reads the task and leaves it alone if it finished since the scan
+        # task_outcome re-reads the task and leaves it alone if it finished since the scan
         message = f"Import failed: its workflow execution {_describe(state)} before the task finished."
-        if locks.fail_task(ports, task.id, message, now):
+        try:
+            failed = task_outcome.fail(ports, task.id, message, now, settings)
+        except TaskAborted:  # it kept changing: alive after all, or the next pass sees it
+            continue
+        if failed is not None:
             report.tasks_failed += 1
             logger.warning("failed a dead task", extra={"task_id": task.id, "image_id": task.image_id})
 
@@ -290,8 +294,9 @@ def _describe(state: str) -> str:
     return "never started" if state == "never started" else f"ended ({state})"
 
 
-def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJob:
-    """The document the revert step would have received, rebuilt from the records."""
+def _import_of(image: Image, task_id: str, task: Task | None) -> ImportJob:
+    """The import as its records describe it (the image, its lock's task and the task's request), built by
+    the one builder the API's start uses; how far it got is not known."""
     context = RequestContext(
         user_id=task.user_id if task else None,
         project_id=task.owner if task else image.owner,
@@ -299,13 +304,7 @@ def _job(image: Image, task_id: str, task: Task | None, reason: str) -> ImportJo
         request_id=(task.request_id or "") if task else "",
     )
     method = ((task.input.get("import_req") or {}).get("method") or {}).get("name") if task else None
+    method = method or "glance-direct"
     return import_job(
-        image,
-        task_id,
-        method or "glance-direct",
-        context,
-        store_key=store_key(image.id),
-        **job_stores(method or "glance-direct", task.input.get("backend") if task else None),
-        failed_step=LOST_EXECUTION,
-        error=StepError(Error="ImportFailed", Cause=json.dumps({"errorMessage": reason})),
+        image, task_id, method, context, **job_stores(method, task.input.get("backend") if task else None)
     )

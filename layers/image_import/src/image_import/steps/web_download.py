@@ -9,8 +9,8 @@ common pipeline (verify staging, plugins, store, ...) then follows.
 The download moves in passes, each one function call (the state machine runs WebDownload again until
 ``$.download.done``): ranged GETs (``Range``, then ``If-Range`` on the first answer's validator) into
 one multipart upload of ``web-download/<id>``, hashed as they go with resumable digests, so the store
-step need not read the data again (``job.staged_digests``). A pass ends on ``max_bytes_per_pass`` or
-its deadline, at a part boundary; ``job.download`` (a few hundred bytes) says where the next one
+step need not read the data again (``job.download.digests``). A pass ends on ``max_bytes_per_pass`` or
+its deadline, at a part boundary; ``job.download.progress`` (a few hundred bytes) says where the next one
 starts, and a pass that broke off (PassInterrupted) is run again from that same state. A server that
 ignores ranges, or an algorithm that cannot be resumed, gets one pass.
 """
@@ -33,11 +33,11 @@ from image_import.models import ImportJob
 from image_import.models.job import DownloadState, KnownDigests
 from image_import.policy.uri_filter import Resolver, Target, UriRejected, check_uri, system_resolver
 from image_import.settings import Settings
+from image_import.steps.actions import ImageActions
+from image_import.steps.progress import Progress
+from image_import.steps.work import check_expected, set_processing
 from image_import.transfer.hashing import ParallelHasher
 from image_import.transfer.parts import MIN_PART_SIZE, part_size_for
-from image_import.workflow.actions import ImageActions
-from image_import.workflow.progress import Progress
-from image_import.workflow.steps import check_expected, set_processing
 
 METHOD = "web-download"
 MAX_REDIRECTS = 5
@@ -62,7 +62,7 @@ class Fetcher(Protocol):
 def prepare(body: dict, settings: Settings, resolve: Resolver | None = None) -> tuple[str, tuple[str, str] | None]:
     """At the import call: the checked URI and the expected digest (or None)."""
     uri = checked_uri(body["method"], settings, resolve or system_resolver)
-    return uri, validation_data(body, settings)
+    return uri, validation_data(body)
 
 
 def checked_uri(method: dict, settings: Settings, resolve: Resolver = system_resolver) -> str:
@@ -88,12 +88,12 @@ VALIDATION_SCHEMA = {
 }
 
 
-def validation_data(body: dict, settings: Settings) -> tuple[str, str] | None:
+def validation_data(body: dict) -> tuple[str, str] | None:
     """Optional expected digest: ``validation_data: {os_hash_algo, os_hash_value}``, beside ``uri``.
 
     Same shape, algorithms and checks (and 400 messages) as Glance's add-location API; as there, the
     import hashes the data with that algorithm, records it as the image's ``os_hash_algo`` and fails
-    on a mismatch. An empty object asks for nothing. ``settings`` is kept for the call's shape.
+    on a mismatch. An empty object asks for nothing.
     """
     method = body["method"]
     if "validation_data" not in method and "validation_data" not in body:
@@ -127,7 +127,7 @@ def download(
     resolve: Resolver = system_resolver,
     clock: Callable[[], float] = time.monotonic,
 ) -> ImportJob:
-    """Workflow step, one pass: the URI's next bytes into ``job.staging_key``; ``job.download`` records how far.
+    """Workflow step, one pass: the URI's next bytes into ``job.staging_key``; ``job.download.progress`` records how far.
 
     ``deadline`` (a ``clock()`` value; None: no time bound) is when the pass must stop, at a part boundary.
     The input job is never changed, so a pass that raised PassInterrupted can run again from it.
@@ -136,7 +136,9 @@ def download(
         from image_import.adapters.web import WebFetcher
 
         fetcher = WebFetcher()
-    if job.download is not None and job.download.done:
+    if job.download is None:
+        raise ImportFailed("The import names no URI to download")
+    if job.download.progress is not None and job.download.progress.done:
         return job
     actions = ImageActions.of(job, ports, settings)  # current(): fails fast if gone or lost
     one_pass = _Pass(job, actions, settings, ports, fetcher, resolve, math.inf if deadline is None else deadline, clock)
@@ -154,18 +156,18 @@ class _Pass:
         self._started: str | None = None  # the upload this pass created (the first pass)
 
     def run(self) -> ImportJob:
-        if self.job.download is None:
+        if self.job.download.progress is None:
             set_processing(self.job, self.settings, self.ports)
             state, hasher = None, ParallelHasher(self.image.os_hash_algo or self.settings.hashing_algorithm)
         else:
-            state = self.job.download.model_copy()  # the input job stays as it was, for a retry of this pass
+            state = self.job.download.progress.model_copy()  # the input job stays as it was, for a retry of this pass
             hasher = ParallelHasher.resume(state.hashing)
         self.hasher = hasher
         try:
             state = self._first() if state is None else self._next(state)
             if state.offset < state.size:
                 state.hashing = hasher.snapshot()
-                return self.job.model_copy(update={"download": state})
+                return self.job.with_slice("download", progress=state)
             return self._finish(state)
         finally:
             self._uploads.shutdown(wait=True, cancel_futures=True)
@@ -175,10 +177,10 @@ class _Pass:
     def _first(self) -> DownloadState:
         ranged = self.hasher.resumable
         headers = {"Range": f"bytes=0-{pass_bytes(self.settings, MIN_PART_SIZE) - 1}"} if ranged else {}
-        response, uri = _open(self.job.source_uri, self.settings, self.fetcher, self.resolve, headers, also=(416,))
+        response, uri = _open(self.job.download.uri, self.settings, self.fetcher, self.resolve, headers, also=(416,))
         if response.status == 416:  # an empty file has no first byte to ask for: ask for all of it
             response.close()
-            response, uri = _open(self.job.source_uri, self.settings, self.fetcher, self.resolve)
+            response, uri = _open(self.job.download.uri, self.settings, self.fetcher, self.resolve)
         try:
             if response.status == 206:
                 first, last, total = _content_range(response, uri)
@@ -323,7 +325,7 @@ class _Pass:
             hash_algo=digests.hash_algo,
             hash_value=digests.hash_value,
         )
-        return self.job.model_copy(update={"download": state, "staged_digests": known})
+        return self.job.with_slice("download", progress=state, digests=known)
 
     def _forget(self, upload_id: str) -> None:
         """A failed download keeps nothing (best effort: the revert and the sweeper remove what is left)."""

@@ -11,22 +11,23 @@ from __future__ import annotations
 from image_import import metrics, notifications
 from image_import.adapters.ports import Ports
 from image_import.errors import ConcurrentUpdate, ImportFailed, SourceChanged, TaskAborted
+from image_import.images import task_outcome
 from image_import.models import Image, ImportJob, Task, lifecycle
 from image_import.models.image import InspectedFormats
 from image_import.models.job import KnownDigests
-from image_import.models.time import task_expiry, utcnow
+from image_import.models.time import utcnow
 from image_import.plugins.base import PluginJob
 from image_import.plugins.registry import plugin_for
 from image_import.settings import Settings
+from image_import.steps.actions import ImageActions
+from image_import.steps.progress import Progress
 from image_import.stores import marks
 from image_import.stores.buckets import bucket_of, discard
 from image_import.stores.marks import COPY_IMAGE
 from image_import.transfer import passes
 from image_import.transfer.hashing import Digests, ParallelHasher
 from image_import.transfer.inspection import FormatCheck, FormatOptions, inspect_object
-from image_import.transfer.layout import replacement_key, store_key
-from image_import.workflow.actions import ImageActions
-from image_import.workflow.progress import Progress
+from image_import.transfer.layout import store_key
 
 
 def verify_staging(job: ImportJob, settings: Settings, ports: Ports) -> ImportJob:
@@ -59,8 +60,9 @@ def run_plugin(name: str, job: ImportJob, settings: Settings, ports: Ports, dead
     given = plugin_job(job, ports, name, deadline, settings)
     plugin.execute(given)
     # a data plugin's replacement is what every later step reads (plugins/base.py)
-    replacements = [*job.replacements, given.replaced_by] if given.replaced_by else job.replacements
-    return job.model_copy(update={"plugins_done": [*job.plugins_done, name], "replacements": replacements})
+    done = job.plugins
+    replacements = [*done.replacements, given.replaced_by] if given.replaced_by else done.replacements
+    return job.with_slice("plugins", done=[*done.done, name], replacements=replacements)
 
 
 def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: float | None = None) -> ImportJob:
@@ -76,14 +78,15 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     first_store = job.stores[0] if job.stores else None  # multi-store: hashed here, copied on by the Map state
     store = bucket_of(first_store, settings, ports)
     # revert removes it whatever happens below
-    job = job.model_copy(update={"store_key": key, "source_store": first_store})
-    state = job.store_copy
+    job = job.model_copy(update={"source_store": first_store}).with_slice("store", key=key)
+    state = job.store.progress
+    staged_digests = job.download.digests if job.download is not None else None
     known = None
     if state is None:
         state, known = _first_pass_state(job, image, settings, ports)
         notifications.image_event("image.prepare", image, ports, settings, with_import=True)
-    elif job.staged_digests is not None and job.staged_digests.etag == state.source_etag:
-        known = job.staged_digests
+    elif staged_digests is not None and staged_digests.etag == state.source_etag:
+        known = staged_digests
     # a web-download's validation_data may name another algorithm: Glance then hashes and records that one
     algorithm = image.os_hash_algo or settings.hashing_algorithm
     if known is not None:
@@ -107,7 +110,7 @@ def import_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: 
     finally:
         if hasher is not None:
             hasher.close()
-    job = job.model_copy(update={"store_copy": state})
+    job = job.with_slice("store", progress=state)
     if digests is None:
         return job
     if digests.size != state.size:
@@ -152,7 +155,7 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
     key = store_key(job.image_id)
     source = bucket_of(job.source_store, settings, ports)
     target = bucket_of(target_store, settings, ports)
-    state = job.store_copy
+    state = job.store.progress
     try:
         if state is None:
             head = source.head(key)
@@ -169,7 +172,7 @@ def copy_to_store(job: ImportJob, settings: Settings, ports: Ports, deadline: fl
         raise
     if state.done:
         actions.apply(lambda image: marks.store_written(image, target_store, settings))
-    return job.model_copy(update={"store_copy": state})
+    return job.with_slice("store", progress=state)
 
 
 def check_inspected_as(image: Image, inspected: InspectedFormats | None) -> None:
@@ -210,7 +213,8 @@ def _first_pass_state(job: ImportJob, image: Image, settings: Settings, ports: P
     size, etag = head
     if size > settings.image_size_cap:
         raise ImportFailed(f"Image exceeds the size cap of {settings.image_size_cap} bytes")
-    known = job.staged_digests if job.staged_digests is not None and job.staged_digests.etag == etag else None
+    staged = job.download.digests if job.download is not None else None
+    known = staged if staged is not None and staged.etag == etag else None
     check = FormatCheck(image.disk_format, image.container_format, FormatOptions.of(settings))
     try:
         virtual_size = inspect_object(
@@ -242,7 +246,7 @@ def _no_deadline() -> float:
 def delete_staging(job: ImportJob, ports: Ports) -> ImportJob:
     """Cleanup after completion: a failure here leaves the image active (the sweeper removes the residue)."""
     ports.staging.delete(job.staging_key)
-    for key in job.replacements:  # what data plugins wrote in its place
+    for key in job.plugins.replacements:  # what data plugins wrote in its place
         ports.staging.delete(key)
     return job
 
@@ -291,12 +295,7 @@ def _failed_copies(job: ImportJob, settings: Settings | None, ports: Ports) -> l
 
 def record_success(job: ImportJob, ports: Ports) -> None:
     """The task of an import whose image is active: success."""
-
-    def succeed(task: Task) -> None:
-        task.status, task.result = "success", {"image_id": job.image_id}
-        task.expires_at = task_expiry()
-
-    notifications.task_event("task.success", update_task(ports, job.task_id, succeed), ports)
+    task_outcome.succeed(ports, job.task_id, {"image_id": job.image_id})
 
 
 def plugin_job(
@@ -314,14 +313,6 @@ def plugin_job(
     if deadline is not None:
         given.deadline = deadline
     return given
-
-
-def remove_replacements(job: ImportJob, plugin_names: list[str] | tuple[str, ...], ports: Ports) -> None:
-    """A reverted import keeps nothing a data plugin wrote: every configured plugin's key for this task
-    (deterministic, so also a replacement whose plugin died before reporting it)."""
-    keys = {*job.replacements, *(replacement_key(job.image_id, job.task_id, name) for name in plugin_names)}
-    for key in sorted(keys):
-        ports.staging.delete(key)
 
 
 def update_task(ports: Ports, task_id: str, change) -> Task:
