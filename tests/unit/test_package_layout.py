@@ -200,3 +200,10 @@ def test_a_handler_is_thin_with_no_boto3_and_no_environment(handler):
 def test_the_dev_tooling_is_not_in_the_domain_package():
     assert not any(name.split(".")[1:2] in (["local"], ["render"], ["sweeper"]) for name in MODULES)
     assert not any("image_import_dev" in imported_modules(path) for path in MODULES.values())
+
+
+def test_the_layout_page_lists_every_room_in_the_declared_order():
+    page = (ROOT / "docs" / "layout.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    listed = [name.strip("` ") for row in rows for name in row.split("|")[1].split(",")]
+    assert [room for room in listed if room in ORDER] == list(ORDER)
