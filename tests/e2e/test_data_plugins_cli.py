@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import glance, image_id_from
-from tests.unit.test_data_plugins import local_convert, payload, written
+from tests.support.data_plugins import local_convert, payload, written
 
 pytestmark = [
     pytest.mark.e2e,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.infra.conftest import resources_of
-from tests.infra.test_template_safety import as_list, function_roles, statements
+from tests.support.template import as_list, function_roles, statements
 
 
 def resolved(cfn: dict, parameters: dict[str, str]):

@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import ROOT, set_option
 from tests.integration.conftest import bucket_keys
-from tests.integration.test_workflow import import_and_wait, states_entered
-from tests.unit.test_data_plugins import local_convert, payload, written
+from tests.support.data_plugins import local_convert, payload, written
+from tests.support.workflow import import_and_wait, states_entered
 
 EXAMPLE = ROOT / "config/examples/data-plugins"
 needs_qemu_img = pytest.mark.skipif(

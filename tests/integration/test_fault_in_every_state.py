@@ -25,7 +25,7 @@ from image_import.workflow.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, impo
 from tests.conftest import ROOT
 from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys
-from tests.integration.test_web_download import Handler
+from tests.support.web import Handler
 
 PLUGINS = load_settings(ROOT / "config").image_import_plugins
 DATA = os.urandom(100_000)

@@ -155,7 +155,7 @@ class TestSeveralStores:
         assert (image["status"], image["container_format"]) == ("active", "ovf")
 
     def test_a_format_changed_during_the_copies_fails_the_import_in_every_store(self, stores_stack, admin):
-        from tests.integration.test_stores import stored
+        from tests.support.stores import stored
 
         image_id = staged_ovf(admin)
         before_function(
@@ -170,7 +170,7 @@ class TestSeveralStores:
         assert "changed after the data was inspected as qcow2/ovf" in failure_message(admin, image_id)
 
     def test_a_copy_image_whose_formats_changed_behind_the_api_fails_and_copies_nothing(self, stores_stack, admin):
-        from tests.integration.test_stores import stored
+        from tests.support.stores import stored
 
         image_id = staged_ovf(admin)
         body = {"method": {"name": "glance-direct"}, "stores": ["fast"]}

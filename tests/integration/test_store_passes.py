@@ -16,7 +16,7 @@ import pytest
 from image_import.adapters.objects import Bucket
 from tests.conftest import set_option
 from tests.integration.consistency import assert_consistent
-from tests.integration.test_workflow import import_and_wait, states_entered
+from tests.support.workflow import import_and_wait, states_entered
 
 MIB = 1024 * 1024
 

@@ -131,7 +131,7 @@ def test_the_reverted_image_can_be_imported_to_active(stack, member, sweep):
 
 
 def test_a_sweep_leaves_a_finished_import_untouched(stack, member, sweep):
-    from tests.integration.test_workflow import import_and_wait
+    from tests.support.workflow import import_and_wait
 
     image = import_and_wait(member, stack, b"abc")
     report = sweep()

@@ -15,61 +15,7 @@ from image_import.metadefs.loader import load
 from image_import.models import RequestContext
 from image_import.policy.defaults import DEFAULT_RULES
 from image_import.policy.rules import PolicyEngine
-
-
-class MemoryMetadefStore:
-    """The MetadefRecords port in memory (the DynamoDB adapter's contract, without DynamoDB)."""
-
-    def __init__(self):
-        self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self.types: dict[str, dict[str, Any]] = {}
-        self.seq = 0
-
-    def _stamp(self, record: dict[str, Any]) -> dict[str, Any]:
-        self.seq += 1
-        return json.loads(json.dumps({**record, "_seq": record.get("_seq") or self.seq}))
-
-    def namespaces(self):
-        return self._ordered(r for (_, kind, _), r in self.items.items() if kind == "namespace")
-
-    def namespace(self, name):
-        return self.child(name, "namespace", "")
-
-    def contents(self, name, kind):
-        return self._ordered(r for (ns, k, _), r in self.items.items() if ns == name and k == kind)
-
-    def child(self, name, kind, key):
-        record = self.items.get((name, kind, key))
-        return json.loads(json.dumps(record)) if record else None
-
-    def add(self, name, kind, key, record):
-        if (name, kind, key) in self.items:
-            return False
-        self.items[(name, kind, key)] = self._stamp(record)
-        return True
-
-    def put(self, name, kind, key, record):
-        self.items[(name, kind, key)] = self._stamp(record)
-
-    def remove(self, name, kind, key):
-        return self.items.pop((name, kind, key), None) is not None
-
-    def remove_all(self, name, kind=None):
-        for key in [k for k in self.items if k[0] == name and (kind is None or k[1] == kind)]:
-            del self.items[key]
-
-    def resource_types(self):
-        return self._ordered(self.types.values())
-
-    def add_resource_type(self, record):
-        if record["name"] in self.types:
-            return False
-        self.types[record["name"]] = self._stamp(record)
-        return True
-
-    @staticmethod
-    def _ordered(records):
-        return sorted(records, key=lambda r: r["_seq"])
+from tests.support.metadefs import MemoryMetadefStore
 
 
 class FakeSettings:
@@ -374,7 +320,7 @@ def test_the_loader_leaves_nothing_of_a_namespace_it_could_not_load(store, tmp_p
 # ---------------------------------------------------------------- the port
 CONFORM = """
 from image_import.adapters.metadefs import DynamoMetadefStore, MetadefRecords
-from tests.unit.test_metadefs import MemoryMetadefStore
+from tests.support.metadefs import MemoryMetadefStore
 
 real: MetadefRecords = DynamoMetadefStore("table")
 fake: MetadefRecords = MemoryMetadefStore()
@@ -382,7 +328,7 @@ fake: MetadefRecords = MemoryMetadefStore()
 
 
 def test_the_table_adapter_and_the_memory_fake_satisfy_the_metadef_records_port(tmp_path):
-    from tests.unit.test_ports_conform import mypy
+    from tests.support.mypy import mypy
 
     conform = tmp_path / "metadefs_conform.py"
     conform.write_text(CONFORM)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.uploads import uploaded
 from tests.unit.fakes import fake_ports
-from tests.unit.test_uploads import uploaded
 
 
 def load_handler_module():
