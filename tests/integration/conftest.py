@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-
 MEMBER = "member-token"
 ADMIN = "admin-token"
 
@@ -76,19 +74,16 @@ def stack(
     stack_events_file: Path | None,
     stack_large_requests: bool,
 ):
-    from image_import_dev.local.stack import LocalStack
-    from image_import_dev.render import local_sam_hook
     from moto import mock_aws
+
+    from tests.support.stacks import prepared_stack, shared_boto3_session
 
     saved_env = dict(os.environ)
     reset_process_caches()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        local = LocalStack(
-            ROOT / "template.yaml",
-            name="t",
-            sam_hook=local_sam_hook(stack_config),
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), shared_boto3_session():
+        local = prepared_stack(
+            stack_config,
             parameters=stack_parameters,
-            env_overrides={"IMAGE_IMPORT_CONFIG_DIR": str(stack_config)},
             events_file=stack_events_file,
             large_requests=stack_large_requests,
         )
