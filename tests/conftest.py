@@ -10,6 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every unit test is in the fast tier (``-m fast``, ``make test-fast``); other tests join it by marking
+    themselves (``pytestmark = pytest.mark.fast``): in-process, a few seconds at most."""
+    unit = ROOT / "tests" / "unit"
+    for item in items:
+        if unit in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.fast)
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

@@ -12,6 +12,8 @@ from tests.conftest import set_option
 from tests.integration.conftest import bucket_keys, wait_for_executions
 from tests.support.workflow import import_and_wait, states_entered
 
+pytestmark = pytest.mark.fast  # in the fast tier (make test-fast)
+
 
 def test_a_glance_direct_import_ends_active_with_size_and_both_hashes(member, stack):
     data = os.urandom(300_000)

@@ -7,7 +7,6 @@ import ast
 import importlib
 
 from image_import import composition
-
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "layers" / "image_import" / "src" / "image_import"

@@ -68,3 +68,7 @@ def test_the_check_sees_lazy_relative_and_from_package_imports_but_not_a_module_
         "tests.unit.test_imports",
         "tests.unit.test_uploads",
     ]
+
+
+def test_every_unit_test_is_in_the_fast_tier(request):
+    assert request.node.get_closest_marker("fast") is not None
