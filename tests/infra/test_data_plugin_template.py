@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.infra.conftest import translate
+from tests.support.infra import translate
+from tests.support.paths import ROOT
 from tests.support.template import _resources, as_list, statements
 
 EXAMPLE = ROOT / "config/examples/data-plugins"

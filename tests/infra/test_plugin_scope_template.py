@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.conftest import translate
+from tests.support.infra import translate
 from tests.support.template import _resources, as_list, statements
 
 DATA_CHAIN = ["image_decompression", "image_conversion", "inject_image_metadata"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.infra.conftest import MANAGED_POLICIES, resources_of
+from tests.support.infra import MANAGED_POLICIES, resources_of
+from tests.support.paths import ROOT
 from tests.support.template import _resources, as_list, function_roles, statements
 
 # Actions that only exist with Resource "*" (no resource-level permissions), and why we need them.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.infra.conftest import resources_of
+from tests.support.infra import resources_of
+from tests.support.paths import ROOT
 from tests.support.template import as_list, function_roles, statements
 
 

@@ -11,9 +11,10 @@ import shutil
 import boto3
 import pytest
 
-from tests.conftest import ROOT, set_option
-from tests.integration.conftest import bucket_keys
+from tests.support.config import set_option
 from tests.support.data_plugins import local_convert, payload, written
+from tests.support.paths import ROOT
+from tests.support.stack_state import bucket_keys
 from tests.support.workflow import import_and_wait, states_entered
 
 EXAMPLE = ROOT / "config/examples/data-plugins"

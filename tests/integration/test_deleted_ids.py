@@ -10,7 +10,7 @@ import pytest
 
 from image_import.adapters.records import ImageRepository
 from image_import.errors import ConcurrentUpdate
-from tests.integration.conftest import Api
+from tests.support.api import Api
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 REUSED = "0d5e7a43-9b1c-4f2e-8a6d-3c1b2a4f5e60"

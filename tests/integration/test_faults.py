@@ -15,9 +15,9 @@ import threading
 import pytest
 
 from image_import.adapters import aws
-from tests.conftest import set_option
-from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys
+from tests.support.config import set_option
+from tests.support.stack_state import wait_for_executions
 from tests.support.workflow import import_and_wait, states_entered
 
 PLUGIN_FUNCTION = "StampImportMethodPluginFunction"

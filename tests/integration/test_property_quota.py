@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import set_option
+from tests.support.config import set_option
 from tests.support.workflow import import_and_wait
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}

@@ -7,7 +7,7 @@ import os
 import boto3
 import pytest
 
-from tests.conftest import set_option
+from tests.support.config import set_option
 from tests.support.stacks import configuration_key, prepared_stack
 
 pytestmark = pytest.mark.fast  # in the fast tier (make test-fast)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from image_import.stores.removal import LAST_STORE
-from tests.integration.conftest import Api, wait_for_executions
 from tests.multi_store import configure_stores, create_store_buckets
+from tests.support.api import Api
+from tests.support.stack_state import wait_for_executions
 from tests.support.stores import object_in, stored
 
 

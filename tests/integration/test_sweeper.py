@@ -87,7 +87,7 @@ def test_a_crashed_import_of_a_direct_upload_is_reverted_to_uploading_with_its_u
     assert kept.startswith(f"staging/{image_id}.upload.")
     assert report["imports_reverted"] == 1 and report["staged_objects_deleted"] == 0
     assert member.import_(image_id).status == 202  # and it imports from the kept upload
-    from tests.integration.conftest import wait_for_executions
+    from tests.support.stack_state import wait_for_executions
 
     wait_for_executions(stack)
     assert member.show(image_id)["status"] == "active"
@@ -123,7 +123,7 @@ def test_the_reverted_image_can_be_imported_to_active(stack, member, sweep):
     image_id, _ = crashed_import(stack, member)
     sweep()
     assert member.import_(image_id).status == 202
-    from tests.integration.conftest import wait_for_executions
+    from tests.support.stack_state import wait_for_executions
 
     wait_for_executions(stack)
     assert member.show(image_id)["status"] == "active"

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.support.config import set_option
+from tests.support.stack_state import bucket_keys, wait_for_executions
 from tests.support.web import Handler
 
 DATA = os.urandom(200_000)

@@ -8,8 +8,8 @@ import os
 import boto3
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.support.config import set_option
+from tests.support.stack_state import bucket_keys, wait_for_executions
 from tests.support.workflow import import_and_wait, states_entered
 
 pytestmark = pytest.mark.fast  # in the fast tier (make test-fast)

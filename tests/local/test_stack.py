@@ -10,7 +10,7 @@ import boto3
 import pytest
 from image_import_dev.local import LocalStackError
 
-from tests.local.conftest import invoke_hooks
+from tests.support.local_stack import invoke_hooks
 
 
 def with_resource(logical_id: str, resource: dict):
@@ -220,7 +220,7 @@ def test_given_the_fixture_template_when_up_then_function_names_lists_every_func
 def test_given_a_stack_when_fresh_then_the_copy_is_made_without_translating_again_and_runs_on_its_own(moto):
     from image_import_dev.local.stack import LocalStack
 
-    from tests.local.conftest import TEMPLATE
+    from tests.support.local_stack import TEMPLATE
 
     calls = []
 

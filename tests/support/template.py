@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.conftest import resources_of
+from tests.support.infra import resources_of
 
 
 def statements(role: dict) -> list[tuple[str, dict]]:

@@ -1,8 +1,15 @@
-"""Shared test helpers (moved from tests/integration/test_web_download.py)."""
+"""Local web servers' request handlers for web-download tests: quiet, and one serving a table of routes."""
 
 from __future__ import annotations
 
-from tests.integration.conftest import QuietHandler
+from http.server import BaseHTTPRequestHandler
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing (http.server writes every request to stderr)."""
+
+    def log_message(self, *args):
+        pass
 
 
 class Handler(QuietHandler):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from tests.integration.conftest import wait_for_executions
+from tests.support.stack_state import wait_for_executions
 
 
 def states_entered(stack) -> list[str]:

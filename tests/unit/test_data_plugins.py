@@ -24,7 +24,7 @@ from image_import.settings import ConfigError, load_settings
 from image_import.workflow import steps
 from image_import.workflow.revert import revert
 from tests import disk_images
-from tests.conftest import set_option
+from tests.support.config import set_option
 from tests.support.data_plugins import local_convert, payload, written
 from tests.support.imports import MEMBER, run_job
 from tests.unit.fakes import fake_ports

@@ -14,7 +14,7 @@ from image_import.identity.token_file import TokenFile
 from image_import.identity.token_table import TokenTable, hash_token, issue, revoke
 from image_import.models import RequestContext
 from image_import.settings import ConfigError, load_settings
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 
 class MemoryStore:

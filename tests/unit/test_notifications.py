@@ -16,8 +16,8 @@ from image_import.models import Image, Task
 from image_import.models.image import ImageMember, ImportLock
 from image_import.notifications import is_enabled, notifier, payloads
 from image_import.settings import ConfigError, load_settings
-from tests.conftest import set_option
 from tests.metrics_capture import emitted_metrics
+from tests.support.config import set_option
 from tests.support.notifications import FlakyBus
 from tests.unit.fakes import FakeBucket, FakeRecords
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 from tests.support.uploads import uploaded
 from tests.unit.fakes import fake_ports
 

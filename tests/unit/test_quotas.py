@@ -10,7 +10,7 @@ from image_import.models.quota import MIB, RESOURCES, Claim, OverLimit, changes,
 from image_import.quotas import admission
 from image_import.settings import ConfigError, load_settings
 from image_import.settings.limits import LIMIT_NAMES
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 
 def image(**fields) -> Image:

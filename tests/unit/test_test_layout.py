@@ -72,3 +72,18 @@ def test_the_check_sees_lazy_relative_and_from_package_imports_but_not_a_module_
 
 def test_every_unit_test_is_in_the_fast_tier(request):
     assert request.node.get_closest_marker("fast") is not None
+
+
+def is_conftest(name: str) -> bool:
+    return name.startswith("tests.") and name.rsplit(".", 1)[-1] == "conftest"
+
+
+def test_only_conftest_files_import_a_conftest_module():
+    """conftest.py holds fixtures; the helpers tests import from a module live in tests/support."""
+    offenders = {
+        path.relative_to(TESTS).as_posix(): sorted(filter(is_conftest, imported_modules(source, module_name(path))))
+        for path in sorted(TESTS.rglob("*.py"))
+        if path.name != "conftest.py"
+        and any(map(is_conftest, imported_modules(source := path.read_text(encoding="utf-8"), module_name(path))))
+    }
+    assert offenders == {}, "import the helper from tests/support/<topic>.py instead"
