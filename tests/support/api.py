@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/integration/conftest.py)."""
+"""A client of the integration stack's emulated API Gateway, acting as one user (a token of local-tokens.yaml)."""
 
 from __future__ import annotations
 

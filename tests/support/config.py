@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/conftest.py)."""
+"""Editing a test's private copy of config/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/unit/test_data_plugins.py)."""
+"""Data for the data plugins' tests: patterned payloads, small qemu-img images, local conversions."""
 
 from __future__ import annotations
 

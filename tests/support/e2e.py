@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/e2e/conftest.py)."""
+"""The end-to-end targets (the local stack in a subprocess, a deployed stack) and the glance CLI against them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/unit/test_imports.py)."""
+"""glance-direct imports against fakes: a staged image, and its import run step by step (unit tier)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/infra/conftest.py)."""
+"""The template as CloudFormation sees it, translated offline with samtranslator (no AWS account)."""
 
 from __future__ import annotations
 

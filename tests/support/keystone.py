@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/unit/test_keystone_cache.py)."""
+"""Keystone token timestamps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/unit/test_metadefs.py)."""
+"""An in-memory metadata-definitions store (the fake of the MetadefRecords port)."""
 
 from __future__ import annotations
 

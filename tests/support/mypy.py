@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/unit/test_ports_conform.py)."""
+"""mypy on a few files: the ports' conformance checks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/unit/test_notifications.py)."""
+"""A notification bus that fails a given number of times."""
 
 from __future__ import annotations
 

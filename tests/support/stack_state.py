@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/integration/conftest.py)."""
+"""What the integration stack holds and runs: its executions, its objects; the process caches."""
 
 from __future__ import annotations
 

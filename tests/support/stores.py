@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/integration/test_stores.py)."""
+"""What each store of the multi-store configuration holds for an image."""
 
 from __future__ import annotations
 

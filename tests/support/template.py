@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/infra/test_template_safety.py)."""
+"""Reading IAM statements and resources out of the translated template."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared test helpers (moved from tests/integration/test_workflow.py)."""
+"""An import through the whole integration stack, and the states its execution entered."""
 
 from __future__ import annotations
 
