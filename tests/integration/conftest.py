@@ -66,11 +66,11 @@ def stack(
 ):
     from moto import mock_aws
 
-    from tests.support.stacks import prepared_stack, shared_boto3_session
+    from tests.support.stacks import prepared_stack
 
     saved_env = dict(os.environ)
     reset_process_caches()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), shared_boto3_session():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         local = prepared_stack(
             stack_config,
             parameters=stack_parameters,

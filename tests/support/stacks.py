@@ -7,17 +7,18 @@ not change while tests run and is slow to make again:
 - the translated template (`sam_hook` rendering, SAM translation, settings validation: about half a
   second a stack): one per configuration, keyed by the configuration files' content, the template
   parameters, the large-requests switch and the ``IMAGE_IMPORT_*`` environment, copied for each test
-  by ``LocalStack.fresh``;
-- one boto3 session: moto makes a new default session for every test, and each new session loads
-  the service models again for every client (about 0.1 s a client, several clients a test).
+  by ``LocalStack.fresh``.
+
+The boto3 session is not shared: moto makes a new default session for every test (each loads its
+service models again, about 0.1 s a client); sharing one across the whole run made imports fail late
+in the run (the cause was not found), so each test keeps moto's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,6 @@ from tests.support.paths import ROOT
 PER_TEST_VARIABLES = ("IMAGE_IMPORT_LOCAL_STATE", "IMAGE_IMPORT_CONFIG_DIR")
 
 _prepared: dict[tuple, Any] = {}
-_session: list[Any] = []
 
 
 def configuration_key(config: Path, parameters: Mapping[str, str], large_requests: bool) -> tuple:
@@ -69,15 +69,3 @@ def prepared_stack(
     local.env_overrides["IMAGE_IMPORT_CONFIG_DIR"] = str(config)  # this test's copy, which it may edit
     local.events_file = events_file
     return local
-
-
-@contextmanager
-def shared_boto3_session() -> Iterator[None]:
-    """Inside ``mock_aws`` (which sets no default session): one boto3 default session for every test, made
-    inside moto the first time so that its clients are moto's. moto puts its own value back when it stops."""
-    import boto3
-
-    if not _session:
-        _session.append(boto3.Session())
-    boto3.DEFAULT_SESSION = _session[0]
-    yield
