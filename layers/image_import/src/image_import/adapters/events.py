@@ -34,6 +34,10 @@ def _client() -> Any:
         return boto3.client("events", config=config)
 
 
+def reset_client() -> None:
+    _client.cache_clear()
+
+
 def fit(envelope: dict[str, Any]) -> str:
     """The entry's detail as JSON; an image whose properties would take it past EventBridge's limit
     keeps their names only (``properties_truncated``), so the event still goes out."""
