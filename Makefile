@@ -18,13 +18,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m image_import_dev.local
 
-## install and run every test
+## install and run every test (the slowest 25 listed at the end)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
-## the fast tier, after each change: the domain's unit tests against fakes (about a minute on 2 cores)
+## the fast tier, after each change (under 3 minutes on 2 cores): every unit test (fakes) and the
+## in-process integration tests marked `fast` (pytest -m fast)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests/unit -q --durations=10
+	$(BIN)/python -m pytest tests/unit tests/integration -m fast -q --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check layers devtools client functions tests benchmarks

@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.config import set_option  # noqa: F401  (re-exported for tests that still import it from here)
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every unit test is in the fast tier (``-m fast``, ``make test-fast``); other tests join it by marking
+    themselves (``pytestmark = pytest.mark.fast``): in-process, a few seconds at most."""
+    unit = ROOT / "tests" / "unit"
+    for item in items:
+        if unit in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture
@@ -49,30 +60,6 @@ def settings(config_dir: Path):
     from image_import.settings import load_settings
 
     return load_settings(config_dir)
-
-
-def set_option(config_dir: Path, filename: str, section: str, key: str, value: str) -> None:
-    """Set ``key = value`` in ``[section]`` of a config file (appending the section if needed)."""
-    path = config_dir / filename
-    lines = path.read_text().splitlines()
-    out, in_section, done = [], False, False
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith("["):
-            if in_section and not done:
-                out.append(f"{key} = {value}")
-                done = True
-            in_section = stripped == f"[{section}]"
-        elif in_section and not done and stripped.split("=")[0].strip() == key:
-            out.append(f"{key} = {value}")
-            done = True
-            continue
-        out.append(line)
-    if not done:
-        if not in_section:
-            out.append(f"[{section}]")
-        out.append(f"{key} = {value}")
-    path.write_text("\n".join(out) + "\n")
 
 
 @pytest.fixture(scope="session")

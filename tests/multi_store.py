@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 CHEAP_BUCKET = "image-import-test-cheap"
 EDGE_BUCKET = "image-import-test-edge"

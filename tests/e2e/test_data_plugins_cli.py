@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import glance, image_id_from
-from tests.unit.test_data_plugins import local_convert, payload, written
+from tests.support.data_plugins import local_convert, payload, written
+from tests.support.e2e import glance, image_id_from
+from tests.support.paths import ROOT
 
 pytestmark = [
     pytest.mark.e2e,

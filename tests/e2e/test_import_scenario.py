@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.e2e.conftest import glance, glance_direct_import, image_id_from
+from tests.support.e2e import glance, glance_direct_import, image_id_from
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from tests.conftest import set_option
-from tests.e2e.conftest import glance_direct_import, image_id_from
+from tests.support.config import set_option
+from tests.support.e2e import glance_direct_import, image_id_from
 
 pytestmark = pytest.mark.e2e
 

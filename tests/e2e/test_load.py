@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_fifty_concurrent_imports_from_five_projects_are_admitted_exactly_with_events_in_order():

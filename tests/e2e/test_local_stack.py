@@ -11,9 +11,11 @@ import subprocess
 import sys
 
 import pytest
+from image_import_dev.local.process import free_port
 
-from tests.conftest import ROOT, set_option
-from tests.e2e.conftest import free_port, glance, image_id_from
+from tests.support.config import set_option
+from tests.support.e2e import glance, image_id_from
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 

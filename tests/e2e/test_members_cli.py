@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import glance, image_id_from
+from tests.support.e2e import glance, image_id_from
 
 pytestmark = pytest.mark.e2e
 

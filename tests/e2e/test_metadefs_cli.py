@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import glance
+from tests.support.e2e import glance
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ openstack = pytest.importorskip("openstack", reason="openstacksdk is not install
 from openstack import exceptions  # noqa: E402
 
 from tests import disk_images  # noqa: E402
-from tests.e2e.conftest import allow_web_downloads_from_loopback, serving  # noqa: E402
+from tests.support.e2e import allow_web_downloads_from_loopback, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 

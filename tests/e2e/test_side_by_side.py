@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from image_import_dev.local.runtime import LARGE_REQUESTS_VARIABLE
 
-from tests.e2e.conftest import start_local_service
+from tests.support.e2e import start_local_service
 
 STAGE_MIB = 200  # big enough that its handler runs for seconds here (about 8 s for 200 MiB on this box)
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import glance, image_id_from
+from tests.support.e2e import glance, image_id_from
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 

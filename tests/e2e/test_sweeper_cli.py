@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 ORPHAN = "staging/6f1e0c7a-1111-4222-8333-444455556666"
 

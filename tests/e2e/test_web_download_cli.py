@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from tests.e2e.conftest import allow_web_downloads_from_loopback, glance, image_id_from
+from tests.support.e2e import allow_web_downloads_from_loopback, glance, image_id_from
 
 pytestmark = pytest.mark.e2e
 

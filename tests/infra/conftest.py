@@ -4,54 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.infra import MANAGED_POLICIES, _ManagedPolicies, resources_of, translate  # noqa: F401  (re-exported for tests that still import it from here)
+from tests.support.paths import ROOT  # noqa: F401  (re-exported for tests that still import it from here)
 
 # What SAM attaches to every function and traced state machine; both are AWS-managed policies.
-MANAGED_POLICIES = {
-    "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-}
-
-
-class _ManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return MANAGED_POLICIES
-
-
-def translate(plugins: list[str] | tuple[str, ...] | None = None) -> dict:
-    """template.yaml with the shipped plugin chain (or ``plugins``), as plain CloudFormation."""
-    import copy
-    import os
-
-    from image_import_dev.render import apply_plugins
-    from samtranslator.translator.transform import transform
-    from samtranslator.yaml_helper import yaml_parse
-
-    from image_import.settings import load_settings
-
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    sam = yaml_parse((ROOT / "template.yaml").read_text())
-    if plugins is not None:
-        sam = apply_plugins(sam, plugins)
-    else:
-        settings = load_settings(ROOT / "config")
-        sam = apply_plugins(sam, settings.image_import_plugins, settings.multi_store, settings)
-    sam = copy.deepcopy(sam)
-    for logical_id, resource in sam["Resources"].items():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://artifacts/{logical_id}.zip"
-    return transform(sam, {}, _ManagedPolicies())
 
 
 @pytest.fixture(scope="module")
 def cfn() -> dict:
     return translate()
-
-
-def resources_of(cfn: dict, kind: str) -> dict[str, dict]:
-    return {lid: r for lid, r in cfn["Resources"].items() if r["Type"] == kind}
 
 
 # the whole-stack fixtures (moto, local stack) of the integration tests

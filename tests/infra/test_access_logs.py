@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.infra.conftest import resources_of
+from tests.support.infra import resources_of
 
 # what an operator finds in each line (docs/deployment.md: API access logs)
 FIELDS = {

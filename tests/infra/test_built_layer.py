@@ -8,7 +8,7 @@ from importlib.metadata import distributions
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def python312_dir() -> str | None:

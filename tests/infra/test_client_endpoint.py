@@ -6,7 +6,7 @@ import pytest
 from glanceclient.common.utils import strip_version
 from samtranslator.yaml_helper import yaml_parse
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def default_endpoint() -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.infra.conftest import translate
-from tests.infra.test_template_safety import _resources, as_list, statements
+from tests.support.infra import translate
+from tests.support.paths import ROOT
+from tests.support.template import _resources, as_list, statements
 
 EXAMPLE = ROOT / "config/examples/data-plugins"
 CHAIN = ["image_decompression", "image_conversion", "inject_image_metadata"]

@@ -6,7 +6,7 @@ import json
 
 from image_import.api.errors import render_error
 from image_import.errors import RequestEntityTooLarge
-from tests.infra.conftest import resources_of
+from tests.support.infra import resources_of
 
 
 def gateway_responses(cfn: dict) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 PACKAGE_SOURCE = ROOT / "layers/image_import/src/image_import"
 DEV_PACKAGE = "image_import_dev"

@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from tests.infra.conftest import resources_of, translate
+from tests.support.infra import resources_of, translate
 
 
 def test_local_resources_are_the_templates(stack):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.conftest import translate
-from tests.infra.test_template_safety import _resources, as_list, statements
+from tests.support.infra import translate
+from tests.support.template import _resources, as_list, statements
 
 DATA_CHAIN = ["image_decompression", "image_conversion", "inject_image_metadata"]
 ASSUME = ["sts:AssumeRole", "sts:TagSession"]  # TagSession: the session's tags are what scopes it

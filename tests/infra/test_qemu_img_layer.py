@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 SCRIPT = ROOT / "layers/qemu_img/build_layer.sh"
 

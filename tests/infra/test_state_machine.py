@@ -9,9 +9,9 @@ import pytest
 from image_import_dev.render import LAMBDA_SERVICE_ERRORS, THROTTLED_RETRY, definition
 
 from image_import import errors
-from tests.conftest import ROOT
 from tests.infra.asl_lint import lint
-from tests.infra.conftest import resources_of, translate
+from tests.support.infra import resources_of, translate
+from tests.support.paths import ROOT
 
 # Every error name Step Functions defines (States.*) that a definition may match on.
 STATES_ERRORS = {

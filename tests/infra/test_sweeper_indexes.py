@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from image_import.adapters.records import ImageIndexes, TaskRepository
-from tests.infra.test_template_safety import statements
+from tests.support.template import statements
 
 
 @pytest.mark.parametrize(("table", "repository"), [("ImagesTable", ImageIndexes), ("TasksTable", TaskRepository)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.conftest import translate
+from tests.support.infra import translate
 
 SQS_DEFAULT_RETENTION = 345600  # seconds: what a queue without MessageRetentionPeriod keeps a message
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.infra.conftest import MANAGED_POLICIES, resources_of
+from tests.support.infra import MANAGED_POLICIES, resources_of
+from tests.support.paths import ROOT
+from tests.support.template import _resources, as_list, function_roles, statements
 
 # Actions that only exist with Resource "*" (no resource-level permissions), and why we need them.
 WILDCARD_ALLOWED = {
@@ -23,23 +24,6 @@ WILDCARD_ALLOWED = {
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
 }
-
-
-def statements(role: dict) -> list[tuple[str, dict]]:
-    """Every statement a role may hold: both branches of a conditional (Fn::If) statement, and a policy
-    under a condition (multi-store's StoreBucketArns) as if its condition held."""
-    policies = [p["Fn::If"][1] if "Fn::If" in p else p for p in role["Properties"].get("Policies", [])]
-    return [
-        (policy["PolicyName"], branch)
-        for policy in policies
-        for statement in policy["PolicyDocument"]["Statement"]
-        for branch in (statement["Fn::If"][1:] if "Fn::If" in statement else [statement])
-        if branch != {"Ref": "AWS::NoValue"}
-    ]
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def test_cfn_lint_passes_with_no_warnings():
@@ -295,15 +279,6 @@ NEVER = ("s3:PutLifecycleConfiguration", "s3:PutBucket", "s3:DeleteBucket", "s3:
 NEVER += ("s3:PutObjectVersion", "s3:PutObjectAcl", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:Create")
 
 
-def function_roles(cfn) -> dict[str, dict]:
-    return {
-        role_id: role
-        for role_id, role in resources_of(cfn, "AWS::IAM::Role").items()
-        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-        == {"Service": ["lambda.amazonaws.com"]}
-    }
-
-
 def allowed_actions(role: dict) -> set[str]:
     return {a for _, s in statements(role) if s.get("Effect") == "Allow" for a in as_list(s["Action"])}
 
@@ -321,16 +296,6 @@ def test_no_function_may_change_bucket_or_table_settings_nor_destroy_retained_ve
         if action.startswith(NEVER)
     ]
     assert offenders == []
-
-
-def _resources(statement: dict) -> list[str]:
-    """Each resource as text: the Fn::Sub string ("${StoreBucket.Arn}/images/*") or its JSON."""
-    import json
-
-    return [
-        r["Fn::Sub"] if isinstance(r, dict) and isinstance(r.get("Fn::Sub"), str) else json.dumps(r)
-        for r in as_list(statement.get("Resource"))
-    ]
 
 
 @pytest.mark.parametrize(

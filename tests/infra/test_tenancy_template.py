@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.infra.conftest import resources_of
-from tests.infra.test_template_safety import as_list, function_roles, statements
+from tests.support.infra import resources_of
+from tests.support.paths import ROOT
+from tests.support.template import as_list, function_roles, statements
 
 
 def resolved(cfn: dict, parameters: dict[str, str]):

@@ -7,7 +7,8 @@ import uuid
 import jsonschema
 import pytest
 
-from tests.integration.conftest import Api, bucket_keys
+from tests.support.api import Api
+from tests.support.stack_state import bucket_keys
 
 
 # ---------------------------------------------------------------- versions and discovery

@@ -11,10 +11,11 @@ import shutil
 import boto3
 import pytest
 
-from tests.conftest import ROOT, set_option
-from tests.integration.conftest import bucket_keys
-from tests.integration.test_workflow import import_and_wait, states_entered
-from tests.unit.test_data_plugins import local_convert, payload, written
+from tests.support.config import set_option
+from tests.support.data_plugins import local_convert, payload, written
+from tests.support.paths import ROOT
+from tests.support.stack_state import bucket_keys
+from tests.support.workflow import import_and_wait, states_entered
 
 EXAMPLE = ROOT / "config/examples/data-plugins"
 needs_qemu_img = pytest.mark.skipif(

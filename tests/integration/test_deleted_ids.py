@@ -10,7 +10,7 @@ import pytest
 
 from image_import.adapters.records import ImageRepository
 from image_import.errors import ConcurrentUpdate
-from tests.integration.conftest import Api
+from tests.support.api import Api
 from tests.support.records import stored_images
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}

@@ -9,8 +9,8 @@ import os
 import boto3
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import wait_for_executions
+from tests.support.config import set_option
+from tests.support.stack_state import wait_for_executions
 
 DATA = os.urandom(3000)
 

@@ -22,10 +22,10 @@ from image_import_dev.render import plugin_function_id
 
 from image_import.settings import load_settings
 from image_import.steps.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, chain_of
-from tests.conftest import ROOT
-from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys
-from tests.integration.test_web_download import Handler
+from tests.support.paths import ROOT
+from tests.support.stack_state import wait_for_executions
+from tests.support.web import Handler
 
 PLUGINS = load_settings(ROOT / "config").image_import_plugins
 DATA = os.urandom(100_000)

@@ -15,11 +15,11 @@ import threading
 import pytest
 
 from image_import.adapters import aws
-from tests.conftest import set_option
-from tests.integration.conftest import wait_for_executions
 from tests.integration.consistency import assert_consistent, keys
-from tests.integration.test_workflow import import_and_wait, states_entered
+from tests.support.config import set_option
 from tests.support.records import stored_tasks
+from tests.support.stack_state import wait_for_executions
+from tests.support.workflow import import_and_wait, states_entered
 
 PLUGIN_FUNCTION = "StampImportMethodPluginFunction"
 

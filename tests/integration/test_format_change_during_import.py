@@ -19,8 +19,9 @@ import threading
 import pytest
 
 from tests import disk_images
-from tests.integration.conftest import Api, bucket_keys, wait_for_executions
 from tests.multi_store import configure_stores, create_store_buckets
+from tests.support.api import Api
+from tests.support.stack_state import bucket_keys, wait_for_executions
 
 REFUSED = "Attribute container_format can be only replaced for a queued image."
 
@@ -155,7 +156,7 @@ class TestSeveralStores:
         assert (image["status"], image["container_format"]) == ("active", "ovf")
 
     def test_a_format_changed_during_the_copies_fails_the_import_in_every_store(self, stores_stack, admin):
-        from tests.integration.test_stores import stored
+        from tests.support.stores import stored
 
         image_id = staged_ovf(admin)
         before_function(
@@ -170,7 +171,7 @@ class TestSeveralStores:
         assert "changed after the data was inspected as qcow2/ovf" in failure_message(admin, image_id)
 
     def test_a_copy_image_whose_formats_changed_behind_the_api_fails_and_copies_nothing(self, stores_stack, admin):
-        from tests.integration.test_stores import stored
+        from tests.support.stores import stored
 
         image_id = staged_ovf(admin)
         body = {"method": {"name": "glance-direct"}, "stores": ["fast"]}

@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from tests import disk_images
-from tests.conftest import set_option
 from tests.disk_images import MIB
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.support.config import set_option
+from tests.support.stack_state import bucket_keys, wait_for_executions
 
 GOOD = {
     "qcow2": (lambda: disk_images.qcow2(128 * MIB), 128 * MIB),

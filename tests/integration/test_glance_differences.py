@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import Api
+from tests.support.api import Api
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what `curl -d` sends
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.fast  # in the fast tier (make test-fast)
+
 
 @pytest.mark.parametrize(
     "method, path",

@@ -11,7 +11,8 @@ import pytest
 from image_import.adapters.records import ImageRepository
 from image_import.errors import Conflict
 from image_import.models import Image
-from tests.integration.conftest import Api, wait_for_executions
+from tests.support.api import Api
+from tests.support.stack_state import wait_for_executions
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTETS = {"Content-Type": "application/octet-stream"}

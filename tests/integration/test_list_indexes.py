@@ -6,7 +6,7 @@ import boto3
 import botocore.client
 import pytest
 
-from tests.integration.conftest import Api
+from tests.support.api import Api
 
 OWNER_PROJECT, OTHER_PROJECT = "demo", "alt"  # member-token's and other-token's projects (config/local-tokens.yaml)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import Api, wait_for_executions
+from tests.support.api import Api
+from tests.support.config import set_option
+from tests.support.stack_state import wait_for_executions
 
 OWNER_PROJECT, OTHER_PROJECT = "demo", "alt"  # member-token's and other-token's projects (config/local-tokens.yaml)
 MISSING = "00000000-0000-0000-0000-000000000000"

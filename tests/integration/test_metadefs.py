@@ -11,7 +11,7 @@ OTHER = "other-token"
 
 @pytest.fixture
 def other(stack):
-    from tests.integration.conftest import Api
+    from tests.support.api import Api
 
     return Api(stack, OTHER)
 
@@ -313,7 +313,7 @@ def members_make_namespaces(config_dir):
 
 
 def test_policy_yaml_overrides_a_metadef_rule(members_make_namespaces, stack):
-    from tests.integration.conftest import Api
+    from tests.support.api import Api
 
     reply = Api(stack, "member-token").call("POST", NS, {"namespace": "by-member"})
     assert reply.status == 201, reply.text

@@ -7,9 +7,9 @@ import json
 import boto3
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import wait_for_executions
 from tests.metrics_capture import emitted_metrics
+from tests.support.config import set_option
+from tests.support.stack_state import wait_for_executions
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import MEMBER, Api, wait_for_executions
 from tests.metrics_capture import emitted_metrics
+from tests.support.api import MEMBER, Api
+from tests.support.config import set_option
+from tests.support.stack_state import wait_for_executions
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ each plugin's function assumes its plugin role for the import, and the import st
 
 from __future__ import annotations
 
-from tests.integration.test_workflow import import_and_wait
+from tests.support.workflow import import_and_wait
 
 
 def assumed_sessions() -> list[tuple[str, str]]:

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import wait_for_executions
+from tests.support.config import set_option
+from tests.support.stack_state import wait_for_executions
 
 V21 = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 V20 = {"Content-Type": "application/openstack-images-v2.0-json-patch"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.test_workflow import import_and_wait
+from tests.support.config import set_option
+from tests.support.workflow import import_and_wait
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 MESSAGE = "The limit has been exceeded on the number of allowed image properties."

@@ -15,9 +15,12 @@ import threading
 import pytest
 from image_import_dev.render import plugin_function_id
 
-from tests.conftest import ROOT, set_option
-from tests.integration.conftest import Api, QuietHandler, bucket_keys, wait_for_executions
 from tests.integration.consistency import assert_consistent, assert_counted
+from tests.support.api import Api
+from tests.support.config import set_option
+from tests.support.paths import ROOT
+from tests.support.stack_state import bucket_keys, wait_for_executions
+from tests.support.web import QuietHandler
 
 MIB = 1024 * 1024
 OVER = "The request returned a 413 Request Entity Too Large"

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import Api, bucket_keys, wait_for_executions
+from tests.support.api import Api
+from tests.support.config import set_option
+from tests.support.stack_state import bucket_keys, wait_for_executions
 
 MIB = 1024 * 1024
 OCTETS = {"Content-Type": "application/octet-stream"}

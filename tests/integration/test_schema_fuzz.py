@@ -21,8 +21,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 
-from tests.conftest import ROOT
-from tests.integration.conftest import MEMBER, Api
+from tests.support.api import MEMBER, Api
+from tests.support.paths import ROOT
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"

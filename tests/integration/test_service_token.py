@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import MEMBER, Api
+from tests.support.api import MEMBER, Api
 
 
 @pytest.fixture

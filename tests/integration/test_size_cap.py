@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys
+from tests.support.config import set_option
+from tests.support.stack_state import bucket_keys
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import boto3
 import pytest
 
 from image_import.adapters.objects import Bucket
-from tests.conftest import set_option
 from tests.integration.consistency import assert_consistent
-from tests.integration.test_workflow import import_and_wait, states_entered
+from tests.support.config import set_option
+from tests.support.workflow import import_and_wait, states_entered
 
 MIB = 1024 * 1024
 

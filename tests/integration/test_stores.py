@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from image_import.stores.removal import LAST_STORE
-from tests.integration.conftest import Api, wait_for_executions
 from tests.multi_store import configure_stores, create_store_buckets
+from tests.support.api import Api
+from tests.support.stack_state import wait_for_executions
+from tests.support.stores import object_in, stored
 
 
 @pytest.fixture
@@ -45,26 +47,6 @@ def test_versions_list_the_multi_store_versions(stores_stack, anonymous: Api):
 
 
 DATA = b"multi-store image data " * 1000
-
-
-def object_in(bucket: str, key: str, region: str = "us-east-1") -> bytes | None:
-    import boto3
-
-    try:
-        return boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"].read()
-    except Exception:
-        return None
-
-
-def stored(stack, image_id: str) -> dict[str, bytes | None]:
-    from tests.multi_store import CHEAP_BUCKET, EDGE_BUCKET, EDGE_REGION
-
-    key = f"images/{image_id}"
-    return {
-        "fast": object_in(stack.physical_name("StoreBucket"), key),
-        "cheap": object_in(CHEAP_BUCKET, key),
-        "edge": object_in(EDGE_BUCKET, key, EDGE_REGION),
-    }
 
 
 def staged_image(api: Api) -> str:

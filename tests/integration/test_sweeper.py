@@ -81,7 +81,7 @@ def test_a_crashed_import_of_a_direct_upload_is_reverted_to_uploading_with_its_u
     assert kept.startswith(f"staging/{image_id}.upload.")
     assert report["imports_reverted"] == 1 and report["staged_objects_deleted"] == 0
     assert member.import_(image_id).status == 202  # and it imports from the kept upload
-    from tests.integration.conftest import wait_for_executions
+    from tests.support.stack_state import wait_for_executions
 
     wait_for_executions(stack)
     assert member.show(image_id)["status"] == "active"
@@ -117,7 +117,7 @@ def test_the_reverted_image_can_be_imported_to_active(stack, member, sweep):
     image_id, _ = crashed_import(stack, member)
     sweep()
     assert member.import_(image_id).status == 202
-    from tests.integration.conftest import wait_for_executions
+    from tests.support.stack_state import wait_for_executions
 
     wait_for_executions(stack)
     assert member.show(image_id)["status"] == "active"
@@ -125,7 +125,7 @@ def test_the_reverted_image_can_be_imported_to_active(stack, member, sweep):
 
 
 def test_a_sweep_leaves_a_finished_import_untouched(stack, member, sweep):
-    from tests.integration.test_workflow import import_and_wait
+    from tests.support.workflow import import_and_wait
 
     image = import_and_wait(member, stack, b"abc")
     report = sweep()

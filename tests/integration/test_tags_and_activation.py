@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 OCTETS = {"Content-Type": "application/octet-stream"}
 

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from tests.integration.conftest import QuietHandler, bucket_keys, wait_for_executions
+from tests.support.stack_state import bucket_keys, wait_for_executions
+from tests.support.web import QuietHandler
 
 DATA = b"QFI\xfb" + (3).to_bytes(4, "big") + bytes(96) + os.urandom(100_000)  # a qcow2 v3 header
 

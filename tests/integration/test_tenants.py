@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Api
+from tests.support.api import Api
 
 NO_PROJECT_TOKENS = """
 # a domain-scoped and a system-scoped token: no project

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import Api
+from tests.support.api import Api
+from tests.support.config import set_option
 
 
 @pytest.fixture

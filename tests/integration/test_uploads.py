@@ -11,8 +11,8 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.support.config import set_option
+from tests.support.stack_state import bucket_keys, wait_for_executions
 
 MiB = 1024 * 1024
 

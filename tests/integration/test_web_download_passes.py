@@ -19,8 +19,8 @@ import pytest
 
 from image_import.errors import PassInterrupted
 from image_import.models import ImportJob, RequestContext
-from tests.conftest import set_option
-from tests.integration.conftest import QuietHandler
+from tests.support.config import set_option
+from tests.support.web import QuietHandler
 
 MIB = 1024 * 1024
 DATA = os.urandom(40 * MIB)
@@ -174,7 +174,7 @@ def test_given_8_mib_passes_when_the_state_machine_imports_20_mib_then_webdownlo
 ):
     import boto3
 
-    from tests.integration.conftest import wait_for_executions
+    from tests.support.stack_state import wait_for_executions
 
     RangeHandler.length = 20 * MIB
     image = member.create()

@@ -8,26 +8,11 @@ import os
 import boto3
 import pytest
 
-from tests.conftest import set_option
-from tests.integration.conftest import bucket_keys, wait_for_executions
+from tests.support.config import set_option
+from tests.support.stack_state import bucket_keys, wait_for_executions
+from tests.support.workflow import import_and_wait, states_entered
 
-
-def states_entered(stack) -> list[str]:
-    sfn = boto3.client("stepfunctions")
-    arn = stack.outputs["ImportStateMachineArn"]
-    [execution] = sfn.list_executions(stateMachineArn=arn)["executions"]
-    events = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
-    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
-    return [name for name in entered if name != "ChooseMethod"]  # the method switch does no work
-
-
-def import_and_wait(api, stack, data: bytes, **fields) -> dict:
-    image = api.create(**fields)
-    assert api.stage(image["id"], data).status == 204
-    assert api.import_(image["id"]).status == 202
-    [execution] = wait_for_executions(stack)
-    assert execution["status"] in ("SUCCEEDED", "FAILED")
-    return api.show(image["id"])
+pytestmark = pytest.mark.fast  # in the fast tier (make test-fast)
 
 
 def test_a_glance_direct_import_ends_active_with_size_and_both_hashes(member, stack):

@@ -8,7 +8,7 @@ from image_import.identity.authenticate import authenticate
 from image_import.identity.keystone import KeystoneValidator
 from image_import.models.caller import NotAuthenticated
 from image_import.settings import load_settings
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 
 @pytest.fixture

@@ -10,14 +10,8 @@ from image_import.models.quota import RESOURCES
 from image_import.quotas.keystone import KeystoneLimits, LimitsUnavailable
 from image_import.settings.ini import parse_ini
 from image_import.settings.oslo_limit import load_oslo_limit
-from tests.conftest import set_option
-from tests.integration import conftest as integration
-from tests.integration.conftest import Api
-
-# the whole stack's fixtures (tests/integration), for the two tests at the end
-aws_env, stack, stack_parameters = integration.aws_env, integration.stack, integration.stack_parameters
-stack_events_file = integration.stack_events_file
-stack_large_requests = integration.stack_large_requests
+from tests.support.api import Api
+from tests.support.config import set_option
 
 # a service of its own (not "image"/"glance"): the session's Keystone also serves the tempest runs
 SERVICE_TYPE = "image-limits-test"

@@ -6,16 +6,9 @@ import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import botocore.handlers
 import pytest
-from image_import_dev.local.runtime import INVOKE_EVENT
 
-FIXTURES = Path(__file__).parent / "fixtures"
-TEMPLATE = FIXTURES / "template.yaml"
-
-
-def invoke_hooks() -> list:
-    return [h for h in botocore.handlers.BUILTIN_HANDLERS if h[0] == INVOKE_EVENT]
+from tests.support.local_stack import FIXTURES, TEMPLATE, invoke_hooks  # noqa: F401  (re-exported)
 
 
 @pytest.fixture(autouse=True)

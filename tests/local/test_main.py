@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from image_import_dev.local.process import child_env, start_local_stack
 
-from tests.local.conftest import TEMPLATE
+from tests.support.local_stack import TEMPLATE
 
 ROOT = Path(__file__).resolve().parents[2]
 

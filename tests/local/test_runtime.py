@@ -26,7 +26,7 @@ from image_import_dev.local.runtime import (
     sandboxes_per_function,
 )
 
-from tests.local.conftest import invoke_hooks
+from tests.support.local_stack import invoke_hooks
 
 ROOT = Path(__file__).resolve().parents[2]
 BARRIER = threading.Barrier(2)  # shared by handlers in different sandboxes: this module is not copied

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from image_import_dev.local import LocalStackError
 
-from tests.local.conftest import invoke_hooks
+from tests.support.local_stack import invoke_hooks
 
 
 def with_resource(logical_id: str, resource: dict):
@@ -215,3 +215,31 @@ def test_given_the_fixture_template_when_up_then_function_names_lists_every_func
         "ApiFunction": "t-ApiFunction",
         "StepFunction": "t-StepFunction",
     }
+
+
+def test_given_a_stack_when_fresh_then_the_copy_is_made_without_translating_again_and_runs_on_its_own(moto):
+    from image_import_dev.local.stack import LocalStack
+
+    from tests.support.local_stack import TEMPLATE
+
+    calls = []
+
+    def counting(sam: dict) -> dict:
+        calls.append(1)
+        return sam
+
+    first = LocalStack(TEMPLATE, name="t", sam_hook=counting, env_overrides={"A": "1"})
+    twin = first.fresh()
+    twin.env_overrides["A"] = "2"
+    twin.cfn["Resources"].pop("DataBucket")
+
+    assert calls == [1]  # the hook (and SAM's translation) ran once, for the first
+    assert "DataBucket" in first.cfn["Resources"] and first.env_overrides == {"A": "1"}
+    assert twin.runtime is not first.runtime and twin.resolver is not first.resolver
+    fresh = first.fresh().up()
+    try:
+        assert fresh.runtime.installed and not first.runtime.installed
+        assert "t-databucket" in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+        assert fresh.function_names == first.function_names
+    finally:
+        fresh.down()

@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import ROOT, set_option
 from tests.keystone_server import Keystone, _ok
+from tests.support.config import set_option
+from tests.support.paths import ROOT
 
 PREFIX = "tempest.api.image.v2."
 
@@ -529,7 +530,7 @@ def tempest_workspace(
     (``multi_store``: on config/examples/multi-store; ``limits``: its quotas from Keystone's unified limits)."""
     import shutil
 
-    from tests.e2e.conftest import start_local_service
+    from tests.support.e2e import start_local_service
 
     config_dir = base / "config"
     shutil.copytree(MULTI_STORE_CONFIG if multi_store else ROOT / "config", config_dir)

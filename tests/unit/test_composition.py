@@ -7,7 +7,7 @@ import ast
 import importlib
 
 from image_import import composition
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 PACKAGE = ROOT / "layers" / "image_import" / "src" / "image_import"
 CACHE_DECORATORS = {"cache", "lru_cache"}

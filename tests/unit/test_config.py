@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from image_import.settings import ConfigError, ConfValue, load_settings, parse_dict, parse_list
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 
 def value(text: str) -> ConfValue:

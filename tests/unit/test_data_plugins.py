@@ -9,7 +9,6 @@ import hashlib
 import io
 import lzma
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -26,9 +25,10 @@ from image_import.steps import work as steps
 from image_import.transfer.layout import replacement_key
 from image_import.workflow.revert import revert
 from tests import disk_images
-from tests.conftest import set_option
+from tests.support.config import set_option
+from tests.support.data_plugins import local_convert, payload, written
+from tests.support.imports import MEMBER, run_job
 from tests.unit.fakes import fake_ports
-from tests.unit.test_imports import MEMBER, run_job
 
 HAVE_QEMU_IMG = shutil.which("qemu-img") is not None
 needs_qemu_img = pytest.mark.skipif(
@@ -70,11 +70,6 @@ def imported(ports, settings, image_id):
             break
     job = steps.delete_staging(steps.complete(job, ports), ports)
     return ports.images.get(image_id), job, ports.store.objects[f"images/{image_id}"]
-
-
-def payload(size: int = 3 * MIB + 12345) -> bytes:
-    """Data that compresses but is not trivial."""
-    return b"".join(hashlib.sha256(str(i // 64).encode()).digest() for i in range(size // 32 + 1))[:size]
 
 
 def zipped(members: dict[str, bytes]) -> bytes:
@@ -319,37 +314,6 @@ def test_an_image_larger_than_the_scratch_space_fails_with_that_reason(config_di
     image_id = staged(ports, settings, disk_images.qcow2(virtual_size=128 * MIB), disk_format="qcow2")
     with pytest.raises(ImportFailed, match="needs up to .* bytes of scratch space .*ConversionScratchMiB"):
         through_plugins(ports, settings, image_id)
-
-
-def local_convert(data: bytes, source_format: str, target_format: str = "raw") -> bytes:
-    """What `qemu-img convert` makes of ``data`` on this machine: the reference for the stored bytes."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as scratch:
-        source, target = Path(scratch) / "in", Path(scratch) / "out"
-        source.write_bytes(data)
-        qemu = conversion.QEMU_FORMATS
-        command = ["qemu-img", "convert", "-f", qemu[source_format], "-O", qemu[target_format], str(source)]
-        subprocess.run([*command, str(target)], check=True, capture_output=True)
-        return target.read_bytes()
-
-
-def written(disk_format: str, virtual_size: int = 4 * MIB) -> bytes:
-    """A small real image made by qemu-img, with some data in it (converted from a patterned raw)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as scratch:
-        raw = Path(scratch) / "raw"
-        raw.write_bytes(payload(MIB).ljust(virtual_size, b"\0"))
-        out = Path(scratch) / "out"
-        options = ["-o", "subformat=streamOptimized"] if disk_format == "vmdk" else []
-        qemu = conversion.QEMU_FORMATS[disk_format]
-        subprocess.run(
-            ["qemu-img", "convert", "-f", "raw", "-O", qemu, *options, str(raw), str(out)],
-            check=True,
-            capture_output=True,
-        )
-        return out.read_bytes()
 
 
 @needs_qemu_img

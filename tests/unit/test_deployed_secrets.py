@@ -9,8 +9,8 @@ import pytest
 
 from image_import.identity.keystone import KeystoneUnavailable, KeystoneValidator, Reply, stored_password
 from image_import.settings import ConfigError, KeystoneSettings, load_settings
-from tests.conftest import set_option
-from tests.unit.test_keystone_cache import at
+from tests.support.config import set_option
+from tests.support.keystone import at
 
 KEYSTONE = dict(auth_url="https://keystone/v3", username="glance")
 

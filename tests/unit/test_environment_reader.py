@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 PACKAGE = ROOT / "layers" / "image_import" / "src" / "image_import"
 READER = PACKAGE / "settings" / "environment.py"

@@ -14,7 +14,7 @@ from image_import import errors
 from image_import.errors import ImportFailed, PassInterrupted, StepFailure, TaskAborted
 from image_import.models.job import StepError
 from image_import.workflow.revert import failure_reason
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 AWS_PREFIXES = ("States.", "Lambda.", "Sandbox.")
 

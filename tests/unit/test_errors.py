@@ -36,7 +36,7 @@ def test_every_error_the_package_declares_is_raised_or_caught_somewhere_in_it():
     import re
 
     from image_import import errors
-    from tests.conftest import ROOT
+    from tests.support.paths import ROOT
 
     package = ROOT / "layers" / "image_import" / "src" / "image_import"
     code = "\n".join(p.read_text() for p in package.rglob("*.py") if p != package / "errors.py")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from image_import.settings import load_settings
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_the_multi_store_example_has_three_stores_one_in_another_region():

@@ -14,7 +14,7 @@ from image_import.identity.token_table import TokenTable, hash_token, issue, rev
 from image_import.models import RequestContext
 from image_import.models.caller import Caller, NotAuthenticated
 from image_import.settings import ConfigError, load_settings
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 
 class MemoryStore:

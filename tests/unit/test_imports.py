@@ -8,26 +8,16 @@ import os
 import pytest
 
 from image_import.errors import Conflict, ImportFailed, RequestEntityTooLarge, ServiceUnavailable, TaskAborted
-from image_import.images.catalog import create_image
-from image_import.intake.stage import stage_image
-from image_import.models import ImportJob, RequestContext, Task
+from image_import.models import ImportJob, Task
 from image_import.models.image import ImportLock, utcnow
 from image_import.models.job import StepError
 from image_import.steps import work as steps
 from image_import.steps.chain import build_chain
 from image_import.workflow import revert
 from image_import.workflow.start import execution_name, start_import
+from tests.support.imports import GLANCE_DIRECT, MEMBER, run_job, staged_image
 from tests.support.records import in_memory
 from tests.unit.fakes import FakeWorkflow, fake_ports
-
-MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-1")
-GLANCE_DIRECT = {"method": {"name": "glance-direct"}}
-
-
-def staged_image(ports, settings, data=b"abcdef"):
-    image = create_image(MEMBER, {"disk_format": "raw", "container_format": "bare"}, settings, ports)
-    stage_image(MEMBER, image.id, [data], None, settings, ports)
-    return image.id
 
 
 def test_starting_an_import_locks_the_image_records_the_task_and_starts_one_named_execution(settings):
@@ -109,18 +99,11 @@ def test_a_task_record_the_table_refuses_as_too_large_is_413_not_try_again_later
     assert image.status == "uploading" and image.import_lock is None and ports.workflow.started == []
 
 
-def run_job(ports, settings, image_id) -> ImportJob:
-    task = start_import(MEMBER, image_id, GLANCE_DIRECT, settings, ports)
-    [(_, document)] = ports.workflow.started
-    assert document["task_id"] == task.id
-    return ImportJob.model_validate(document)
-
-
 def test_the_first_step_sends_task_processing_with_the_settings_it_was_given(settings, monkeypatch):
     import dataclasses
 
     from image_import import composition
-    from tests.unit.test_notifications import FlakyBus
+    from tests.support.notifications import FlakyBus
 
     ports = fake_ports()
     job = run_job(ports, settings, staged_image(ports, settings))

@@ -309,7 +309,7 @@ def test_the_image_format_options_default_to_glances(settings):
 
 def test_the_image_format_options_are_read_from_glance_api_conf(config_dir):
     from image_import.settings import load_settings
-    from tests.conftest import set_option
+    from tests.support.config import set_option
 
     set_option(config_dir, "glance-api.conf", "image_format", "require_image_format_match", "false")
     set_option(config_dir, "glance-api.conf", "image_format", "vmdk_allowed_types", "streamOptimized")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from image_import.identity.keystone import KeystoneValidator, Reply
 from image_import.models.caller import NotAuthenticated
 from image_import.settings import KeystoneSettings
+from tests.support.keystone import at
 
 SETTINGS = KeystoneSettings(auth_url="http://keystone/v3", username="glance", password="pw", token_cache_time=300)
-
-
-def at(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
 class FakeKeystone:

@@ -229,7 +229,7 @@ def test_given_keystone_failing_then_recovering_when_reading_again_then_the_endp
 
 def keystone_limits_settings(config_dir, **oslo_limit):
     from image_import.settings import load_settings
-    from tests.conftest import set_option
+    from tests.support.config import set_option
 
     set_option(config_dir, "glance-api.conf", "DEFAULT", "use_keystone_limits", "true")
     for key, value in oslo_limit.items():
@@ -263,7 +263,7 @@ OSLO_LIMIT = {"endpoint_id": "ep-1", "auth_url": "http://keystone.test", "userna
 
 def test_given_the_stacks_keystone_limits_switch_on_then_the_limits_are_keystones_whatever_the_file(config_dir):
     from image_import.settings import load_settings
-    from tests.conftest import set_option
+    from tests.support.config import set_option
 
     for key, value in OSLO_LIMIT.items():  # where and as whom; the file does not turn them on
         set_option(config_dir, "glance-api.conf", "oslo_limit", key, value)

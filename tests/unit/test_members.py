@@ -172,7 +172,7 @@ def test_a_race_with_a_visibility_change_is_answered_from_the_fresh_record(setti
 
 def test_negative_quota_is_unlimited_up_to_what_the_record_holds(config_dir):
     from image_import.settings import load_settings
-    from tests.conftest import set_option
+    from tests.support.config import set_option
 
     set_option(config_dir, "glance-api.conf", "DEFAULT", "image_member_quota", "-1")
     settings = load_settings(config_dir)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from image_import.metadefs.schemas import SCHEMAS
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 SERVED = json.loads((ROOT / "tests" / "fixtures" / "metadef-schemas.json").read_text())
 

@@ -16,8 +16,9 @@ from image_import.models import Image, Task
 from image_import.models.image import ImageMember, ImportLock
 from image_import.notifications import is_enabled, notifier, payloads
 from image_import.settings import ConfigError, load_settings
-from tests.conftest import set_option
 from tests.metrics_capture import emitted_metrics
+from tests.support.config import set_option
+from tests.support.notifications import FlakyBus
 from tests.unit.fakes import FakeBucket, FakeRecords, ports_over
 
 GLANCE = {
@@ -176,16 +177,6 @@ def test_the_publisher_id_is_glances_option(switches, settings):
 
 
 # ---------------------------------------------------------------- publishing never fails the caller
-class FlakyBus:
-    def __init__(self, failures: int):
-        self.failures, self.published = failures, []
-
-    def publish_all(self, envelopes):
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("EventBridge unreachable")
-        self.published.extend(envelopes)
-        return [None] * len(envelopes)
 
 
 def ports_with(events) -> Ports:

@@ -9,7 +9,7 @@ import yaml
 from image_import.api.app import app
 from image_import.images.schemas import image_schema
 from image_import.settings.model import Settings
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 DOCUMENT = ROOT / "docs" / "openapi.yaml"
 METHODS = {"get", "put", "post", "delete", "patch"}

@@ -7,7 +7,7 @@ import dataclasses
 from image_import_dev.options import BEGIN, END, PAGE, main, render, tables
 
 from image_import.settings import options
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_the_option_reference_is_what_the_declarations_generate():

@@ -14,7 +14,8 @@ import pytest
 
 from image_import.settings import OPTIONS, ConfigError, ConfValue, Settings, load_settings, parse_option
 from image_import.settings.options import BY_FIELD, Kind, option
-from tests.conftest import ROOT, set_option
+from tests.support.config import set_option
+from tests.support.paths import ROOT
 
 SHIPPED = [ROOT / "config", *sorted(p for p in (ROOT / "config" / "examples").iterdir() if p.is_dir())]
 

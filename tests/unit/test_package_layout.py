@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 PACKAGE = ROOT / "layers" / "image_import" / "src" / "image_import"
 FUNCTIONS = ROOT / "functions"

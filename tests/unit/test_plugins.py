@@ -9,7 +9,7 @@ from image_import.plugins.base import PluginJob
 from image_import.plugins.inject_metadata import InjectImageMetadataPlugin
 from image_import.plugins.registry import GROUP, available, load_chain
 from image_import.settings import ConfigError, load_settings
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 
 class FakeActions:

@@ -114,7 +114,7 @@ def test_refused_action_with_get_image_allowed_is_403(rules_in):
 
 def test_a_policy_file_in_json_is_read_too(config_dir):
     (config_dir / "policy.json").write_text('{"tasks_api_access": ""}')
-    from tests.conftest import set_option
+    from tests.support.config import set_option
 
     set_option(config_dir, "glance-api.conf", "oslo_policy", "policy_file", "policy.json")
     settings = load_settings(config_dir)

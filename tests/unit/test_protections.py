@@ -9,7 +9,7 @@ import pytest
 from image_import.models import RequestContext
 from image_import.policy.protections import PropertyProtections
 from image_import.settings import ConfigError, load_settings
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"])
 LEGACY_MEMBER = RequestContext(user_id="old", project_id="demo", roles=["_member_"])

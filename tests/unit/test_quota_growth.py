@@ -13,7 +13,7 @@ from image_import.models.quota import IMAGE_STAGE_TOTAL, MIB
 from image_import.quotas.limits import limits_of
 from image_import.settings import load_settings
 from image_import.steps.actions import ImageActions
-from tests.conftest import set_option
+from tests.support.config import set_option
 from tests.unit.fakes import fake_ports
 
 

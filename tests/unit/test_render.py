@@ -14,7 +14,7 @@ from image_import_dev.render import (
 )
 
 from image_import.settings import load_settings
-from tests.conftest import set_option
+from tests.support.config import set_option
 
 
 def chain_of(asl: dict, method: str = "glance-direct") -> list[str]:

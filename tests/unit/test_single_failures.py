@@ -17,8 +17,8 @@ from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import SweepLimits, sweep
+from tests.support.imports import GLANCE_DIRECT, MEMBER, run_job, staged_image
 from tests.unit.fakes import FakeWorkflow, fake_ports
-from tests.unit.test_imports import GLANCE_DIRECT, MEMBER, run_job, staged_image
 
 LATER = datetime.now(UTC) + timedelta(hours=1)
 FAULT = StepError(Error="InjectedFault", Cause='{"errorMessage": "injected"}')
@@ -208,7 +208,7 @@ def test_a_second_import_between_the_lock_write_and_the_task_write_is_refused(se
 
 
 def test_a_lock_without_its_task_is_stale_once_the_grace_period_is_over(settings):
-    from tests.unit.test_lock_expiry import T0, locked_image
+    from tests.support.locks import T0, locked_image
 
     ports = fake_ports()
     image_id = locked_image(ports, settings, with_task=False)

@@ -252,7 +252,7 @@ def test_creating_a_task_needs_add_task_besides_tasks_api_access(config_dir):
 def test_an_import_task_sends_task_create_once_when_recorded_then_task_run(settings):
     import dataclasses
 
-    from tests.unit.test_notifications import FlakyBus
+    from tests.support.notifications import FlakyBus
 
     bus = FlakyBus(failures=0)
     ports = dataclasses.replace(fake_ports(), events=bus)

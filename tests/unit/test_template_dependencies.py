@@ -11,7 +11,7 @@ from typing import Any
 
 from image_import_dev.local.template import load_sam, translate
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def dependencies(cfn: dict[str, Any]) -> dict[str, set[str]]:

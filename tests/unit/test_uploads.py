@@ -14,24 +14,11 @@ from image_import.intake.stage import stage_image
 from image_import.models import RequestContext
 from image_import.transfer.layout import image_id_of_upload, is_received_key, upload_key
 from image_import.workflow.start import start_import
+from tests.support.uploads import MEMBER, new_image, uploaded
 from tests.unit.fakes import FakeWorkflow, fake_ports
 
-MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-upload")
 OTHER = RequestContext(user_id="eve", project_id="other", roles=["member", "reader"], request_id="req-eve")
 MiB = 1024 * 1024
-
-
-def new_image(ports, settings, **fields):
-    body = {"disk_format": "raw", "container_format": "bare", **fields}
-    return create_image(MEMBER, body, settings, ports).id
-
-
-def uploaded(ports, settings, data=b"abcdef", start_import=False):
-    """An image whose owner asked for a URL and PUT ``data`` to it (the event not yet handled)."""
-    image_id = new_image(ports, settings)
-    direct_upload.request_upload(MEMBER, image_id, {"size": len(data), "import": start_import}, settings, ports)
-    ports.staging.objects[upload_key(image_id)] = data
-    return image_id
 
 
 # ---------------------------------------------------------------- asking for URLs

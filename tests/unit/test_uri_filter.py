@@ -200,7 +200,7 @@ def test_given_a_host_that_is_no_valid_name_when_checked_then_it_is_rejected():
 
 def test_given_a_host_entry_that_is_no_host_name_when_configured_then_it_is_refused(config_dir):
     from image_import.settings import ConfigError, load_settings
-    from tests.conftest import set_option
+    from tests.support.config import set_option
 
     with pytest.raises(ValueError, match="not a host name"):
         options(disallowed_hosts=("bad..example.com",))

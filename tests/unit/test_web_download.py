@@ -8,18 +8,14 @@ import hashlib
 import pytest
 
 from image_import.errors import BadRequest, ImportFailed
-from image_import.images.catalog import create_image
-from image_import.models import ImportJob, RequestContext
 from image_import.models.job import StepError
 from image_import.policy.uri_filter import Target
 from image_import.steps import web_download
 from image_import.steps import work as steps
 from image_import.workflow import revert
-from image_import.workflow.start import start_import
+from tests.support.web_download import URI, started, web_body
 from tests.unit.fakes import fake_ports
 
-MEMBER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"], request_id="req-1")
-URI = "http://93.184.216.34/disk.img"
 SHA512_OF_ABC = (
     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
     "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
@@ -51,17 +47,6 @@ class ScriptedWeb:
     def get(self, target: Target, headers=None):
         self.targets.append(target)
         return self.replies[target.path.strip("/")]
-
-
-def web_body(uri=URI, **extra) -> dict:
-    return {"method": {"name": "web-download", "uri": uri, **extra}}
-
-
-def started(settings, ports, **extra) -> ImportJob:
-    image = create_image(MEMBER, {"disk_format": "raw", "container_format": "bare"}, settings, ports)
-    start_import(MEMBER, image.id, web_body(**extra), settings, ports)
-    [(_, document)] = ports.workflow.started
-    return ImportJob.model_validate(document)
 
 
 def test_given_a_queued_image_when_web_download_starts_then_it_is_importing_with_the_uri_in_the_job(settings):
