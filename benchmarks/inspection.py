@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from image_import.transfer.hashing import ParallelHasher, hashed  # noqa: E402
 from image_import.transfer.inspection import FormatCheck, FormatOptions, inspected  # noqa: E402
-from tests import disk_images  # noqa: E402
+from tests.support import disk_images  # noqa: E402
 
 CHUNK = 8 * 1024 * 1024
 

@@ -78,7 +78,7 @@ def bench_list_latency(others: list[int]) -> None:
     from moto import mock_aws
 
     if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))  # tests.unit.fakes: the other ports, which a list does not use
+        sys.path.insert(0, str(REPO))  # tests.support.fakes: the other ports, which a list does not use
     os.environ.setdefault("IMAGE_IMPORT_CONFIG_DIR", str(REPO / "config"))
     section("8. A project's image list against the images of other projects (DynamoDB indexes, moto)")
     os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
@@ -107,7 +107,7 @@ def bench_list_latency(others: list[int]) -> None:
         from image_import.models import Image, RequestContext
         from image_import.models.image import ImageMember
         from image_import.settings import get_settings
-        from tests.unit.fakes import fake_ports
+        from tests.support.fakes import fake_ports
 
         reset_clients()
         dynamodb, name = boto3.client("dynamodb"), "bench-images"

@@ -15,7 +15,7 @@ import pytest
 openstack = pytest.importorskip("openstack", reason="openstacksdk is not installed: pip install -e '.[dev]'")
 from openstack import exceptions  # noqa: E402
 
-from tests import disk_images  # noqa: E402
+from tests.support import disk_images  # noqa: E402
 from tests.support.e2e import allow_web_downloads_from_loopback, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e

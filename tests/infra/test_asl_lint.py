@@ -1,4 +1,4 @@
-"""The statelint stand-in (tests/infra/asl_lint.py) passes good definitions and reports each kind of broken one."""
+"""The statelint stand-in (tests/support/asl_lint.py) passes good definitions and reports each kind of broken one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.infra.asl_lint import lint, resolve_substitutions, schema_problems
+from tests.support.asl_lint import lint, resolve_substitutions, schema_problems
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
 

@@ -9,7 +9,7 @@ import pytest
 from image_import_dev.render import LAMBDA_SERVICE_ERRORS, THROTTLED_RETRY, definition
 
 from image_import import errors
-from tests.infra.asl_lint import lint
+from tests.support.asl_lint import lint
 from tests.support.infra import resources_of, translate
 from tests.support.paths import ROOT
 

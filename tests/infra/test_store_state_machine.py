@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from image_import_dev.render import LAMBDA_SERVICE_ERRORS, definition
 
-from tests.infra.asl_lint import lint
+from tests.support.asl_lint import lint
 
 MULTI_STORE = definition(["no_op", "inject_image_metadata"], multi_store=True)
 

@@ -3,7 +3,7 @@
 Whatever fails, once: the image is back where a retry starts (``uploading`` with its staged data for
 glance-direct, ``queued`` for web-download), or, when the failure came after the image became
 ``active``, stays active with its task a success; the task says why; no object is left that no image
-needs (tests/integration/consistency.py); and the retry succeeds.
+needs (tests/support/consistency.py); and the retry succeeds.
 
 The fault is a handler that raises ``InjectedFault`` on its first invocation ("before": instead of
 the step; "after": once the step has done all its work, as a function that dies before it returns).
@@ -22,7 +22,7 @@ from image_import_dev.render import plugin_function_id
 
 from image_import.settings import load_settings
 from image_import.steps.chain import CLEANUP_STATES, WEB_DOWNLOAD_STATE, chain_of
-from tests.integration.consistency import assert_consistent, keys
+from tests.support.consistency import assert_consistent, keys
 from tests.support.paths import ROOT
 from tests.support.stack_state import wait_for_executions
 from tests.support.web import Handler

@@ -1,6 +1,6 @@
 """Faults injected into the moto stack: whatever breaks, the import ends consistent.
 
-Each test ends by checking the raw resources (tests/integration/consistency.py): no image left
+Each test ends by checking the raw resources (tests/support/consistency.py): no image left
 'importing' or locked, no half-written record, every task settled with a message, no object that
 no image needs, and no multipart upload left open in any bucket.
 """
@@ -15,8 +15,8 @@ import threading
 import pytest
 
 from image_import.adapters import aws
-from tests.integration.consistency import assert_consistent, keys
 from tests.support.config import set_option
+from tests.support.consistency import assert_consistent, keys
 from tests.support.records import stored_tasks
 from tests.support.stack_state import wait_for_executions
 from tests.support.workflow import import_and_wait, states_entered

@@ -18,9 +18,9 @@ import threading
 
 import pytest
 
-from tests import disk_images
-from tests.multi_store import configure_stores, create_store_buckets
+from tests.support import disk_images
 from tests.support.api import Api
+from tests.support.multi_store import configure_stores, create_store_buckets
 from tests.support.stack_state import bucket_keys, wait_for_executions
 
 REFUSED = "Attribute container_format can be only replaced for a queued image."

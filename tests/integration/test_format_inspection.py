@@ -13,9 +13,9 @@ import hashlib
 import pytest
 import requests
 
-from tests import disk_images
-from tests.disk_images import MIB
+from tests.support import disk_images
 from tests.support.config import set_option
+from tests.support.disk_images import MIB
 from tests.support.stack_state import bucket_keys, wait_for_executions
 
 GOOD = {

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from image_import.adapters.records import ImageRepository, TaskRepository
 from image_import.models import Task
 from image_import.models.image import ImportLock
-from tests.integration.consistency import assert_consistent
+from tests.support.consistency import assert_consistent
 from tests.support.stack_state import wait_for_executions
 
 

@@ -7,8 +7,8 @@ import json
 import boto3
 import pytest
 
-from tests.metrics_capture import emitted_metrics
 from tests.support.config import set_option
+from tests.support.metrics_capture import emitted_metrics
 from tests.support.stack_state import wait_for_executions
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.metrics_capture import emitted_metrics
 from tests.support.api import MEMBER, Api
 from tests.support.config import set_option
+from tests.support.metrics_capture import emitted_metrics
 from tests.support.stack_state import wait_for_executions
 
 

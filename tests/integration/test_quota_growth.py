@@ -15,9 +15,9 @@ import threading
 import pytest
 from image_import_dev.render import plugin_function_id
 
-from tests.integration.consistency import assert_consistent, assert_counted
 from tests.support.api import Api
 from tests.support.config import set_option
+from tests.support.consistency import assert_consistent, assert_counted
 from tests.support.paths import ROOT
 from tests.support.stack_state import bucket_keys, wait_for_executions
 from tests.support.web import QuietHandler
@@ -160,7 +160,7 @@ class TestDecompression:
 class TestAllStores:
     @pytest.fixture
     def stack_config(self, config_dir):
-        from tests.multi_store import configure_stores
+        from tests.support.multi_store import configure_stores
 
         configure_stores(config_dir)
         limit(config_dir, image_size_total=5)
@@ -168,7 +168,7 @@ class TestAllStores:
 
     @pytest.fixture
     def stores_stack(self, stack):
-        from tests.multi_store import create_store_buckets
+        from tests.support.multi_store import create_store_buckets
 
         create_store_buckets()
         return stack

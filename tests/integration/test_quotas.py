@@ -279,18 +279,18 @@ def active_in_fast(api: Api, stack, size: int) -> str:
 
 
 class CopyStack:
-    """Three stores (tests/multi_store.py); copy-image is an admin's (Glance's policy), on its own images."""
+    """Three stores (tests/support/multi_store.py); copy-image is an admin's (Glance's policy), on its own images."""
 
     @pytest.fixture
     def stores_stack(self, stack):
-        from tests.multi_store import create_store_buckets
+        from tests.support.multi_store import create_store_buckets
 
         create_store_buckets()
         return stack
 
 
 def copy_config(config_dir, **limits):
-    from tests.multi_store import configure_stores
+    from tests.support.multi_store import configure_stores
 
     configure_stores(config_dir)
     limit(config_dir, **limits)

@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from image_import.adapters.objects import Bucket
-from tests.integration.consistency import assert_consistent
 from tests.support.config import set_option
+from tests.support.consistency import assert_consistent
 from tests.support.workflow import import_and_wait, states_entered
 
 MIB = 1024 * 1024

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from image_import.stores.removal import LAST_STORE
-from tests.multi_store import configure_stores, create_store_buckets
 from tests.support.api import Api
+from tests.support.multi_store import configure_stores, create_store_buckets
 from tests.support.stack_state import wait_for_executions
 from tests.support.stores import object_in, stored
 
@@ -118,7 +118,7 @@ def edge_missing(stores_stack):
     """The edge store's bucket is gone: every copy into it fails."""
     import boto3
 
-    from tests.multi_store import EDGE_BUCKET, EDGE_REGION
+    from tests.support.multi_store import EDGE_BUCKET, EDGE_REGION
 
     boto3.client("s3", region_name=EDGE_REGION).delete_bucket(Bucket=EDGE_BUCKET)
     return stores_stack
@@ -300,7 +300,7 @@ def test_the_sweeper_removes_a_further_stores_copy_of_an_image_not_in_that_store
 ):
     import boto3
 
-    from tests.multi_store import CHEAP_BUCKET
+    from tests.support.multi_store import CHEAP_BUCKET
 
     image = active_in(admin, stores_stack, ["fast", "edge"])
     s3 = boto3.client("s3")

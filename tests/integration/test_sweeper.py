@@ -11,7 +11,7 @@ import requests
 from image_import.adapters.records import ImageIndexes, ImageRepository, TaskRepository, UsageRepository
 from image_import.models import Task
 from image_import.models.image import ImportLock, utcnow
-from tests.integration.consistency import assert_consistent, keys, uploads_in_progress
+from tests.support.consistency import assert_consistent, keys, uploads_in_progress
 
 DELETED_IMAGE = "6f1e0c7a-1111-4222-8333-444455556666"
 
@@ -136,7 +136,7 @@ def test_a_sweep_leaves_a_finished_import_untouched(stack, member, sweep):
 
 
 def test_a_reverted_lost_import_counts_as_a_failure_of_a_lost_execution(stack, member, sweep, capsys, monkeypatch):
-    from tests.metrics_capture import emitted_metrics
+    from tests.support.metrics_capture import emitted_metrics
 
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     crashed_import(stack, member)

@@ -13,8 +13,8 @@ from image_import.adapters.events import MAX_CALL_BYTES, MAX_ENTRY_BYTES, SOURCE
 from image_import.adapters.ports import Ports
 from image_import.notifications import notifier
 from image_import.notifications.payloads import envelope
-from tests.metrics_capture import emitted_metrics
-from tests.unit.fakes import FakeBucket, FakeRecords, ports_over
+from tests.support.fakes import FakeBucket, FakeRecords, ports_over
+from tests.support.metrics_capture import emitted_metrics
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from image_import.plugins import conversion
-from tests.disk_images import MIB
+from tests.support.disk_images import MIB
 
 
 def payload(size: int = 3 * MIB + 12345) -> bytes:

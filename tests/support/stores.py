@@ -13,7 +13,7 @@ def object_in(bucket: str, key: str, region: str = "us-east-1") -> bytes | None:
 
 
 def stored(stack, image_id: str) -> dict[str, bytes | None]:
-    from tests.multi_store import CHEAP_BUCKET, EDGE_BUCKET, EDGE_REGION
+    from tests.support.multi_store import CHEAP_BUCKET, EDGE_BUCKET, EDGE_REGION
 
     key = f"images/{image_id}"
     return {

@@ -23,7 +23,7 @@ from image_import.adapters.records import ImageIndexes, ImageRepository, TaskRep
 from image_import.adapters.workflow import ImportWorkflow
 from image_import.plugins.base import ImageChanges
 from image_import.steps.actions import ImageActions
-from tests.unit.fakes import FakeBucket, FakeImageIndex, FakeMetadefRecords, FakeRecords, FakeUsage, FakeWorkflow
+from tests.support.fakes import FakeBucket, FakeImageIndex, FakeMetadefRecords, FakeRecords, FakeUsage, FakeWorkflow
 
 
 def the_adapters(

@@ -18,8 +18,8 @@ from image_import.models.job import DownloadSlice, DownloadState, PluginsSlice, 
 from image_import.steps.chain import Chain, Step, build_chain, chain_of
 from image_import.transfer.layout import replacement_key, store_key
 from image_import.workflow.revert import revert
+from tests.support.fakes import fake_ports
 from tests.support.paths import ROOT
-from tests.unit.fakes import fake_ports
 
 IMAGE, TASK = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-0000000000aa"
 NOW = "2026-12-01T00:00:00Z"

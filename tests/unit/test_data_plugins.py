@@ -24,11 +24,11 @@ from image_import.settings import ConfigError, load_settings
 from image_import.steps import work as steps
 from image_import.transfer.layout import replacement_key
 from image_import.workflow.revert import revert
-from tests import disk_images
+from tests.support import disk_images
 from tests.support.config import set_option
 from tests.support.data_plugins import local_convert, payload, written
+from tests.support.fakes import fake_ports
 from tests.support.imports import MEMBER, run_job
-from tests.unit.fakes import fake_ports
 
 HAVE_QEMU_IMG = shutil.which("qemu-img") is not None
 needs_qemu_img = pytest.mark.skipif(
@@ -370,7 +370,7 @@ def test_decompression_memory_stays_flat_whatever_the_image_size(config_dir):
     """128 MiB out of a gzip: what Python holds at once is a few blocks, not the image (traced peak)."""
     import tracemalloc
 
-    from tests.unit.fakes import FakeBucket
+    from tests.support.fakes import FakeBucket
 
     class StreamingBucket(FakeBucket):
         def write(self, key, chunks, *, part_size):  # a replacement as MultipartWriter sends it: each part let go

@@ -9,9 +9,9 @@ from image_import.errors import ConcurrentUpdate, Conflict, NotFound
 from image_import.images.catalog import create_image, delete_image, get_image, list_images
 from image_import.models import RequestContext
 from image_import.workflow.sweeper import sweep
+from tests.support.fakes import fake_ports
 from tests.support.imports import MEMBER
 from tests.support.records import in_memory
-from tests.unit.fakes import fake_ports
 
 OTHER = RequestContext(user_id="alt", project_id="alt", roles=["member", "reader"], request_id="req-2")
 IMAGE_ID = "0d5e7a43-9b1c-4f2e-8a6d-3c1b2a4f5e60"

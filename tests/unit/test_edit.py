@@ -6,7 +6,7 @@ import pytest
 
 from image_import.errors import ConcurrentUpdate, Forbidden
 from image_import.models import Image
-from tests.unit.fakes import FakeRecords
+from tests.support.fakes import FakeRecords
 
 
 def records_with(image: Image) -> FakeRecords:

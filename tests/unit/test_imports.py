@@ -15,9 +15,9 @@ from image_import.steps import work as steps
 from image_import.steps.chain import build_chain
 from image_import.workflow import revert
 from image_import.workflow.start import execution_name, start_import
+from tests.support.fakes import FakeWorkflow, fake_ports
 from tests.support.imports import GLANCE_DIRECT, MEMBER, run_job, staged_image
 from tests.support.records import in_memory
-from tests.unit.fakes import FakeWorkflow, fake_ports
 
 
 def test_starting_an_import_locks_the_image_records_the_task_and_starts_one_named_execution(settings):

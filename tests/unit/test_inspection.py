@@ -1,7 +1,7 @@
 """Format inspection: what the data is, whether it is what it claims, and whether it is safe to boot.
 
 Glance 2024.2/2025.1's rules (glance/location.py, CVE-2024-32498) on images built from the
-formats' own structures (tests/disk_images.py), and on images made by qemu-img where installed.
+formats' own structures (tests/support/disk_images.py), and on images made by qemu-img where installed.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 
 from image_import.errors import ImportFailed
 from image_import.transfer.inspection import FormatCheck, FormatOptions, inspect_object, inspected
-from tests import disk_images
-from tests.disk_images import KIB, MIB
+from tests.support import disk_images
+from tests.support.disk_images import KIB, MIB
 
 CHUNK_SIZES = [512, 64 * KIB, 8 * MIB]  # smaller than, equal to and larger than what Glance's inspectors see
 

@@ -9,9 +9,9 @@ import pytest
 from image_import.errors import Conflict
 from image_import.models.image import ImportLock
 from image_import.workflow.start import start_import
+from tests.support.fakes import fake_ports
 from tests.support.imports import GLANCE_DIRECT, MEMBER
 from tests.support.locks import T0, locked_image, stamp
-from tests.unit.fakes import fake_ports
 
 
 def at(moment: datetime):

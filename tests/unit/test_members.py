@@ -10,7 +10,7 @@ from image_import.models import Image, RequestContext
 from image_import.models.image import ImageMember
 from image_import.policy import access
 from image_import.policy.rules import PolicyEngine, image_target
-from tests.unit.fakes import fake_ports
+from tests.support.fakes import fake_ports
 
 OWNER = RequestContext(user_id="demo", project_id="demo", roles=["member", "reader"])
 SHARED_WITH = RequestContext(user_id="alt", project_id="alt", roles=["member", "reader"])

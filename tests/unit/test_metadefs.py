@@ -17,7 +17,7 @@ from image_import.models import RequestContext
 from image_import.models.metadef import MetadefNamespace
 from image_import.policy.defaults import DEFAULT_RULES
 from image_import.policy.rules import PolicyEngine
-from tests.unit.fakes import FakeMetadefRecords, fake_ports
+from tests.support.fakes import FakeMetadefRecords, fake_ports
 
 
 class FakeSettings:

@@ -9,7 +9,7 @@ import pytest
 from image_import import metrics
 from image_import.models import ImportJob, RequestContext
 from image_import.steps.chain import chain_of
-from tests.metrics_capture import emitted_metrics
+from tests.support.metrics_capture import emitted_metrics
 
 
 @pytest.fixture(autouse=True)

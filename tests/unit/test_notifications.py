@@ -16,10 +16,10 @@ from image_import.models import Image, Task
 from image_import.models.image import ImageMember, ImportLock
 from image_import.notifications import is_enabled, notifier, payloads
 from image_import.settings import ConfigError, load_settings
-from tests.metrics_capture import emitted_metrics
 from tests.support.config import set_option
+from tests.support.fakes import FakeBucket, FakeRecords, ports_over
+from tests.support.metrics_capture import emitted_metrics
 from tests.support.notifications import FlakyBus
-from tests.unit.fakes import FakeBucket, FakeRecords, ports_over
 
 GLANCE = {
     (event := json.loads(line))["event_type"]: event

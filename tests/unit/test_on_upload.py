@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 
+from tests.support.fakes import fake_ports
 from tests.support.paths import ROOT
 from tests.support.uploads import uploaded
-from tests.unit.fakes import fake_ports
 
 
 def load_handler_module():

@@ -12,7 +12,7 @@ from image_import.errors import ImportFailed, PassInterrupted
 from image_import.models.job import CopyState
 from image_import.transfer import passes
 from image_import.transfer.hashing import ParallelHasher
-from tests.unit.fakes import FakeBucket
+from tests.support.fakes import FakeBucket
 
 MIB = 1024 * 1024
 

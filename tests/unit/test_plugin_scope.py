@@ -10,8 +10,8 @@ from image_import import composition
 from image_import.adapters.aws import Credentials
 from image_import.models import ImportJob
 from image_import.settings import ConfigError
+from tests.support.fakes import fake_ports
 from tests.support.imports import GLANCE_DIRECT, MEMBER, staged_image
-from tests.unit.fakes import fake_ports
 
 ROLE = "arn:aws:iam::123456789012:role/s-PluginImageRole-X"
 DATA_ROLE = "arn:aws:iam::123456789012:role/s-DataPluginImageRole-X"

@@ -11,7 +11,7 @@ CONFORM = ROOT / "tests" / "unit" / "ports_conform.py"
 # a fake that drifted: a method lost an argument, another renamed its keyword
 DRIFTED = """
 from image_import.adapters.ports import ImageRecords, StagingBucket
-from tests.unit.fakes import FakeBucket, FakeRecords
+from tests.support.fakes import FakeBucket, FakeRecords
 
 
 class LostAnArgument(FakeBucket):

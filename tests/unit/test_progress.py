@@ -7,7 +7,7 @@ import pytest
 from image_import.errors import TaskAborted
 from image_import.models import Task
 from image_import.steps.progress import MIB, Progress
-from tests.unit.fakes import fake_ports
+from tests.support.fakes import fake_ports
 
 
 class Clock:

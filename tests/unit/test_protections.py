@@ -178,7 +178,7 @@ delete = @
 
 def pinned_images(config_dir):
     from image_import.images.catalog import create_image
-    from tests.unit.fakes import fake_ports
+    from tests.support.fakes import fake_ports
 
     protections_from(config_dir, PIN_FILE)
     settings, ports = load_settings(config_dir), fake_ports()

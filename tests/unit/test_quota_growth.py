@@ -14,7 +14,7 @@ from image_import.quotas.limits import limits_of
 from image_import.settings import load_settings
 from image_import.steps.actions import ImageActions
 from tests.support.config import set_option
-from tests.unit.fakes import fake_ports
+from tests.support.fakes import fake_ports
 
 
 @pytest.fixture

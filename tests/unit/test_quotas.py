@@ -134,8 +134,8 @@ def test_keystone_limits_and_configured_ones_are_not_both_allowed(config_dir):
 def test_a_request_reads_its_projects_limits_once_for_its_precheck_and_its_write(config_dir, monkeypatch):
     """Keystone's limits are two HTTP reads: the precheck's are the write's claims' too."""
     from image_import.images.catalog import create_image
+    from tests.support.fakes import fake_ports
     from tests.support.imports import MEMBER
-    from tests.unit.fakes import fake_ports
 
     set_option(config_dir, "glance-api.conf", "image_limits", "image_count_total", "1")
     settings, ports, reads = load_settings(config_dir), fake_ports(), []

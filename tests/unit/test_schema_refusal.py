@@ -66,7 +66,7 @@ def test_validation_data_the_schema_refuses_is_a_400_without_a_path():
 def test_a_metadefs_body_the_schema_refuses_is_a_400_naming_its_schema_without_a_path(settings):
     from image_import.metadefs.namespaces import create_namespace
     from image_import.models import RequestContext
-    from tests.unit.fakes import fake_ports
+    from tests.support.fakes import fake_ports
 
     admin = RequestContext(user_id="admin", project_id="admin", roles=["admin"], is_admin=True)
     body = {"namespace": "n", "objects": [{"name": 5}]}

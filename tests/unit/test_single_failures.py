@@ -17,8 +17,8 @@ from image_import.workflow import locks
 from image_import.workflow.revert import revert
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import SweepLimits, sweep
+from tests.support.fakes import FakeWorkflow, fake_ports
 from tests.support.imports import GLANCE_DIRECT, MEMBER, run_job, staged_image
-from tests.unit.fakes import FakeWorkflow, fake_ports
 
 LATER = datetime.now(UTC) + timedelta(hours=1)
 FAULT = StepError(Error="InjectedFault", Cause='{"errorMessage": "injected"}')

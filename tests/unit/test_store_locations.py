@@ -7,8 +7,8 @@ from types import SimpleNamespace
 from image_import.models import Image, RequestContext
 from image_import.settings import load_settings
 from image_import.stores.locations import add_locations
-from tests.multi_store import CHEAP_BUCKET, EDGE_BUCKET, configure_stores
 from tests.support.config import set_option
+from tests.support.multi_store import CHEAP_BUCKET, EDGE_BUCKET, configure_stores
 
 ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["admin"], is_admin=True)
 OUTSIDER = RequestContext(user_id="u", project_id="other", roles=["member", "reader"])

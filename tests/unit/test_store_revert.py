@@ -9,8 +9,8 @@ from image_import.models.image import ImportLock
 from image_import.models.job import StepError
 from image_import.settings import load_settings
 from image_import.workflow.revert import revert
-from tests.multi_store import configure_stores
-from tests.unit.fakes import FakeBucket, fake_ports
+from tests.support.fakes import FakeBucket, fake_ports
+from tests.support.multi_store import configure_stores
 
 ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["admin"], is_admin=True, request_id="r")
 KEY = "images/i"

@@ -8,8 +8,8 @@ from image_import.api.routes.versions import versions_document
 from image_import.errors import NotFound
 from image_import.settings import ConfigError, load_settings
 from image_import.stores.info import stores_document
-from tests.multi_store import CHEAP_BUCKET, EDGE_BUCKET, EDGE_REGION, configure_stores
 from tests.support.config import set_option
+from tests.support.multi_store import CHEAP_BUCKET, EDGE_BUCKET, EDGE_REGION, configure_stores
 
 CONF = "glance-api.conf"
 

@@ -8,8 +8,8 @@ from image_import.errors import BadRequest, Conflict
 from image_import.models import Image
 from image_import.settings import ConfigError, load_settings
 from image_import.stores import marks, targets
-from tests.multi_store import configure_stores
 from tests.support.config import set_option
+from tests.support.multi_store import configure_stores
 
 
 @pytest.fixture

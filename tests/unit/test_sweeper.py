@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from image_import.models import Image, Task
 from image_import.workflow.start import execution_name, start_import
 from image_import.workflow.sweeper import sweep
+from tests.support.fakes import fake_ports
 from tests.support.imports import GLANCE_DIRECT, MEMBER, staged_image
-from tests.unit.fakes import fake_ports
 
 LATER = datetime.now(UTC) + timedelta(hours=1)  # past the sweeper's grace period for everything made now
 MUCH_LATER = datetime.now(UTC) + timedelta(days=2)

@@ -11,7 +11,7 @@ from image_import.errors import TaskAborted
 from image_import.images import task_outcome
 from image_import.models import Task
 from image_import.models.time import TASK_TIME_TO_LIVE, utc_stamp
-from tests.unit.fakes import fake_ports
+from tests.support.fakes import fake_ports
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 IMAGE = "00000000-0000-0000-0000-000000000001"

@@ -10,8 +10,8 @@ from image_import.errors import BadRequest, NotFound
 from image_import.models import RequestContext, Task
 from image_import.models.time import utc_stamp
 from image_import.tasks.catalog import create_task, get_task, list_tasks, task_detail, task_stub
+from tests.support.fakes import fake_ports
 from tests.support.records import in_memory
-from tests.unit.fakes import fake_ports
 
 ADMIN = RequestContext(user_id="admin", project_id="admin", roles=["admin"], request_id="req-a", is_admin=True)
 NOW = datetime.now(UTC)
@@ -197,7 +197,7 @@ def test_an_import_task_starts_a_web_download_of_its_uri_on_the_image_it_created
 
 
 def test_an_import_task_whose_workflow_cannot_start_fails_and_keeps_no_image(settings):
-    from tests.unit.fakes import FakeWorkflow
+    from tests.support.fakes import FakeWorkflow
 
     ports = fake_ports(FakeWorkflow(fail=RuntimeError("throttled")))
     created = create_task(ADMIN, LEGACY, settings, ports, resolve=public)

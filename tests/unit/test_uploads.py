@@ -14,8 +14,8 @@ from image_import.intake.stage import stage_image
 from image_import.models import RequestContext
 from image_import.transfer.layout import image_id_of_upload, is_received_key, upload_key
 from image_import.workflow.start import start_import
+from tests.support.fakes import FakeWorkflow, fake_ports
 from tests.support.uploads import MEMBER, new_image, uploaded
-from tests.unit.fakes import FakeWorkflow, fake_ports
 
 OTHER = RequestContext(user_id="eve", project_id="other", roles=["member", "reader"], request_id="req-eve")
 MiB = 1024 * 1024

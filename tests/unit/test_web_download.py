@@ -13,8 +13,8 @@ from image_import.policy.uri_filter import Target
 from image_import.steps import web_download
 from image_import.steps import work as steps
 from image_import.workflow import revert
+from tests.support.fakes import fake_ports
 from tests.support.web_download import URI, started, web_body
-from tests.unit.fakes import fake_ports
 
 SHA512_OF_ABC = (
     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"

@@ -17,8 +17,8 @@ from image_import.policy.uri_filter import Target
 from image_import.steps import web_download
 from image_import.steps.progress import MIB, Progress
 from image_import.workflow import revert
+from tests.support.fakes import fake_ports
 from tests.support.web_download import started
-from tests.unit.fakes import fake_ports
 
 PART = 64  # bytes: the tests shrink S3's parts so that a few KiB make many of them
 DATA = os.urandom(1000)
