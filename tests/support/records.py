@@ -34,5 +34,5 @@ def stored_tasks(table: str) -> list[Task]:
 
 
 def in_memory(records: Any) -> list[Any]:
-    """The records an in-memory fake (tests/unit/fakes.FakeRecords) holds, as copies."""
+    """The records an in-memory fake (tests/support/fakes.FakeRecords) holds, as copies."""
     return [record.model_copy(deep=True) for record in records.items.values()]
