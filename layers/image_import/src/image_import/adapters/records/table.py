@@ -243,16 +243,20 @@ class Repository(Table, Editable):
             "ConditionExpression": "attribute_not_exists(id)",
         }
         try:
-            if also:
-                self._dynamodb().transact_write_items(TransactItems=[{"Put": put}, *also])
-            else:
-                self._dynamodb().put_item(**put)
+            self._put(put, also)
         except Exception as exc:
             if is_conditional_failure(exc):
                 raise_if_usage_refused(exc)
                 raise Conflict(duplicate_message) from None
             too_large(exc, record)
             raise
+
+    def _put(self, put: dict[str, Any], also: list[dict[str, Any]] | None) -> None:
+        """One conditional put, or with ``also`` one transaction: all of it happens or none."""
+        if also:
+            self._dynamodb().transact_write_items(TransactItems=[{"Put": put}, *also])
+        else:
+            self._dynamodb().put_item(**put)
 
     def _save(self, record: Any, also: list[dict[str, Any]] | None = None) -> None:
         """Write ``record`` if nobody changed it since it was read; bumps its version. ``also``: more
@@ -267,10 +271,7 @@ class Repository(Table, Editable):
             "ExpressionAttributeValues": {":v": {"N": str(expected)}},
         }
         try:
-            if also:
-                self._dynamodb().transact_write_items(TransactItems=[{"Put": put}, *also])
-            else:
-                self._dynamodb().put_item(**put)
+            self._put(put, also)
         except Exception as exc:
             record.version = expected
             if is_conditional_failure(exc):
